@@ -1,0 +1,81 @@
+"""Run configuration: embedded defaults, optionally overridden by a TOML file.
+
+Example ``safestock.toml`` (every key optional)::
+
+    horizon_weeks = 26
+    history_weeks = 156
+
+    [forecast]
+    season_length = 52
+    backtest_origins = 4
+    backtest_horizon = 13
+
+    [policy]
+    service_level_type = "cycle"        # or "fill_rate"
+    default_service_level = 0.95
+    ordering_cost = 50.0
+    holding_cost_rate = 0.25
+    at_risk_probability = 0.5
+
+    [policy.service_level_by_abc]
+    A = 0.98
+    B = 0.95
+    C = 0.90
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.inventory import PolicyConfig
+
+
+class ConfigError(ValueError):
+    """The configuration file is unreadable or has unknown or invalid keys."""
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    season_length: int = 52
+    backtest_origins: int = 4
+    backtest_horizon: int = 13
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    horizon_weeks: int = 26
+    history_weeks: int = 156
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}")
+    return cls(**values)
+
+
+def load_config(path: Path | None) -> PipelineConfig:
+    """Defaults, overridden by the TOML file at ``path`` when given."""
+    if path is None:
+        return PipelineConfig()
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read configuration: {error}") from error
+    forecast = _build(ForecastConfig, raw.pop("forecast", {}), f"{path} [forecast]")
+    policy = _build(PolicyConfig, raw.pop("policy", {}), f"{path} [policy]")
+    if policy.service_level_type not in ("cycle", "fill_rate"):
+        raise ConfigError(f"{path} [policy]: service_level_type must be 'cycle' or 'fill_rate'")
+    config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy}, str(path))
+    # One horizon for forecast and projection: the top-level key wins.
+    return dataclasses.replace(config, policy=dataclasses.replace(policy, horizon_weeks=config.horizon_weeks))

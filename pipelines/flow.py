@@ -1,0 +1,232 @@
+"""The weekly safestock flow: load → validate → weekly demand → forecast → policy → risk →
+recommendations → write → reports.
+
+The flow only wires small typed tasks; the maths lives in ``models/`` and the SQL in ``sql/``.
+Retries are set only on the I/O tasks (reading inputs, writing results, writing reports).
+Runs without a Prefect server (ephemeral mode); ``PREFECT_API_URL`` points it at one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.runtime import flow_run
+from prefect.states import State
+
+from models.demand_matrix import DemandMatrix, build_demand_matrix, first_forecast_week, last_complete_week
+from models.forecasting import ForecastResult, forecast_demand
+from models.inventory import (
+    LeadTimes,
+    compute_policy,
+    estimate_lead_times,
+    project_risk,
+    recommend_orders,
+    rollup_suppliers,
+)
+from pipelines import artifacts, exports, storage
+from pipelines.config import PipelineConfig, load_config
+from pipelines.load import InputValidationError, LoadedInputs, load_inputs
+from pipelines.outputs import assemble_outputs
+from pipelines.progress import announce
+from pipelines.reports import render_reports
+
+
+def _retry_unless_bad_input(task: object, task_run: TaskRun, state: State) -> bool:
+    """Retry I/O failures, never a validation failure (the file will not fix itself)."""
+    error = state.result(raise_on_failure=False)
+    return not isinstance(error, InputValidationError)
+
+
+@task(name="load-and-validate", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE,
+      retry_condition_fn=_retry_unless_bad_input)
+def load_task(input_dir: Path, as_of: date | None) -> LoadedInputs:
+    announce(f"Loading and validating {input_dir}")
+    return load_inputs(input_dir, as_of)
+
+
+@task(name="weekly-demand", cache_policy=NO_CACHE)
+def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix:
+    announce("Aggregating weekly demand")
+    skus = inputs.items["sku"].to_numpy(dtype=object)
+    return build_demand_matrix(inputs.sales_weekly, skus, last_complete_week(inputs.as_of), history_weeks)
+
+
+@task(name="forecast", cache_policy=NO_CACHE)
+def forecast_task(demand: DemandMatrix, unit_cost: np.ndarray, config: PipelineConfig) -> ForecastResult:
+    announce(f"Forecasting {len(demand.skus):,} SKUs")
+    return forecast_demand(
+        demand.skus,
+        demand.quantity,
+        demand.start,
+        config.horizon_weeks,
+        unit_cost,
+        season_length=config.forecast.season_length,
+        backtest_origins=config.forecast.backtest_origins,
+        backtest_horizon=config.forecast.backtest_horizon,
+    )
+
+
+@task(name="lead-times", cache_policy=NO_CACHE)
+def lead_time_task(inputs: LoadedInputs, config: PipelineConfig) -> LeadTimes:
+    announce("Estimating supplier lead times")
+    return estimate_lead_times(inputs.purchase_orders, inputs.items, inputs.suppliers, inputs.as_of, config.policy)
+
+
+@task(name="policy", cache_policy=NO_CACHE)
+def policy_task(
+    demand: DemandMatrix, forecast: ForecastResult, inputs: LoadedInputs, lead_times: LeadTimes, config: PipelineConfig
+) -> pd.DataFrame:
+    announce("Computing safety stock and reorder points")
+    return compute_policy(
+        demand.skus,
+        forecast.mean,
+        forecast.sd,
+        forecast.family,
+        forecast.classes["demand_class"].to_numpy(),
+        forecast.classes["abc"].to_numpy(),
+        inputs.items,
+        inputs.suppliers,
+        lead_times,
+        config.policy,
+    )
+
+
+@task(name="backorder-risk", cache_policy=NO_CACHE)
+def risk_task(
+    demand: DemandMatrix,
+    forecast: ForecastResult,
+    inputs: LoadedInputs,
+    policy: pd.DataFrame,
+    lead_times: LeadTimes,
+    config: PipelineConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    announce("Projecting stock and backorder risk")
+    return project_risk(
+        demand.skus,
+        forecast.mean,
+        forecast.sd,
+        forecast.family,
+        first_forecast_week(inputs.as_of),
+        inputs.inventory,
+        inputs.purchase_orders,
+        policy,
+        lead_times,
+        inputs.as_of,
+        config.policy,
+    )
+
+
+@task(name="purchase-recommendations", cache_policy=NO_CACHE)
+def orders_task(
+    policy: pd.DataFrame, risk: pd.DataFrame, inputs: LoadedInputs, lead_times: LeadTimes, config: PipelineConfig
+) -> pd.DataFrame:
+    announce("Recommending purchase orders")
+    return recommend_orders(policy, risk, inputs.items, inputs.suppliers, lead_times, inputs.as_of, config.policy)
+
+
+@task(name="supplier-risk", cache_policy=NO_CACHE)
+def supplier_task(
+    risk: pd.DataFrame, inputs: LoadedInputs, lead_times: LeadTimes, config: PipelineConfig
+) -> pd.DataFrame:
+    return rollup_suppliers(risk, inputs.suppliers, lead_times, config.policy)
+
+
+@task(name="write-results", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def write_task(
+    db_path: Path, run: storage.RunRecord, outputs: dict[str, pd.DataFrame], sales_weekly: pd.DataFrame,
+    summary: dict[str, object],
+) -> list[str]:
+    announce(f"Writing results to {db_path}")
+    return storage.write_run(db_path, run, outputs, sales_weekly, summary)
+
+
+@task(name="reports", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def reports_task(db_path: Path, run_id: str, reports_dir: Path, orders: pd.DataFrame, items: pd.DataFrame) -> dict[str, Path]:
+    announce(f"Writing reports to {reports_dir}")
+    order_files = exports.write_supplier_orders(orders, items, reports_dir / "orders")
+    return {**render_reports(db_path, run_id, reports_dir), **{f"orders:{k}": v for k, v in order_files.items()}}
+
+
+@dataclass
+class RunSummary:
+    """What a finished run produced (printed by the CLI)."""
+
+    run_id: str
+    as_of: date
+    db_path: Path
+    reports: dict[str, Path]
+    skus: int
+    skus_at_risk: int
+    order_lines: int
+    order_value: float
+    superseded: list[str] = field(default_factory=list)
+
+
+def _run_name() -> str:
+    as_of = flow_run.parameters.get("as_of")
+    return f"weekly-as-of-{as_of or 'latest'}"
+
+
+@flow(name="safestock-weekly", flow_run_name=_run_name, validate_parameters=False)
+def weekly_run(
+    input_dir: Path,
+    db_path: Path,
+    reports_dir: Path,
+    as_of: date | None = None,
+    config_path: Path | None = None,
+    wait_seconds: float = 0.0,
+) -> RunSummary:
+    """One weekly planning run over the input folder; see the module docstring."""
+    input_dir, db_path, reports_dir = Path(input_dir), Path(db_path), Path(reports_dir)
+    config = load_config(Path(config_path) if config_path else None)
+    with storage.run_lock(db_path, wait_seconds):
+        inputs = load_task(input_dir, as_of)  # a validation error stops here: nothing written
+        run = storage.start_run(db_path, inputs.as_of, str(input_dir), config.as_dict())
+        try:
+            demand = weekly_demand_task(inputs, config.history_weeks)
+            forecast = forecast_task(demand, _unit_cost(inputs, demand), config)
+            lead_times = lead_time_task(inputs, config)
+            policy = policy_task(demand, forecast, inputs, lead_times, config)
+            projection, risk = risk_task(demand, forecast, inputs, policy, lead_times, config)
+            orders = orders_task(policy, risk, inputs, lead_times, config)
+            supplier_risk = supplier_task(risk, inputs, lead_times, config)
+            outputs = assemble_outputs(
+                inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk
+            )
+            summary = {
+                "skus": len(demand.skus),
+                "first_forecast_week": first_forecast_week(inputs.as_of).date(),
+                "horizon_weeks": config.horizon_weeks,
+                "service_level_type": config.policy.service_level_type,
+                "input_files": json.dumps(inputs.files, sort_keys=True),
+            }
+            superseded = write_task(db_path, run, outputs, demand.to_long(), summary)
+        except BaseException as error:
+            storage.fail_run(db_path, run.run_id, f"{type(error).__name__}: {error}")
+            raise
+    reports = reports_task(db_path, run.run_id, reports_dir, orders, inputs.items)
+    result = RunSummary(
+        run_id=run.run_id,
+        as_of=inputs.as_of.date(),
+        db_path=db_path,
+        reports=reports,
+        skus=len(demand.skus),
+        skus_at_risk=int(risk["at_risk"].sum()) if "at_risk" in risk else int(supplier_risk["skus_at_risk"].sum()),
+        order_lines=int((orders["status"] == "recommended").sum()) if len(orders) else 0,
+        order_value=float(orders.loc[orders["status"] == "recommended", "line_value"].sum()) if len(orders) else 0.0,
+        superseded=superseded,
+    )
+    artifacts.publish(result, risk, inputs.items)
+    return result
+
+
+def _unit_cost(inputs: LoadedInputs, demand: DemandMatrix) -> np.ndarray:
+    return inputs.items.set_index("sku")["unit_cost"].reindex(demand.skus).to_numpy(dtype=np.float64)

@@ -1,0 +1,69 @@
+"""Shape the stages' results into the output tables of sql/schema.sql (without run_id)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.demand_matrix import DemandMatrix, first_forecast_week
+from models.forecasting import ForecastResult
+from models.inventory import LeadTimes
+from pipelines.load import LoadedInputs
+
+
+def forecast_table(skus: np.ndarray, forecast: ForecastResult, first_week: pd.Timestamp) -> pd.DataFrame:
+    """Long ``forecasts`` rows: one per SKU and week ahead (step 1 = first_week)."""
+    n_skus, horizon = forecast.mean.shape
+    steps = np.tile(np.arange(1, horizon + 1), n_skus)
+    return pd.DataFrame(
+        {
+            "sku": np.repeat(skus, horizon),
+            "week": pd.Timestamp(first_week) + pd.to_timedelta((steps - 1) * 7, unit="D"),
+            "step": steps,
+            "mean": forecast.mean.ravel(),
+            "lo80": forecast.lo80.ravel(),
+            "hi80": forecast.hi80.ravel(),
+            "lo95": forecast.lo95.ravel(),
+            "hi95": forecast.hi95.ravel(),
+            "model": np.repeat(forecast.model, horizon),
+            "sd": forecast.sd.ravel(),
+        }
+    )
+
+
+def data_quality_table(inputs: LoadedInputs) -> pd.DataFrame:
+    """One row per data-quality note raised while loading."""
+    columns = ["file", "line", "column_name", "severity", "message", "rows"]
+    rows = [(n.file, n.line, n.column, n.severity, n.message, n.rows) for n in inputs.notes]
+    return pd.DataFrame(rows, columns=columns).astype({"line": "Int64", "rows": "Int64"})
+
+
+def assemble_outputs(
+    inputs: LoadedInputs,
+    demand: DemandMatrix,
+    forecast: ForecastResult,
+    lead_times: LeadTimes,
+    policy: pd.DataFrame,
+    projection: pd.DataFrame,
+    risk: pd.DataFrame,
+    orders: pd.DataFrame,
+    supplier_risk: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    """Every per-run output table keyed by its name in sql/schema.sql."""
+    return {
+        "sku_class": forecast.classes,
+        "forecasts": forecast_table(demand.skus, forecast, first_forecast_week(inputs.as_of)),
+        "forecast_accuracy": forecast.accuracy,
+        "forecast_coverage": forecast.coverage,
+        "lead_times": lead_times.per_sku,
+        "inventory_policy": policy,
+        "backorder_risk": risk,
+        "projection": projection,
+        "supplier_risk": supplier_risk,
+        "purchase_recommendations": orders,
+        "data_quality": data_quality_table(inputs),
+        "items_snapshot": inputs.items,
+        "suppliers_snapshot": inputs.suppliers,
+        "inventory_snapshot": inputs.inventory,
+        "purchase_orders_snapshot": inputs.purchase_orders,
+    }

@@ -1,0 +1,38 @@
+"""Shared fixtures: one Prefect test harness per session, and a small generated input folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server and database for the flow tests (started once)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def demo_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded 120-SKU demo input folder (CSV), generated once per session."""
+    from pipelines.demo_data import generate_demo_data, write_demo_data
+
+    folder = tmp_path_factory.mktemp("demo_input")
+    write_demo_data(generate_demo_data(120, seed=7), folder)
+    return folder
