@@ -1,0 +1,423 @@
+"""Seeded demo data in the safestock input contract (see docs/demo-data.md).
+
+`generate_demo_data` is pure numpy/pandas: it draws suppliers and items, then runs one
+day-by-day simulation, vectorised over SKUs, of customer demand and of a periodic-review (s, Q)
+replenishment policy. Sales lines, purchase-order lines (history and open orders) and the
+inventory snapshot at `as_of` all come out of that simulation, so stock-outs, backorders, late
+and partial deliveries are consequences of the policy, not painted on. `write_demo_data` is
+the only function doing I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pa_parquet
+
+DEFAULT_AS_OF = dt.date(2026, 11, 15)  # a Sunday: the history ends on a complete ISO week
+CONTRACT_TABLES = ("sales", "items", "suppliers", "inventory", "purchase_orders")
+TRUTH_TABLE = "demo_truth"  # generator ground truth, not part of the input contract
+
+# Share of SKUs per generating class; "new" and "discontinued" reuse one of the four patterns.
+CLASS_SHARES = {"smooth": 0.35, "erratic": 0.15, "intermittent": 0.20, "lumpy": 0.12,
+                "new": 0.10, "discontinued": 0.08}
+NEW_PATTERN_SHARES = {"smooth": 0.6, "erratic": 0.25, "intermittent": 0.15}
+DISCONTINUED_PATTERN_SHARES = {"smooth": 0.4, "erratic": 0.2, "intermittent": 0.25, "lumpy": 0.15}
+# Uniform (low, high) ranges per demand pattern: customer orders per day, mean units per order,
+# gamma shape of the order size (CV^2 = 1/shape), seasonal amplitude, log-trend per year and
+# gamma shape of a weekly demand shock (0 = no shock).
+PATTERNS: dict[str, dict[str, tuple[float, float]]] = {
+    "smooth": {"rate": (1.0, 6.0), "size": (2.0, 8.0), "shape": (3.0, 6.0),
+               "amp": (0.0, 0.5), "trend": (-0.15, 0.30), "shock": (0.0, 0.0)},
+    "erratic": {"rate": (0.8, 3.0), "size": (2.0, 12.0), "shape": (0.5, 1.0),
+                "amp": (0.0, 0.3), "trend": (-0.15, 0.15), "shock": (1.0, 1.5)},
+    "intermittent": {"rate": (0.015, 0.09), "size": (1.5, 5.0), "shape": (6.0, 10.0),
+                     "amp": (0.0, 0.0), "trend": (-0.1, 0.1), "shock": (0.0, 0.0)},
+    "lumpy": {"rate": (0.015, 0.09), "size": (8.0, 40.0), "shape": (0.25, 0.5),
+              "amp": (0.0, 0.0), "trend": (-0.1, 0.1), "shock": (0.0, 0.0)},
+}
+WEEKDAY_PROFILE = np.array([1.2, 1.15, 1.1, 1.1, 1.05, 0.25, 0.15])
+WEEKDAY_PROFILE = WEEKDAY_PROFILE / WEEKDAY_PROFILE.mean()
+# Supplier delivery profiles: (share, mean delay as fraction of nominal lead time, lead-time CV,
+# probability that a line is received short).
+SUPPLIER_PROFILES = {"reliable": (0.5, (0.0, 0.0), (0.03, 0.08), (0.01, 0.04)),
+                     "late": (0.3, (0.1, 0.35), (0.25, 0.45), (0.05, 0.15)),
+                     "variable": (0.2, (0.0, 0.1), (0.2, 0.35), (0.03, 0.10))}
+NOMINAL_LEAD_TIMES = np.array([7, 10, 14, 21, 28, 35, 42, 56, 70, 84])
+RETURN_LINE_PROBABILITY = 0.01  # share of demand lines that later come back as a return
+SPLIT_LINE_PROBABILITY = 0.3  # share of multi-order days written as two lines
+_NOUNS = ["bearing", "gasket", "filter", "valve", "hose", "bracket", "sensor", "pump", "seal",
+          "fuse", "relay", "cable", "belt", "spring", "bolt set", "lamp", "switch", "coupling"]
+_ADJECTIVES = ["steel", "brass", "heavy-duty", "compact", "standard", "industrial", "premium"]
+_SIZES = ["6mm", "10mm", "25mm", "1/2in", "S", "M", "L", "XL", "12V", "24V"]
+_SUPPLIER_WORDS = (["Nordic", "Atlas", "Delta", "Orion", "Vega", "Summit", "Harbor", "Granite",
+                    "Pioneer", "Falcon", "Cedar", "Apex", "Meridian", "Polar", "Sierra"],
+                   ["Components", "Supply", "Industrial", "Trading", "Parts", "Logistics"],
+                   ["Ltd", "GmbH", "Inc", "BV", "SA"])
+
+
+@dataclass(frozen=True)
+class SkuParams:
+    """Per-SKU generating parameters (arrays of length n_skus)."""
+
+    demand_class: np.ndarray  # smooth | erratic | intermittent | lumpy | new | discontinued
+    pattern: np.ndarray  # the demand process actually used (one of PATTERNS)
+    rate: np.ndarray  # customer orders per day at trend/season level 1
+    size_mean: np.ndarray
+    size_shape: np.ndarray
+    amp: np.ndarray
+    phase: np.ndarray
+    trend: np.ndarray
+    shock_shape: np.ndarray
+    start_day: np.ndarray  # first day with demand
+    end_day: np.ndarray  # first day without demand (n_days when still selling)
+
+
+def _split_counts(shares: dict[str, float], n: int) -> dict[str, int]:
+    """Largest-remainder rounding of shares to integer counts summing to n."""
+    raw = np.array(list(shares.values())) * n / sum(shares.values())
+    counts = np.floor(raw).astype(int)
+    counts[np.argsort(counts - raw)[: n - counts.sum()]] += 1
+    return dict(zip(shares, counts.tolist()))
+
+
+def _labels(shares: dict[str, float], n: int, rng: np.random.Generator) -> np.ndarray:
+    """n labels with exactly the given shares (rounded), in random order."""
+    counts = _split_counts(shares, n)
+    return rng.permutation(np.repeat(np.array(list(counts), dtype=object), list(counts.values())))
+
+
+def _draw_sku_params(n_skus: int, n_days: int, rng: np.random.Generator) -> SkuParams:
+    """Demand class, demand process parameters and life cycle of every SKU."""
+    demand_class = _labels(CLASS_SHARES, n_skus, rng)
+    pattern = demand_class.copy()
+    for label, shares in (("new", NEW_PATTERN_SHARES), ("discontinued", DISCONTINUED_PATTERN_SHARES)):
+        mask = demand_class == label
+        pattern[mask] = _labels(shares, int(mask.sum()), rng)
+    values = {}
+    for name in ("rate", "size", "shape", "amp", "trend", "shock"):
+        low = np.array([PATTERNS[p][name][0] for p in pattern])
+        high = np.array([PATTERNS[p][name][1] for p in pattern])
+        values[name] = rng.uniform(low, high)
+    start_day = np.zeros(n_skus, dtype=np.int64)
+    late_start = (rng.random(n_skus) < 0.15) & np.isin(demand_class, list(PATTERNS))
+    start_day[late_start] = rng.integers(0, max(1, n_days // 2), late_start.sum())
+    end_day = np.full(n_skus, n_days, dtype=np.int64)
+    is_new, is_disc = demand_class == "new", demand_class == "discontinued"
+    start_day[is_new] = np.maximum(0, n_days - rng.integers(28, 183, is_new.sum()))
+    end_day[is_disc] = np.maximum(7, n_days - rng.integers(91, 365, is_disc.sum()))
+    return SkuParams(demand_class, pattern.astype(str), values["rate"], values["size"],
+                     values["shape"], values["amp"], rng.uniform(0, 2 * np.pi, n_skus),
+                     values["trend"], values["shock"], start_day, end_day)
+
+
+def _draw_suppliers(n_suppliers: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Suppliers with nominal terms and their (hidden) delivery behaviour."""
+    profile = _labels({k: v[0] for k, v in SUPPLIER_PROFILES.items()}, n_suppliers, rng)
+    ranges = np.array([[*SUPPLIER_PROFILES[p][1], *SUPPLIER_PROFILES[p][2], *SUPPLIER_PROFILES[p][3]]
+                       for p in profile]).reshape(n_suppliers, 3, 2)
+    drawn = rng.uniform(ranges[:, :, 0], ranges[:, :, 1])
+    review = np.where(rng.random(n_suppliers) < 0.25, 14, 7)
+    review[rng.integers(n_suppliers)] = 14
+    min_order_value = np.zeros(n_suppliers)
+    n_mov = min(n_suppliers, max(2, round(0.15 * n_suppliers)))
+    min_order_value[rng.choice(n_suppliers, n_mov, replace=False)] = rng.choice(
+        [250.0, 500.0, 1000.0, 2500.0], n_mov)
+    words = [f"{a} {b} {c}" for a in _SUPPLIER_WORDS[0] for b in _SUPPLIER_WORDS[1]
+             for c in _SUPPLIER_WORDS[2]]
+    return pd.DataFrame({
+        "supplier_id": [f"SUP-{i:03d}" for i in range(1, n_suppliers + 1)],
+        "name": [words[i] for i in rng.choice(len(words), n_suppliers, replace=False)],
+        "lead_time_days": rng.choice(NOMINAL_LEAD_TIMES, n_suppliers),
+        "review_period_days": review,
+        "min_order_value": min_order_value,
+        "profile": profile.astype(str),
+        "delay_fraction": drawn[:, 0], "lead_time_cv": drawn[:, 1], "partial_probability": drawn[:, 2],
+        "review_offset": rng.integers(0, review),
+    })
+
+
+def _draw_items(params: SkuParams, n_suppliers: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Item master: supplier assignment (skewed), cost, pack size, MOQ, service level, status."""
+    n = len(params.rate)
+    weights = 1.0 / np.arange(1, n_suppliers + 1) ** 0.7
+    supplier_idx = rng.choice(n_suppliers, n, p=weights / weights.sum())
+    supplier_idx[rng.permutation(n)[: min(n, n_suppliers)]] = np.arange(min(n, n_suppliers))
+    weekly_mean = 7 * params.rate * params.size_mean
+    pack = rng.choice([1, 1, 1, 2, 4, 5, 6, 10, 12, 20, 25, 50], n)
+    pack = np.where(weekly_mean < 3 * pack, 1, pack)
+    moq = np.where(rng.random(n) < 0.3, pack * rng.choice([2, 5, 10], n), 0)
+    service_level = np.where(rng.random(n) < 0.05, rng.choice([0.9, 0.95, 0.975, 0.99], n), np.nan)
+    description = [f"{_ADJECTIVES[a]} {_NOUNS[b]} {_SIZES[c]}" for a, b, c in zip(
+        rng.integers(len(_ADJECTIVES), size=n), rng.integers(len(_NOUNS), size=n),
+        rng.integers(len(_SIZES), size=n))]
+    return pd.DataFrame({
+        "sku": [f"SKU-{i:06d}" for i in range(1, n + 1)],
+        "supplier_id": [f"SUP-{i + 1:03d}" for i in supplier_idx],
+        "unit_cost": np.round(np.maximum(0.05, np.exp(rng.normal(np.log(15), 1.1, n))), 2),
+        "pack_size": pack, "moq": moq, "description": description,
+        "service_level": service_level,
+        "status": np.where(params.demand_class == "discontinued", "discontinued", "active"),
+    })
+
+
+@dataclass
+class SimulationResult:
+    """Raw arrays produced by `_simulate` (indices into the SKU axis, days from the start)."""
+
+    sales_day: np.ndarray
+    sales_sku: np.ndarray
+    sales_quantity: np.ndarray
+    po_day: np.ndarray
+    po_sku: np.ndarray
+    po_quantity: np.ndarray
+    po_lead_time: np.ndarray  # actual days from order to receipt
+    po_received: np.ndarray
+    net_inventory: np.ndarray  # on hand minus backordered at the end of the last day
+    stockout_days: np.ndarray
+
+
+def _simulate(params: SkuParams, items: pd.DataFrame, suppliers: pd.DataFrame, n_days: int,
+              first_weekday: int, rng: np.random.Generator) -> SimulationResult:
+    """Day-by-day demand and (R, s, Q) replenishment, vectorised over SKUs.
+
+    Per day: receipts arrive, returns are restocked, demand is served (shortage becomes
+    backorder), and SKUs whose supplier reviews today order n*Q when inventory position <= s.
+    s uses the true demand rate and the supplier's average lead time but ignores lead-time
+    variability, so variable suppliers and low safety factors cause stock-outs.
+    """
+    n = len(params.rate)
+    sup = items["supplier_id"].str.slice(4).astype(int).to_numpy() - 1
+    lead = suppliers["lead_time_days"].to_numpy()[sup].astype(float)
+    review = suppliers["review_period_days"].to_numpy()[sup]
+    offset = suppliers["review_offset"].to_numpy()[sup]
+    unit_cost, pack = items["unit_cost"].to_numpy(), items["pack_size"].to_numpy()
+    order_start = params.start_day - lead.astype(int) - review
+    mean_size_sq = params.size_mean ** 2 * (1 + 1 / params.size_shape)
+    shock_cv2 = np.where(params.shock_shape > 0, 1 / np.maximum(params.shock_shape, 1e-9), 0.0)
+    base_daily = params.rate * params.size_mean
+    lot = np.maximum(items["moq"].to_numpy(), pack * np.ceil(
+        base_daily * rng.uniform(7, 56, n) / pack)).astype(np.int64)
+    safety_factor = rng.uniform(0.0, 2.0, n)
+    # The planner knows each supplier's average delay; the quoted (expected) date does not.
+    protection = lead * (1 + suppliers["delay_fraction"].to_numpy()[sup]) + review
+
+    def level(t: int) -> np.ndarray:
+        years_from_middle = (t - n_days / 2) / 365.25
+        season = 1 + params.amp * np.sin(2 * np.pi * t / 365.25 + params.phase)
+        return np.exp(params.trend * years_from_middle) * season
+
+    def reorder_point(idx: np.ndarray, t: int) -> np.ndarray:
+        daily = base_daily[idx] * level(t)[idx]
+        variance = protection[idx] * (params.rate[idx] * level(t)[idx] * mean_size_sq[idx]
+                                      + 7 * shock_cv2[idx] * daily ** 2)
+        return daily * protection[idx] + safety_factor[idx] * np.sqrt(variance)
+
+    alive0 = np.flatnonzero(params.start_day == 0)
+    net = np.zeros(n, dtype=np.int64)
+    net[alive0] = np.round(reorder_point(alive0, 0) + lot[alive0] / 2).astype(np.int64)
+    on_order = np.zeros(n, dtype=np.int64)
+    max_lead = int(3 * suppliers["lead_time_days"].max()) + 2
+    ring_received = np.zeros((max_lead, n), dtype=np.int64)
+    ring_ordered = np.zeros((max_lead, n), dtype=np.int64)
+    ring_returns = np.zeros((31, n), dtype=np.int64)
+    sup_delay = suppliers["delay_fraction"].to_numpy()
+    sup_cv = suppliers["lead_time_cv"].to_numpy()
+    sup_partial = suppliers["partial_probability"].to_numpy()
+    sup_mov = suppliers["min_order_value"].to_numpy()
+    shock = np.ones(n)
+    shocked = np.flatnonzero(params.shock_shape > 0)
+    stockout_days = np.zeros(n, dtype=np.int64)
+    sales: list[tuple[np.ndarray, np.ndarray]] = []
+    orders: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for t in range(n_days):
+        weekday = (first_weekday + t) % 7
+        if weekday == 0 or t == 0:
+            shape = params.shock_shape[shocked]
+            shock[shocked] = rng.gamma(shape, 1 / shape)
+        slot = t % max_lead
+        net += ring_received[slot]
+        on_order -= ring_ordered[slot]
+        ring_received[slot], ring_ordered[slot] = 0, 0
+        returned = ring_returns[t % 31]
+        return_idx = np.flatnonzero(returned)
+        net[return_idx] += returned[return_idx]
+        day_idx, day_qty = [return_idx], [-returned[return_idx]]
+        returned[:] = 0
+        alive = (params.start_day <= t) & (params.end_day > t)
+        expected_orders = params.rate * level(t) * WEEKDAY_PROFILE[weekday] * shock * alive
+        n_orders = rng.poisson(expected_orders)
+        idx = np.flatnonzero(n_orders)
+        qty = np.ceil(rng.gamma(n_orders[idx] * params.size_shape[idx],
+                                params.size_mean[idx] / params.size_shape[idx])).astype(np.int64)
+        net[idx] -= qty
+        split = (n_orders[idx] > 1) & (qty > 1) & (rng.random(idx.size) < SPLIT_LINE_PROBABILITY)
+        first_part = np.maximum(1, qty[split] * rng.uniform(0.2, 0.8, split.sum())).astype(np.int64)
+        day_idx += [idx[~split], idx[split], idx[split]]
+        day_qty += [qty[~split], first_part, qty[split] - first_part]
+        will_return = rng.random(idx.size) < RETURN_LINE_PROBABILITY
+        return_slot = (t + rng.integers(1, 31, will_return.sum())) % 31
+        ring_returns[return_slot, idx[will_return]] += np.ceil(
+            qty[will_return] * rng.uniform(0.05, 1.0, will_return.sum())).astype(np.int64)
+        all_idx, all_qty = np.concatenate(day_idx), np.concatenate(day_qty)
+        keep = all_qty != 0
+        order = np.argsort(all_idx[keep], kind="stable")
+        sales.append((all_idx[keep][order].astype(np.int32), all_qty[keep][order].astype(np.int32)))
+        stockout_days += net < 0
+
+        reviewing = np.flatnonzero(((t - offset) % review == 0) & (order_start <= t)
+                                   & (params.end_day > t))
+        position = net[reviewing] + on_order[reviewing]
+        s = reorder_point(reviewing, t)
+        below = position <= s
+        idx = reviewing[below]
+        if idx.size == 0:
+            continue
+        batches = np.maximum(1, np.ceil((s[below] - position[below]) / lot[idx]))
+        qty = (batches * lot[idx]).astype(np.int64)
+        value_by_supplier = np.bincount(sup[idx], qty * unit_cost[idx], minlength=len(sup_mov))
+        top_up = np.maximum(1.0, sup_mov / np.maximum(value_by_supplier, 1e-9))[sup[idx]]
+        qty = (np.ceil(qty * top_up / pack[idx]) * pack[idx]).astype(np.int64)
+        s_idx = sup[idx]
+        noise = np.exp(rng.normal(0, sup_cv[s_idx], idx.size) - sup_cv[s_idx] ** 2 / 2)
+        actual = np.round(lead[idx] * (1 + sup_delay[s_idx] * rng.uniform(0, 2, idx.size)) * noise)
+        actual = np.clip(actual, 1, max_lead - 1).astype(np.int64)
+        short = rng.random(idx.size) < sup_partial[s_idx]
+        received = np.where(short, np.floor(qty * rng.uniform(0.3, 0.95, idx.size)), qty)
+        received = np.maximum(received, np.minimum(qty, 1)).astype(np.int64)
+        arrival_slot = (t + actual) % max_lead
+        ring_received[arrival_slot, idx] += received  # idx is unique within a day
+        ring_ordered[arrival_slot, idx] += qty
+        on_order[idx] += qty
+        orders.append((t, idx, qty, actual, received))
+    sales_days = np.repeat(np.arange(n_days, dtype=np.int32), [len(i) for i, _ in sales])
+    po_days = np.repeat([o[0] for o in orders], [len(o[1]) for o in orders]).astype(np.int64)
+    po_parts = [np.concatenate([o[k] for o in orders]) if orders else np.zeros(0, np.int64)
+                for k in range(1, 5)]
+    return SimulationResult(sales_days, np.concatenate([i for i, _ in sales]),
+                            np.concatenate([q for _, q in sales]), po_days,
+                            *po_parts, net, stockout_days)
+
+
+def default_supplier_count(n_skus: int) -> int:
+    """About one supplier per 25 SKUs, at least 3 and at most 60."""
+    return int(np.clip(round(n_skus / 25), 3, 60))
+
+
+def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, years: float = 3.0,
+                       as_of: dt.date = DEFAULT_AS_OF, seed: int = 42) -> dict[str, pd.DataFrame]:
+    """Generate the five contract tables plus `demo_truth` (generator ground truth).
+
+    Deterministic for a given set of arguments. History covers `round(years * 52)` complete
+    weeks ending on `as_of` (inclusive). `sku` in `sales` and `purchase_orders` is categorical
+    (memory); dates are `datetime64[ns]` at midnight; open PO lines have NaT/NaN receipts.
+    """
+    n_suppliers = default_supplier_count(n_skus) if n_suppliers is None else n_suppliers
+    if n_skus < 1 or n_suppliers < 1 or years <= 0:
+        raise ValueError("n_skus and n_suppliers must be >= 1 and years > 0")
+    rng = np.random.default_rng(seed)
+    n_days = max(7, int(round(years * 52)) * 7)
+    start = np.datetime64(as_of, "D") - (n_days - 1)
+    params = _draw_sku_params(n_skus, n_days, rng)
+    suppliers = _draw_suppliers(n_suppliers, rng)
+    items = _draw_items(params, n_suppliers, rng)
+    first_weekday = (as_of - dt.timedelta(days=n_days - 1)).weekday()
+    sim = _simulate(params, items, suppliers, n_days, first_weekday, rng)
+
+    def to_dates(days: np.ndarray) -> np.ndarray:
+        return (start + days.astype("timedelta64[D]")).astype("datetime64[ns]")
+
+    sku_codes = items["sku"].to_numpy()
+    sales = pd.DataFrame({
+        "date": to_dates(sim.sales_day),
+        "sku": pd.Categorical.from_codes(sim.sales_sku, categories=sku_codes),
+        "quantity": sim.sales_quantity,
+    })
+    supplier_of_sku = items["supplier_id"].str.slice(4).astype(int).to_numpy() - 1
+    po_supplier = supplier_of_sku[sim.po_sku]
+    # One purchase order per supplier and order day; its lines are the SKUs ordered that day.
+    _, po_number = np.unique(sim.po_day * n_suppliers + po_supplier, return_inverse=True)
+    po_categories = [f"PO-{i:07d}" for i in range(1, int(po_number.max(initial=-1)) + 2)]
+    arrival_day = sim.po_day + sim.po_lead_time
+    is_open = arrival_day > n_days - 1
+    nominal = suppliers["lead_time_days"].to_numpy()[po_supplier]
+    purchase_orders = pd.DataFrame({
+        "po_id": pd.Categorical.from_codes(po_number, categories=po_categories),
+        "sku": pd.Categorical.from_codes(sim.po_sku, categories=sku_codes),
+        "supplier_id": suppliers["supplier_id"].to_numpy()[po_supplier],
+        "quantity": sim.po_quantity,
+        "order_date": to_dates(sim.po_day),
+        "expected_date": to_dates(sim.po_day + nominal),
+        "received_date": np.where(is_open, np.datetime64("NaT"), to_dates(arrival_day)),
+        "received_quantity": np.where(is_open, np.nan, sim.po_received.astype(float)),
+        "status": np.where(is_open, "open", "closed"),
+    })
+    inventory = pd.DataFrame({
+        "sku": sku_codes,
+        "on_hand": np.maximum(sim.net_inventory, 0),
+        "as_of": pd.Timestamp(as_of),
+        "backordered": np.maximum(-sim.net_inventory, 0),
+    })
+    truth = pd.DataFrame({
+        "sku": sku_codes, "demand_class": params.demand_class.astype(str),
+        "pattern": params.pattern, "mean_daily_demand": params.rate * params.size_mean,
+        "first_demand_date": to_dates(params.start_day),
+        "last_demand_date": to_dates(params.end_day - 1),
+        "supplier_profile": suppliers["profile"].to_numpy()[supplier_of_sku],
+        "stockout_days": sim.stockout_days,
+    })
+    supplier_columns = ["supplier_id", "name", "lead_time_days", "review_period_days",
+                        "min_order_value"]
+    return {"sales": sales, "items": items, "suppliers": suppliers[supplier_columns].copy(),
+            "inventory": inventory, "purchase_orders": purchase_orders, TRUTH_TABLE: truth}
+
+
+def _to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """Arrow table with dates as date32 and categoricals as plain strings."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.date32()))
+        elif pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
+    return table
+
+
+def write_demo_data(tables: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "csv",
+                    include_truth: bool = False) -> dict[str, Path]:
+    """Write the contract tables as `<name>.csv` (ISO dates, empty = missing) or `.parquet`.
+
+    The ground-truth table is written only with `include_truth` (it is not an input file).
+    Returns {table name: path written}.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = [n for n in (*CONTRACT_TABLES, TRUTH_TABLE) if n in tables]
+    if not include_truth:
+        names = [n for n in names if n != TRUTH_TABLE]
+    written: dict[str, Path] = {}
+    for name in names:
+        table = _to_arrow(tables[name])
+        path = out_dir / f"{name}.{fmt}"
+        if fmt == "parquet":
+            pa_parquet.write_table(table, path)
+        else:
+            with open(path, "wb") as sink:
+                sink.write((",".join(table.column_names) + "\n").encode())
+                try:
+                    options = pa_csv.WriteOptions(include_header=False, quoting_style="none")
+                    pa_csv.write_csv(table, sink, options)
+                except pa.ArrowInvalid:  # a value holds a comma or quote: quote minimally
+                    sink.seek(0)
+                    sink.truncate()
+                    table.to_pandas().to_csv(sink, index=False, lineterminator="\n")
+        written[name] = path
+    return written

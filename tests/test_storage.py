@@ -1,0 +1,139 @@
+"""The results database: atomic writes, superseding re-runs, failed runs, the run lock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines import storage
+
+
+def _outputs(value: float) -> dict[str, pd.DataFrame]:
+    return {
+        "inventory_policy": pd.DataFrame(
+            {"sku": ["A", "B"], "supplier_id": ["S1", "S1"], "safety_stock": [value, value + 1]}
+        ),
+        "purchase_recommendations": pd.DataFrame(
+            {"sku": ["A"], "supplier_id": ["S1"], "order_quantity": [value * 10], "reason": ["test"]}
+        ),
+    }
+
+
+def _sales(weeks: list[str], quantity: float) -> pd.DataFrame:
+    return pd.DataFrame({"sku": "A", "week": pd.to_datetime(weeks), "quantity": quantity})
+
+
+def _summary() -> dict[str, object]:
+    return {"skus": 2, "first_forecast_week": None, "horizon_weeks": 26, "service_level_type": "cycle",
+            "input_files": "{}"}
+
+
+def _complete_run(db: Path, as_of: str, value: float, weeks: list[str]) -> storage.RunRecord:
+    run = storage.start_run(db, pd.Timestamp(as_of), "in", {})
+    storage.write_run(db, run, _outputs(value), _sales(weeks, value), _summary())
+    return run
+
+
+def _count(db: Path, query: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def test_rerun_same_as_of_replaces_rows_and_supersedes(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    first = _complete_run(db, "2026-01-04", 1.0, ["2025-12-22", "2025-12-29"])
+    second = _complete_run(db, "2026-01-04", 2.0, ["2025-12-22", "2025-12-29"])
+
+    assert _count(db, "select run_id, safety_stock from inventory_policy order by sku") == [
+        (second.run_id, 2.0), (second.run_id, 3.0)
+    ]
+    assert dict(_count(db, "select run_id, status from runs")) == {
+        first.run_id: "superseded", second.run_id: "succeeded"
+    }
+    # sales_weekly holds each week once, with the newest values
+    assert _count(db, "select count(*), sum(quantity) from sales_weekly") == [(2, 4.0)]
+    assert storage.latest_run_id(db) == second.run_id
+
+
+def test_new_week_keeps_history_of_earlier_runs(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    _complete_run(db, "2026-01-04", 1.0, ["2025-12-22", "2025-12-29"])
+    later = _complete_run(db, "2026-01-11", 5.0, ["2025-12-29", "2026-01-05"])
+
+    assert _count(db, "select count(distinct run_id) from inventory_policy") == [(2,)]
+    assert _count(db, "select week, quantity from sales_weekly order by week") == [
+        (pd.Timestamp("2025-12-22").date(), 1.0),
+        (pd.Timestamp("2025-12-29").date(), 5.0),
+        (pd.Timestamp("2026-01-05").date(), 5.0),
+    ]
+    assert storage.latest_run_id(db) == later.run_id
+
+
+def test_failed_write_leaves_previous_results(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    good = _complete_run(db, "2026-01-04", 1.0, ["2025-12-29"])
+    run = storage.start_run(db, pd.Timestamp("2026-01-04"), "in", {})
+    broken = _outputs(9.0)
+    broken["inventory_policy"]["safety_stock"] = ["not", "numbers"]  # fails inside the transaction
+    with pytest.raises(Exception):
+        storage.write_run(db, run, broken, _sales(["2025-12-29"], 9.0), _summary())
+    storage.fail_run(db, run.run_id, "boom")
+
+    assert _count(db, "select distinct run_id from inventory_policy") == [(good.run_id,)]
+    assert _count(db, "select count(*) from purchase_recommendations") == [(1,)]
+    assert _count(db, "select sum(quantity) from sales_weekly") == [(1.0,)]
+    assert dict(_count(db, "select run_id, status from runs")) == {good.run_id: "succeeded", run.run_id: "failed"}
+
+
+def test_abandoned_running_row_is_marked_failed_by_next_run(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    dead = storage.start_run(db, pd.Timestamp("2026-01-04"), "in", {})  # never finished
+    _complete_run(db, "2026-01-04", 1.0, ["2025-12-29"])
+    status, error = _count(db, f"select status, error from runs where run_id = '{dead.run_id}'")[0]
+    assert status == "failed" and "abandoned" in error
+
+
+def _hold_lock(db: str, ready: "multiprocessing.synchronize.Event", release: "multiprocessing.synchronize.Event") -> None:
+    with storage.run_lock(Path(db)):
+        ready.set()
+        release.wait(30)
+
+
+def test_second_run_gets_clear_message_with_pid(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(db), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        with pytest.raises(storage.RunInProgressError) as caught:
+            with storage.run_lock(db, wait_seconds=0.5):
+                pass
+        assert f"pid {holder.pid}" in str(caught.value)
+        assert "another run is in progress" in str(caught.value)
+    finally:
+        release.set()
+        holder.join(30)
+    with storage.run_lock(db):  # free again once the holder is gone
+        pass
+
+
+def test_lock_released_when_holder_is_killed(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(db), ready, release))
+    holder.start()
+    assert ready.wait(60)
+    holder.kill()
+    holder.join(10)
+    started = time.monotonic()
+    with storage.run_lock(db, wait_seconds=5):
+        pass
+    assert time.monotonic() - started < 5
