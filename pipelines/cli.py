@@ -11,6 +11,7 @@ import os
 # Prefect's own INFO logging would drown the progress display; --verbose brings it back.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from datetime import date, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402

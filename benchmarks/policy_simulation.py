@@ -1,0 +1,138 @@
+"""Policy benchmark: achieved service vs target by Monte Carlo, and speed of the inventory stage.
+
+    .venv/bin/python benchmarks/policy_simulation.py            # full table + 100,000-SKU timing
+    .venv/bin/python benchmarks/policy_simulation.py --skus 20000 --weeks 208
+
+Part 1 simulates the (R, s, S) policy from ``compute_policy`` (weekly review, mean lead time 4
+weeks, EOQ = 2 weeks of demand) on known demand (normal, Poisson, negative binomial, intermittent)
+with lead-time CV 0 / 0.25 / 0.5, for targets 0.90 / 0.95 / 0.98, with and without the undershoot
+correction, and prints achieved cycle service (P1) and fill rate (P2) against target.
+Part 2 times estimate_lead_times, compute_policy, project_risk and recommend_orders on synthetic
+SKUs x 26 weeks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.inventory import (PolicyConfig, compute_policy, estimate_lead_times, project_risk,  # noqa: E402
+                              recommend_orders)
+from models.inventory.simulation import evaluate_policy  # noqa: E402
+
+TOLERANCE = 0.02
+
+
+def service_table(skus_per_cell: int, weeks: int, seed: int) -> pd.DataFrame:
+    frames = []
+    for correction in (True, False):
+        for service_type, metric in (("cycle", "cycle_service"), ("fill_rate", "fill_rate")):
+            summary = evaluate_policy(service_level_type=service_type, skus_per_cell=skus_per_cell, weeks=weeks,
+                                      seed=seed, undershoot_correction=correction)
+            summary["method"] = "undershoot" if correction else "textbook"
+            summary["achieved"] = summary[metric]
+            frames.append(summary)
+    table = pd.concat(frames, ignore_index=True)
+    table["gap_points"] = 100 * (table["achieved"] - table["target"])
+    return table
+
+
+def synthetic_inputs(n: int, horizon: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    as_of, first_week = pd.Timestamp("2026-01-07"), pd.Timestamp("2026-01-12")
+    skus = np.array([f"SKU{i:07d}" for i in range(n)])
+    supplier_of = np.array([f"V{i % 200}" for i in range(n)])
+    items = pd.DataFrame({"sku": skus, "supplier_id": supplier_of, "description": "",
+                          "unit_cost": rng.uniform(1, 100, n), "pack_size": rng.choice([1.0, 6.0, 12.0], n),
+                          "moq": 0.0, "service_level": np.nan,
+                          "status": np.where(rng.random(n) < 0.02, "discontinued", "active")})
+    suppliers = pd.DataFrame({"supplier_id": [f"V{i}" for i in range(200)], "name": "supplier",
+                              "lead_time_days": rng.integers(7, 70, 200).astype(float), "review_period_days": 7.0,
+                              "min_order_value": rng.choice([0.0, 200.0, 1000.0], 200)})
+    lines = 2 * n
+    which = rng.integers(0, n, lines)
+    ordered = as_of - pd.to_timedelta(rng.integers(1, 400, lines), unit="D")
+    received = ordered + pd.to_timedelta(rng.integers(5, 70, lines), unit="D")
+    is_open = received > as_of
+    quantity = rng.integers(1, 100, lines).astype(float)
+    purchase_orders = pd.DataFrame({
+        "po_id": np.arange(lines).astype(str), "sku": skus[which], "supplier_id": supplier_of[which],
+        "quantity": quantity, "order_date": ordered, "expected_date": ordered + pd.Timedelta(days=28),
+        "received_date": received.where(~is_open), "received_quantity": np.where(is_open, np.nan, quantity),
+        "status": np.where(is_open, "open", "closed")})
+    inventory = pd.DataFrame({"sku": skus, "on_hand": rng.integers(0, 200, n).astype(float),
+                              "backordered": rng.integers(0, 3, n).astype(float), "as_of": as_of})
+    season = 1 + 0.3 * np.sin(np.arange(horizon) / 4)
+    mean = rng.gamma(1.5, 8, (n, 1)) * season[None, :]
+    family = rng.choice(["normal", "poisson", "negbin"], n)
+    sd = np.sqrt(mean) * np.where(family == "poisson", 1.0, 1.6)[:, None]
+    return dict(skus=skus, items=items, suppliers=suppliers, purchase_orders=purchase_orders, inventory=inventory,
+                mean=mean, sd=sd, family=family, abc=rng.choice(["A", "B", "C"], n), as_of=as_of,
+                first_week=first_week)
+
+
+def speed(n: int, horizon: int = 26) -> dict[str, float]:
+    data = synthetic_inputs(n, horizon)
+    config = PolicyConfig(horizon_weeks=horizon)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    lead_times = estimate_lead_times(data["purchase_orders"], data["items"], data["suppliers"], data["as_of"], config)
+    timings["estimate_lead_times"] = time.perf_counter() - start
+    start = time.perf_counter()
+    policy = compute_policy(data["skus"], data["mean"], data["sd"], data["family"], np.full(n, "smooth"),
+                            data["abc"], data["items"], data["suppliers"], lead_times, config)
+    timings["compute_policy"] = time.perf_counter() - start
+    start = time.perf_counter()
+    projection, risk = project_risk(data["skus"], data["mean"], data["sd"], data["family"], data["first_week"],
+                                    data["inventory"], data["purchase_orders"], policy, lead_times, data["as_of"],
+                                    config)
+    timings["project_risk"] = time.perf_counter() - start
+    start = time.perf_counter()
+    orders = recommend_orders(policy, risk, data["items"], data["suppliers"], lead_times, data["as_of"], config)
+    timings["recommend_orders"] = time.perf_counter() - start
+    print(f"{'projection rows':>22}: {len(projection):,}\n{'order lines':>22}: {len(orders):,}")
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=100_000, help="SKUs for the speed test")
+    parser.add_argument("--sim-skus", type=int, default=200, help="simulated SKUs per cell")
+    parser.add_argument("--weeks", type=int, default=312, help="simulated weeks (52 warm-up)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    pd.set_option("display.width", 200)
+
+    start = time.perf_counter()
+    table = service_table(args.sim_skus, args.weeks, args.seed)
+    elapsed = time.perf_counter() - start
+    print(f"## Achieved vs target ({args.sim_skus} SKUs x {args.weeks} weeks per cell, seed {args.seed}; "
+          f"{elapsed:.1f} s)\n")
+    shown = table.pivot_table(index=["demand", "lead_time_cv", "target"], columns=["method", "service_level_type"],
+                              values="achieved").round(3)
+    print(shown.to_string())
+    print("\n## Cells within ±2 points of target\n")
+    table["within"] = table["gap_points"].abs() <= 100 * TOLERANCE
+    print(table.groupby(["method", "service_level_type", "demand"])["within"].agg(["sum", "count"]).to_string())
+    print("\n## Average on hand (units) at equal targets\n")
+    print(table.pivot_table(index=["demand", "target"], columns=["method", "service_level_type"],
+                            values="mean_on_hand").round(1).to_string())
+
+    print(f"\n## Speed: {args.skus:,} SKUs x 26 weeks\n")
+    timings = speed(args.skus)
+    for name, value in timings.items():
+        print(f"{name:>22}: {value:,.2f} s")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'peak RSS':>22}: {peak_mib:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""Inventory maths: lead times, (R, s, S) policy, stock projection and risk, orders, supplier rollup.
+
+Pure functions over pandas frames / numpy arrays, vectorised over SKUs. Sources: Silver, Pyke &
+Thomas, *Inventory and Production Management in Supply Chains* (4th ed.); Axsäter, *Inventory
+Control*.
+"""
+
+from .config import LeadTimes, PolicyConfig
+from .lead_time import estimate_lead_times
+from .orders import recommend_orders
+from .policy import compute_policy
+from .projection import project_risk
+from .suppliers import rollup_suppliers
+
+__all__ = [
+    "PolicyConfig", "LeadTimes", "estimate_lead_times", "compute_policy", "project_risk",
+    "recommend_orders", "rollup_suppliers",
+]

@@ -1,0 +1,143 @@
+"""Purchase recommendations from the policy and the current risk.
+
+Rules (document in the README):
+
+* A SKU is ordered when its inventory position <= reorder point s, or when its ``order_by`` date
+  (projected stock-out minus lead-time p90) falls before the next review (as_of + review period).
+  Discontinued items and SKUs without demand are never ordered.
+* Quantity = S - inventory position, at least the MOQ, rounded UP to whole packs
+  (packs = ⌈max(S - IP, MOQ) / pack_size⌉).
+* order_by = the risk's order_by (as_of when no stock-out is projected: the position already is
+  at the reorder point); expected_arrival = as_of + mean lead time (ordered today).
+* Supplier minimum order value: when a supplier's lines total less than ``min_order_value``, the
+  shortfall is topped up one pack at a time round-robin over its lines in decreasing stock-out
+  probability, provided the extra value is at most ``config.max_top_up_ratio`` x the value of the
+  lines needed (default 1.0: never more than double the order); otherwise all that supplier's
+  lines get status 'deferred' and the reason says why.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import LeadTimes, PolicyConfig
+
+ORDER_COLUMNS = [
+    "sku", "supplier_id", "order_quantity", "packs", "order_by", "expected_arrival", "unit_cost",
+    "line_value", "reason", "status",
+]
+
+
+def _text(values: np.ndarray, pattern: str) -> np.ndarray:
+    """printf-format every element (vectorised over the array)."""
+    return np.char.mod(pattern, np.asarray(values, dtype=float))
+
+
+def round_to_packs(need: np.ndarray, moq: np.ndarray, pack_size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(packs, quantity): ⌈max(need, moq) / pack⌉ packs (pack size < 1 or missing counts as 1)."""
+    pack = np.where(np.isfinite(pack_size) & (pack_size > 0), pack_size, 1.0)
+    wanted = np.maximum(need, np.nan_to_num(moq))
+    packs = np.ceil(wanted / pack - 1e-9).astype(np.int64)
+    return packs, packs * pack
+
+
+def top_up_packs(supplier: np.ndarray, pack_value: np.ndarray, shortfall: np.ndarray) -> np.ndarray:
+    """Extra packs per line to cover each supplier's ``shortfall`` (value), lines in priority order.
+
+    Whole rounds of one pack per line, then one more pack per line in order while the value added
+    in that last round is still short. ``supplier`` must be grouped (contiguous) and ``shortfall``
+    given per line (the supplier's value repeated).
+    """
+    value = np.where(pack_value > 0, pack_value, 0.0)
+    frame = pd.DataFrame({"supplier": supplier, "value": value})
+    round_value = frame.groupby("supplier", sort=False)["value"].transform("sum").to_numpy()
+    before = frame.groupby("supplier", sort=False)["value"].cumsum().to_numpy() - value
+    need = np.maximum(shortfall, 0.0)
+    full_rounds = np.floor(np.divide(need, round_value, out=np.zeros_like(need), where=round_value > 0))
+    remainder = need - full_rounds * round_value
+    extra = full_rounds + ((before < remainder - 1e-9) & (value > 0))
+    return np.where(value > 0, extra, 0).astype(np.int64)
+
+
+def recommend_orders(policy: pd.DataFrame, risk: pd.DataFrame, items: pd.DataFrame, suppliers: pd.DataFrame,
+                     lead_times: LeadTimes, as_of: pd.Timestamp, config: PolicyConfig) -> pd.DataFrame:
+    """Order lines per SKU (columns ``ORDER_COLUMNS``); see the module docstring for the rules."""
+    as_of = pd.Timestamp(as_of).normalize()
+    frame = policy.drop(columns=[c for c in ("unit_cost",) if c in policy]).merge(
+        risk[["sku", "inventory_position", "stockout_probability", "projected_stockout_week", "order_by"]],
+        on="sku", how="inner")
+    item = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku")
+    item = item.reindex(frame["sku"].astype(str))
+    position = frame["inventory_position"].to_numpy(float)
+    reorder_point = frame["reorder_point"].to_numpy(float)
+    review_days = np.round(frame["review_period_weeks"].to_numpy(float) * 7.0)
+    next_review = as_of + pd.to_timedelta(review_days, unit="D")
+    order_by = pd.DatetimeIndex(frame["order_by"])
+    below = position <= reorder_point
+    urgent = np.asarray(order_by.notna() & (order_by < next_review))
+    active = ((item["status"].astype(str).str.lower() != "discontinued").to_numpy()
+              & ~frame["method"].isin(["discontinued", "no_demand"]).to_numpy())
+    need = frame["order_up_to"].to_numpy(float) - position
+    chosen = active & (below | urgent) & (need > 0)
+
+    frame, item = frame[chosen].reset_index(drop=True), item[chosen].reset_index(drop=True)
+    need, position, reorder_point, order_by = need[chosen], position[chosen], reorder_point[chosen], order_by[chosen]
+    below = below[chosen]
+    packs, quantity = round_to_packs(need, item["moq"].to_numpy(float), item["pack_size"].to_numpy(float))
+    pack = quantity / np.maximum(packs, 1)
+    unit_cost = item["unit_cost"].to_numpy(float)
+
+    # supplier minimum order value: top up or defer
+    frame = frame.assign(_packs=packs, _pack=pack, _cost=unit_cost, _value=quantity * np.nan_to_num(unit_cost),
+                         _below=below, _position=position, _order_by=order_by)
+    frame = frame.sort_values(["supplier_id", "stockout_probability", "sku"], ascending=[True, False, True],
+                              kind="stable").reset_index(drop=True)
+    supplier_key = frame["supplier_id"].astype(str)
+    minimum = (suppliers.drop_duplicates("supplier_id").assign(supplier_id=lambda f: f["supplier_id"].astype(str))
+               .set_index("supplier_id")["min_order_value"].reindex(supplier_key).fillna(0.0).to_numpy(float))
+    total = frame.groupby(supplier_key, sort=False)["_value"].transform("sum").to_numpy()
+    shortfall = np.maximum(minimum - total, 0.0)
+    pack_value = frame["_pack"].to_numpy() * np.nan_to_num(frame["_cost"].to_numpy())
+    can_top_up = (frame["_value"] > 0).groupby(supplier_key, sort=False).transform("max").to_numpy()
+    cap = config.max_top_up_ratio * total
+    deferred = (shortfall > 0) & ((shortfall > cap + 1e-9) | ~can_top_up.astype(bool))
+    extra = np.where((shortfall > 0) & ~deferred, top_up_packs(supplier_key.to_numpy(), pack_value, shortfall), 0)
+    packs = frame["_packs"].to_numpy() + extra
+    quantity = packs * frame["_pack"].to_numpy()
+    unit_cost = frame["_cost"].to_numpy()
+
+    weekly = frame["demand_per_week_mean"].to_numpy(float)
+    cover = np.divide(quantity, weekly, out=np.full(len(frame), np.nan), where=weekly > 0)
+    stockout_week = pd.DatetimeIndex(frame["projected_stockout_week"])
+    reason = np.where(
+        frame["_below"].to_numpy(),
+        "position " + _text(frame["_position"], "%.0f") + " <= reorder point " + _text(frame["reorder_point"], "%.0f")
+        + " (safety stock " + _text(frame["safety_stock"], "%.0f") + ")",
+        "position " + _text(frame["_position"], "%.0f") + " > reorder point " + _text(frame["reorder_point"], "%.0f")
+        + " but the order must be placed before the next review")
+    reason = reason + np.where(
+        stockout_week.notna(),
+        "; stock-out expected week of " + np.asarray(stockout_week.strftime("%Y-%m-%d").fillna(""), dtype=str),
+        "; no stock-out projected in the horizon")
+    reason = reason + " (p=" + _text(frame["stockout_probability"], "%.2f") + "); order covers " + _text(cover, "%.1f") + " weeks"
+    reason = np.where(extra > 0, reason + "; topped up " + extra.astype(str) + " pack(s) to reach the supplier minimum "
+                      + _text(minimum, "%.2f"), reason)
+    reason = np.where(deferred, "deferred: supplier order " + _text(total, "%.2f") + " below minimum "
+                      + _text(minimum, "%.2f") + " and topping up exceeds the cap; " + reason, reason)
+
+    order_by_line = pd.DatetimeIndex(frame["_order_by"]).fillna(as_of)
+    lead_days = np.round(frame["lead_time_weeks_mean"].to_numpy(float) * 7.0)
+    result = pd.DataFrame({
+        "sku": frame["sku"].to_numpy(),
+        "supplier_id": frame["supplier_id"].to_numpy(),
+        "order_quantity": quantity.astype(float),
+        "packs": packs.astype(np.int64),
+        "order_by": order_by_line.where(order_by_line >= as_of, as_of),
+        "expected_arrival": as_of + pd.to_timedelta(lead_days, unit="D"),
+        "unit_cost": unit_cost,
+        "line_value": quantity * unit_cost,
+        "reason": reason.astype(object),
+        "status": np.where(deferred, "deferred", "recommended"),
+    })
+    return result[ORDER_COLUMNS]

@@ -1,0 +1,170 @@
+"""Periodic-review (R, s, S) policy per SKU: safety stock, reorder point, order-up-to level, EOQ.
+
+Protection interval P = L + R (mean lead time + review period, weeks). Demand over it is the
+forecast summed over the actual weeks ahead (seasonality kept): the cumulative forecast is
+linearly interpolated at fractional weeks, and extended past the horizon at the mean rate of its
+last 13 weeks. Its variance adds the lead-time variability (Silver, Pyke & Thomas, 4th ed., ch. 6,
+"variable lead time": σ² = E[L] σ_d² + d² σ_L², generalised to a non-flat forecast):
+
+    μ_P = C_μ(P),  σ_P² = C_v(P) + d² σ_L²,
+
+C_μ / C_v the cumulative weekly means / variances, d the weekly demand rate around the end of the
+lead time (slope of C_μ over [L - ½, L + ½]).
+
+* 'normal' family: D_P ~ Normal(μ_P, σ_P); 'poisson' / 'negbin': the count distribution with those
+  two moments (Poisson when σ_P² <= μ_P, else negative binomial) - see ``distribution``.
+* The level s protects X: with ``config.undershoot_correction`` (default) X = D_L + U, the
+  lead-time demand plus the undershoot of s at the ordering review (``undershoot``), and the
+  demand per cycle is Q + E[U]; without it the textbook X = D_P (SPT §7.x (R, s, S) with L
+  replaced by R + L), which over-achieves the target (see benchmarks/policy_simulation.py).
+  X is normal or the matched count distribution, as above.
+* Cycle service (P1): s = smallest x with P(X <= x) >= P1.
+* Fill rate (P2): s = smallest x with loss(x) - loss(x + Q') <= (1 - P2) Q', Q' the demand per
+  cycle (SPT §6.7, G(k) = (1 - P2) Q / σ when Q >> σ).
+* Safety stock = s - μ_P (protection-interval mean; can be small or negative with the correction). Order quantity Q = max(EOQ, mean demand per review period);
+  order-up-to S = s + Q.
+* EOQ = sqrt(2 D K / (h c)), D annual demand (52 x mean weekly forecast over the horizon),
+  K = ordering_cost, h = holding_cost_rate, c = unit_cost (Harris; SPT §4.2). NaN without a cost.
+
+Discontinued items and SKUs with no forecast demand get s = S = 0 (method 'discontinued' /
+'no_demand'). The reorder point is never negative. The frame also carries ``unit_cost`` (from
+items) for the risk valuation downstream.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import LeadTimes, PolicyConfig
+from .distribution import family_name, fill_rate_level, is_count_family, quantile
+from .undershoot import undershoot_moments
+
+WEEKS_PER_YEAR = 52.0
+TAIL_WEEKS = 13
+
+POLICY_COLUMNS = [
+    "sku", "supplier_id", "service_level", "service_level_type", "lead_time_weeks_mean",
+    "lead_time_weeks_sd", "review_period_weeks", "demand_per_week_mean", "demand_per_week_sd",
+    "protection_demand_mean", "protection_demand_sd", "safety_stock", "reorder_point",
+    "order_up_to", "eoq", "method",
+]
+
+
+def cumulative_at(weekly: np.ndarray, weeks: np.ndarray) -> np.ndarray:
+    """Sum of ``weekly`` (n, h) over the first ``weeks`` (n,) weeks, fractional weeks linearly.
+
+    Past the horizon the sum grows at the mean rate of the last 13 weeks.
+    """
+    n, h = weekly.shape
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(weekly, axis=1)], axis=1)
+    weeks = np.maximum(np.asarray(weeks, dtype=float), 0.0)
+    inside = np.minimum(weeks, float(h))
+    whole = np.minimum(np.floor(inside).astype(int), h - 1)
+    frac = inside - whole
+    rows = np.arange(n)
+    value = cum[rows, whole] + frac * weekly[rows, whole]
+    tail_rate = weekly[:, max(h - TAIL_WEEKS, 0):].mean(axis=1)
+    return value + np.maximum(weeks - h, 0.0) * tail_rate
+
+
+def service_levels(skus: np.ndarray, abc: np.ndarray, items: pd.DataFrame, config: PolicyConfig) -> np.ndarray:
+    """items.service_level where given, else config.service_level_by_abc[abc], else the default."""
+    keyed = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku")
+    given = keyed["service_level"].reindex(np.asarray(skus).astype(str)).to_numpy(float)
+    from_class = (pd.Series(np.asarray(abc, dtype=object)).astype(str).map(config.service_level_by_abc)
+                  .astype(float).fillna(config.default_service_level).to_numpy())
+    level = np.where(np.isfinite(given), given, from_class)
+    return np.clip(level, 0.5, 0.9999)
+
+
+def economic_order_quantity(annual_demand: np.ndarray, unit_cost: np.ndarray, config: PolicyConfig) -> np.ndarray:
+    """EOQ = sqrt(2 D K / (h c)); NaN where the unit cost is missing or not positive."""
+    holding = config.holding_cost_rate * np.asarray(unit_cost, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eoq = np.sqrt(2.0 * np.maximum(annual_demand, 0.0) * config.ordering_cost / holding)
+    return np.where(holding > 0, eoq, np.nan)
+
+
+def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
+                   demand_class: np.ndarray, abc: np.ndarray, items: pd.DataFrame,
+                   suppliers: pd.DataFrame, lead_times: LeadTimes, config: PolicyConfig) -> pd.DataFrame:
+    """One policy row per SKU (columns ``POLICY_COLUMNS``); see the module docstring."""
+    skus = np.asarray(skus).astype(str)
+    mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
+    var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
+    n, h = mean.shape
+    item = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku").reindex(skus)
+    lead = lead_times.per_sku.drop_duplicates("sku").set_index("sku").reindex(skus)
+    supplier = suppliers.drop_duplicates("supplier_id").assign(
+        supplier_id=lambda f: f["supplier_id"].astype(str)).set_index("supplier_id")
+    supplier_id = item["supplier_id"].astype(object).where(item["supplier_id"].notna(), lead["supplier_id"])
+    review_days = supplier["review_period_days"].reindex(supplier_id.astype(str)).to_numpy(float)
+    review = np.where(np.isfinite(review_days), np.maximum(review_days, 0.0), 7.0) / 7.0
+    fallback = config.fallback_lead_time_days / 7.0
+    lead_mean = np.nan_to_num(lead["lead_time_weeks_mean"].to_numpy(float), nan=fallback)
+    lead_sd = np.nan_to_num(lead["lead_time_weeks_sd"].to_numpy(float), nan=fallback * config.nominal_lead_time_cv)
+    protection = lead_mean + review
+
+    protection_mean = cumulative_at(mean, protection)
+    end_rate = np.maximum(cumulative_at(mean, lead_mean + 0.5) - cumulative_at(mean, np.maximum(lead_mean - 0.5, 0.0)), 0.0)
+    end_rate = np.where(lead_mean < 0.5, cumulative_at(mean, np.ones(n)), end_rate)
+    protection_var = cumulative_at(var, protection) + end_rate**2 * lead_sd**2
+    is_count = is_count_family(family)
+
+    level = service_levels(skus, abc, items, config)
+    weekly_mean = mean.mean(axis=1)
+    unit_cost = item["unit_cost"].to_numpy(float)
+    eoq = economic_order_quantity(WEEKS_PER_YEAR * weekly_mean, unit_cost, config)
+    review_demand = cumulative_at(mean, review)
+    order_quantity = np.fmax(np.nan_to_num(eoq, nan=0.0), review_demand)
+
+    # the level s protects D_L + undershoot (periodic review), or D_{L+R} (textbook, conservative)
+    if config.undershoot_correction:
+        undershoot_mean, undershoot_var = undershoot_moments(
+            review_demand, np.sqrt(cumulative_at(var, review)), order_quantity)
+        level_mean = cumulative_at(mean, lead_mean) + undershoot_mean
+        level_var = cumulative_at(var, lead_mean) + end_rate**2 * lead_sd**2 + undershoot_var
+        cycle_quantity = order_quantity + undershoot_mean
+    else:
+        level_mean, level_var, cycle_quantity = protection_mean, protection_var, order_quantity
+
+    if config.service_level_type == "fill_rate":
+        reorder_point = fill_rate_level(level, cycle_quantity, level_mean, level_var, is_count)
+    elif config.service_level_type == "cycle":
+        reorder_point = quantile(level, level_mean, level_var, is_count)
+    else:
+        raise ValueError(f"service_level_type must be 'cycle' or 'fill_rate', not {config.service_level_type!r}")
+    reorder_point = np.maximum(reorder_point, 0.0)
+
+    discontinued = (item["status"].astype(str).str.lower() == "discontinued").to_numpy()
+    no_demand = protection_mean <= 0
+    stocked = ~(discontinued | no_demand)
+    reorder_point = np.where(stocked, reorder_point, 0.0)
+    order_up_to = np.where(stocked, reorder_point + order_quantity, 0.0)
+    distribution = family_name(level_mean, level_var, is_count)
+    method = np.where(discontinued, "discontinued", np.where(
+        no_demand, "no_demand", np.char.add(f"{config.service_level_type}/", distribution.astype(str))))
+    if config.undershoot_correction:
+        method = np.where(stocked & (review > 0), np.char.add(method.astype(str), "+undershoot"), method)
+
+    return pd.DataFrame({
+        "sku": skus,
+        "supplier_id": supplier_id.to_numpy(),
+        "service_level": level,
+        "service_level_type": config.service_level_type,
+        "lead_time_weeks_mean": lead_mean,
+        "lead_time_weeks_sd": lead_sd,
+        "review_period_weeks": review,
+        "demand_per_week_mean": np.divide(protection_mean, protection, out=weekly_mean.copy(), where=protection > 0),
+        "demand_per_week_sd": np.sqrt(np.divide(cumulative_at(var, protection), protection,
+                                                out=var.mean(axis=1), where=protection > 0)),
+        "protection_demand_mean": protection_mean,
+        "protection_demand_sd": np.sqrt(protection_var),
+        "safety_stock": np.where(stocked, reorder_point - protection_mean, 0.0),
+        "reorder_point": reorder_point,
+        "order_up_to": order_up_to,
+        "eoq": eoq,
+        "method": method,
+        "unit_cost": unit_cost,
+    })[POLICY_COLUMNS + ["unit_cost"]]

@@ -1,0 +1,76 @@
+"""The `safestock` command: exit codes and messages a user sees."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipelines import storage
+from pipelines.cli import app
+
+runner = CliRunner()
+
+
+def test_generate_writes_every_input_table(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--skus", "30", "--out", str(tmp_path), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    for table in ("sales", "items", "suppliers", "inventory", "purchase_orders"):
+        assert (tmp_path / f"{table}.csv").is_file()
+    assert len(pd.read_csv(tmp_path / "items.csv")) == 30
+
+
+@pytest.mark.slow
+def test_run_with_bad_input_exits_2_naming_file_line_column(
+    prefect_harness: None, demo_input: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad"
+    shutil.copytree(demo_input, bad)
+    inventory = pd.read_csv(bad / "inventory.csv", dtype=str)
+    inventory.loc[2, "on_hand"] = "-5"  # file line 4
+    inventory.to_csv(bad / "inventory.csv", index=False)
+    db = tmp_path / "s.duckdb"
+    result = runner.invoke(app, ["run", "--input", str(bad), "--db", str(db), "--reports", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert "inventory.csv" in result.output and "line 4" in result.output and "on_hand" in result.output
+    assert "nothing was written" in result.output
+    assert not db.exists()
+
+
+def test_run_while_another_holds_the_database_exits_3(demo_input: Path, tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    with storage.run_lock(db):
+        result = runner.invoke(app, ["run", "--input", str(demo_input), "--db", str(db), "--reports", str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    assert "another run is in progress" in result.output and f"pid {os.getpid()}" in result.output
+
+
+def test_bad_as_of_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--input", str(tmp_path), "--db", str(tmp_path / "x.duckdb"),
+                                 "--reports", str(tmp_path), "--as-of", "2026-02-30"])
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output
+
+
+@pytest.mark.slow
+def test_demo_command_prints_database_and_report_paths(tmp_path: Path) -> None:
+    """The README's first command, as a user runs it (own process, ephemeral Prefect server)."""
+    safestock = Path(sys.executable).with_name("safestock")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect_home")
+    completed = subprocess.run(
+        [str(safestock), "demo", "--out", str(tmp_path / "demo"), "--skus", "60"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "succeeded" in completed.stdout
+    for line in ("database:", "planner report:", "buyer report:"):
+        printed = [row for row in completed.stdout.splitlines() if line in row]
+        assert printed, completed.stdout
+        assert Path(printed[0].split(line, 1)[1].strip()).is_file()

@@ -1,0 +1,174 @@
+"""The weekly flow end to end on generated data: a real DuckDB file, real Prefect flow runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.flow import weekly_run
+from pipelines.load import InputValidationError
+
+pytestmark = pytest.mark.slow
+
+OUTPUT_TABLES = [
+    "sku_class", "forecasts", "forecast_accuracy", "lead_times", "inventory_policy", "backorder_risk",
+    "projection", "supplier_risk", "purchase_recommendations", "items_snapshot", "suppliers_snapshot",
+    "inventory_snapshot", "purchase_orders_snapshot",
+]
+
+
+def _query(db: Path, sql: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+def _table_counts(db: Path) -> dict[str, int]:
+    return {t: int(_query(db, f"select count(*) as n from {t}")["n"].iloc[0]) for t in OUTPUT_TABLES + ["runs"]}
+
+
+@pytest.fixture(scope="module")
+def first_run(prefect_harness: None, demo_input: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("run")
+    summary = weekly_run(input_dir=demo_input, db_path=out / "s.duckdb", reports_dir=out / "reports")
+    return summary, out
+
+
+def test_every_output_table_is_filled(first_run) -> None:
+    summary, out = first_run
+    db = out / "s.duckdb"
+    runs = _query(db, "select * from runs")
+    assert list(runs["status"]) == ["succeeded"]
+    assert runs["run_id"].iloc[0] == summary.run_id
+    for table in OUTPUT_TABLES:
+        rows = _query(db, f"select count(*) as n, count(distinct run_id) as runs from {table}")
+        assert rows["n"].iloc[0] > 0, table
+        assert rows["runs"].iloc[0] == 1, table
+    n_items = len(pd.read_csv(Path(runs["input_dir"].iloc[0]) / "items.csv"))
+    assert _query(db, "select count(*) as n from inventory_policy")["n"].iloc[0] == n_items
+    horizon = int(runs["horizon_weeks"].iloc[0])
+    assert _query(db, "select count(*) as n from forecasts")["n"].iloc[0] == n_items * horizon
+
+
+def test_weeks_are_iso_mondays_and_forecast_starts_after_as_of(first_run) -> None:
+    _, out = first_run
+    db = out / "s.duckdb"
+    as_of = pd.Timestamp(_query(db, "select as_of from runs")["as_of"].iloc[0])
+    weeks = pd.to_datetime(_query(db, "select distinct week from sales_weekly")["week"])
+    assert (weeks.dt.weekday == 0).all()
+    assert weeks.max() + pd.Timedelta(days=6) <= as_of
+    first = pd.Timestamp(_query(db, "select min(week) as w from forecasts")["w"].iloc[0])
+    assert first.weekday() == 0 and first > as_of and first - as_of <= pd.Timedelta(days=7)
+
+
+def test_weekly_history_matches_raw_sales(first_run, demo_input: Path) -> None:
+    _, out = first_run
+    db = out / "s.duckdb"
+    sales = pd.read_csv(demo_input / "sales.csv", dtype={"sku": str}, parse_dates=["date"])
+    as_of = pd.Timestamp(_query(db, "select as_of from runs")["as_of"].iloc[0])
+    sku = sales.groupby("sku")["quantity"].sum().idxmax()
+    one = sales[(sales["sku"] == sku)]
+    one = one[one["date"] <= as_of]
+    by_week = one.groupby(one["date"] - pd.to_timedelta(one["date"].dt.weekday, unit="D"))["quantity"].sum()
+    stored = _query(db, "select week, quantity from sales_weekly where sku = ? order by week", [sku])
+    stored = stored.set_index(pd.to_datetime(stored["week"]))["quantity"]
+    common = stored.index.intersection(by_week.index)
+    assert len(common) > 50
+    np.testing.assert_allclose(stored.loc[common].to_numpy(), by_week.loc[common].clip(lower=0).to_numpy())
+    # weeks with no sales rows are zero-filled
+    assert ((stored.drop(by_week.index, errors="ignore")) == 0).all()
+
+
+def test_policy_and_orders_are_consistent(first_run, demo_input: Path) -> None:
+    _, out = first_run
+    db = out / "s.duckdb"
+    policy = _query(db, "select * from inventory_policy")
+    np.testing.assert_allclose(policy["reorder_point"], policy["protection_demand_mean"] + policy["safety_stock"],
+                               rtol=1e-6, atol=1e-6)
+    assert (policy["order_up_to"] >= policy["reorder_point"] - 1e-9).all()
+
+    risk = _query(db, "select * from backorder_risk")
+    np.testing.assert_allclose(risk["inventory_position"], risk["on_hand"] + risk["on_order"] - risk["backordered"])
+    inventory = pd.read_csv(demo_input / "inventory.csv", dtype={"sku": str}).set_index("sku")
+    merged = risk.set_index("sku").join(inventory, rsuffix="_input")
+    np.testing.assert_allclose(merged["on_hand"], merged["on_hand_input"])
+
+    orders = _query(db, "select o.*, i.pack_size, i.moq from purchase_recommendations o "
+                        "join items_snapshot i using (run_id, sku) where o.status = 'recommended'")
+    assert len(orders) > 0
+    packs = orders["order_quantity"] / orders["pack_size"]
+    np.testing.assert_allclose(packs, np.round(packs))
+    assert (orders["order_quantity"] >= orders["moq"]).all()
+    np.testing.assert_allclose(orders["line_value"], orders["order_quantity"] * orders["unit_cost"])
+    assert orders["reason"].str.len().min() > 10
+    assert (pd.to_datetime(orders["expected_arrival"]) >= pd.to_datetime(orders["order_by"])).all()
+
+
+def test_reports_and_order_files_written(first_run) -> None:
+    summary, _ = first_run
+    assert Path(summary.reports["planner"]).stat().st_size > 10_000
+    assert Path(summary.reports["buyer"]).stat().st_size > 1_000
+    order_files = [Path(p) for name, p in summary.reports.items() if name.startswith("orders:")]
+    assert order_files and all(p.exists() for p in order_files)
+
+
+def test_rerun_same_as_of_replaces_not_duplicates(first_run, demo_input: Path) -> None:
+    summary, out = first_run
+    db = out / "s.duckdb"
+    before = _table_counts(db)
+    policy_before = _query(db, "select * exclude (run_id) from inventory_policy order by sku")
+    again = weekly_run(input_dir=demo_input, db_path=db, reports_dir=out / "reports")
+    after = _table_counts(db)
+    assert {t: after[t] for t in OUTPUT_TABLES} == {t: before[t] for t in OUTPUT_TABLES}
+    assert again.superseded == [summary.run_id]
+    statuses = _query(db, "select status, count(*) as n from runs group by status order by status")
+    assert dict(zip(statuses["status"], statuses["n"])) == {"succeeded": 1, "superseded": 1}
+    pd.testing.assert_frame_equal(policy_before, _query(db, "select * exclude (run_id) from inventory_policy order by sku"))
+
+
+def test_bad_input_is_refused_and_database_unchanged(first_run, demo_input: Path, tmp_path: Path) -> None:
+    _, out = first_run
+    db = out / "s.duckdb"
+    before = _table_counts(db)
+    bad = tmp_path / "bad"
+    shutil.copytree(demo_input, bad)
+    lines = (bad / "sales.csv").read_text().splitlines()
+    lines[4] = lines[4].replace(lines[4].split(",")[0], "2026-13-45", 1)  # file line 5
+    (bad / "sales.csv").write_text("\n".join(lines) + "\n")
+    items = pd.read_csv(bad / "items.csv", dtype=str)
+    items.drop(columns=["unit_cost"]).to_csv(bad / "items.csv", index=False)
+
+    with pytest.raises(InputValidationError) as caught:
+        weekly_run(input_dir=bad, db_path=db, reports_dir=out / "reports")
+    message = str(caught.value)
+    assert "sales.csv" in message and "line 5" in message and "date" in message
+    assert "items.csv" in message and "unit_cost" in message
+    assert _table_counts(db) == before
+
+
+def test_failure_mid_run_is_recorded_and_keeps_previous_results(
+    first_run, demo_input: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, out = first_run
+    db = out / "s.duckdb"
+    before = _table_counts(db)
+    latest_before = _query(db, "select run_id from runs where status = 'succeeded'")["run_id"].tolist()
+
+    def broken_policy(*args, **kwargs):
+        raise RuntimeError("injected failure in the policy stage")
+
+    import pipelines.flow as flow_module
+
+    monkeypatch.setattr(flow_module, "compute_policy", broken_policy)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        weekly_run(input_dir=demo_input, db_path=db, reports_dir=out / "reports")
+    after = _table_counts(db)
+    assert after["runs"] == before["runs"] + 1
+    assert {t: after[t] for t in OUTPUT_TABLES} == {t: before[t] for t in OUTPUT_TABLES}
+    failed = _query(db, "select error from runs where status = 'failed'")
+    assert len(failed) == 1 and "injected failure" in failed["error"].iloc[0]
+    assert _query(db, "select run_id from runs where status = 'succeeded'")["run_id"].tolist() == latest_before
