@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 
-# Prefect's own INFO logging would drown the progress display; --verbose brings it back.
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Prefect's own logging would drown the progress display and repeat every error the CLI
+# explains itself; --verbose brings it back. Flow and task runs are still recorded by Prefect.
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -24,8 +25,8 @@ from pipelines.progress import listening  # noqa: E402
 
 app = typer.Typer(help="Demand forecasts, safety stock, backorder risk and purchase orders.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_RUN_IN_PROGRESS = 1, 2, 3
 

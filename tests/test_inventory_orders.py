@@ -63,7 +63,9 @@ def test_triggers_rounding_and_reason() -> None:
                                          "of 2026-03-02 (p=0.62); order covers 6.0 weeks")
     assert orders.loc["A", "order_by"] == pd.Timestamp("2026-02-16")
     assert orders.loc["B", "order_by"] == AS_OF
-    assert orders.loc["A", "expected_arrival"] == AS_OF + pd.Timedelta(days=14)
+    # arrival when placed on its order-by date: 2026-02-16 + 2 weeks mean lead time
+    assert orders.loc["A", "expected_arrival"] == pd.Timestamp("2026-03-02")
+    assert orders.loc["B", "expected_arrival"] == AS_OF + pd.Timedelta(days=14)
     assert orders.loc["F", "line_value"] == pytest.approx(100.0)
     assert (orders["status"] == "recommended").all()
 

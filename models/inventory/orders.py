@@ -8,7 +8,8 @@ Rules (document in the README):
 * Quantity = S - inventory position, at least the MOQ, rounded UP to whole packs
   (packs = ⌈max(S - IP, MOQ) / pack_size⌉).
 * order_by = the risk's order_by (as_of when no stock-out is projected: the position already is
-  at the reorder point); expected_arrival = as_of + mean lead time (ordered today).
+  at the reorder point); expected_arrival = order_by + mean lead time (the arrival when the
+  order is placed on its order-by date; ordering earlier brings it forward).
 * Supplier minimum order value: when a supplier's lines total less than ``min_order_value``, the
   shortfall is topped up one pack at a time round-robin over its lines in decreasing stock-out
   probability, provided the extra value is at most ``config.max_top_up_ratio`` x the value of the
@@ -127,14 +128,15 @@ def recommend_orders(policy: pd.DataFrame, risk: pd.DataFrame, items: pd.DataFra
                       + _text(minimum, "%.2f") + " and topping up exceeds the cap; " + reason, reason)
 
     order_by_line = pd.DatetimeIndex(frame["_order_by"]).fillna(as_of)
+    order_by_line = order_by_line.where(order_by_line >= as_of, as_of)
     lead_days = np.round(frame["lead_time_weeks_mean"].to_numpy(float) * 7.0)
     result = pd.DataFrame({
         "sku": frame["sku"].to_numpy(),
         "supplier_id": frame["supplier_id"].to_numpy(),
         "order_quantity": quantity.astype(float),
         "packs": packs.astype(np.int64),
-        "order_by": order_by_line.where(order_by_line >= as_of, as_of),
-        "expected_arrival": as_of + pd.to_timedelta(lead_days, unit="D"),
+        "order_by": order_by_line,
+        "expected_arrival": order_by_line + pd.to_timedelta(lead_days, unit="D"),
         "unit_cost": unit_cost,
         "line_value": quantity * unit_cost,
         "reason": reason.astype(object),
