@@ -1,0 +1,295 @@
+"""``forecast_demand``: classification, backtest selection, final forecasts and intervals.
+
+Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` SKUs):
+
+1. Columns before ``start[i]`` are zeroed and ignored; negative/NaN demand is treated as 0.
+2. :func:`classify_demand` -> smooth / erratic / intermittent / lumpy / new / inactive, ABC, XYZ.
+3. Smooth + erratic SKUs: candidates naive, seasonal naive, SES, damped Holt, seasonal SES
+   (seasonal ones only with >= one season of history); intermittent + lumpy SKUs: Croston,
+   SBA, TSB, SES. Selection by rolling-origin RMSSE (:mod:`.backtest`).
+4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU scale for smooth/erratic
+   ('normal' family); Poisson / negative binomial for intermittent/lumpy.
+5. New SKUs (< 13 weeks): mean of the weeks seen, sd = max(sample sd, mean x pooled CV of
+   established smooth/erratic forecasts); 'normal' family if no zero week was seen, else a
+   count family with that variance. Inactive SKUs: 0 with sd 0 ('poisson' with mean 0).
+6. Coverage per class: the intervals re-built at each backtest origin (empirical shapes
+   cross-fitted: pooled from the *other* origins), share of actuals inside.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .backtest import (
+    INTERMITTENT_CANDIDATES,
+    SMOOTH_CANDIDATES,
+    Selection,
+    backtest_cuts,
+    run_candidates,
+    select_by_backtest,
+)
+from .classify import DEMAND_CLASSES, ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
+from .intervals import (
+    Bands,
+    count_bands,
+    count_family,
+    coverage_share,
+    empirical_bands,
+    table_per_sku,
+    training_dispersion,
+)
+from .metrics import TrainingScales, training_scales
+from .seasonal import seasonal_indices
+
+CHUNK_SKUS: int = 4096
+WORKER_THREADS: int = 2
+DEFAULT_CV: float = 0.5
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Forecasts for n SKUs over ``horizon`` weeks; see the project brief for column contracts."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    lo80: np.ndarray
+    hi80: np.ndarray
+    lo95: np.ndarray
+    hi95: np.ndarray
+    model: np.ndarray
+    family: np.ndarray
+    classes: pd.DataFrame
+    accuracy: pd.DataFrame
+    coverage: pd.DataFrame
+
+
+@dataclass
+class _Selected:
+    """Selected-model arrays for all SKUs, filled group by group."""
+
+    mean: np.ndarray            # (n, n_cuts, H)
+    insample_rmse: np.ndarray   # (n, n_cuts)
+    origin_used: np.ndarray     # (n, K)
+    model: np.ndarray           # (n,) object
+    accuracy_parts: list[pd.DataFrame]
+
+
+def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.ndarray,
+                  cuts: np.ndarray, horizon: int, backtest_horizon: int, season_length: int,
+                  names: tuple[str, ...], default: str, scales: TrainingScales,
+                  seasonal: tuple[np.ndarray, np.ndarray] | None, out: _Selected) -> None:
+    """Backtest and select for the SKUs ``rows`` of one group, chunk by chunk, into ``out``.
+
+    Chunks run on ``WORKER_THREADS`` threads (numpy releases the GIL inside array operations);
+    chunks are small enough for the per-step arrays to stay in cache.
+    """
+    def run_chunk(lo: int) -> tuple[np.ndarray, Selection]:
+        part = rows[lo:lo + CHUNK_SKUS]
+        local = slice(lo, lo + part.size)
+        season = None if seasonal is None else (seasonal[0][local], seasonal[1][local])
+        candidates = run_candidates(names, y[part], start[part], cuts, horizon, season_length, season)
+        part_scales = TrainingScales(scales.squared[part], scales.absolute[part], scales.mean_demand[part])
+        return part, select_by_backtest(y[part], start[part], cuts, backtest_horizon, candidates,
+                                        part_scales, default)
+
+    offsets = range(0, rows.size, CHUNK_SKUS)
+    if WORKER_THREADS > 1 and len(offsets) > 1:
+        with ThreadPoolExecutor(max_workers=WORKER_THREADS) as pool:
+            results = list(pool.map(run_chunk, offsets))
+    else:
+        results = [run_chunk(lo) for lo in offsets]
+    for part, sel in results:
+        out.mean[part] = sel.mean
+        out.insample_rmse[part] = sel.insample_rmse
+        out.origin_used[part] = sel.origin_used
+        out.model[part] = np.asarray(sel.names, dtype=object)[sel.chosen]
+        n_models = len(sel.names)
+        out.accuracy_parts.append(pd.DataFrame({
+            "sku": np.repeat(skus[part], n_models),
+            "model": np.tile(np.asarray(sel.names, dtype=object), part.size),
+            "rmsse": sel.rmsse.ravel(), "mase": sel.mase.ravel(),
+            "wape": sel.wape.ravel(), "bias": sel.bias.ravel(),
+            "selected": (np.arange(n_models)[None, :] == sel.chosen[:, None]).ravel(),
+        }))
+
+
+def _empty_bands(n: int, horizon: int) -> Bands:
+    zeros = np.zeros((n, horizon))
+    return Bands(sd=zeros, lo80=zeros.copy(), hi80=zeros.copy(), lo95=zeros.copy(), hi95=zeros.copy())
+
+
+def _put(target: Bands, rows: np.ndarray, source: Bands) -> None:
+    for name in ("sd", "lo80", "hi80", "lo95", "hi95"):
+        getattr(target, name)[rows] = getattr(source, name)
+
+
+def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, horizon: int,
+                    unit_value: np.ndarray | None = None, *, season_length: int = 52,
+                    backtest_origins: int = 4, backtest_horizon: int = 13) -> ForecastResult:
+    """Classify, select a model per SKU by rolling-origin RMSSE, forecast ``horizon`` weeks."""
+    y = np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=np.float64)), nan=0.0)
+    n, n_columns = y.shape
+    skus = np.asarray(skus).astype(str).reshape(-1)
+    start = np.clip(np.asarray(start, dtype=np.int64).reshape(-1), 0, n_columns)
+    if skus.size != n or start.size != n:
+        raise ValueError(f"skus ({skus.size}) and start ({start.size}) must have {n} entries")
+    if horizon < 1:
+        raise ValueError("horizon must be >= 1")
+    y = np.where(np.arange(n_columns)[None, :] >= start[:, None], np.maximum(y, 0.0), 0.0)
+    classes = classify_demand(y, start, unit_value)
+    demand_class = classes.demand_class
+    cuts = backtest_cuts(n_columns, backtest_origins, backtest_horizon)
+    n_origins = cuts.size - 1
+    steps = max(horizon, backtest_horizon)
+    scales = training_scales(y, start, cuts)
+
+    sel = _Selected(mean=np.zeros((n, cuts.size, steps)), insample_rmse=np.full((n, cuts.size), np.nan),
+                    origin_used=np.zeros((n, n_origins), dtype=bool),
+                    model=np.full(n, "", dtype=object), accuracy_parts=[])
+    smooth_rows = np.flatnonzero(np.isin(demand_class, (SMOOTH, ERRATIC)))
+    count_rows = np.flatnonzero(np.isin(demand_class, (INTERMITTENT, LUMPY)))
+    seasonal = None
+    if smooth_rows.size and n_columns >= season_length:
+        seasonal = seasonal_indices(y[smooth_rows], start[smooth_rows], cuts, season_length)
+    _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
+                  SMOOTH_CANDIDATES, "ses", scales, seasonal, sel)
+    _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
+                  INTERMITTENT_CANDIDATES, "sba", scales, None, sel)
+
+    mean = np.maximum(np.nan_to_num(sel.mean[:, -1, :horizon], nan=0.0), 0.0)
+    bands = _empty_bands(n, horizon)
+    family = np.full(n, "normal", dtype=object)
+    coverage_hits: dict[str, list[tuple[float, float, int]]] = {}
+    if n_origins:
+        window = cuts[:-1, None] + np.arange(backtest_horizon)[None, :]
+        actual = y[:, window]                                           # (n, K, h)
+        backtest_mean = np.maximum(np.nan_to_num(sel.mean[:, :-1, :backtest_horizon], nan=0.0), 0.0)
+
+    # smooth / erratic: empirical pooled shapes x per-SKU scale
+    if smooth_rows.size:
+        rows = smooth_rows
+        sigma = sel.insample_rmse[rows]
+        fine = np.char.add(demand_class[rows].astype(str), np.asarray(sel.model[rows], dtype=str))
+        coarse = demand_class[rows].astype(str)
+        if n_origins:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = (actual[rows] - backtest_mean[rows]) / sigma[:, :-1, None]
+            use = sel.origin_used[rows] & (sigma[:, :-1] > 0)
+        else:
+            z, use = np.zeros((rows.size, 0, backtest_horizon)), np.zeros((rows.size, 0), dtype=bool)
+        tables, which = table_per_sku(z, use, fine, coarse, horizon)
+        _put(bands, rows, empirical_bands(mean[rows], sigma[:, -1], tables, which))
+        for k in range(n_origins):   # cross-fitted coverage: shapes from the other origins
+            others = use.copy()
+            others[:, k] = False
+            t_k, w_k = table_per_sku(z, others, fine, coarse, backtest_horizon)
+            b_k = empirical_bands(backtest_mean[rows, k], sigma[:, k], t_k, w_k)
+            _collect_coverage(coverage_hits, coarse, actual[rows, k], b_k, use[:, k])
+
+    # intermittent / lumpy: count distributions with the training dispersion
+    if count_rows.size:
+        rows = count_rows
+        dispersion = training_dispersion(y[rows], start[rows], cuts)
+        _put(bands, rows, count_bands(mean[rows], dispersion[:, -1]))
+        family[rows] = count_family(dispersion[:, -1])
+        for k in range(n_origins):
+            b_k = count_bands(backtest_mean[rows, k], dispersion[:, k])
+            _collect_coverage(coverage_hits, demand_class[rows].astype(str), actual[rows, k], b_k,
+                              sel.origin_used[rows, k])
+
+    _new_sku_forecasts(y, start, demand_class, mean, bands, family, sel, smooth_rows)
+    inactive = demand_class == INACTIVE
+    sel.model[inactive] = "zero"
+    family[inactive] = "poisson"
+    mean[inactive] = 0.0
+    _put(bands, np.flatnonzero(inactive), _empty_bands(int(inactive.sum()), horizon))
+
+    other = np.flatnonzero(np.isin(demand_class, (NEW, INACTIVE)))
+    accuracy_parts = sel.accuracy_parts + [pd.DataFrame({
+        "sku": skus[other], "model": sel.model[other], "rmsse": np.nan, "mase": np.nan,
+        "wape": np.nan, "bias": np.nan, "selected": True})]
+    accuracy = pd.concat([p for p in accuracy_parts if len(p)], ignore_index=True) if any(
+        len(p) for p in accuracy_parts) else pd.DataFrame(
+        columns=["sku", "model", "rmsse", "mase", "wape", "bias", "selected"])
+    accuracy["selected"] = accuracy["selected"].astype(bool)
+    return ForecastResult(
+        mean=mean, sd=bands.sd, lo80=bands.lo80, hi80=bands.hi80, lo95=bands.lo95, hi95=bands.hi95,
+        model=sel.model.astype(str), family=family.astype(str), classes=classes.to_frame(skus),
+        accuracy=accuracy, coverage=_coverage_frame(coverage_hits, demand_class, sel.origin_used),
+    )
+
+
+def _collect_coverage(hits: dict[str, list[tuple[float, float, int]]], class_of_row: np.ndarray,
+                      actual: np.ndarray, bands: Bands, use: np.ndarray) -> None:
+    """Add (coverage80, coverage95, cells) of one origin per class to ``hits``."""
+    for name in np.unique(class_of_row):
+        members = class_of_row == name
+        c80, cells = coverage_share(actual[members][:, None], bands.lo80[members][:, None],
+                                    bands.hi80[members][:, None], use[members][:, None])
+        c95, _ = coverage_share(actual[members][:, None], bands.lo95[members][:, None],
+                                bands.hi95[members][:, None], use[members][:, None])
+        if cells:
+            hits.setdefault(str(name), []).append((c80, c95, cells))
+
+
+def _coverage_frame(hits: dict[str, list[tuple[float, float, int]]], demand_class: np.ndarray,
+                    origin_used: np.ndarray) -> pd.DataFrame:
+    records = []
+    for name in DEMAND_CLASSES:
+        members = demand_class == name
+        if not members.any():
+            continue
+        parts = hits.get(name, [])
+        cells = sum(p[2] for p in parts)
+        records.append({
+            "demand_class": name,
+            "series": int((origin_used[members].any(axis=1)).sum()) if origin_used.size else 0,
+            "coverage80": sum(p[0] * p[2] for p in parts) / cells if cells else np.nan,
+            "coverage95": sum(p[1] * p[2] for p in parts) / cells if cells else np.nan,
+        })
+    return pd.DataFrame(records, columns=["demand_class", "series", "coverage80", "coverage95"])
+
+
+def _new_sku_forecasts(y: np.ndarray, start: np.ndarray, demand_class: np.ndarray, mean: np.ndarray,
+                       bands: Bands, family: np.ndarray, sel: _Selected, smooth_rows: np.ndarray) -> None:
+    """Fallback for SKUs with < 13 weeks of history (see module docstring, step 5)."""
+    rows = np.flatnonzero(demand_class == NEW)
+    if not rows.size:
+        return
+    horizon = mean.shape[1]
+    n_columns = y.shape[1]
+    seen = np.arange(n_columns)[None, :] >= start[rows, None]
+    weeks = np.maximum(seen.sum(axis=1), 1)
+    level = y[rows].sum(axis=1) / weeks
+    sample_sd = np.sqrt(np.where(seen, (y[rows] - level[:, None]) ** 2, 0.0).sum(axis=1)
+                        / np.maximum(weeks - 1, 1))
+    cv = DEFAULT_CV
+    if smooth_rows.size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = sel.insample_rmse[smooth_rows, -1] / mean[smooth_rows, 0]
+        ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+        cv = float(np.median(ratio)) if ratio.size else DEFAULT_CV
+    sd = np.maximum(sample_sd, level * cv)
+    mean[rows] = level[:, None]
+    sel.model[rows] = "new_mean"
+    has_zero = (seen & (y[rows] <= 0)).any(axis=1)
+    normal_rows = rows[~has_zero]
+    z = stats.norm.ppf([0.025, 0.10, 0.90, 0.975])
+    mu = level[~has_zero][:, None] * np.ones((1, horizon))
+    s = sd[~has_zero][:, None] * np.ones((1, horizon))
+    _put(bands, normal_rows, Bands(sd=s, lo95=np.maximum(mu + z[0] * s, 0), lo80=np.maximum(mu + z[1] * s, 0),
+                                   hi80=np.maximum(mu + z[2] * s, 0), hi95=np.maximum(mu + z[3] * s, 0)))
+    family[normal_rows] = "normal"
+    count_rows = rows[has_zero]
+    if count_rows.size:
+        lvl = level[has_zero]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dispersion = np.where(lvl > 0, sd[has_zero] ** 2 / np.where(lvl > 0, lvl, 1.0), 1.0)
+        dispersion = np.maximum(dispersion, 1.0)
+        _put(bands, count_rows, count_bands(mean[count_rows], dispersion))
+        family[count_rows] = count_family(dispersion)

@@ -1,0 +1,196 @@
+"""Benchmarks and exponential smoothing for smooth/erratic demand, vectorised over SKUs.
+
+Every function returns :class:`CutForecasts` for all ``cuts`` from a single pass over time
+(see :mod:`models.forecasting.forecast_types` for the conventions: masking before ``start``,
+per-cut parameter choice by in-sample one-step SSE, running-mean warm-up).
+
+Formulas follow Hyndman & Athanasopoulos, *Forecasting: Principles and Practice* (3rd ed.,
+FPP3), sections 5.2 (naive, seasonal naive), 8.1 (simple exponential smoothing) and 8.2
+(damped trend, error-correction form).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .forecast_types import (
+    CutForecasts,
+    WarmupWeights,
+    choose_by_sse,
+    cut_error_counts,
+    first_error_squared,
+    masked_by_start,
+    rmse_from_sse,
+)
+
+SES_ALPHAS: np.ndarray = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.8])
+HOLT_ALPHAS: np.ndarray = np.array([0.05, 0.15, 0.35])
+HOLT_BETAS: np.ndarray = np.array([0.02, 0.1])
+HOLT_PHIS: np.ndarray = np.array([0.8, 0.9, 0.98])
+
+
+def _cumulative_before(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """(n, n_cuts) sum of ``values[:, :c]`` for each cut c (values already masked)."""
+    csum = np.concatenate([np.zeros((values.shape[0], 1)), np.cumsum(values, axis=1)], axis=1)
+    return csum[:, cuts]
+
+
+def naive_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
+                    min_train: int = 2) -> CutForecasts:
+    """Naive method (FPP3 5.2): ``yhat_{c+h} = y_{c-1}`` for every h.
+
+    In-sample one-step errors are ``y_t - y_{t-1}`` for ``start < t < c``.
+    """
+    n, n_columns = y.shape
+    cuts = np.asarray(cuts, dtype=np.int64)
+    last = y[:, np.maximum(cuts - 1, 0)]                          # (n, n_cuts)
+    mean = np.repeat(last[:, :, None], horizon, axis=2)
+    diff_sq = np.zeros_like(y)
+    diff_sq[:, 1:] = np.diff(y, axis=1) ** 2
+    diff_sq[np.arange(n_columns)[None, :] <= start[:, None]] = 0.0
+    sse = _cumulative_before(diff_sq, cuts)
+    rmse = rmse_from_sse(sse, cut_error_counts(start, cuts))
+    valid = (cuts[None, :] - start[:, None]) >= min_train
+    return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid)
+
+
+def seasonal_naive_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
+                             season_length: int) -> CutForecasts:
+    """Seasonal naive (FPP3 5.2): ``yhat_{c+h} = y_{c+h-m(floor((h-1)/m)+1)}``.
+
+    Valid only when the SKU has at least one full season (m weeks) before the cut.
+    In-sample one-step errors are ``y_t - y_{t-m}`` for ``start + m <= t < c``.
+    """
+    n, n_columns = y.shape
+    m = season_length
+    cuts = np.asarray(cuts, dtype=np.int64)
+    steps = np.arange(horizon)
+    source_cols = cuts[:, None] - m + (steps[None, :] % m)          # (n_cuts, H)
+    mean = y[:, np.clip(source_cols, 0, n_columns - 1)]               # (n, n_cuts, H)
+    sdiff_sq = np.zeros_like(y)
+    if n_columns > m:
+        sdiff_sq[:, m:] = (y[:, m:] - y[:, :-m]) ** 2
+    sdiff_sq[np.arange(n_columns)[None, :] < start[:, None] + m] = 0.0
+    sse = _cumulative_before(sdiff_sq, cuts)
+    rmse = rmse_from_sse(sse, cut_error_counts(start, cuts, first_error_offset=m))
+    valid = (cuts[None, :] - start[:, None]) >= m
+    mean = np.where(valid[:, :, None], mean, np.nan)
+    return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid)
+
+
+def ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
+                  alphas: np.ndarray = SES_ALPHAS, min_train: int = 2) -> CutForecasts:
+    """Simple exponential smoothing (FPP3 8.1), alpha chosen per SKU and cut from ``alphas``.
+
+    Error-correction form: ``e_t = y_t - l_{t-1}``, ``l_t = l_{t-1} + w_t e_t`` with
+    ``w_t = max(alpha, 1/k_t)`` (running-mean warm-up, so ``l_start = y_start``).
+    Forecast: ``yhat_{c+h} = l_{c-1}`` (flat). SSE counts errors for ``t > start``.
+    """
+    n, _ = y.shape
+    cuts = np.asarray(cuts, dtype=np.int64)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    n_grid = alphas.size
+    y_time = masked_by_start(y, start)
+    level = np.zeros((n_grid, n))
+    sse = np.zeros((n_grid, n))
+    err = np.empty((n_grid, n))
+    square = np.empty((n_grid, n))
+    level_at = np.empty((cuts.size, n_grid, n))
+    sse_at = np.empty((cuts.size, n_grid, n))
+    weights = WarmupWeights(alphas, start)
+    cut_index = {int(c): j for j, c in enumerate(cuts)}
+    for t in range(int(cuts.max())):
+        np.subtract(y_time[t], level, out=err)
+        np.multiply(err, err, out=square)
+        sse += square
+        np.multiply(weights.at(t), err, out=err)
+        level += err
+        j = cut_index.get(t + 1)
+        if j is not None:
+            level_at[j] = level
+            sse_at[j] = sse
+    sse_at -= first_error_squared(y_time, start, cuts).T[:, None, :]
+    return _flat_from_grid(level_at, sse_at, start, cuts, horizon, min_train)
+
+
+def _flat_from_grid(level_at: np.ndarray, sse_at: np.ndarray, start: np.ndarray,
+                    cuts: np.ndarray, horizon: int, min_train: int) -> CutForecasts:
+    """Pick the best grid point per SKU and cut and build flat forecasts."""
+    n = level_at.shape[2]
+    rows = np.arange(n)
+    mean = np.empty((n, cuts.size, horizon))
+    sse_best = np.empty((n, cuts.size))
+    for j in range(cuts.size):
+        best = choose_by_sse(sse_at[j])
+        mean[:, j, :] = level_at[j][best, rows][:, None]
+        sse_best[:, j] = sse_at[j][best, rows]
+    rmse = rmse_from_sse(sse_best, cut_error_counts(start, cuts))
+    valid = (cuts[None, :] - start[:, None]) >= min_train
+    return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid)
+
+
+def holt_damped_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cartesian grid (alpha, beta, phi) as three flat arrays."""
+    a, b, p = np.meshgrid(HOLT_ALPHAS, HOLT_BETAS, HOLT_PHIS, indexing="ij")
+    return a.ravel(), b.ravel(), p.ravel()
+
+
+def holt_damped_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
+                          grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                          min_train: int = 4) -> CutForecasts:
+    """Damped-trend Holt (FPP3 8.2), (alpha, beta, phi) chosen per SKU and cut from a grid.
+
+    Error-correction form with ``f_t = l_{t-1} + phi b_{t-1}``, ``e_t = y_t - f_t``:
+    ``l_t = f_t + w_t e_t`` with ``w_t = max(alpha, 1/k_t)``; ``b_t = phi b_{t-1} + beta w_t e_t``
+    (trend updated from the second observation; ``l_start = y_start``, ``b_start = 0``).
+    Forecast: ``yhat_{c+h} = l + (phi + phi^2 + ... + phi^h) b``.
+    """
+    n, _ = y.shape
+    cuts = np.asarray(cuts, dtype=np.int64)
+    alphas, betas, phis = grid if grid is not None else holt_damped_grid()
+    n_grid = alphas.size
+    beta_col = betas[:, None]
+    phi_col = phis[:, None]
+    y_time = masked_by_start(y, start)
+    level = np.zeros((n_grid, n))
+    trend = np.zeros((n_grid, n))
+    sse = np.zeros((n_grid, n))
+    err = np.empty((n_grid, n))
+    square = np.empty((n_grid, n))
+    level_at = np.empty((cuts.size, n_grid, n))
+    trend_at = np.empty((cuts.size, n_grid, n))
+    sse_at = np.empty((cuts.size, n_grid, n))
+    weights = WarmupWeights(alphas, start)
+    cut_index = {int(c): j for j, c in enumerate(cuts)}
+    for t in range(int(cuts.max())):
+        trend *= phi_col                                   # phi b_{t-1}
+        np.subtract(y_time[t], level, out=err)
+        err -= trend                                       # e_t = y_t - l_{t-1} - phi b_{t-1}
+        np.multiply(err, err, out=square)
+        sse += square
+        err *= weights.at(t)                               # w_t e_t
+        level += trend
+        level += err
+        err *= beta_col
+        trend += err
+        starting = start == t
+        if starting.any():                                 # trend starts at 0
+            trend[:, starting] = 0.0
+        j = cut_index.get(t + 1)
+        if j is not None:
+            level_at[j] = level
+            trend_at[j] = trend
+            sse_at[j] = sse
+    sse_at -= first_error_squared(y_time, start, cuts).T[:, None, :]
+    steps = np.arange(1, horizon + 1)
+    damp_sum = np.cumsum(phis[:, None] ** steps[None, :], axis=1)      # (G, H)
+    rows = np.arange(n)
+    mean = np.empty((n, cuts.size, horizon))
+    sse_best = np.empty((n, cuts.size))
+    for j in range(cuts.size):
+        best = choose_by_sse(sse_at[j])
+        mean[:, j, :] = level_at[j][best, rows][:, None] + trend_at[j][best, rows][:, None] * damp_sum[best]
+        sse_best[:, j] = sse_at[j][best, rows]
+    rmse = rmse_from_sse(sse_best, cut_error_counts(start, cuts))
+    valid = (cuts[None, :] - start[:, None]) >= min_train
+    return CutForecasts(mean=np.maximum(mean, 0.0), insample_rmse=rmse, valid=valid)

@@ -1,0 +1,197 @@
+"""Plotly figures of the planner and buyer reports.
+
+Figures are returned as HTML ``<div>`` snippets without plotly.js; the report embeds the bundle
+once (:func:`plotly_bundle`) so a file works offline and carries plotly.js exactly once.
+Figure JSON is escaped by plotly itself (``<``, ``>``, ``/`` as unicode escapes).
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import plotly.offline
+from plotly.subplots import make_subplots
+
+PALETTE = {
+    "actual": "#5b6770",
+    "forecast": "#1f6fb2",
+    "band80": "rgba(31,111,178,0.28)",
+    "band95": "rgba(31,111,178,0.12)",
+    "on_hand": "#2a9d8f",
+    "reorder_point": "#e9a23b",
+    "safety_stock": "#d1495b",
+    "receipt": "#8e7dbe",
+    "bias": "#d1495b",
+}
+NOMINAL_COVERAGE = {"coverage80": 0.80, "coverage95": 0.95}
+SUPPLIERS_IN_CHART = 15
+SUPPLIERS_IN_SCHEDULE = 10
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+_TEMPLATE = go.layout.Template(
+    layout={
+        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
+        "xaxis": {"gridcolor": "#eceff1", "linecolor": "#b0bec5"},
+        "yaxis": {"gridcolor": "#eceff1", "linecolor": "#b0bec5", "zerolinecolor": "#cfd8dc"},
+        "legend": {"orientation": "h", "y": -0.15},
+        "hovermode": "x unified",
+    }
+)
+
+
+def plotly_text(values: pd.Series) -> pd.Series:
+    """Input text for plotly labels: plotly.js reads a subset of HTML in text, so escape it
+    (plotly turns ``&lt;`` back into a literal ``<``); missing values become ''."""
+    return values.fillna("").astype(str).map(html.escape)
+
+
+def plotly_bundle() -> str:
+    """The plotly.js source shipped with the installed plotly (inlined once per report)."""
+    return plotly.offline.get_plotlyjs()
+
+
+def to_div(fig: go.Figure, height: int) -> str:
+    """HTML snippet for one figure, without plotly.js."""
+    fig.update_layout(template=_TEMPLATE, height=height)
+    return pio.to_html(
+        fig, full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG, default_width="100%"
+    )
+
+
+def _add_band(fig: go.Figure, forecast: pd.DataFrame, lo: str, hi: str, color: str, name: str) -> None:
+    """Shaded prediction interval between columns ``lo`` and ``hi`` (row 1)."""
+    band = forecast.dropna(subset=[lo, hi])
+    if band.empty:
+        return
+    fig.add_trace(
+        go.Scatter(x=band["week"], y=band[hi], mode="lines", line={"width": 0},
+                   showlegend=False, hoverinfo="skip", legendgroup=name),
+        row=1, col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=band["week"], y=band[lo], mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor=color, name=name, hoverinfo="skip", legendgroup=name),
+        row=1, col=1,
+    )
+
+
+def _add_level(fig: go.Figure, weeks: pd.Series, level: float | None, color: str, name: str,
+               dash: str) -> None:
+    """Horizontal policy level (reorder point, safety stock) across the projection (row 2)."""
+    if level is None or pd.isna(level) or weeks.empty:
+        return
+    fig.add_trace(
+        go.Scatter(x=[weeks.min(), weeks.max()], y=[level, level], mode="lines", name=name,
+                   line={"color": color, "dash": dash, "width": 1.5}),
+        row=2, col=1,
+    )
+
+
+def sku_drilldown_div(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    projection: pd.DataFrame,
+    open_orders: pd.DataFrame,
+    reorder_point: float | None,
+    safety_stock: float | None,
+) -> str:
+    """Demand history + forecast bands (top) and projected stock vs policy levels (bottom)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        row_heights=[0.55, 0.45],
+                        subplot_titles=("Weekly demand and forecast", "Projected stock"))
+    fig.add_trace(go.Scatter(x=history["week"], y=history["quantity"], mode="lines",
+                             name="actual", line={"color": PALETTE["actual"], "width": 1.4}),
+                  row=1, col=1)
+    _add_band(fig, forecast, "lo95", "hi95", PALETTE["band95"], "95 % interval")
+    _add_band(fig, forecast, "lo80", "hi80", PALETTE["band80"], "80 % interval")
+    fig.add_trace(go.Scatter(x=forecast["week"], y=forecast["mean"], mode="lines",
+                             name="forecast mean", line={"color": PALETTE["forecast"], "width": 2}),
+                  row=1, col=1)
+    fig.add_trace(go.Scatter(x=projection["week"], y=projection["on_hand_expected"],
+                             mode="lines+markers", name="expected on hand",
+                             line={"color": PALETTE["on_hand"], "width": 2, "shape": "hv"},
+                             marker={"size": 4}),
+                  row=2, col=1)
+    _add_level(fig, projection["week"], reorder_point, PALETTE["reorder_point"], "reorder point", "dash")
+    _add_level(fig, projection["week"], safety_stock, PALETTE["safety_stock"], "safety stock", "dot")
+    if not open_orders.empty:
+        fig.add_trace(go.Bar(x=open_orders["expected_date"], y=open_orders["quantity"],
+                             name="open PO (expected)", marker={"color": PALETTE["receipt"]},
+                             text=plotly_text(open_orders["po_id"]), opacity=0.7),
+                      row=2, col=1)
+    return to_div(fig, height=460)
+
+
+def supplier_risk_div(suppliers: pd.DataFrame) -> str | None:
+    """Horizontal bars: expected backorder value per supplier (largest first)."""
+    top = suppliers.head(SUPPLIERS_IN_CHART).iloc[::-1]
+    if top.empty:
+        return None
+    labels = (plotly_text(top["name"].fillna(top["supplier_id"])) + " ("
+              + plotly_text(top["supplier_id"]) + ")")
+    fig = go.Figure(go.Bar(
+        x=top["expected_backorder_value"], y=labels, orientation="h",
+        marker={"color": PALETTE["safety_stock"]},
+        customdata=top[["expected_backorder_units", "skus_at_risk"]].to_numpy(),
+        hovertemplate="%{y}<br>value at risk %{x:,.0f}<br>units %{customdata[0]:,.0f}"
+                      "<br>SKUs at risk %{customdata[1]}<extra></extra>",
+    ))
+    fig.update_layout(xaxis_title="expected backorder value", hovermode="closest",
+                      margin={"l": 220})
+    return to_div(fig, height=max(260, 28 * len(top) + 80))
+
+
+def accuracy_by_class_div(accuracy: pd.DataFrame) -> str | None:
+    """Median WAPE per demand class (left) and interval coverage vs nominal (right)."""
+    if accuracy.empty:
+        return None
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Median WAPE (selected model)",
+                                                        "Interval coverage"))
+    classes = plotly_text(accuracy["demand_class"])
+    fig.add_trace(go.Bar(x=classes, y=accuracy["median_wape"], name="WAPE",
+                         marker={"color": PALETTE["forecast"]}), row=1, col=1)
+    for column, nominal in NOMINAL_COVERAGE.items():
+        fig.add_trace(go.Bar(x=classes, y=accuracy[column],
+                             name=f"{column[-2:]} % coverage"), row=1, col=2)
+        fig.add_hline(y=nominal, line={"dash": "dot", "color": "#90a4ae"}, row=1, col=2)
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], row=1, col=2)
+    fig.update_layout(hovermode="closest", barmode="group")
+    return to_div(fig, height=340)
+
+
+def forecast_tracking_div(tracking: pd.DataFrame) -> str | None:
+    """WAPE and bias of earlier runs' step-1..n forecasts against actuals, per run date."""
+    if tracking.empty:
+        return None
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=tracking["as_of"], y=tracking["wape"], mode="lines+markers",
+                             name="WAPE", line={"color": PALETTE["forecast"]}))
+    fig.add_trace(go.Scatter(x=tracking["as_of"], y=tracking["bias"], mode="lines+markers",
+                             name="bias", line={"color": PALETTE["bias"]}))
+    fig.add_hline(y=0, line={"color": "#b0bec5"})
+    fig.update_layout(yaxis_tickformat=".0%", xaxis_title="run as-of date")
+    return to_div(fig, height=300)
+
+
+def order_schedule_div(schedule: pd.DataFrame) -> str | None:
+    """Stacked recommended order value per order-by week; the largest suppliers, rest as 'other'."""
+    if schedule.empty:
+        return None
+    value_by_supplier = schedule.groupby("supplier_id")["order_value"].sum()
+    largest = set(value_by_supplier.nlargest(SUPPLIERS_IN_SCHEDULE).index)
+    label = plotly_text(schedule["supplier_name"]) + " (" + plotly_text(schedule["supplier_id"]) + ")"
+    frame = schedule.assign(label=label.where(schedule["supplier_id"].isin(largest), "other suppliers"))
+    pivot = frame.pivot_table(index="order_week", columns="label", values="order_value",
+                              aggfunc="sum", fill_value=0).sort_index()
+    fig = go.Figure([go.Bar(x=pivot.index, y=pivot[column], name=str(column))
+                     for column in pivot.columns])
+    fig.update_layout(barmode="stack", yaxis_title="order value", xaxis_title="order-by week",
+                      hovermode="closest")
+    return to_div(fig, height=340)

@@ -1,0 +1,302 @@
+"""Planner and buyer HTML reports of one pipeline run.
+
+Public entry points: :func:`render_reports` and :func:`supplier_csv_name`.
+
+Each report is one self-contained HTML file (CSS, JS and plotly.js inlined; works offline).
+Data comes from ``sql/report_*.sql`` via :mod:`pipelines.report_data`; figures from
+:mod:`pipelines.report_charts`; markup from ``reports/*.html.j2`` (jinja2, autoescape on, so
+every value from the input data is HTML-escaped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import duckdb
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from pipelines import report_charts as charts
+from pipelines.report_data import (
+    BuyerData,
+    PlannerData,
+    ReportLimits,
+    fetch_buyer_data,
+    fetch_planner_data,
+    records,
+)
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "reports"
+MAX_SLUG_CHARS = 80
+_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)}
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """How one headline KPI is labelled, formatted and judged."""
+
+    key: str
+    label: str
+    kind: str                    # format kind, see :func:`format_value`
+    higher_is_worse: bool | None  # None: a change is neither good nor bad
+
+
+def kpi_specs(limits: ReportLimits) -> list[KpiSpec]:
+    """The planner's headline KPIs, in display order."""
+    return [
+        KpiSpec("skus_at_risk", f"SKUs at risk (P(stock-out) ≥ {limits.at_risk_probability:.0%})",
+                "int", True),
+        KpiSpec("expected_backorder_units", "Expected backorder units", "number", True),
+        KpiSpec("expected_backorder_value", "Expected backorder value", "money", True),
+        KpiSpec("inventory_value", "Inventory value (on hand × unit cost)", "money", None),
+        KpiSpec("median_weeks_of_cover", "Median weeks of cover", "decimal", False),
+    ]
+
+
+def supplier_csv_name(supplier_id: str) -> str:
+    """File name (with ``.csv``) for a supplier's order file, safe on any file system.
+
+    Ids made of letters, digits, ``.``, ``_`` and ``-`` (no ``..``/``--``, no leading or trailing
+    punctuation, not a Windows device name) are kept as they are: ``"ACME-01"`` → ``"ACME-01.csv"``.
+    Any other id becomes a readable slug plus ``--`` and a hash of the original id, e.g.
+    ``"A/B"`` → ``"A_B--3f1c…csv"``: no ``/``, ``\\``, ``..``, NUL or control characters can
+    survive, and since unchanged names never contain ``--`` two ids never share a file name.
+    """
+    slug = _UNSAFE_FILE_CHARS.sub("_", supplier_id)
+    slug = re.sub(r"\.{2,}", ".", slug)
+    slug = re.sub(r"-{2,}", "-", slug).strip("._-")[:MAX_SLUG_CHARS].strip("._-")
+    reserved = slug.split(".")[0].lower() in _WINDOWS_RESERVED
+    if slug != supplier_id or not slug or reserved:
+        digest = hashlib.sha256(supplier_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        slug = f"{slug or 'supplier'}--{digest}"
+    return f"{slug}.csv"
+
+
+def _is_missing(value: Any) -> bool:
+    """True for None, NaN and NaT."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_value(value: Any, kind: str = "number") -> str:
+    """Human-readable value: int, number, decimal, money, pct, date or text; '–' if missing."""
+    if _is_missing(value):
+        return "–"
+    if kind == "date":
+        return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+    if kind == "text" or isinstance(value, str):
+        return str(value)
+    number = float(value)
+    if math.isinf(number):
+        return "∞" if number > 0 else "-∞"
+    if kind == "int":
+        return f"{number:,.0f}"
+    if kind == "pct":
+        return f"{number:.1%}"
+    if kind == "decimal":
+        return f"{number:,.1f}"
+    if kind == "money":
+        return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:,.2f}"
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.1f}"
+
+
+def raw_value(value: Any) -> str:
+    """Machine-readable value for ``data-value`` attributes (sorting, tests); '' if missing."""
+    if _is_missing(value):
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    return str(value)
+
+
+def _environment() -> Environment:
+    """Jinja2 environment over ``reports/`` with autoescaping and the report filters."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = format_value
+    env.filters["raw"] = raw_value
+    return env
+
+
+def _asset(name: str) -> Markup:
+    """Our own CSS/JS file from ``reports/`` for inlining (trusted, not input data)."""
+    text = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+    if "</" in text and name.endswith(".js"):
+        raise ValueError(f"{name} must not contain '</' (it is inlined into a <script>)")
+    return Markup(text)
+
+
+def kpi_cards(data: PlannerData) -> list[dict[str, Any]]:
+    """KPI values with their change vs the previous succeeded run."""
+    cards = []
+    for spec in kpi_specs(data.limits):
+        value = data.kpis.get(spec.key)
+        previous = data.previous_kpis.get(spec.key) if data.previous_kpis else None
+        change = None if _is_missing(value) or _is_missing(previous) else value - previous
+        trend = "neutral"
+        if change and spec.higher_is_worse is not None:
+            trend = "worse" if (change > 0) == spec.higher_is_worse else "better"
+        cards.append({"key": spec.key, "label": spec.label, "kind": spec.kind, "value": value,
+                      "previous": previous, "change": change, "trend": trend})
+    return cards
+
+
+def _by_sku(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Split a long frame into one frame per SKU."""
+    return {str(sku): part for sku, part in frame.groupby("sku", sort=False)} if not frame.empty else {}
+
+
+def drilldowns(data: PlannerData) -> list[dict[str, Any]]:
+    """One entry per top-N SKU: its risk row and its chart."""
+    detail = data.sku_detail
+    history, forecast = _by_sku(detail.history), _by_sku(detail.forecast)
+    projection, open_orders = _by_sku(detail.projection), _by_sku(detail.open_orders)
+    empty = {name: frame.iloc[0:0] for name, frame in vars(detail).items()}
+    cards = []
+    for row in records(data.top_risk.head(data.limits.top_n)):
+        sku = str(row["sku"])
+        sku_orders = open_orders.get(sku, empty["open_orders"])
+        chart = charts.sku_drilldown_div(
+            history.get(sku, empty["history"]), forecast.get(sku, empty["forecast"]),
+            projection.get(sku, empty["projection"]), sku_orders,
+            row["reorder_point"], row["safety_stock"],
+        )
+        cards.append({"row": row, "chart": Markup(chart), "open_orders": records(sku_orders)})
+    return cards
+
+
+def _table_note(frame: pd.DataFrame) -> dict[str, int]:
+    """Shown/total row counts of a capped table."""
+    total = int(frame["total_rows"].iloc[0]) if not frame.empty else 0
+    return {"shown": len(frame), "total": total}
+
+
+def planner_context(data: PlannerData) -> dict[str, Any]:
+    """Template variables of the planner report."""
+    figures = {
+        "supplier_risk": charts.supplier_risk_div(data.supplier_risk),
+        "accuracy_by_class": charts.accuracy_by_class_div(data.accuracy_by_class),
+        "forecast_tracking": charts.forecast_tracking_div(data.forecast_tracking),
+    }
+    cards = drilldowns(data)
+    has_figures = bool(cards) or any(figures.values())
+    return {
+        "title": "Planner report",
+        "run": data.run,
+        "limits": data.limits,
+        "kpis": kpi_cards(data),
+        "top_risk": records(data.top_risk),
+        "top_risk_note": _table_note(data.top_risk),
+        "drilldowns": cards,
+        "supplier_risk": records(data.supplier_risk),
+        "supplier_risk_note": _table_note(data.supplier_risk),
+        "accuracy_by_class": records(data.accuracy_by_class),
+        "forecast_tracking": records(data.forecast_tracking),
+        "data_quality": records(data.data_quality),
+        "data_quality_note": _table_note(data.data_quality),
+        "figures": {name: Markup(div) if div else None for name, div in figures.items()},
+        "plotly_js": Markup(charts.plotly_bundle()) if has_figures else None,
+    }
+
+
+def buyer_context(data: BuyerData, csv_dir: Path, out_dir: Path) -> dict[str, Any]:
+    """Template variables of the buyer report (lines grouped under their supplier)."""
+    lines_by_supplier: dict[str, list[dict[str, Any]]] = {}
+    for line in records(data.lines):
+        lines_by_supplier.setdefault(str(line["supplier_id"]), []).append(line)
+    suppliers = []
+    for supplier in records(data.suppliers):
+        supplier_id = str(supplier["supplier_id"])
+        csv_path = Path(os.path.relpath(csv_dir / supplier_csv_name(supplier_id), out_dir))
+        suppliers.append({
+            **supplier,
+            "anchor": f"supplier-{hashlib.sha256(supplier_id.encode()).hexdigest()[:12]}",
+            "csv_href": quote(csv_path.as_posix()),
+            "lines_shown": lines_by_supplier.get(supplier_id, []),
+            "shortfall": max(supplier["min_order_value"] - supplier["recommended_value"], 0),
+        })
+    schedule = charts.order_schedule_div(data.schedule)
+    return {
+        "title": "Buyer report",
+        "run": data.run,
+        "suppliers": suppliers,
+        "total_lines": data.total_lines,
+        "lines_per_supplier": data.lines_per_supplier,
+        "total_value": float(data.suppliers["recommended_value"].sum()) if suppliers else 0.0,
+        "figures": {"order_schedule": Markup(schedule) if schedule else None},
+        "plotly_js": Markup(charts.plotly_bundle()) if schedule else None,
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so readers never see a half-written file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def render_reports(
+    db_path: Path,
+    run_id: str,
+    out_dir: Path,
+    *,
+    top_n: int = 20,
+    supplier_csv_dir: Path | None = None,
+) -> dict[str, Path]:
+    """Render the planner and buyer reports of ``run_id`` into ``out_dir``.
+
+    Writes ``planner_<as_of>.html`` and ``buyer_<as_of>.html``; when the run is the newest
+    planning date it also refreshes ``planner.html`` and ``buyer.html``. Buyer links point to
+    ``<supplier_csv_dir>/<supplier_csv_name(id)>`` relative to ``out_dir`` (default
+    ``out_dir/orders``). Raises ``LookupError`` if the run does not exist.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_dir = Path(supplier_csv_dir) if supplier_csv_dir is not None else out_dir / "orders"
+    limits = ReportLimits(top_n=top_n)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        planner_data = fetch_planner_data(con, run_id, limits)
+        buyer_data = fetch_buyer_data(con, run_id, limits)
+    env = _environment()
+    common = {"css": _asset("report.css"), "js": _asset("report.js"),
+              "generated_at": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
+    pages = {
+        "planner": env.get_template("planner.html.j2").render(**common, **planner_context(planner_data)),
+        "buyer": env.get_template("buyer.html.j2").render(
+            **common, **buyer_context(buyer_data, csv_dir, out_dir)),
+    }
+    as_of = format_value(planner_data.run.as_of, "date")
+    written: dict[str, Path] = {}
+    for name, html in pages.items():
+        path = out_dir / f"{name}_{as_of}.html"
+        _write_atomic(path, html)
+        if planner_data.run.is_latest:
+            _write_atomic(out_dir / f"{name}.html", html)
+        written[name] = path
+    return written

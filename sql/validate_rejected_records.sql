@@ -1,0 +1,21 @@
+-- Records the CSV reader rejected (wrong column count, invalid UTF-8, …): one row per line
+-- (a line can fail several ways), first 50 by line, with the count of rejected lines.
+-- Placeholder: {rejects_table}.
+with rejected as (
+    select
+        line,
+        string_agg(distinct lower(replace(error_type, '_', ' ')), ', ') as problems,
+        left(min(csv_line), 80) as csv_line
+    from {rejects_table}
+    group by line
+),
+counted as (
+    select *, count(*) over () as total
+    from rejected
+),
+final as (
+    select * from counted
+    order by line
+    limit 50
+)
+select * from final

@@ -1,0 +1,234 @@
+"""Tests of the planner and buyer HTML reports (pipelines/reports.py).
+
+Fast checks run on the rendered HTML; the browser checks open both files in headless Chromium
+(playwright) and are skipped only when /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.report_data import ReportLimits, fetch_planner_data
+from pipelines.reports import render_reports, supplier_csv_name
+from tests.report_fixtures import (
+    AMP_SUPPLIER,
+    RUN_NEW,
+    RUN_OLD,
+    SCRIPT_DESCRIPTION,
+    SMALL_EXPECTED,
+    build_scale_db,
+    build_small_db,
+    expected_tracking_old_run,
+)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PLOTLY_BANNER = "* plotly.js v"
+MAX_REPORT_BYTES = 15 * 1024 * 1024
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small two-run database."""
+    return build_small_db(tmp_path_factory.mktemp("reports_db") / "small.duckdb")
+
+
+@pytest.fixture(scope="module")
+def rendered(small_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Reports of the newest run of the small database."""
+    return render_reports(small_db, RUN_NEW, tmp_path_factory.mktemp("reports_out"))
+
+
+@pytest.fixture(scope="module")
+def html(rendered: dict[str, Path]) -> dict[str, str]:
+    """Rendered HTML text per report."""
+    return {name: path.read_text(encoding="utf-8") for name, path in rendered.items()}
+
+
+# --- file names -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("supplier_id", ["ACME-01", "sup_2", "A.B"])
+def test_supplier_csv_name_keeps_safe_ids(supplier_id: str) -> None:
+    assert supplier_csv_name(supplier_id) == f"{supplier_id}.csv"
+
+
+@pytest.mark.parametrize("supplier_id", ["A/B", "a\\b", "..", "../etc/passwd", "x\x00y", "tab\there",
+                                         "", "CON", "nul.txt", "a--b", "Ünïcode & Co", "-x-", "a" * 300])
+def test_supplier_csv_name_sanitises_unsafe_ids(supplier_id: str) -> None:
+    name = supplier_csv_name(supplier_id)
+    assert name.endswith(".csv") and "--" in name
+    assert not any(bad in name for bad in ("/", "\\", "..", "\x00"))
+    assert not any(ord(char) < 32 for char in name)
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.csv", name), name
+    assert len(name) <= 100
+
+
+def test_supplier_csv_name_is_unique_and_stable() -> None:
+    ids = ["A/B", "A_B", "A\\B", "A B", "a/b", "A--B", "A-B", "..A", "A"]
+    names = [supplier_csv_name(supplier_id) for supplier_id in ids]
+    assert len(set(names)) == len(ids)
+    assert names == [supplier_csv_name(supplier_id) for supplier_id in ids]
+    assert supplier_csv_name("A/B").startswith("A_B--")
+
+
+# --- rendered files ---------------------------------------------------------------------------
+
+def test_render_writes_dated_files_and_latest_copies(rendered: dict[str, Path]) -> None:
+    out_dir = rendered["planner"].parent
+    assert rendered == {"planner": out_dir / "planner_2024-06-02.html",
+                        "buyer": out_dir / "buyer_2024-06-02.html"}
+    for name, path in rendered.items():
+        assert (out_dir / f"{name}.html").read_bytes() == path.read_bytes()
+
+
+def test_older_run_does_not_replace_latest_copies(small_db: Path, tmp_path: Path) -> None:
+    render_reports(small_db, RUN_NEW, tmp_path)
+    latest = (tmp_path / "planner.html").read_bytes()
+    paths = render_reports(small_db, RUN_OLD, tmp_path)
+    assert paths["planner"].name == "planner_2024-05-05.html"
+    assert (tmp_path / "planner.html").read_bytes() == latest
+
+
+def test_unknown_run_raises(small_db: Path, tmp_path: Path) -> None:
+    with pytest.raises(LookupError):
+        render_reports(small_db, "no-such-run", tmp_path)
+
+
+def test_input_text_is_escaped(html: dict[str, str]) -> None:
+    for text in html.values():
+        assert "<script>alert(1)</script>" not in text
+        assert "onerror=alert(2)>" not in text
+        assert "Bolt <b>Co</b>" not in text
+    assert "Widget &lt;script&gt;alert(1)&lt;/script&gt;" in html["planner"]
+    assert "Smith &amp; Sons" in html["planner"] and "Smith &amp; Sons" in html["buyer"]
+    assert "below reorder point &lt;urgent&gt;" in html["buyer"]
+
+
+def test_plotly_embedded_once_and_offline(html: dict[str, str]) -> None:
+    for text in html.values():
+        assert text.count(PLOTLY_BANNER) == 1
+        assert re.search(r"<script[^>]*\bsrc=", text) is None      # everything inline
+        assert re.search(r"<link[^>]*\bhref=", text) is None
+
+
+def test_empty_coverage_and_old_run_render_no_data_lines(html: dict[str, str], small_db: Path,
+                                                          tmp_path: Path) -> None:
+    assert "No interval coverage was recorded for this run." in html["planner"]
+    old = render_reports(small_db, RUN_OLD, tmp_path)["planner"].read_text(encoding="utf-8")
+    assert "No forecast accuracy or coverage rows for this run." in old
+    assert "No supplier risk rows for this run." in old
+    assert "No earlier run has forecasts" in old
+
+
+def test_forecast_tracking_matches_actuals(small_db: Path) -> None:
+    with duckdb.connect(str(small_db), read_only=True) as con:
+        data = fetch_planner_data(con, RUN_NEW, ReportLimits())
+    tracking = data.forecast_tracking
+    assert tracking["run_id"].tolist() == [RUN_OLD]
+    wape, bias = expected_tracking_old_run()
+    assert tracking["wape"].iloc[0] == pytest.approx(wape)
+    assert tracking["bias"].iloc[0] == pytest.approx(bias)
+    assert tracking["steps_observed"].iloc[0] == 4
+
+
+def test_buyer_links_and_minimum(html: dict[str, str]) -> None:
+    buyer = html["buyer"]
+    assert f'href="orders/{supplier_csv_name("SUP-A")}"' in buyer
+    assert f'href="orders/{supplier_csv_name("SUP/B")}"' in buyer
+    assert "short by 400.00" in buyer          # SUP-A: 600 recommended vs 1,000 minimum
+    assert "deferred" in buyer
+
+
+# --- browser ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (CI installs the Debian chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_report(browser, path: Path):
+    """Open a report; returns the page and the lists of errors and dialogs seen."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    problems: list[str] = []
+    dialogs: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_selector(".main-svg", timeout=15000)
+    return page, problems, dialogs
+
+
+@pytest.mark.slow
+def test_planner_in_browser(browser, rendered: dict[str, Path]) -> None:
+    page, problems, dialogs = open_report(browser, rendered["planner"])
+    expected = SMALL_EXPECTED[RUN_NEW]
+    for key, value in expected.items():
+        card = page.locator(f"#kpi-{key.replace('_', '-')}")
+        assert float(card.get_attribute("data-value")) == pytest.approx(value)
+        assert float(card.get_attribute("data-previous")) == pytest.approx(SMALL_EXPECTED[RUN_OLD][key])
+    assert page.locator("#kpi-skus-at-risk .kpi-value").inner_text() == "2"
+    assert page.locator("#kpi-inventory-value .kpi-value").inner_text() == "2,200"
+    for section in ("kpis", "at-risk", "drilldown", "suppliers", "accuracy", "forecast-tracking", "data-quality"):
+        assert page.locator(f"#{section}").count() == 1, section
+    assert SCRIPT_DESCRIPTION in page.locator("#risk-table").inner_text()
+    assert AMP_SUPPLIER in page.locator("#supplier-table").inner_text()
+    assert page.locator(".js-plotly-plot .main-svg").count() >= 4
+    assert page.locator("#drilldown .sku-card").count() == 3
+    page.fill("input[data-table='risk-table']", "bearing")
+    assert page.locator("#risk-table tbody tr:visible").count() == 1
+    page.fill("input[data-table='risk-table']", "")
+    page.click("#risk-table thead th:nth-child(6)")  # P(stock-out), ascending
+    assert page.locator("#risk-table tbody tr").first.locator("td").nth(1).inner_text() == "SKU-003"
+    save_screenshot(page, "planner.png")
+    assert not problems and not dialogs, (problems, dialogs)
+
+
+@pytest.mark.slow
+def test_buyer_in_browser(browser, rendered: dict[str, Path]) -> None:
+    page, problems, dialogs = open_report(browser, rendered["buyer"])
+    assert page.locator("#kpi-lines .kpi-value").inner_text() == "3"
+    assert float(page.locator("#kpi-order-value").get_attribute("data-value")) == pytest.approx(800.0)
+    assert AMP_SUPPLIER in page.locator("#supplier-totals").inner_text()
+    assert SCRIPT_DESCRIPTION in page.locator("#orders").inner_text()
+    assert page.locator("#orders .supplier-card").count() == 2
+    assert page.locator("a.csv-link").count() == 2
+    save_screenshot(page, "buyer.png")
+    assert not problems and not dialogs, (problems, dialogs)
+
+
+def save_screenshot(page, name: str) -> None:
+    """Full-page screenshot into tests/artifacts/ (gitignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+# --- scale ------------------------------------------------------------------------------------
+
+def test_planner_at_20k_skus_is_small_and_fast(tmp_path: Path) -> None:
+    db = build_scale_db(tmp_path / "scale.duckdb", 20_000)
+    started = time.perf_counter()
+    paths = render_reports(db, "scale-new", tmp_path / "out")
+    elapsed = time.perf_counter() - started
+    for path in paths.values():
+        assert path.stat().st_size < MAX_REPORT_BYTES
+        assert path.read_text(encoding="utf-8").count(PLOTLY_BANNER) == 1
+    planner = paths["planner"].read_text(encoding="utf-8")
+    assert "Showing the first 500 of 20,000 SKUs" in planner
+    assert planner.count('class="card sku-card"') == 20
+    assert "order lines are too many for one page" in paths["buyer"].read_text(encoding="utf-8")
+    assert elapsed < 30, f"rendering took {elapsed:.1f} s"
