@@ -157,7 +157,7 @@ def run_statsforecast(make_model: Callable[[], object], train: np.ndarray, start
     """Forecast every SKU with one statsforecast model; NaN/failed -> training mean."""
     from statsforecast import StatsForecast
 
-    active = np.flatnonzero(start < train.shape[1])
+    active = np.flatnonzero(start < train.shape[1] - 3)   # >= 4 observations; others: mean
     ids = np.concatenate([np.full(train.shape[1] - start[i], i) for i in active])
     ds = np.concatenate([np.arange(start[i], train.shape[1]) for i in active])
     frame = pd.DataFrame({"unique_id": ids, "ds": ds, "y": train[ids, ds]})

@@ -14,6 +14,8 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from datetime import date, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated, Optional  # noqa: E402
@@ -47,17 +49,27 @@ def _parse_date(value: Optional[str]) -> Optional[date]:
         raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}") from None
 
 
+@contextmanager
+def _progress_display() -> Iterator[Callable[[str], None]]:
+    """A spinner on a terminal; timestamped stage lines on stderr otherwise (logs, CI)."""
+    if console.is_terminal:
+        with console.status("Starting Prefect flow…") as status:
+            yield lambda message: status.update(message + "…")
+    else:
+        yield lambda message: console.print(f"{datetime.now():%H:%M:%S} {message}", highlight=False)
+
+
 def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], config: Optional[Path],
-              wait: float) -> None:
+              wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None) -> None:
     """Run the weekly flow with a progress display; map failures to exit codes."""
     from pipelines.config import ConfigError
-    from pipelines.flow import weekly_run
+    from pipelines.flow import configured_flow
     from pipelines.load import InputValidationError
     from pipelines.storage import RunInProgressError
 
     try:
-        with console.status("Starting Prefect flow…") as status, listening(lambda m: status.update(m + "…")):
-            summary = weekly_run(input_dir=input_dir, db_path=db, reports_dir=reports, as_of=as_of,
+        with _progress_display() as show, listening(show):
+            summary = configured_flow(workers, dask_address)(input_dir=input_dir, db_path=db, reports_dir=reports, as_of=as_of,
                                  config_path=config, wait_seconds=wait)
     except InputValidationError as error:
         console.print(f"[bold red]Input rejected[/] ({len(error.issues)} problem(s)); nothing was written.")
@@ -95,9 +107,49 @@ def run(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Planning date YYYY-MM-DD (default: latest inventory snapshot).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML configuration (service levels, costs, horizon).")] = None,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another run holding the database.")] = 0.0,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Run forecast partitions on a local Dask cluster of N worker processes.")] = None,
+    dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="Run forecast partitions on an existing Dask cluster (tcp://host:port).")] = None,
 ) -> None:
     """Run the weekly pipeline on an input folder."""
-    _run_flow(input, db, reports, _parse_date(as_of), config, wait)
+    _run_flow(input, db, reports, _parse_date(as_of), config, wait, workers, dask_address)
+
+
+@app.command()
+def serve(
+    input: Annotated[Path, typer.Option("--input", help="Input folder read by every scheduled run.")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB results file.")],
+    reports: Annotated[Path, typer.Option("--reports", help="Folder for the HTML reports and order CSVs.")],
+    cron: Annotated[str, typer.Option("--cron", help="Schedule (cron, in --timezone).")] = "0 6 * * 1",
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone of the schedule.")] = "UTC",
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML configuration.")] = None,
+    name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "safestock-weekly",
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local Dask workers per run.")] = None,
+    dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="Existing Dask cluster.")] = None,
+) -> None:
+    """Register the weekly flow as a Prefect deployment on a cron schedule and serve it.
+
+    Runs until stopped (Ctrl-C). Without PREFECT_API_URL Prefect uses a local temporary server;
+    point PREFECT_API_URL at a Prefect server (`prefect server start`) to see runs in its UI.
+    """
+    from pipelines.flow import configured_flow
+
+    os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    flow = configured_flow(workers, dask_address)
+    out.print(f"Serving deployment [bold]{name}[/] on '{cron}' ({timezone}); Ctrl-C stops.")
+    flow.serve(name=name, **deployment_options(input, db, reports, cron, timezone, config))
+
+
+def deployment_options(input: Path, db: Path, reports: Path, cron: str, timezone: str,
+                       config: Optional[Path]) -> dict[str, object]:
+    """Schedule and parameters of the weekly deployment (absolute paths: the server's cwd differs)."""
+    from prefect.schedules import Cron
+
+    parameters: dict[str, object] = {"input_dir": str(input.resolve()), "db_path": str(db.resolve()),
+                                     "reports_dir": str(reports.resolve()), "wait_seconds": 600.0}
+    if config is not None:
+        parameters["config_path"] = str(config.resolve())
+    return {"schedules": [Cron(cron, timezone=timezone)], "parameters": parameters,
+            "description": "safestock weekly planning run", "tags": ["safestock"]}
 
 
 @app.command()

@@ -4,6 +4,7 @@ Example ``safestock.toml`` (every key optional)::
 
     horizon_weeks = 26
     history_weeks = 156
+    partition_size = 50000
 
     [forecast]
     season_length = 52
@@ -49,6 +50,7 @@ class ForecastConfig:
 class PipelineConfig:
     horizon_weeks: int = 26
     history_weeks: int = 156
+    partition_size: int = 50_000     # SKUs per forecast partition (fixed, so results do not depend on workers)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 

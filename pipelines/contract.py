@@ -173,10 +173,10 @@ ITEMS = TableSpec(
     (
         _text("sku"),
         _text("supplier_id"),
+        _text("description", required=False, nullable=True),
         _number("unit_cost", minimum=0, unit="currency per unit"),
         _number("pack_size", minimum=1, unit="units per pack"),
         _number("moq", minimum=0, unit="units", description="minimum order quantity"),
-        _text("description", required=False, nullable=True),
         _number("service_level", required=False, nullable=True, minimum=0,
                 minimum_exclusive=True, maximum_exclusive=1,
                 description="target service level in (0, 1); empty = policy default"),
@@ -208,9 +208,9 @@ INVENTORY = TableSpec(
     (
         _text("sku"),
         _number("on_hand", minimum=0, unit="units"),
-        _date("as_of", description="snapshot date; the latest one is the planning date"),
         _number("backordered", required=False, nullable=True, default=0, minimum=0,
                 unit="units", description="customer demand waiting for stock"),
+        _date("as_of", description="snapshot date; the latest one is the planning date"),
     ),
     key=("sku",),
     description="stock snapshot, one row per sku",

@@ -23,6 +23,7 @@ from prefect.states import State
 
 from models.demand_matrix import DemandMatrix, build_demand_matrix, first_forecast_week, last_complete_week
 from models.forecasting import ForecastResult, forecast_demand
+from models.partition import merge_forecasts, partition_skus
 from models.inventory import (
     LeadTimes,
     compute_policy,
@@ -59,19 +60,34 @@ def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix
     return build_demand_matrix(inputs.sales_weekly, skus, last_complete_week(inputs.as_of), history_weeks)
 
 
-@task(name="forecast", cache_policy=NO_CACHE)
-def forecast_task(demand: DemandMatrix, unit_cost: np.ndarray, config: PipelineConfig) -> ForecastResult:
-    announce(f"Forecasting {len(demand.skus):,} SKUs")
+@task(name="forecast-partition", cache_policy=NO_CACHE)
+def forecast_partition_task(
+    skus: np.ndarray, history: np.ndarray, start: np.ndarray, unit_cost: np.ndarray, config: PipelineConfig
+) -> ForecastResult:
+    """Forecast one partition of SKUs (runs on a Dask worker when the flow uses Dask)."""
     return forecast_demand(
-        demand.skus,
-        demand.quantity,
-        demand.start,
+        skus,
+        history,
+        start,
         config.horizon_weeks,
         unit_cost,
         season_length=config.forecast.season_length,
         backtest_origins=config.forecast.backtest_origins,
         backtest_horizon=config.forecast.backtest_horizon,
     )
+
+
+def forecast_all(demand: DemandMatrix, unit_cost: np.ndarray, config: PipelineConfig) -> ForecastResult:
+    """Fan the forecast out over deterministic SKU partitions and merge the results."""
+    partitions = partition_skus(demand.skus, config.partition_size)
+    announce(f"Forecasting {len(demand.skus):,} SKUs in {len(partitions)} partition(s)")
+    futures = [
+        forecast_partition_task.submit(
+            demand.skus[rows], demand.quantity[rows], demand.start[rows], unit_cost[rows], config
+        )
+        for rows in partitions
+    ]
+    return merge_forecasts([future.result() for future in futures], partitions, len(demand.skus))
 
 
 @task(name="lead-times", cache_policy=NO_CACHE)
@@ -192,7 +208,7 @@ def weekly_run(
         run = storage.start_run(db_path, inputs.as_of, str(input_dir), config.as_dict())
         try:
             demand = weekly_demand_task(inputs, config.history_weeks)
-            forecast = forecast_task(demand, _unit_cost(inputs, demand), config)
+            forecast = forecast_all(demand, _unit_cost(inputs, demand), config)
             lead_times = lead_time_task(inputs, config)
             policy = policy_task(demand, forecast, inputs, lead_times, config)
             projection, risk = risk_task(demand, forecast, inputs, policy, lead_times, config)
@@ -230,3 +246,19 @@ def weekly_run(
 
 def _unit_cost(inputs: LoadedInputs, demand: DemandMatrix) -> np.ndarray:
     return inputs.items.set_index("sku")["unit_cost"].reindex(demand.skus).to_numpy(dtype=np.float64)
+
+
+def configured_flow(workers: int | None = None, dask_address: str | None = None):
+    """The weekly flow with its task runner: threads by default; a local Dask cluster of
+    ``workers`` processes (prefect-dask's DaskTaskRunner); or an existing cluster at
+    ``dask_address`` (``tcp://host:port``). Partitions are identical either way."""
+    if not workers and not dask_address:
+        return weekly_run
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        runner = DaskTaskRunner(address=dask_address)
+    else:
+        runner = DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                                "processes": True, "dashboard_address": None})
+    return weekly_run.with_options(task_runner=runner)

@@ -30,6 +30,7 @@ from pipelines.sqlfiles import sql
 MAX_ISSUES_PER_KIND = 50
 MAX_VALUE_SHOWN = 60
 MAX_HEADER_BYTES = 1 << 20
+MAX_REJECTS_RECORDED = 1000  # per file; beyond it DuckDB skips malformed records uncounted
 
 
 @dataclass
@@ -187,7 +188,8 @@ def _stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
                        for name in by_name]
             con.execute(sql("load_csv_stage").format(
                 stage_table=quote_identifier(stage), rejects_table=rejects,
-                rejects_scan=f"rejects_scan_{spec.name}", columns=", ".join(columns)),
+                rejects_scan=f"rejects_scan_{spec.name}", columns=", ".join(columns),
+                rejects_limit=MAX_REJECTS_RECORDED),
                 {"path": str(path), "columns": columns_read})
             rejected_count = _report_rejected(con, path.name, rejects, issues)
             if rejected_count:
@@ -218,7 +220,11 @@ def _report_rejected(con: duckdb.DuckDBPyConnection, file_name: str, rejects_tab
         issues.append(ValidationIssue(file_name, int(line), None,
                                       f"malformed record ({problems}): {_show(csv_line)}"))
     total = int(rows[0][3]) if rows else 0
-    if total > len(rows):
+    if total >= MAX_REJECTS_RECORDED:
+        issues.append(ValidationIssue(file_name, None, None, f"... and at least "
+                                      f"{total - len(rows)} more malformed records (counting "
+                                      f"stops at {total}; later line numbers may be too low)"))
+    elif total > len(rows):
         issues.append(ValidationIssue(file_name, None, None,
                                       f"... and {total - len(rows)} more malformed records"))
     return total

@@ -2,7 +2,8 @@
 -- their leading zeros), trimmed, empty -> NULL, plus `line` = record number + 1 (header = line 1, first data row = line 2).
 -- Malformed records (wrong column count, invalid UTF-8, over-long lines) go to the rejects
 -- table instead of failing the read; pipelines/load.py reports them and renumbers `line`.
--- Placeholders: {stage_table}, {rejects_table}, {rejects_scan} (loader-generated names);
+-- Placeholders: {stage_table}, {rejects_table}, {rejects_scan} (loader-generated names),
+-- {rejects_limit} (loader constant: malformed records recorded at most);
 -- {columns} = nullif(trim("<contract name>"), '') as "<contract name>", … (contract columns).
 -- Parameters: $path (file), $columns (name -> VARCHAR for every column in the header line,
 -- names from the contract or generated: no column sniffing, the header line decides).
@@ -22,7 +23,7 @@ with source as (
         store_rejects = true,
         rejects_table = '{rejects_table}',
         rejects_scan = '{rejects_scan}',
-        rejects_limit = 1000
+        rejects_limit = {rejects_limit}
     )
 ),
 final as (

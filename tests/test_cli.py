@@ -74,3 +74,18 @@ def test_demo_command_prints_database_and_report_paths(tmp_path: Path) -> None:
         printed = [row for row in completed.stdout.splitlines() if line in row]
         assert printed, completed.stdout
         assert Path(printed[0].split(line, 1)[1].strip()).is_file()
+
+
+def test_serve_deployment_has_weekly_cron_and_absolute_parameters(tmp_path: Path, monkeypatch) -> None:
+    from pipelines.cli import deployment_options
+    from pipelines.flow import weekly_run
+
+    monkeypatch.chdir(tmp_path)
+    options = deployment_options(Path("in"), Path("s.duckdb"), Path("reports"), "0 6 * * 1", "Europe/Berlin",
+                                 Path("safestock.toml"))
+    deployment = weekly_run.to_deployment(name="safestock-weekly", **options)
+    assert deployment.parameters["input_dir"] == str(tmp_path / "in")
+    assert deployment.parameters["db_path"] == str(tmp_path / "s.duckdb")
+    assert deployment.parameters["config_path"] == str(tmp_path / "safestock.toml")
+    schedule = deployment.schedules[0].schedule
+    assert schedule.cron == "0 6 * * 1" and schedule.timezone == "Europe/Berlin"

@@ -172,3 +172,22 @@ def test_failure_mid_run_is_recorded_and_keeps_previous_results(
     failed = _query(db, "select error from runs where status = 'failed'")
     assert len(failed) == 1 and "injected failure" in failed["error"].iloc[0]
     assert _query(db, "select run_id from runs where status = 'succeeded'")["run_id"].tolist() == latest_before
+
+
+def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only I/O failures are retried: a bad file stays bad, so it is validated once."""
+    import pipelines.flow as flow_module
+    from pipelines.contract import ValidationIssue
+
+    calls: list[int] = []
+
+    def rejecting_loader(*args, **kwargs):
+        calls.append(1)
+        raise InputValidationError([ValidationIssue("sales.csv", 2, "date", "expected a date")])
+
+    monkeypatch.setattr(flow_module, "load_inputs", rejecting_loader)
+    with pytest.raises(InputValidationError):
+        weekly_run(input_dir=tmp_path, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
+    assert len(calls) == 1
+    assert not (tmp_path / "s.duckdb").exists()

@@ -84,6 +84,7 @@ def test_selection_picks_seasonal_model_on_seasonal_series() -> None:
     result = forecast_demand(np.array(["a", "b", "c"]), y, np.zeros(3, dtype=int), 26)
     assert set(result.model) <= {"seasonal_ses", "seasonal_naive"}
     acc = result.accuracy.set_index(["sku", "model"])
+    assert acc.loc[("a", "seasonal_ses"), "rmsse"] < acc.loc[("a", "combination"), "rmsse"]
     assert acc.loc[("a", "seasonal_ses"), "rmsse"] < acc.loc[("a", "ses"), "rmsse"]
     assert acc.groupby("sku")["selected"].sum().eq(1).all()
 
@@ -96,9 +97,10 @@ def test_selection_picks_intermittent_model_on_intermittent_series() -> None:
     y[:, 0] = 3.0
     result = forecast_demand(np.arange(n).astype(str), y.astype(float), np.zeros(n, dtype=int), 13)
     assert set(result.classes["demand_class"]) <= {"intermittent", "lumpy"}
-    assert set(result.model) <= {"croston", "sba", "tsb"}
+    # "combination" here is the equal-weight mean of SBA, TSB and SES
+    assert set(result.model) <= {"croston", "sba", "tsb", "combination"}
     assert set(result.family) <= {"poisson", "negbin"}
-    assert set(result.accuracy["model"]) == {"croston", "sba", "tsb", "ses"}
+    assert set(result.accuracy["model"]) == {"croston", "sba", "tsb", "ses", "combination"}
 
 
 def test_interval_coverage_on_known_distribution() -> None:
@@ -225,3 +227,13 @@ def test_count_quantiles_match_scipy() -> None:
                             stats.nbinom.ppf(level, mu / np.where(poisson, 1.0, phi - 1.0), 1.0 / phi))
         expected[mu == 0] = 0.0
         np.testing.assert_array_equal(got, expected)
+
+
+def test_combination_is_default_without_paired_evidence() -> None:
+    from models.forecasting.backtest import beats_combination
+
+    # model 0 better at every origin by a steady margin (allowed); model 1 better on average but
+    # only thanks to one origin (not allowed); model 2 = the combination
+    per_origin = np.array([[[0.80, 0.82, 0.79, 0.81], [0.2, 1.3, 1.2, 1.2], [1.0, 1.0, 1.0, 1.0]]])
+    allowed = beats_combination(per_origin, 2, np.ones((1, 3), dtype=bool), z=1.5)
+    assert allowed.tolist() == [[True, False, True]]

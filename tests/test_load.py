@@ -80,8 +80,14 @@ def test_valid_csv_folder_loads_with_types_and_values(tmp_path: Path) -> None:
     assert isinstance(loaded, LoadedInputs)
     assert loaded.as_of == pd.Timestamp("2026-01-14")
     items = loaded.items
-    assert set(items.columns) == {"sku", "supplier_id", "description", "unit_cost", "pack_size",
-                                  "moq", "service_level", "status"}
+    assert list(items.columns) == ["sku", "supplier_id", "description", "unit_cost", "pack_size",
+                                   "moq", "service_level", "status"]
+    assert list(loaded.suppliers.columns) == ["supplier_id", "name", "lead_time_days",
+                                              "review_period_days", "min_order_value"]
+    assert list(loaded.inventory.columns) == ["sku", "on_hand", "backordered", "as_of"]
+    assert list(loaded.purchase_orders.columns) == [
+        "po_id", "sku", "supplier_id", "quantity", "order_date", "expected_date",
+        "received_date", "received_quantity", "status"]
     assert items["sku"].tolist() == ["007", "008", "100"]  # leading zeros kept
     assert ptypes.is_float_dtype(items["unit_cost"]) and ptypes.is_float_dtype(items["moq"])
     assert items["service_level"].iloc[0] == 0.95 and items["service_level"].iloc[1:].isna().all()
@@ -343,3 +349,12 @@ def test_error_message_is_capped_and_error_pickles(tmp_path: Path) -> None:
     assert text.startswith("300 problem(s)") and text.endswith("... and 100 more issues")
     assert len(text.splitlines()) == 202
     assert pickle.loads(pickle.dumps(error)).issues == error.issues
+
+
+def test_malformed_records_are_capped_and_later_lines_renumbered(tmp_path: Path) -> None:
+    sales = ("date,sku,quantity\n" + "2026-01-05,007,1,9\n" * 60 + "2026-01-05,007,1\n"
+             "2026-01-05,007,x\n")
+    issues = issues_of(write_folder(tmp_path, {"sales.csv": sales}))
+    assert [i.line for i in issues[:50]] == list(range(2, 52))
+    assert issues[50].message == "... and 10 more malformed records"
+    assert str(issues[51]) == "sales.csv, line 63, column 'quantity': expected a number, got 'x'"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pipelines.load import InputValidationError, LoadedInputs, load_inputs
 from tests.test_load import VALID_FILES, write_folder
 
-FUZZ_SETTINGS = settings(max_examples=20, deadline=None, derandomize=True,
+FUZZ_SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
                          suppress_health_check=[HealthCheck.too_slow,
                                                 HealthCheck.function_scoped_fixture])
 

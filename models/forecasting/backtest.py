@@ -6,8 +6,10 @@ first; each origin re-fits every model's parameters on data before it (see
 least ``min_train`` weeks of history before it. A candidate is eligible for a SKU only if it is
 valid at every counted origin and at the final cut, so all eligible candidates are compared on
 the same origins. Selection = smallest mean RMSSE over origins (M5 measure; never MASE, which
-favours zero forecasts on intermittent series — Kolassa 2016, IJF 32). Ties go to the first
-candidate in the preference order. Without any counted origin the class default is used.
+favours zero forecasts on intermittent series — Kolassa 2016, IJF 32), shrunk toward the
+group's mean RMSSE per model (:func:`shrunk_scores`); the equal-weight combination is the
+default and a single model replaces it only with paired evidence over the origins
+(:func:`beats_combination`). Ties go to the first candidate in the preference order. Without any counted origin the class default is used.
 """
 
 from __future__ import annotations
@@ -22,9 +24,15 @@ from .metrics import TrainingScales, mean_over_origins, origin_accuracy
 from .seasonal import seasonal_ses_forecasts
 from .smoothing import holt_damped_forecasts, naive_forecasts, seasonal_naive_forecasts, ses_forecasts
 
-SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "seasonal_ses", "holt_damped", "seasonal_naive", "naive")
-INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses")
+SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "seasonal_ses", "holt_damped", "combination",
+                                       "seasonal_naive", "naive")
+INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination")
+COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
+COMBINED_INTERMITTENT: tuple[str, ...] = ("sba", "tsb", "ses")
 MIN_TRAIN_WEEKS: int = 13
+SELECTION_PRIOR_ORIGINS: float = 2.0
+COMBINATION_EVIDENCE_Z: float = 1.5
+MIN_PRIOR_SKUS: int = 30
 
 
 def backtest_cuts(n_columns: int, origins: int, horizon: int, min_origin: int = 2) -> np.ndarray:
@@ -54,7 +62,30 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
         out["croston"], out["sba"] = croston_sba_forecasts(y, start, cuts, horizon)
     if "tsb" in wanted:
         out["tsb"] = tsb_forecasts(y, start, cuts, horizon)
+    if "combination" in wanted:
+        parts = COMBINED_INTERMITTENT if "sba" in wanted else COMBINED_SMOOTH
+        out["combination"] = combine_forecasts([out[p] for p in parts if p in out])
     return {name: out[name] for name in names if name in out}
+
+
+def combine_forecasts(parts: list[CutForecasts]) -> CutForecasts:
+    """Equal-weight combination of the valid members at each cut (at least two members).
+
+    Combining SES, damped trend and a seasonal model is a strong benchmark that is rarely beaten
+    by per-series selection (Makridakis et al. 2020, M4, IJF 36; FPP3 13.4). Its one-step scale
+    for intervals is the mean of the members' in-sample RMSE (an upper bound for the RMSE of
+    the combined one-step forecasts by the triangle inequality).
+    """
+    valid = np.stack([p.valid for p in parts])                          # (P, n, cuts)
+    means = np.stack([np.where(p.valid[:, :, None], p.mean, 0.0) for p in parts])
+    rmse = np.stack([np.where(p.valid, p.insample_rmse, 0.0) for p in parts])
+    count = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = means.sum(axis=0) / count[:, :, None]
+        insample_rmse = rmse.sum(axis=0) / count
+    ok = count >= 2
+    return CutForecasts(mean=np.where(ok[:, :, None], mean, np.nan),
+                        insample_rmse=np.where(ok, insample_rmse, np.nan), valid=ok)
 
 
 @dataclass(frozen=True)
@@ -78,11 +109,60 @@ class Selection:
     origin_used: np.ndarray
 
 
+def shrunk_scores(rmsse: np.ndarray, eligible: np.ndarray, n_used: np.ndarray, groups: np.ndarray,
+                  prior_origins: float = SELECTION_PRIOR_ORIGINS) -> np.ndarray:
+    """Selection score: per-SKU mean RMSSE shrunk toward its group's mean RMSSE of that model.
+
+    ``score_im = (K_i rmsse_im + k0 prior_gm) / (K_i + k0)`` with ``K_i`` the SKU's origins and
+    ``prior_gm`` the mean RMSSE of model m over eligible SKUs of group g (all SKUs when fewer than
+    MIN_PRIOR_SKUS). Per-SKU choices on 4 noisy origins are unstable for intermittent demand
+    (Petropoulos & Kourentzes 2015, JORS 66 on forecast selection and combination); the prior
+    lets a model win only where the SKU's own evidence outweighs the group's experience.
+    """
+    def model_means(rows: np.ndarray) -> np.ndarray:
+        ok = eligible[rows] & np.isfinite(rmsse[rows])
+        count = ok.sum(axis=0)
+        total = np.where(ok, rmsse[rows], 0.0).sum(axis=0)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    prior = np.broadcast_to(model_means(np.arange(rmsse.shape[0])), rmsse.shape).copy()
+    for key in np.unique(groups):
+        rows = np.flatnonzero(groups == key)
+        if rows.size >= MIN_PRIOR_SKUS:
+            prior[rows] = model_means(rows)
+    prior = np.where(np.isfinite(prior), prior, rmsse)
+    k = n_used[:, None].astype(np.float64)
+    score = (k * rmsse + prior_origins * prior) / (k + prior_origins)
+    return np.where(eligible, score, np.inf)
+
+
+def beats_combination(per_origin: np.ndarray, combination: int, eligible: np.ndarray,
+                      z: float = COMBINATION_EVIDENCE_Z) -> np.ndarray:
+    """(n, M) True where a model may be chosen over the combination.
+
+    The combination is the default; a single model replaces it only when its per-origin RMSSE
+    is lower by more than ``z`` standard errors of the mean paired difference over the origins
+    (a Diebold–Mariano-style paired comparison, Diebold & Mariano 1995), so that selection noise
+    among near-equivalent models does not replace the lower-variance combination.
+    """
+    diff = per_origin - per_origin[:, combination:combination + 1, :]
+    ok = np.isfinite(diff)
+    count = ok.sum(axis=2)
+    mean = np.where(ok, diff, 0.0).sum(axis=2) / np.maximum(count, 1)
+    var = np.where(ok, (diff - mean[:, :, None]) ** 2, 0.0).sum(axis=2) / np.maximum(count - 1, 1)
+    stderr = np.sqrt(var / np.maximum(count, 1))
+    better = (count >= 2) & (mean < -z * stderr) & (mean < 0)
+    allowed = better | ~eligible[:, combination:combination + 1]
+    allowed[:, combination] = True
+    return allowed
+
+
 def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
                        backtest_horizon: int, candidates: dict[str, CutForecasts],
-                       scales: TrainingScales, default: str,
+                       scales: TrainingScales, default: str, groups: np.ndarray | None = None,
                        min_train: int = MIN_TRAIN_WEEKS) -> Selection:
-    """Score every candidate at the backtest origins and pick the smallest mean RMSSE."""
+    """Score every candidate at the backtest origins and pick the smallest shrunk RMSSE
+    (:func:`shrunk_scores`; ``groups`` (n,) labels, e.g. demand classes)."""
     names = tuple(candidates)
     n = y.shape[0]
     origins = cuts[:-1]
@@ -94,6 +174,7 @@ def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
         actual = y[:, window]                                           # (n, K, h)
     shape = (n, len(names))
     rmsse, mase, wape, bias = (np.full(shape, np.nan) for _ in range(4))
+    per_origin = np.full((n, len(names), max(n_origins, 1)), np.nan)
     eligible = np.zeros(shape, dtype=bool)
     head = TrainingScales(*(s[:, :n_origins] for s in (scales.squared, scales.absolute, scales.mean_demand)))
     for m, name in enumerate(names):
@@ -103,11 +184,15 @@ def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
             ok &= np.all(fc.valid[:, :n_origins] | ~origin_used, axis=1)
             acc = origin_accuracy(actual, fc.mean[:, :n_origins, :backtest_horizon], head)
             rmsse[:, m] = mean_over_origins(acc.rmsse, origin_used)
+            per_origin[:, m, :n_origins] = np.where(origin_used, acc.rmsse, np.nan)
             mase[:, m] = mean_over_origins(acc.mase, origin_used)
             wape[:, m] = mean_over_origins(acc.wape, origin_used)
             bias[:, m] = mean_over_origins(acc.bias, origin_used)
         eligible[:, m] = ok & np.isfinite(rmsse[:, m])
-    score = np.where(eligible, rmsse, np.inf)
+    groups = np.zeros(n, dtype=np.int64) if groups is None else groups
+    score = shrunk_scores(rmsse, eligible, origin_used.sum(axis=1), groups)
+    if "combination" in names:
+        score = np.where(beats_combination(per_origin, names.index("combination"), eligible), score, np.inf)
     chosen = np.argmin(score, axis=1)
     chosen = np.where(eligible.any(axis=1), chosen, names.index(default))
     first = candidates[names[0]]

@@ -5,8 +5,10 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
 1. Columns before ``start[i]`` are zeroed and ignored; negative/NaN demand is treated as 0.
 2. :func:`classify_demand` -> smooth / erratic / intermittent / lumpy / new / inactive, ABC, XYZ.
 3. Smooth + erratic SKUs: candidates naive, seasonal naive, SES, damped Holt, seasonal SES
-   (seasonal ones only with >= one season of history); intermittent + lumpy SKUs: Croston,
-   SBA, TSB, SES. Selection by rolling-origin RMSSE (:mod:`.backtest`).
+   (seasonal ones only with >= one season of history) and the equal-weight combination of
+   SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES and
+   the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE with the combination
+   as default (:mod:`.backtest`).
 4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU scale for smooth/erratic
    ('normal' family); Poisson / negative binomial for intermittent/lumpy.
 5. New SKUs (< 13 weeks): mean of the weeks seen, sd = max(sample sd, mean x pooled CV of
@@ -82,8 +84,11 @@ class _Selected:
 def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.ndarray,
                   cuts: np.ndarray, horizon: int, backtest_horizon: int, season_length: int,
                   names: tuple[str, ...], default: str, scales: TrainingScales,
-                  seasonal: tuple[np.ndarray, np.ndarray] | None, out: _Selected) -> None:
+                  seasonal: tuple[np.ndarray, np.ndarray] | None, groups: np.ndarray,
+                  out: _Selected) -> None:
     """Backtest and select for the SKUs ``rows`` of one group, chunk by chunk, into ``out``.
+
+    ``groups`` (n,) labels the SKUs whose backtest scores form the selection prior (classes).
 
     Chunks run on ``WORKER_THREADS`` threads (numpy releases the GIL inside array operations);
     chunks are small enough for the per-step arrays to stay in cache.
@@ -95,7 +100,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
         candidates = run_candidates(names, y[part], start[part], cuts, horizon, season_length, season)
         part_scales = TrainingScales(scales.squared[part], scales.absolute[part], scales.mean_demand[part])
         return part, select_by_backtest(y[part], start[part], cuts, backtest_horizon, candidates,
-                                        part_scales, default)
+                                        part_scales, default, groups=groups[part])
 
     offsets = range(0, rows.size, CHUNK_SKUS)
     if WORKER_THREADS > 1 and len(offsets) > 1:
@@ -157,9 +162,9 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     if smooth_rows.size and n_columns >= season_length:
         seasonal = seasonal_indices(y[smooth_rows], start[smooth_rows], cuts, season_length)
     _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
-                  SMOOTH_CANDIDATES, "ses", scales, seasonal, sel)
+                  SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel)
     _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
-                  INTERMITTENT_CANDIDATES, "sba", scales, None, sel)
+                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel)
 
     mean = np.maximum(np.nan_to_num(sel.mean[:, -1, :horizon], nan=0.0), 0.0)
     bands = _empty_bands(n, horizon)

@@ -1,0 +1,188 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Demand history and demand classes
+#
+# What the weekly flow saw for every SKU in its **latest succeeded run**: the weekly demand
+# history (`sales_weekly`), the Syntetos–Boylan demand class with its ADI / CV² (`sku_class`),
+# the ABC/XYZ classes, and a few example series per class.
+#
+# * Database: env `SAFESTOCK_DB` (default `demo_output/safestock.duckdb`, written by `make demo`),
+#   opened **read-only** and closed right after loading (an open connection would block the
+#   next pipeline write).
+# * Definitions live in `models/forecasting/classify.py` (ADI = history weeks / weeks with
+#   demand; CV² = squared coefficient of variation of the non-zero sizes; cut-offs 1.32 / 0.49).
+# * Everything below runs top to bottom with no hidden state; change the parameters in the next
+#   cell and re-run all.
+
+# %%
+import os
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import plotly.express as px
+
+from models.forecasting.classify import ADI_CUTOFF, CV2_CUTOFF, DEMAND_CLASSES
+
+EXAMPLES_PER_CLASS = 3      # example SKUs plotted per demand class
+WEEKS_SHOWN = 104           # weeks of history in the example plots
+RUN_ID = None               # None = latest succeeded run; or a run_id from the `runs` table
+
+
+def repo_root() -> Path:
+    """The repository root (the folder holding `models/`), from the notebook's working dir."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "models").is_dir() and (folder / "pipelines").is_dir():
+            return folder
+    return here
+
+
+DB_PATH = Path(os.environ.get("SAFESTOCK_DB") or repo_root() / "demo_output" / "safestock.duckdb")
+print(f"database: {DB_PATH}")
+
+# %% [markdown]
+# ## Load the run and its tables
+#
+# `runs` holds one row per attempt; the newest succeeded run is the one the reports show.
+# `sales_weekly` has no `run_id` (the newest data wins), so the history is cut at the run's
+# last complete ISO week.
+
+# %%
+con = duckdb.connect(str(DB_PATH), read_only=True)
+try:
+    runs = con.execute("select * from runs order by started_at").df()
+    if RUN_ID is None:
+        run = con.execute(
+            "select * from runs where status = 'succeeded' order by as_of desc, finished_at desc limit 1"
+        ).df()
+    else:
+        run = con.execute("select * from runs where run_id = ?", [RUN_ID]).df()
+    if run.empty:
+        raise RuntimeError(f"no succeeded run in {DB_PATH}")
+    run = run.iloc[0]
+    last_week = pd.Timestamp(run["first_forecast_week"]) - pd.Timedelta(weeks=1)
+    sku_class = con.execute("select * from sku_class where run_id = ? order by sku", [run["run_id"]]).df()
+    items = con.execute("select * from items_snapshot where run_id = ? order by sku", [run["run_id"]]).df()
+    sales = con.execute(
+        "select sku, week, quantity from sales_weekly where week < ? order by sku, week",
+        [pd.Timestamp(run["first_forecast_week"]).date()],
+    ).df()
+finally:
+    con.close()
+
+sales["week"] = pd.to_datetime(sales["week"])
+print(f"run {run['run_id']}  as of {pd.Timestamp(run['as_of']).date()}  status {run['status']}")
+print(f"{len(sku_class)} SKUs classified, {len(sales):,} SKU-weeks of history "
+      f"({sales['week'].min().date()} .. {sales['week'].max().date()})")
+runs[["run_id", "as_of", "status", "skus", "finished_at"]]
+
+# %% [markdown]
+# ## Class mix
+#
+# Count of SKUs and share of annual demand value (`demand_value` = last-52-week demand x 52 x
+# unit cost) per demand class. `new` (< 13 weeks of history) and `inactive` (no demand in 26
+# weeks) override the four Syntetos–Boylan classes.
+
+# %%
+order = [c for c in DEMAND_CLASSES if c in set(sku_class["demand_class"])]
+mix = (
+    sku_class.groupby("demand_class")
+    .agg(skus=("sku", "size"), demand_value=("demand_value", "sum"),
+         median_adi=("adi", "median"), median_cv2=("cv2", "median"),
+         median_history_weeks=("history_weeks", "median"))
+    .reindex(order)
+)
+mix["share_of_skus"] = mix["skus"] / mix["skus"].sum()
+mix["share_of_value"] = mix["demand_value"] / mix["demand_value"].sum()
+mix.round(3)
+
+# %% [markdown]
+# ## ADI / CV² scatter (Syntetos–Boylan)
+#
+# Each point is a SKU; the dashed lines are the cut-offs ADI = 1.32 and CV² = 0.49 that split
+# smooth / erratic / intermittent / lumpy. The x axis is logarithmic (ADI >= 1). SKUs without
+# demand have no ADI and are not shown. Hover for the SKU id.
+
+# %%
+scatter = sku_class.dropna(subset=["adi", "cv2"])
+fig = px.scatter(
+    scatter, x="adi", y="cv2", color="demand_class", symbol="abc",
+    category_orders={"demand_class": order, "abc": ["A", "B", "C"]},
+    hover_data=["sku", "xyz", "history_weeks", "demand_value"], log_x=True,
+    labels={"adi": "ADI (weeks between demands)", "cv2": "CV² of non-zero demand sizes"},
+    title=f"Demand classes, run {run['run_id']}",
+)
+fig.add_vline(x=ADI_CUTOFF, line_dash="dash", line_color="grey", annotation_text=f"ADI {ADI_CUTOFF}")
+fig.add_hline(y=CV2_CUTOFF, line_dash="dash", line_color="grey", annotation_text=f"CV² {CV2_CUTOFF}")
+fig.update_layout(height=500)
+fig.show()
+
+# %% [markdown]
+# ## ABC x XYZ
+#
+# ABC by cumulative share of demand value (A < 80 %, B < 95 %); XYZ by the coefficient of
+# variation of weekly demand (X < 0.5, Y < 1). The second table splits the demand classes by ABC.
+
+# %%
+abc_xyz = pd.crosstab(sku_class["abc"], sku_class["xyz"], margins=True, margins_name="total")
+abc_xyz
+
+# %%
+pd.crosstab(sku_class["demand_class"], sku_class["abc"], margins=True, margins_name="total").reindex(
+    order + ["total"]
+)
+
+# %% [markdown]
+# ## Example SKUs per class
+#
+# The `EXAMPLES_PER_CLASS` SKUs with the highest demand value in each class (a deterministic
+# choice, so re-runs show the same series), last `WEEKS_SHOWN` weeks. Change the selection rule
+# here (e.g. `.sample(n, random_state=0)`) to browse other series.
+
+# %%
+examples = (
+    sku_class.sort_values("demand_value", ascending=False)
+    .groupby("demand_class", sort=False).head(EXAMPLES_PER_CLASS)
+    .sort_values(["demand_class", "demand_value"], ascending=[True, False])
+)
+recent = sales[(sales["week"] > last_week - pd.Timedelta(weeks=WEEKS_SHOWN))
+               & sales["sku"].isin(examples["sku"])]
+recent = recent.merge(examples[["sku", "demand_class", "abc"]], on="sku")
+recent["series"] = recent["sku"] + " (" + recent["abc"] + ")"
+fig = px.line(
+    recent, x="week", y="quantity", color="series", facet_row="demand_class",
+    category_orders={"demand_class": order}, height=220 * max(len(order), 1),
+    title=f"Weekly demand, {EXAMPLES_PER_CLASS} example SKUs per class",
+)
+fig.update_yaxes(matches=None)
+fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+fig.show()
+examples[["demand_class", "sku", "abc", "xyz", "adi", "cv2", "history_weeks", "demand_value"]].round(3)
+
+# %% [markdown]
+# ## Summary
+#
+# One row per demand class (printed as text so it can be checked without a browser).
+
+# %%
+summary = mix[["skus", "share_of_skus", "share_of_value"]].reset_index()
+zero_weeks = sales.assign(zero=sales["quantity"] <= 0).groupby("sku")["zero"].mean()
+summary["mean_zero_week_share"] = (
+    sku_class.assign(z=sku_class["sku"].map(zero_weeks)).groupby("demand_class")["z"].mean()
+    .reindex(summary["demand_class"]).to_numpy()
+)
+print(summary.round(3).to_string(index=False))

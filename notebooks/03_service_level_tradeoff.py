@@ -1,0 +1,294 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Service level vs safety stock
+#
+# How much stock does each extra point of service cost? For the SKUs of the latest succeeded
+# run, the policy is recomputed with `models.inventory.compute_policy` (the function the flow's
+# `policy_task` calls) at a sweep of service-level targets, from the run's stored forecasts,
+# lead times, items and suppliers. The curve of **total safety-stock value vs target** is shown
+# per ABC class, next to the run's actual targets (A 98 %, B 95 %, C 90 % by default).
+#
+# On a subset of SKUs the **achieved** service is then measured with the vectorised Monte Carlo
+# of `models.inventory.simulation` (`simulate_policy`): each SKU gets stationary weekly demand
+# with its forecast's mean, sd and distribution family, and gamma lead times with its estimated
+# lead-time mean and sd (whole weeks), as in `simulation.evaluate_policy`.
+#
+# * Database: env `SAFESTOCK_DB` (default `demo_output/safestock.duckdb`), read-only, closed
+#   right after loading. Nothing is written anywhere.
+# * Change the sweep, the subset size or the simulated years in the next cell.
+# * The target type (cycle service P1 or fill rate P2) is the run's `service_level_type`.
+
+# %%
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import plotly.express as px
+
+from models.inventory import LeadTimes, PolicyConfig, compute_policy
+from models.inventory.distribution import is_count_family
+from models.inventory.simulation import (
+    DemandModel,
+    discrete_lead_time_pmf,
+    pmf_moments,
+    sample_demand,
+    simulate_policy,
+)
+
+SERVICE_LEVELS = [0.80, 0.85, 0.90, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995]
+SIM_SKUS_PER_CLASS = 8        # simulated SKUs per ABC class (highest demand value first)
+SIM_YEARS = 10                # simulated years per SKU (after a 52-week warm-up)
+SEED = 0
+RUN_ID = None                 # None = latest succeeded run
+
+
+def repo_root() -> Path:
+    """The repository root (the folder holding `models/`), from the notebook's working dir."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "models").is_dir() and (folder / "pipelines").is_dir():
+            return folder
+    return here
+
+
+DB_PATH = Path(os.environ.get("SAFESTOCK_DB") or repo_root() / "demo_output" / "safestock.duckdb")
+print(f"database: {DB_PATH}")
+
+# %% [markdown]
+# ## Load the run's inputs to the policy
+#
+# `forecasts` (weekly mean and sd per step), `lead_times`, `items_snapshot`,
+# `suppliers_snapshot`, `sku_class` (ABC) and the stored `inventory_policy`; the policy settings
+# come from the run's `config` column.
+#
+# The forecast *family* (normal or count) is not a column of `forecasts`; it is read back from
+# `inventory_policy.method` (`cycle/negbin+undershoot` -> count). Discontinued and no-demand SKUs
+# get no stock whatever the family.
+
+# %%
+con = duckdb.connect(str(DB_PATH), read_only=True)
+try:
+    if RUN_ID is None:
+        run = con.execute(
+            "select * from runs where status = 'succeeded' order by as_of desc, finished_at desc limit 1"
+        ).df()
+    else:
+        run = con.execute("select * from runs where run_id = ?", [RUN_ID]).df()
+    if run.empty:
+        raise RuntimeError(f"no succeeded run in {DB_PATH}")
+    run = run.iloc[0]
+    run_id = run["run_id"]
+    forecasts = con.execute("select sku, step, mean, sd from forecasts where run_id = ? order by sku, step",
+                            [run_id]).df()
+    stored_policy = con.execute("select * from inventory_policy where run_id = ? order by sku", [run_id]).df()
+    lead_per_sku = con.execute("select * exclude (run_id) from lead_times where run_id = ?", [run_id]).df()
+    items = con.execute("select * exclude (run_id) from items_snapshot where run_id = ? order by sku", [run_id]).df()
+    suppliers = con.execute("select * exclude (run_id) from suppliers_snapshot where run_id = ?", [run_id]).df()
+    sku_class = con.execute("select sku, demand_class, abc, demand_value from sku_class where run_id = ?",
+                            [run_id]).df()
+finally:
+    con.close()
+
+policy_settings = json.loads(run["config"]).get("policy", {})
+known = {f.name for f in dataclasses.fields(PolicyConfig)}
+config = PolicyConfig(**{k: v for k, v in policy_settings.items() if k in known})
+print(f"run {run_id} as of {pd.Timestamp(run['as_of']).date()}: {len(stored_policy)} SKUs, "
+      f"service level type {config.service_level_type!r}, targets by ABC {config.service_level_by_abc}")
+
+skus = stored_policy["sku"].to_numpy(dtype=str)
+mean = forecasts.pivot(index="sku", columns="step", values="mean").reindex(skus).to_numpy()
+sd = forecasts.pivot(index="sku", columns="step", values="sd").reindex(skus).to_numpy()
+method = stored_policy["method"].astype(str)
+family = np.where(method.str.contains("negbin"), "negbin",
+                  np.where(method.str.contains("poisson"), "poisson", "normal"))
+classes = sku_class.set_index("sku").reindex(skus)
+abc = classes["abc"].to_numpy(dtype=str)
+demand_class = classes["demand_class"].to_numpy(dtype=str)
+lead_times = LeadTimes(per_sku=lead_per_sku, per_supplier=pd.DataFrame())
+unit_cost = items.set_index("sku")["unit_cost"].reindex(skus).to_numpy(dtype=float)
+
+# %% [markdown]
+# ## Check: the recomputed policy equals the stored one
+#
+# With the run's own targets `compute_policy` must reproduce `inventory_policy` (difference 0);
+# otherwise the code changed since the run, and the sweep below describes the new code.
+
+# %%
+current = compute_policy(skus, mean, sd, family, demand_class, abc, items, suppliers, lead_times, config)
+diff = np.nanmax(np.abs(current["reorder_point"].to_numpy() - stored_policy["reorder_point"].to_numpy()))
+print(f"max |recomputed - stored reorder point| = {diff:.3g} units")
+stocked = ~current["method"].isin(["discontinued", "no_demand"]).to_numpy()
+print(f"{int(stocked.sum())} stocked SKUs, {int((~stocked).sum())} discontinued / without demand")
+
+# %% [markdown]
+# ## The sweep
+#
+# Every SKU gets the same target (the `service_level` column of the items overrides the ABC
+# defaults, as in `compute_policy`), for each value in `SERVICE_LEVELS`. Safety stock = reorder
+# point - mean demand over lead time + review period; its value = units x unit cost.
+
+# %%
+started = time.perf_counter()
+sweep = []
+for level in SERVICE_LEVELS:
+    policy = compute_policy(skus, mean, sd, family, demand_class, abc, items.assign(service_level=level),
+                            suppliers, lead_times, config)
+    sweep.append(policy.assign(target=level, abc=abc, unit_cost=unit_cost, stocked=stocked,
+                               safety_stock_value=policy["safety_stock"] * unit_cost,
+                               reorder_point_value=policy["reorder_point"] * unit_cost))
+sweep = pd.concat(sweep, ignore_index=True)
+print(f"{len(SERVICE_LEVELS)} policies x {len(skus)} SKUs: {time.perf_counter() - started:.2f} s")
+
+by_class = sweep[sweep["stocked"]].groupby(["target", "abc"]).agg(
+    skus=("sku", "size"), safety_stock_value=("safety_stock_value", "sum"),
+    reorder_point_value=("reorder_point_value", "sum")).reset_index()
+actual = current.assign(abc=abc, safety_stock_value=current["safety_stock"] * unit_cost)[stocked]
+actual = actual.groupby("abc").agg(target=("service_level", "mean"),
+                                   safety_stock_value=("safety_stock_value", "sum")).reset_index()
+by_class.pivot(index="target", columns="abc", values="safety_stock_value").round(0)
+
+# %%
+fig = px.line(by_class, x="target", y="safety_stock_value", color="abc", markers=True,
+              category_orders={"abc": ["A", "B", "C"]},
+              labels={"target": f"target ({config.service_level_type})",
+                      "safety_stock_value": "safety stock value"},
+              title="Safety-stock value vs service-level target, per ABC class (diamonds: run's targets)")
+fig.add_scatter(x=actual["target"], y=actual["safety_stock_value"], mode="markers",
+                marker={"symbol": "diamond", "size": 12, "color": "black"}, name="current policy",
+                text=actual["abc"])
+fig.update_layout(height=450)
+fig.show()
+
+# %% [markdown]
+# ## Achieved service on a simulated subset
+#
+# `SIM_SKUS_PER_CLASS` stocked SKUs per ABC class. For each SKU: weekly demand with the mean and
+# the root-mean-square sd of its forecast over the horizon, family as forecast (normal demand is
+# truncated at 0, which adds a little mean for very variable SKUs); lead time = gamma with the
+# SKU's estimated mean and CV rounded to whole weeks (`discrete_lead_time_pmf`); the review
+# period rounded to whole weeks. The policy is recomputed for these stationary inputs at each
+# target and run through `simulate_policy` on the **same** demand and lead-time draws for every
+# target (common random numbers, so the curve is smooth).
+
+# %%
+started = time.perf_counter()
+rng = np.random.default_rng(SEED)
+weeks = 52 + 52 * SIM_YEARS
+pick = (
+    pd.DataFrame({"sku": skus, "abc": abc, "value": classes["demand_value"].to_numpy(), "row": np.arange(len(skus))})
+    [stocked & (np.nanmean(mean, axis=1) > 0)]
+    .sort_values("value", ascending=False).groupby("abc").head(SIM_SKUS_PER_CLASS).sort_values("row")
+)
+rows = pick["row"].to_numpy()
+n = rows.size
+weekly_mean = np.nanmean(mean[rows], axis=1)
+weekly_sd = np.sqrt(np.nanmean(sd[rows] ** 2, axis=1))
+sim_family = family[rows]
+lead = lead_per_sku.set_index("sku").reindex(skus[rows])
+review_days = suppliers.set_index("supplier_id")["review_period_days"].reindex(current["supplier_id"].iloc[rows])
+review_weeks = np.maximum(np.rint(review_days.fillna(7.0).to_numpy() / 7.0), 1).astype(int)
+
+demand = np.empty((n, weeks))
+lead_draws = np.empty((n, weeks), dtype=np.int64)
+lead_mean = np.empty(n)
+lead_sd = np.empty(n)
+for j in range(n):
+    if sim_family[j] == "normal":
+        model = DemandModel("normal", weekly_mean[j], weekly_sd[j], "normal")
+    elif weekly_sd[j] ** 2 > weekly_mean[j] * (1 + 1e-9):
+        model = DemandModel("negbin", weekly_mean[j], weekly_sd[j], "negbin")
+    else:
+        model = DemandModel("poisson", weekly_mean[j], np.sqrt(weekly_mean[j]), "poisson")
+    demand[j] = sample_demand(model, 1, weeks, rng)[0]
+    mu = float(np.nan_to_num(lead["lead_time_weeks_mean"].iloc[j], nan=config.fallback_lead_time_days / 7))
+    sigma = float(np.nan_to_num(lead["lead_time_weeks_sd"].iloc[j], nan=0.0))
+    pmf = discrete_lead_time_pmf(mu, sigma / mu if mu > 0 else 0.0)
+    lead_mean[j], lead_sd[j] = pmf_moments(pmf)
+    lead_draws[j] = rng.choice(len(pmf), size=weeks, p=pmf)
+
+sim_items = items.set_index("sku").reindex(skus[rows]).reset_index()
+sim_suppliers = pd.DataFrame({"supplier_id": [f"R{r}" for r in review_weeks], "review_period_days": 7.0 * review_weeks,
+                              "lead_time_days": 7.0 * lead_mean, "name": "", "min_order_value": 0.0}
+                             ).drop_duplicates("supplier_id")
+sim_items["supplier_id"] = [f"R{r}" for r in review_weeks]
+sim_lead = LeadTimes(per_sku=pd.DataFrame({
+    "sku": skus[rows], "supplier_id": sim_items["supplier_id"], "lead_time_weeks_mean": lead_mean,
+    "lead_time_weeks_sd": lead_sd, "lead_time_weeks_p90": lead_mean, "receipts": 99, "source": "sku"}),
+    per_supplier=pd.DataFrame())
+horizon = mean.shape[1]
+flat_mean = np.repeat(weekly_mean[:, None], horizon, axis=1)
+flat_sd = np.repeat(weekly_sd[:, None], horizon, axis=1)
+
+simulated = []
+for level in SERVICE_LEVELS:
+    sim_policy = compute_policy(skus[rows], flat_mean, flat_sd, sim_family, demand_class[rows], abc[rows],
+                                sim_items.assign(service_level=level), sim_suppliers, sim_lead, config)
+    for r in np.unique(review_weeks):
+        part = review_weeks == r
+        res = simulate_policy(sim_policy["reorder_point"].to_numpy()[part], sim_policy["order_up_to"].to_numpy()[part],
+                              demand[part], lead_draws[part], review_period_weeks=int(r))
+        simulated.append(pd.DataFrame({
+            "target": level, "sku": skus[rows][part], "abc": abc[rows][part], "demand": res.demand,
+            "served": res.served, "cycles": res.cycles, "cycles_ok": res.cycles_without_stockout,
+            "mean_on_hand_value": res.mean_on_hand * unit_cost[rows][part],
+            "safety_stock_value": sim_policy["safety_stock"].to_numpy()[part] * unit_cost[rows][part],
+        }))
+simulated = pd.concat(simulated, ignore_index=True)
+print(f"simulated {n} SKUs x {len(SERVICE_LEVELS)} targets x {weeks} weeks: {time.perf_counter() - started:.2f} s")
+
+
+def achieved(frame):
+    return pd.Series({
+        "skus": frame["sku"].nunique(),
+        "cycle_service": frame["cycles_ok"].sum() / max(frame["cycles"].sum(), 1),
+        "fill_rate": frame["served"].sum() / max(frame["demand"].sum(), 1e-12),
+        "mean_on_hand_value": frame["mean_on_hand_value"].sum(),
+    })
+
+
+achieved_by_class = simulated.groupby(["target", "abc"]).apply(achieved, include_groups=False).reset_index()
+achieved_all = simulated.groupby("target").apply(achieved, include_groups=False).reset_index()
+achieved_by_class.pivot(index="target", columns="abc", values=["cycle_service", "fill_rate"]).round(3)
+
+# %%
+measure = "fill_rate" if config.service_level_type == "fill_rate" else "cycle_service"
+fig = px.line(achieved_by_class, x="target", y=measure, color="abc", markers=True,
+              category_orders={"abc": ["A", "B", "C"]},
+              labels={"target": "target", measure: f"achieved {measure.replace('_', ' ')} (simulated)"},
+              title=f"Achieved vs target on {n} simulated SKUs (dashed: achieved = target)")
+fig.add_scatter(x=SERVICE_LEVELS, y=SERVICE_LEVELS, mode="lines", line={"dash": "dash", "color": "grey"},
+                name="target")
+fig.update_layout(height=450)
+fig.show()
+
+# %% [markdown]
+# ## The trade-off table
+#
+# One row per target: total safety-stock value of all stocked SKUs (and per ABC class), and the
+# achieved cycle service and fill rate of the simulated subset. Safety stock rises with the
+# target; the last points of service are the expensive ones.
+
+# %%
+table = by_class.pivot(index="target", columns="abc", values="safety_stock_value")
+table.columns = [f"ss_value_{c}" for c in table.columns]
+table.insert(0, "ss_value", table.sum(axis=1))
+table = table.join(achieved_all.set_index("target")[["cycle_service", "fill_rate"]].add_prefix("sim_"))
+table.index.name = "service_level"
+print(table.reset_index().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
