@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from models.forecasting import forecast_demand  # noqa: E402
 
 REAL_DATA = Path("/work/shared/data/real")
+MIN_PEER_WEEKS = 10   # statsforecast AutoETS raises "tiny datasets" on very short series
 CLASS_ORDER = ["smooth", "erratic", "intermittent", "lumpy", "new", "inactive", "all"]
 
 
@@ -157,7 +158,7 @@ def run_statsforecast(make_model: Callable[[], object], train: np.ndarray, start
     """Forecast every SKU with one statsforecast model; NaN/failed -> training mean."""
     from statsforecast import StatsForecast
 
-    active = np.flatnonzero(start < train.shape[1] - 3)   # >= 4 observations; others: mean
+    active = np.flatnonzero(start <= train.shape[1] - MIN_PEER_WEEKS)   # shorter series: mean
     ids = np.concatenate([np.full(train.shape[1] - start[i], i) for i in active])
     ds = np.concatenate([np.arange(start[i], train.shape[1]) for i in active])
     frame = pd.DataFrame({"unique_id": ids, "ds": ds, "y": train[ids, ds]})

@@ -70,7 +70,8 @@ def repo_root() -> Path:
     for folder in (here, *here.parents):
         if (folder / "models").is_dir() and (folder / "pipelines").is_dir():
             return folder
-    return here
+    import models  # not inside the repository: next to the installed package
+    return Path(models.__file__).resolve().parent.parent
 
 
 DB_PATH = Path(os.environ.get("SAFESTOCK_DB") or repo_root() / "demo_output" / "safestock.duckdb")

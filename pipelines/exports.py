@@ -8,8 +8,6 @@ single quote (OWASP "CSV injection").
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,19 +17,19 @@ ORDER_CSV_COLUMNS = [
     "line_value", "order_by", "expected_arrival", "reason",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def supplier_csv_name(supplier_id: str) -> str:
     """A readable, unique, path-safe file name for a supplier's order CSV.
 
-    Characters outside ``[A-Za-z0-9._-]`` become ``_``; leading dots are stripped; when the id
-    had to change, a short hash of the original keeps two different ids from colliding.
+    The same name the buyer report links to (``pipelines.reports.supplier_csv_name``): safe ids
+    are kept (``ACME-01`` → ``ACME-01.csv``); any other id becomes a slug of ``[A-Za-z0-9._-]``
+    plus ``--`` and a hash of the original, so ``../x``, ``/``, NUL, control characters and
+    Windows device names cannot escape the folder or collide.
     """
-    slug = _UNSAFE_CHARS.sub("_", supplier_id).lstrip(".")[:80] or "supplier"
-    if slug != supplier_id:
-        slug = f"{slug}-{hashlib.sha256(supplier_id.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
-    return f"orders_{slug}.csv"
+    from pipelines.reports import supplier_csv_name as report_link_name
+
+    return report_link_name(supplier_id)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -49,10 +47,11 @@ def write_supplier_orders(orders: pd.DataFrame, items: pd.DataFrame, out_dir: Pa
     """Write one CSV of recommended lines per supplier; returns ``{supplier_id: path}``.
 
     Files of suppliers without recommended lines this run are removed so that the folder
-    always reflects the latest run.
+    always reflects the latest run (the folder belongs to safestock: every ``*.csv`` in it is
+    an order file of an earlier run).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("orders_*.csv"):
+    for stale in out_dir.glob("*.csv"):
         stale.unlink()
     recommended = orders[orders["status"] == "recommended"] if "status" in orders else orders
     if recommended.empty:

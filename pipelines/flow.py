@@ -8,11 +8,15 @@ Runs without a Prefect server (ephemeral mode); ``PREFECT_API_URL`` points it at
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 from prefect import flow, task
@@ -21,9 +25,9 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run
 from prefect.states import State
 
+import models.forecasting as forecasting_package
 from models.demand_matrix import DemandMatrix, build_demand_matrix, first_forecast_week, last_complete_week
 from models.forecasting import ForecastResult, forecast_demand
-from models.partition import merge_forecasts, partition_skus
 from models.inventory import (
     LeadTimes,
     compute_policy,
@@ -32,6 +36,7 @@ from models.inventory import (
     recommend_orders,
     rollup_suppliers,
 )
+from models.partition import merge_forecasts, partition_skus
 from pipelines import artifacts, exports, storage
 from pipelines.config import PipelineConfig, load_config
 from pipelines.load import InputValidationError, LoadedInputs, load_inputs
@@ -40,14 +45,15 @@ from pipelines.progress import announce
 from pipelines.reports import render_reports
 
 
-def _retry_unless_bad_input(task: object, task_run: TaskRun, state: State) -> bool:
-    """Retry I/O failures, never a validation failure (the file will not fix itself)."""
+def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
+    """Retry only I/O failures (a busy disk, a file being replaced, a DuckDB I/O error); a bad
+    input file or a bug fails at once, since retrying cannot fix it."""
     error = state.result(raise_on_failure=False)
-    return not isinstance(error, InputValidationError)
+    return isinstance(error, (OSError, duckdb.IOException))
 
 
 @task(name="load-and-validate", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE,
-      retry_condition_fn=_retry_unless_bad_input)
+      retry_condition_fn=_retry_on_io_error)
 def load_task(input_dir: Path, as_of: date | None) -> LoadedInputs:
     announce(f"Loading and validating {input_dir}")
     return load_inputs(input_dir, as_of)
@@ -60,7 +66,28 @@ def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix
     return build_demand_matrix(inputs.sales_weekly, skus, last_complete_week(inputs.as_of), history_weeks)
 
 
-@task(name="forecast-partition", cache_policy=NO_CACHE)
+@lru_cache(maxsize=1)
+def _forecasting_code_digest() -> str:
+    """Hash of the forecasting code, so a code change invalidates cached forecasts."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(forecasting_package.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _forecast_cache_key(context: object, parameters: dict[str, Any]) -> str:
+    """Key of a partition's forecast: its SKUs, history, costs, configuration and the code."""
+    digest = hashlib.sha256(_forecasting_code_digest().encode())
+    digest.update("\x1f".join(map(str, parameters["skus"])).encode("utf-8", "surrogatepass"))
+    for name in ("history", "start", "unit_cost"):
+        digest.update(np.ascontiguousarray(parameters[name]).tobytes())
+    digest.update(repr(parameters["config"]).encode())
+    return f"safestock-forecast-{digest.hexdigest()}"
+
+
+# Cached by input: a re-run after a failed write (or a retried flow) reuses finished partitions.
+@task(name="forecast-partition", cache_key_fn=_forecast_cache_key, persist_result=True,
+      cache_expiration=timedelta(days=2))
 def forecast_partition_task(
     skus: np.ndarray, history: np.ndarray, start: np.ndarray, unit_cost: np.ndarray, config: PipelineConfig
 ) -> ForecastResult:
@@ -155,7 +182,8 @@ def supplier_task(
     return rollup_suppliers(risk, inputs.suppliers, lead_times, config.policy)
 
 
-@task(name="write-results", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(name="write-results", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE,
+      retry_condition_fn=_retry_on_io_error)
 def write_task(
     db_path: Path, run: storage.RunRecord, outputs: dict[str, pd.DataFrame], sales_weekly: pd.DataFrame,
     summary: dict[str, object],
@@ -164,7 +192,7 @@ def write_task(
     return storage.write_run(db_path, run, outputs, sales_weekly, summary)
 
 
-@task(name="reports", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="reports", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE, retry_condition_fn=_retry_on_io_error)
 def reports_task(db_path: Path, run_id: str, reports_dir: Path, orders: pd.DataFrame, items: pd.DataFrame) -> dict[str, Path]:
     announce(f"Writing reports to {reports_dir}")
     order_files = exports.write_supplier_orders(orders, items, reports_dir / "orders")

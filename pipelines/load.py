@@ -343,9 +343,14 @@ def _sales_weekly(
     con.execute(f"drop table {sales.raw_table}")
     parameters = {"as_of": as_of.date()}
     weekly = con.execute(sql("sales_weekly_aggregate"), parameters).df()
-    after, first_after, partial, negative = con.execute(
+    after, first_after, partial, negative, aggregated = con.execute(
         sql("load_sales_notes"), parameters).fetchone()
     name, notes = sales.file_name, []
+    # Accounting: every validated sales row is either aggregated or dropped by a note below.
+    notes.append(DataQualityNote(name, None, None, "info",
+                                 f"{aggregated} sales row(s) aggregated into {len(weekly)} "
+                                 f"sku-week total(s) of complete ISO weeks up to {as_of.date()}",
+                                 int(aggregated)))
     if after:
         notes.append(DataQualityNote(name, first_after, "date", "warning",
                                      f"{after} sales row(s) dated after as_of {as_of.date()} "

@@ -86,7 +86,12 @@ def test_weekly_history_matches_raw_sales(first_run, demo_input: Path) -> None:
 def test_policy_and_orders_are_consistent(first_run, demo_input: Path) -> None:
     _, out = first_run
     db = out / "s.duckdb"
-    policy = _query(db, "select * from inventory_policy")
+    all_policy = _query(db, "select * from inventory_policy")
+    # discontinued and no-demand SKUs are not stocked: reorder point and safety stock are 0
+    not_stocked = all_policy["method"].isin(["discontinued", "no_demand"])
+    assert (all_policy.loc[not_stocked, ["reorder_point", "safety_stock", "order_up_to"]] == 0).all().all()
+    policy = all_policy[~not_stocked]
+    assert len(policy) > 0.5 * len(all_policy)
     np.testing.assert_allclose(policy["reorder_point"], policy["protection_demand_mean"] + policy["safety_stock"],
                                rtol=1e-6, atol=1e-6)
     assert (policy["order_up_to"] >= policy["reorder_point"] - 1e-9).all()
@@ -191,3 +196,23 @@ def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path
         weekly_run(input_dir=tmp_path, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
     assert len(calls) == 1
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_forecast_partitions_are_cached_by_input(prefect_harness: None, demo_input: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-run on unchanged inputs (e.g. after a failed write) reuses the finished forecasts."""
+    import pipelines.flow as flow_module
+
+    calls: list[int] = []
+    real_forecast = flow_module.forecast_demand
+
+    def counting_forecast(*args, **kwargs):
+        calls.append(1)
+        return real_forecast(*args, **kwargs)
+
+    monkeypatch.setattr(flow_module, "forecast_demand", counting_forecast)
+    for attempt in range(2):
+        weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
+    assert len(calls) <= 1  # 0 when an earlier test already cached the same partition
+    first = _query(tmp_path / "s.duckdb", "select count(*) as n from forecasts")["n"].iloc[0]
+    assert first > 0
