@@ -27,6 +27,7 @@ def forecast_table(skus: np.ndarray, forecast: ForecastResult, first_week: pd.Ti
             "hi95": forecast.hi95.ravel(),
             "model": np.repeat(forecast.model, horizon),
             "sd": forecast.sd.ravel(),
+            "family": np.repeat(forecast.family, horizon),
         }
     )
 

@@ -70,6 +70,7 @@ def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
     con.execute(sql("schema"))
+    con.execute(sql("schema_migrations"))
     return con
 
 

@@ -49,7 +49,8 @@ create table if not exists forecasts (
     lo80   double, hi80 double,
     lo95   double, hi95 double,
     model  varchar not null,
-    sd     double
+    sd     double,
+    family varchar                             -- normal | poisson | negbin: distribution for sums over weeks
 );
 
 create table if not exists forecast_accuracy (

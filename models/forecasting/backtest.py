@@ -9,7 +9,9 @@ the same origins. Selection = smallest mean RMSSE over origins (M5 measure; neve
 favours zero forecasts on intermittent series — Kolassa 2016, IJF 32), shrunk toward the
 group's mean RMSSE per model (:func:`shrunk_scores`); the equal-weight combination is the
 default and a single model replaces it only with paired evidence over the origins
-(:func:`beats_combination`). Ties go to the first candidate in the preference order. Without any counted origin the class default is used.
+(:func:`beats_combination`). Ties go to the first candidate in the preference order. Without
+any counted origin the class default is used. The prior is computed over all SKUs of a
+candidate group (:func:`prior_table`), so a SKU's choice does not depend on chunking.
 """
 
 from __future__ import annotations
@@ -109,15 +111,12 @@ class Selection:
     origin_used: np.ndarray
 
 
-def shrunk_scores(rmsse: np.ndarray, eligible: np.ndarray, n_used: np.ndarray, groups: np.ndarray,
-                  prior_origins: float = SELECTION_PRIOR_ORIGINS) -> np.ndarray:
-    """Selection score: per-SKU mean RMSSE shrunk toward its group's mean RMSSE of that model.
+def prior_table(rmsse: np.ndarray, eligible: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(n, M) selection prior per SKU: the mean RMSSE of each model over the eligible SKUs of the
+    SKU's group (over all n SKUs when the group has fewer than MIN_PRIOR_SKUS members).
 
-    ``score_im = (K_i rmsse_im + k0 prior_gm) / (K_i + k0)`` with ``K_i`` the SKU's origins and
-    ``prior_gm`` the mean RMSSE of model m over eligible SKUs of group g (all SKUs when fewer than
-    MIN_PRIOR_SKUS). Per-SKU choices on 4 noisy origins are unstable for intermittent demand
-    (Petropoulos & Kourentzes 2015, JORS 66 on forecast selection and combination); the prior
-    lets a model win only where the SKU's own evidence outweighs the group's experience.
+    The engine calls this once over *all* SKUs of a candidate group (never per chunk), so that a
+    SKU's choice does not depend on which SKUs share its chunk.
     """
     def model_means(rows: np.ndarray) -> np.ndarray:
         ok = eligible[rows] & np.isfinite(rmsse[rows])
@@ -130,6 +129,23 @@ def shrunk_scores(rmsse: np.ndarray, eligible: np.ndarray, n_used: np.ndarray, g
         rows = np.flatnonzero(groups == key)
         if rows.size >= MIN_PRIOR_SKUS:
             prior[rows] = model_means(rows)
+    return prior
+
+
+def shrunk_scores(rmsse: np.ndarray, eligible: np.ndarray, n_used: np.ndarray, groups: np.ndarray,
+                  prior_origins: float = SELECTION_PRIOR_ORIGINS,
+                  prior: np.ndarray | None = None) -> np.ndarray:
+    """Selection score: per-SKU mean RMSSE shrunk toward its group's mean RMSSE of that model.
+
+    ``score_im = (K_i rmsse_im + k0 prior_gm) / (K_i + k0)`` with ``K_i`` the SKU's origins and
+    ``prior_gm`` the mean RMSSE of model m over eligible SKUs of group g (all SKUs when fewer than
+    MIN_PRIOR_SKUS; :func:`prior_table`, or the given (n, M) ``prior``). Per-SKU choices on 4
+    noisy origins are unstable for intermittent demand (Petropoulos & Kourentzes 2015, JORS 66
+    on forecast selection and combination); the prior lets a model win only where the SKU's own
+    evidence outweighs the group's experience.
+    """
+    if prior is None:
+        prior = prior_table(rmsse, eligible, groups)
     prior = np.where(np.isfinite(prior), prior, rmsse)
     k = n_used[:, None].astype(np.float64)
     score = (k * rmsse + prior_origins * prior) / (k + prior_origins)
@@ -157,12 +173,29 @@ def beats_combination(per_origin: np.ndarray, combination: int, eligible: np.nda
     return allowed
 
 
-def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
-                       backtest_horizon: int, candidates: dict[str, CutForecasts],
-                       scales: TrainingScales, default: str, groups: np.ndarray | None = None,
-                       min_train: int = MIN_TRAIN_WEEKS) -> Selection:
-    """Score every candidate at the backtest origins and pick the smallest shrunk RMSSE
-    (:func:`shrunk_scores`; ``groups`` (n,) labels, e.g. demand classes)."""
+@dataclass(frozen=True)
+class Scores:
+    """Backtest scores of every candidate for n SKUs (the prior-free part of the selection).
+
+    rmsse/mase/wape/bias/eligible: (n, M); per_origin: (n, M, K) RMSSE per origin;
+    origin_used: (n, K); allowed: (n, M) models that may be chosen (:func:`beats_combination`).
+    """
+
+    names: tuple[str, ...]
+    rmsse: np.ndarray
+    mase: np.ndarray
+    wape: np.ndarray
+    bias: np.ndarray
+    eligible: np.ndarray
+    per_origin: np.ndarray
+    origin_used: np.ndarray
+    allowed: np.ndarray
+
+
+def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtest_horizon: int,
+                     candidates: dict[str, CutForecasts], scales: TrainingScales,
+                     min_train: int = MIN_TRAIN_WEEKS) -> Scores:
+    """Per-SKU backtest scores of every candidate; each SKU's scores depend on that SKU only."""
     names = tuple(candidates)
     n = y.shape[0]
     origins = cuts[:-1]
@@ -189,12 +222,50 @@ def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
             wape[:, m] = mean_over_origins(acc.wape, origin_used)
             bias[:, m] = mean_over_origins(acc.bias, origin_used)
         eligible[:, m] = ok & np.isfinite(rmsse[:, m])
-    groups = np.zeros(n, dtype=np.int64) if groups is None else groups
-    score = shrunk_scores(rmsse, eligible, origin_used.sum(axis=1), groups)
+    allowed = np.ones(shape, dtype=bool)
     if "combination" in names:
-        score = np.where(beats_combination(per_origin, names.index("combination"), eligible), score, np.inf)
+        allowed = beats_combination(per_origin, names.index("combination"), eligible)
+    return Scores(names=names, rmsse=rmsse, mase=mase, wape=wape, bias=bias, eligible=eligible,
+                  per_origin=per_origin, origin_used=origin_used, allowed=allowed)
+
+
+def choose(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
+    """(n,) index of the chosen candidate: smallest shrunk score among allowed eligible models
+    (the ``default`` where none is eligible); ``prior`` (n, M) from :func:`prior_table`."""
+    score = shrunk_scores(scores.rmsse, scores.eligible, scores.origin_used.sum(axis=1),
+                          np.zeros(scores.rmsse.shape[0], dtype=np.int64), prior=prior)
+    score = np.where(scores.allowed, score, np.inf)
     chosen = np.argmin(score, axis=1)
-    chosen = np.where(eligible.any(axis=1), chosen, names.index(default))
+    return np.where(scores.eligible.any(axis=1), chosen, scores.names.index(default))
+
+
+def candidate_rows(scores: Scores, default: str) -> dict[str, np.ndarray]:
+    """Rows for which each candidate can still be chosen whatever the prior (for keeping only
+    those forecasts between scoring and the final choice)."""
+    none = ~scores.eligible.any(axis=1)
+    out = {}
+    for m, name in enumerate(scores.names):
+        possible = scores.eligible[:, m] & scores.allowed[:, m]
+        if name == default:
+            possible |= none
+        out[name] = np.flatnonzero(possible)
+    return out
+
+
+def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
+                       backtest_horizon: int, candidates: dict[str, CutForecasts],
+                       scales: TrainingScales, default: str, groups: np.ndarray | None = None,
+                       min_train: int = MIN_TRAIN_WEEKS, prior: np.ndarray | None = None) -> Selection:
+    """Score every candidate at the backtest origins and pick the smallest shrunk RMSSE
+    (:func:`shrunk_scores`; ``groups`` (n,) labels, e.g. demand classes; the prior is computed
+    over the SKUs of this call unless an (n, M) ``prior`` is given)."""
+    scores = score_candidates(y, start, cuts, backtest_horizon, candidates, scales, min_train)
+    names = scores.names
+    n = y.shape[0]
+    groups = np.zeros(n, dtype=np.int64) if groups is None else groups
+    if prior is None:
+        prior = prior_table(scores.rmsse, scores.eligible, groups)
+    chosen = choose(scores, prior, default)
     first = candidates[names[0]]
     mean = np.empty_like(first.mean)
     insample_rmse = np.empty_like(first.insample_rmse)
@@ -203,5 +274,6 @@ def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
         if pick.any():
             mean[pick] = candidates[name].mean[pick]
             insample_rmse[pick] = candidates[name].insample_rmse[pick]
-    return Selection(names=names, rmsse=rmsse, mase=mase, wape=wape, bias=bias, eligible=eligible,
-                     chosen=chosen, mean=mean, insample_rmse=insample_rmse, origin_used=origin_used)
+    return Selection(names=names, rmsse=scores.rmsse, mase=scores.mase, wape=scores.wape,
+                     bias=scores.bias, eligible=scores.eligible, chosen=chosen, mean=mean,
+                     insample_rmse=insample_rmse, origin_used=scores.origin_used)

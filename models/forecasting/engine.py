@@ -11,7 +11,9 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
    as default (:mod:`.backtest`).
 4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU scale for smooth/erratic
    ('normal' family); Poisson / negative binomial for intermittent/lumpy.
-5. New SKUs (< 13 weeks): mean of the weeks seen, sd = max(sample sd, mean x pooled CV of
+5. New SKUs (< 13 weeks): rate from the weeks after the first sale, shrunk toward a pooled
+   first-week-based guess (:func:`new_sku_rate`; the first week is a sale by definition and
+   would bias the plain mean upward), sd = max(sample sd, rate x pooled CV of
    established smooth/erratic forecasts); 'normal' family if no zero week was seen, else a
    count family with that variance. Inactive SKUs: 0 with sd 0 ('poisson' with mean 0).
 6. Coverage per class: the intervals re-built at each backtest origin (empirical shapes
@@ -30,10 +32,13 @@ from scipy import stats
 from .backtest import (
     INTERMITTENT_CANDIDATES,
     SMOOTH_CANDIDATES,
-    Selection,
+    Scores,
     backtest_cuts,
+    candidate_rows,
+    choose,
+    prior_table,
     run_candidates,
-    select_by_backtest,
+    score_candidates,
 )
 from .classify import DEMAND_CLASSES, ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
 from .intervals import (
@@ -51,6 +56,7 @@ from .seasonal import seasonal_indices
 CHUNK_SKUS: int = 4096
 WORKER_THREADS: int = 2
 DEFAULT_CV: float = 0.5
+NEW_PRIOR_WEEKS: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,40 +92,60 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
                   names: tuple[str, ...], default: str, scales: TrainingScales,
                   seasonal: tuple[np.ndarray, np.ndarray] | None, groups: np.ndarray,
                   out: _Selected) -> None:
-    """Backtest and select for the SKUs ``rows`` of one group, chunk by chunk, into ``out``.
+    """Backtest and select for the SKUs ``rows`` of one group into ``out``.
 
     ``groups`` (n,) labels the SKUs whose backtest scores form the selection prior (classes).
 
-    Chunks run on ``WORKER_THREADS`` threads (numpy releases the GIL inside array operations);
-    chunks are small enough for the per-step arrays to stay in cache.
+    Pass 1 runs the candidates chunk by chunk (``CHUNK_SKUS`` SKUs, on ``WORKER_THREADS``
+    threads; numpy releases the GIL inside array operations) and keeps each SKU's scores plus
+    the forecasts of the candidates it can still choose. The selection prior is then computed
+    once over *all* SKUs of the group (:func:`prior_table`), and pass 2 makes the choice, so the
+    result does not depend on the chunk size.
     """
-    def run_chunk(lo: int) -> tuple[np.ndarray, Selection]:
+    def run_chunk(lo: int) -> tuple[np.ndarray, Scores, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
         part = rows[lo:lo + CHUNK_SKUS]
         local = slice(lo, lo + part.size)
         season = None if seasonal is None else (seasonal[0][local], seasonal[1][local])
         candidates = run_candidates(names, y[part], start[part], cuts, horizon, season_length, season)
         part_scales = TrainingScales(scales.squared[part], scales.absolute[part], scales.mean_demand[part])
-        return part, select_by_backtest(y[part], start[part], cuts, backtest_horizon, candidates,
-                                        part_scales, default, groups=groups[part])
+        scores = score_candidates(y[part], start[part], cuts, backtest_horizon, candidates, part_scales)
+        kept = {name: (idx, candidates[name].mean[idx], candidates[name].insample_rmse[idx])
+                for name, idx in candidate_rows(scores, default).items() if idx.size}
+        return part, scores, kept
 
+    if not rows.size:
+        return
     offsets = range(0, rows.size, CHUNK_SKUS)
     if WORKER_THREADS > 1 and len(offsets) > 1:
         with ThreadPoolExecutor(max_workers=WORKER_THREADS) as pool:
             results = list(pool.map(run_chunk, offsets))
     else:
         results = [run_chunk(lo) for lo in offsets]
-    for part, sel in results:
-        out.mean[part] = sel.mean
-        out.insample_rmse[part] = sel.insample_rmse
-        out.origin_used[part] = sel.origin_used
-        out.model[part] = np.asarray(sel.names, dtype=object)[sel.chosen]
-        n_models = len(sel.names)
+    names = results[0][1].names
+    rmsse = np.concatenate([r[1].rmsse for r in results])
+    eligible = np.concatenate([r[1].eligible for r in results])
+    prior = prior_table(rmsse, eligible, groups[rows])
+    position = 0
+    for part, scores, kept in results:
+        chosen = choose(scores, prior[position:position + part.size], default)
+        position += part.size
+        for m, name in enumerate(names):
+            pick = np.flatnonzero(chosen == m)
+            if not pick.size:
+                continue
+            idx, mean, rmse = kept[name]
+            where = np.searchsorted(idx, pick)
+            out.mean[part[pick]] = mean[where]
+            out.insample_rmse[part[pick]] = rmse[where]
+        out.origin_used[part] = scores.origin_used
+        out.model[part] = np.asarray(names, dtype=object)[chosen]
+        n_models = len(names)
         out.accuracy_parts.append(pd.DataFrame({
             "sku": np.repeat(skus[part], n_models),
-            "model": np.tile(np.asarray(sel.names, dtype=object), part.size),
-            "rmsse": sel.rmsse.ravel(), "mase": sel.mase.ravel(),
-            "wape": sel.wape.ravel(), "bias": sel.bias.ravel(),
-            "selected": (np.arange(n_models)[None, :] == sel.chosen[:, None]).ravel(),
+            "model": np.tile(np.asarray(names, dtype=object), part.size),
+            "rmsse": scores.rmsse.ravel(), "mase": scores.mase.ravel(),
+            "wape": scores.wape.ravel(), "bias": scores.bias.ravel(),
+            "selected": (np.arange(n_models)[None, :] == chosen[:, None]).ravel(),
         }))
 
 
@@ -260,6 +286,46 @@ def _coverage_frame(hits: dict[str, list[tuple[float, float, int]]], demand_clas
     return pd.DataFrame(records, columns=["demand_class", "series", "coverage80", "coverage95"])
 
 
+def new_sku_rate(y: np.ndarray, start: np.ndarray, rows: np.ndarray,
+                 prior_weeks: float = NEW_PRIOR_WEEKS, pool_weeks: int = 13) -> tuple[np.ndarray, np.ndarray]:
+    """Weekly rate and sd of new SKUs ``rows``, corrected for the first-sale selection effect.
+
+    ``start`` is the first sale, so week 1 is positive by construction and its mean
+    ``E[y_1 | y_1 > 0] = lambda / (1 - e^-lambda)`` (Poisson) overstates the rate. Only the weeks
+    after the first are an unselected sample. With ``w`` weeks seen, first-week demand ``f`` and
+    ``S`` the demand of weeks 2..w::
+
+        level = (S + k0 rho f) / (w - 1 + k0),     k0 = prior_weeks (1)
+        rho   = sum_j S_j / sum_j (w_j - 1) f_j
+
+    ``rho f`` is a prior guess of the rate from the first week's size, with ``rho`` the pooled
+    ratio of later weekly demand to first-week demand over every SKU whose listing is observed
+    (``start > 0``) and has >= 2 weeks, using its first ``pool_weeks`` weeks (so established
+    SKUs' launches calibrate it). ``E[S] = (w - 1) lambda`` and ``E[rho f] ~ lambda`` over the
+    pool, so the estimator is unbiased in aggregate; with one week seen it is ``rho f``. Without
+    a pool, ``rho = 1`` (the plain mean of the weeks seen). sd: sample sd of weeks 2..w around
+    ``level`` (0 with fewer than 2 such weeks; the caller applies a CV floor).
+    """
+    n_columns = y.shape[1]
+    cols = np.arange(n_columns)[None, :]
+    first_value = y[np.arange(y.shape[0]), np.minimum(start, n_columns - 1)]
+    pool = (start > 0) & (start < n_columns - 1)
+    if pool.any():
+        later = (cols > start[pool, None]) & (cols < start[pool, None] + pool_weeks)
+        later_sum = np.where(later, y[pool], 0.0).sum(axis=1)
+        denominator = float((later.sum(axis=1) * first_value[pool]).sum())
+        rho = float(later_sum.sum()) / denominator if denominator > 0 else 1.0
+    else:
+        rho = 1.0
+    after = cols > start[rows, None]
+    weeks_after = after.sum(axis=1)
+    total_after = np.where(after, y[rows], 0.0).sum(axis=1)
+    level = (total_after + prior_weeks * rho * first_value[rows]) / (weeks_after + prior_weeks)
+    sq = np.where(after, (y[rows] - level[:, None]) ** 2, 0.0).sum(axis=1)
+    sample_sd = np.where(weeks_after >= 2, np.sqrt(sq / np.maximum(weeks_after - 1, 1)), 0.0)
+    return level, sample_sd
+
+
 def _new_sku_forecasts(y: np.ndarray, start: np.ndarray, demand_class: np.ndarray, mean: np.ndarray,
                        bands: Bands, family: np.ndarray, sel: _Selected, smooth_rows: np.ndarray) -> None:
     """Fallback for SKUs with < 13 weeks of history (see module docstring, step 5)."""
@@ -267,12 +333,9 @@ def _new_sku_forecasts(y: np.ndarray, start: np.ndarray, demand_class: np.ndarra
     if not rows.size:
         return
     horizon = mean.shape[1]
+    level, sample_sd = new_sku_rate(y, start, rows)
     n_columns = y.shape[1]
     seen = np.arange(n_columns)[None, :] >= start[rows, None]
-    weeks = np.maximum(seen.sum(axis=1), 1)
-    level = y[rows].sum(axis=1) / weeks
-    sample_sd = np.sqrt(np.where(seen, (y[rows] - level[:, None]) ** 2, 0.0).sum(axis=1)
-                        / np.maximum(weeks - 1, 1))
     cv = DEFAULT_CV
     if smooth_rows.size:
         with np.errstate(divide="ignore", invalid="ignore"):

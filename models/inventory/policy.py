@@ -86,36 +86,20 @@ def economic_order_quantity(annual_demand: np.ndarray, unit_cost: np.ndarray, co
     return np.where(holding > 0, eoq, np.nan)
 
 
-def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
-                   demand_class: np.ndarray, abc: np.ndarray, items: pd.DataFrame,
-                   suppliers: pd.DataFrame, lead_times: LeadTimes, config: PolicyConfig) -> pd.DataFrame:
-    """One policy row per SKU (columns ``POLICY_COLUMNS``); see the module docstring."""
-    skus = np.asarray(skus).astype(str)
-    mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
-    var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
-    n, h = mean.shape
-    item = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku").reindex(skus)
-    lead = lead_times.per_sku.drop_duplicates("sku").set_index("sku").reindex(skus)
-    supplier = suppliers.drop_duplicates("supplier_id").assign(
-        supplier_id=lambda f: f["supplier_id"].astype(str)).set_index("supplier_id")
-    supplier_id = item["supplier_id"].astype(object).where(item["supplier_id"].notna(), lead["supplier_id"])
-    review_days = supplier["review_period_days"].reindex(supplier_id.astype(str)).to_numpy(float)
-    review = np.where(np.isfinite(review_days), np.maximum(review_days, 0.0), 7.0) / 7.0
-    fallback = config.fallback_lead_time_days / 7.0
-    lead_mean = np.nan_to_num(lead["lead_time_weeks_mean"].to_numpy(float), nan=fallback)
-    lead_sd = np.nan_to_num(lead["lead_time_weeks_sd"].to_numpy(float), nan=fallback * config.nominal_lead_time_cv)
+def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_mean: np.ndarray,
+                  lead_sd: np.ndarray, review: np.ndarray, level: np.ndarray, eoq: np.ndarray,
+                  config: PolicyConfig) -> dict[str, np.ndarray]:
+    """The (R, s, S) arithmetic of ``compute_policy`` on arrays (no frames): weekly forecast
+    ``mean`` / ``var`` (n, h), count-family flags, lead time and review period (weeks), service
+    level and EOQ (NaN = none) per SKU. Returns protection_mean/var, level_mean/var (the
+    distribution s protects), order_quantity and reorder_point (>= 0; before the stocked mask).
+    Used by ``compute_policy`` and by the backtest replay (``backtest``)."""
+    n = mean.shape[0]
     protection = lead_mean + review
-
     protection_mean = cumulative_at(mean, protection)
     end_rate = np.maximum(cumulative_at(mean, lead_mean + 0.5) - cumulative_at(mean, np.maximum(lead_mean - 0.5, 0.0)), 0.0)
     end_rate = np.where(lead_mean < 0.5, cumulative_at(mean, np.ones(n)), end_rate)
     protection_var = cumulative_at(var, protection) + end_rate**2 * lead_sd**2
-    is_count = is_count_family(family)
-
-    level = service_levels(skus, abc, items, config)
-    weekly_mean = mean.mean(axis=1)
-    unit_cost = item["unit_cost"].to_numpy(float)
-    eoq = economic_order_quantity(WEEKS_PER_YEAR * weekly_mean, unit_cost, config)
     review_demand = cumulative_at(mean, review)
     order_quantity = np.fmax(np.nan_to_num(eoq, nan=0.0), review_demand)
 
@@ -135,7 +119,38 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
         reorder_point = quantile(level, level_mean, level_var, is_count)
     else:
         raise ValueError(f"service_level_type must be 'cycle' or 'fill_rate', not {config.service_level_type!r}")
-    reorder_point = np.maximum(reorder_point, 0.0)
+    return {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
+            "level_mean": level_mean, "level_var": level_var, "order_quantity": order_quantity,
+            "reorder_point": np.maximum(reorder_point, 0.0)}
+
+
+def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
+                   demand_class: np.ndarray, abc: np.ndarray, items: pd.DataFrame,
+                   suppliers: pd.DataFrame, lead_times: LeadTimes, config: PolicyConfig) -> pd.DataFrame:
+    """One policy row per SKU (columns ``POLICY_COLUMNS``); see the module docstring."""
+    skus = np.asarray(skus).astype(str)
+    mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
+    var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
+    n, h = mean.shape
+    item = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku").reindex(skus)
+    lead = lead_times.per_sku.drop_duplicates("sku").set_index("sku").reindex(skus)
+    supplier = suppliers.drop_duplicates("supplier_id").assign(
+        supplier_id=lambda f: f["supplier_id"].astype(str)).set_index("supplier_id")
+    supplier_id = item["supplier_id"].astype(object).where(item["supplier_id"].notna(), lead["supplier_id"])
+    review_days = supplier["review_period_days"].reindex(supplier_id.astype(str)).to_numpy(float)
+    review = np.where(np.isfinite(review_days), np.maximum(review_days, 0.0), 7.0) / 7.0
+    fallback = config.fallback_lead_time_days / 7.0
+    lead_mean = np.nan_to_num(lead["lead_time_weeks_mean"].to_numpy(float), nan=fallback)
+    lead_sd = np.nan_to_num(lead["lead_time_weeks_sd"].to_numpy(float), nan=fallback * config.nominal_lead_time_cv)
+    is_count = is_count_family(family)
+    level = service_levels(skus, abc, items, config)
+    weekly_mean = mean.mean(axis=1)
+    unit_cost = item["unit_cost"].to_numpy(float)
+    eoq = economic_order_quantity(WEEKS_PER_YEAR * weekly_mean, unit_cost, config)
+    core = policy_levels(mean, var, is_count, lead_mean, lead_sd, review, level, eoq, config)
+    protection, protection_mean, protection_var = core["protection"], core["protection_mean"], core["protection_var"]
+    reorder_point, order_quantity = core["reorder_point"], core["order_quantity"]
+    level_mean, level_var = core["level_mean"], core["level_var"]
 
     discontinued = (item["status"].astype(str).str.lower() == "discontinued").to_numpy()
     no_demand = protection_mean <= 0

@@ -1,0 +1,221 @@
+"""Policy backtest: replay the last weeks of real demand under the (R, s, S) policy.
+
+``backtest_policy`` walks week by week over the last ``weeks`` weeks of the demand history
+(vectorised over SKUs), after ``warmup_weeks`` of replay that are not measured:
+
+1. receipts due this week arrive (a *replenishment cycle* ends just before each receipt, as in
+   ``simulation.simulate_policy``);
+2. the week's actual demand is met from stock on hand, the rest is backordered;
+3. at a review (end of every ``round(review_period_weeks)``-th week) the policy is recomputed
+   from the data available then - demand up to and including this week - exactly as the
+   pipeline would (``policy.policy_levels``: protection interval, undershoot, cycle / fill-rate
+   level); if the inventory position (net stock + on order) is <= s an order of S - position
+   is placed. It arrives after a lead time drawn from a gamma distribution with the SKU's
+   lead-time mean and sd, rounded to whole weeks, and never before an earlier order of the same
+   SKU (no crossover: a supplier's orders do not overtake each other).
+
+Demand estimate at a review (default, ``forecast_fn=None``): a rolling estimator - mean and
+variance of the last ``estimate_weeks`` weeks of the SKU's history (from its first sale),
+flat over the horizon; count family (Poisson / negative binomial) for intermittent and lumpy
+classes, normal otherwise. Re-running ``models.forecasting.forecast_demand`` at every review is
+possible through ``forecast_fn`` (see ``engine_forecast_fn``) but costs one full forecast per
+replayed week.
+
+The replay starts at the order-up-to level with nothing on order. Measured per demand class
+(the columns of the ``policy_backtest`` table, plus extras):
+skus, weeks, service_level_target, cycle_service_level (share of replenishment cycles - receipts
+- without a stock-out before the receipt), fill_rate_target, fill_rate (share of demand met from
+stock), average_on_hand (units per SKU-week), backorder_units (demand not met from stock),
+and review_cycle_service_level (share of review periods without a stock-out), cycles,
+demand_units. The target of the configured service-level type is filled, the other is NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .config import PolicyConfig
+from .distribution import is_count_family
+from .policy import WEEKS_PER_YEAR, economic_order_quantity, policy_levels
+
+COUNT_CLASSES = ("intermittent", "lumpy")
+BACKTEST_COLUMNS = [
+    "demand_class", "skus", "weeks", "service_level_target", "cycle_service_level", "fill_rate_target",
+    "fill_rate", "average_on_hand", "backorder_units", "review_cycle_service_level", "cycles", "demand_units",
+]
+
+ForecastFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def rolling_estimate(history: np.ndarray, start: np.ndarray, demand_class: np.ndarray, estimate_weeks: int = 26,
+                     horizon: int = 26) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean (n, horizon), sd (n, horizon), family (n,)) from the last ``estimate_weeks`` weeks.
+
+    Only weeks from the SKU's ``start`` count; fewer than 2 observed weeks give mean and sd 0.
+    """
+    n, t = history.shape
+    window = history[:, max(t - estimate_weeks, 0):]
+    first = max(t - estimate_weeks, 0)
+    observed = np.arange(first, t)[None, :] >= np.asarray(start)[:, None]
+    count = observed.sum(axis=1)
+    values = np.where(observed, window, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(count > 0, values.sum(axis=1) / np.maximum(count, 1), 0.0)
+        var = np.where(count > 1, (np.where(observed, (window - mean[:, None]) ** 2, 0.0)).sum(axis=1)
+                       / np.maximum(count - 1, 1), 0.0)
+    family = np.where(np.isin(np.asarray(demand_class).astype(str), COUNT_CLASSES), "negbin", "normal")
+    sd = np.sqrt(np.maximum(var, 0.0))
+    return np.repeat(mean[:, None], horizon, axis=1), np.repeat(sd[:, None], horizon, axis=1), family
+
+
+def engine_forecast_fn(horizon: int = 26, **kwargs) -> ForecastFn:
+    """A ``forecast_fn`` re-running ``models.forecasting.forecast_demand`` on the history so far."""
+    from models.forecasting import forecast_demand
+
+    def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        skus = np.arange(history.shape[0]).astype(str)
+        result = forecast_demand(skus, history, start, horizon, **kwargs)
+        return result.mean, result.sd, result.family
+
+    return forecast
+
+
+def lead_time_draws(mean: np.ndarray, sd: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Integer lead times (n, T): gamma(mean, sd) rounded to whole weeks (the mean itself when sd = 0)."""
+    mean = np.maximum(np.asarray(mean, dtype=float), 0.0)[:, None]
+    sd = np.maximum(np.asarray(sd, dtype=float), 0.0)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shape = np.where(sd > 0, (mean / np.where(sd > 0, sd, 1.0)) ** 2, 1.0)
+        scale = np.where(shape > 0, mean / shape, 0.0)
+    draws = rng.gamma(np.broadcast_to(np.maximum(shape, 1e-6), size), 1.0) * scale
+    return np.rint(np.where(sd > 0, draws, mean)).astype(int)
+
+
+def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.ndarray,
+                    service_level: np.ndarray, lead_time_weeks_mean: np.ndarray,
+                    lead_time_weeks_sd: np.ndarray, review_period_weeks: np.ndarray,
+                    config: PolicyConfig, weeks: int = 26, forecast_fn: ForecastFn | None = None,
+                    *, unit_cost: np.ndarray | None = None, warmup_weeks: int = 13,
+                    estimate_weeks: int = 26, seed: int = 0, per_sku: bool = False) -> pd.DataFrame:
+    """Replay the last ``weeks`` weeks of ``history`` (n, T) under the policy; one row per demand
+    class (``BACKTEST_COLUMNS``), or per SKU with ``per_sku=True``. See the module docstring.
+
+    ``unit_cost`` (n,) gives the EOQ order quantity as in ``compute_policy``; without it the
+    order quantity is the review-period demand (order-up-to behaviour).
+    """
+    history = np.maximum(np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=float))), 0.0)
+    n, total = history.shape
+    start = np.clip(np.asarray(start, dtype=np.int64).reshape(-1), 0, total)
+    demand_class = np.asarray(demand_class).astype(str).reshape(-1)
+    level = np.clip(np.broadcast_to(np.asarray(service_level, dtype=float), (n,)), 0.5, 0.9999)
+    lead_mean = np.broadcast_to(np.asarray(lead_time_weeks_mean, dtype=float), (n,))
+    lead_sd = np.broadcast_to(np.nan_to_num(np.asarray(lead_time_weeks_sd, dtype=float)), (n,))
+    review = np.maximum(np.broadcast_to(np.asarray(review_period_weeks, dtype=float), (n,)), 0.0)
+    review_int = np.maximum(np.rint(review), 1).astype(int)
+    weeks = int(min(weeks, total - 1))
+    warmup = int(min(warmup_weeks, total - weeks - 1))
+    first = total - weeks - warmup
+    horizon = config.horizon_weeks
+    cost = np.full(n, np.nan) if unit_cost is None else np.asarray(unit_cost, dtype=float)
+
+    rng = np.random.default_rng(seed)
+    lead_draw = lead_time_draws(lead_mean, lead_sd, (n, weeks + warmup), rng)
+    slots = int(lead_draw.max()) + 2
+    pipeline = np.zeros((n, slots))
+    last_arrival = np.full(n, -1)
+    rows = np.arange(n)
+
+    def levels(week: int) -> tuple[np.ndarray, np.ndarray]:
+        seen = history[:, :week]
+        if forecast_fn is None:
+            mean, sd, family = rolling_estimate(seen, start, demand_class, estimate_weeks, horizon)
+        else:
+            mean, sd, family = forecast_fn(seen, start)
+        mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
+        var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
+        eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost, config)
+        core = policy_levels(mean, var, is_count_family(family), lead_mean, lead_sd, review, level, eoq, config)
+        stocked = core["protection_mean"] > 0
+        s = np.where(stocked, core["reorder_point"], 0.0)
+        return s, np.where(stocked, s + core["order_quantity"], 0.0)
+
+    reorder_point, order_up_to = levels(first)
+    net = order_up_to.copy()
+    on_order = np.zeros(n)
+    keys = ("demand", "served", "cycles", "ok", "on_hand", "reviews", "reviews_ok")
+    totals = {key: np.zeros(n) for key in keys}
+    short_in_review = np.zeros(n, dtype=bool)
+    for step in range(warmup + weeks):
+        week = first + step
+        measured = step >= warmup
+        slot = step % slots
+        receipts = pipeline[:, slot].copy()
+        pipeline[:, slot] = 0.0
+        arriving = receipts > 0
+        if measured:
+            totals["cycles"] += arriving
+            totals["ok"] += arriving & (net >= -1e-9)
+        net += receipts
+        on_order -= receipts
+        demand = history[:, week]
+        served = np.minimum(demand, np.maximum(net, 0.0))
+        net -= demand
+        short_in_review |= net < -1e-9
+        if measured:
+            totals["demand"] += demand
+            totals["served"] += served
+            totals["on_hand"] += np.maximum(net, 0.0)
+        is_review = (step + 1) % review_int == 0
+        if measured:
+            totals["reviews"] += is_review
+            totals["reviews_ok"] += is_review & ~short_in_review
+        short_in_review &= ~is_review
+        if is_review.any():
+            new_s, new_S = levels(week + 1)
+            reorder_point = np.where(is_review, new_s, reorder_point)
+            order_up_to = np.where(is_review, new_S, order_up_to)
+            position = net + on_order
+            order = np.where(is_review & (position <= reorder_point), order_up_to - position, 0.0)
+            order = np.where(order > 1e-9, order, 0.0)
+            placed = order > 0
+            arrival = np.maximum(step + 1 + lead_draw[:, step], last_arrival)  # no overtaking
+            last_arrival = np.where(placed, arrival, last_arrival)
+            pipeline[rows[placed], arrival[placed] % slots] += order[placed]
+            on_order += order
+
+    frame = pd.DataFrame({
+        "sku_index": rows, "demand_class": demand_class, "service_level": level,
+        "cycles": totals["cycles"], "ok": totals["ok"], "demand_units": totals["demand"],
+        "served": totals["served"], "on_hand": totals["on_hand"], "reviews": totals["reviews"],
+        "reviews_ok": totals["reviews_ok"],
+    })
+    if per_sku:
+        return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
+                            backorder_units=frame["demand_units"] - frame["served"])
+    return summarise_backtest(frame, weeks, config.service_level_type)
+
+
+def summarise_backtest(frame: pd.DataFrame, weeks: int, service_level_type: str) -> pd.DataFrame:
+    """Per-SKU replay totals -> one row per demand class (plus 'all')."""
+    parts = []
+    for name, group in list(frame.groupby("demand_class", sort=True)) + [("all", frame)]:
+        target = float(group["service_level"].mean())
+        parts.append({
+            "demand_class": name, "skus": len(group), "weeks": weeks,
+            "service_level_target": target if service_level_type == "cycle" else np.nan,
+            "cycle_service_level": group["ok"].sum() / group["cycles"].sum() if group["cycles"].sum() else np.nan,
+            "fill_rate_target": target if service_level_type == "fill_rate" else np.nan,
+            "fill_rate": group["served"].sum() / group["demand_units"].sum() if group["demand_units"].sum() else np.nan,
+            "average_on_hand": group["on_hand"].sum() / max(len(group) * weeks, 1),
+            "backorder_units": float((group["demand_units"] - group["served"]).sum()),
+            "review_cycle_service_level": (group["reviews_ok"].sum() / group["reviews"].sum()
+                                           if group["reviews"].sum() else np.nan),
+            "cycles": int(group["cycles"].sum()), "demand_units": float(group["demand_units"].sum()),
+        })
+    return pd.DataFrame(parts, columns=BACKTEST_COLUMNS)
+
+
+__all__ = ["backtest_policy", "rolling_estimate", "engine_forecast_fn", "summarise_backtest", "BACKTEST_COLUMNS"]

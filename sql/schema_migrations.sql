@@ -1,0 +1,3 @@
+-- Columns added after a table was first released: databases written by an older safestock gain
+-- them here (new databases already have them from schema.sql). Only ever append to this file.
+alter table forecasts add column if not exists family varchar;
