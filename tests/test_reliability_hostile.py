@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -79,6 +80,22 @@ def assert_clean_outcome(result, touched: set[str]) -> None:
 
 
 # ----------------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(autouse=True)
+def quiet_prefect_like_the_cli():
+    """The CLI runs with PREFECT_LOGGING_LEVEL=CRITICAL by default (its own process); in-process
+    the test session's level would print Prefect's own log records (with tracebacks) into the
+    captured output, so Prefect's log handlers are silenced here as in a real CLI process."""
+    loggers = [logging.root] + [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
+    handlers = {id(h): h for logger in loggers for h in getattr(logger, "handlers", [])
+                if type(h).__module__.startswith("prefect")}
+    levels = {key: handler.level for key, handler in handlers.items()}
+    for handler in handlers.values():
+        handler.setLevel(logging.CRITICAL + 10)
+    yield
+    for key, handler in handlers.items():
+        handler.setLevel(levels[key])
+
 
 @pytest.fixture(scope="module")
 def base_input(tmp_path_factory: pytest.TempPathFactory) -> Path:

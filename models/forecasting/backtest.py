@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .forecast_types import CutForecasts
-from .intermittent import croston_sba_forecasts, tsb_forecasts
+from .intermittent import adida_forecasts, croston_sba_forecasts, tsb_forecasts
 from .metrics import TrainingScales, mean_over_origins, origin_accuracy
 from .seasonal import seasonal_ses_forecasts
 from .smoothing import holt_damped_forecasts, naive_forecasts, seasonal_naive_forecasts, ses_forecasts
@@ -64,6 +64,8 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
         out["croston"], out["sba"] = croston_sba_forecasts(y, start, cuts, horizon)
     if "tsb" in wanted:
         out["tsb"] = tsb_forecasts(y, start, cuts, horizon)
+    if "adida" in wanted:
+        out["adida"] = adida_forecasts(y, start, cuts, horizon)
     if "combination" in wanted:
         parts = COMBINED_INTERMITTENT if "sba" in wanted else COMBINED_SMOOTH
         out["combination"] = combine_forecasts([out[p] for p in parts if p in out])

@@ -5,6 +5,7 @@ Thomas, *Inventory and Production Management in Supply Chains* (4th ed.); Axsät
 Control*.
 """
 
+from .backtest import backtest_policy
 from .config import LeadTimes, PolicyConfig
 from .lead_time import estimate_lead_times
 from .orders import recommend_orders
@@ -14,5 +15,5 @@ from .suppliers import rollup_suppliers
 
 __all__ = [
     "PolicyConfig", "LeadTimes", "estimate_lead_times", "compute_policy", "project_risk",
-    "recommend_orders", "rollup_suppliers",
+    "recommend_orders", "rollup_suppliers", "backtest_policy",
 ]

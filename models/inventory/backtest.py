@@ -128,21 +128,23 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     last_arrival = np.full(n, -1)
     rows = np.arange(n)
 
-    def levels(week: int) -> tuple[np.ndarray, np.ndarray]:
-        seen = history[:, :week]
+    def levels(week: int, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(s, S) of the SKUs ``use`` (bool mask) from the history before ``week``."""
+        seen = history[use, :week]
         if forecast_fn is None:
-            mean, sd, family = rolling_estimate(seen, start, demand_class, estimate_weeks, horizon)
+            mean, sd, family = rolling_estimate(seen, start[use], demand_class[use], estimate_weeks, horizon)
         else:
-            mean, sd, family = forecast_fn(seen, start)
+            mean, sd, family = forecast_fn(seen, start[use])
         mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
         var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
-        eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost, config)
-        core = policy_levels(mean, var, is_count_family(family), lead_mean, lead_sd, review, level, eoq, config)
+        eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[use], config)
+        core = policy_levels(mean, var, is_count_family(family), lead_mean[use], lead_sd[use], review[use],
+                             level[use], eoq, config)
         stocked = core["protection_mean"] > 0
         s = np.where(stocked, core["reorder_point"], 0.0)
         return s, np.where(stocked, s + core["order_quantity"], 0.0)
 
-    reorder_point, order_up_to = levels(first)
+    reorder_point, order_up_to = levels(first, np.ones(n, dtype=bool))
     net = order_up_to.copy()
     on_order = np.zeros(n)
     keys = ("demand", "served", "cycles", "ok", "on_hand", "reviews", "reviews_ok")
@@ -174,9 +176,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
             totals["reviews_ok"] += is_review & ~short_in_review
         short_in_review &= ~is_review
         if is_review.any():
-            new_s, new_S = levels(week + 1)
-            reorder_point = np.where(is_review, new_s, reorder_point)
-            order_up_to = np.where(is_review, new_S, order_up_to)
+            reorder_point[is_review], order_up_to[is_review] = levels(week + 1, is_review)
             position = net + on_order
             order = np.where(is_review & (position <= reorder_point), order_up_to - position, 0.0)
             order = np.where(order > 1e-9, order, 0.0)
