@@ -35,6 +35,14 @@ def partition_skus(skus: np.ndarray, partition_size: int) -> list[np.ndarray]:
     return [part for part in np.split(order, bounds) if len(part)]
 
 
+def sample_skus(skus: np.ndarray, max_skus: int) -> np.ndarray:
+    """Row indices of at most about ``max_skus`` SKUs: all of them when there are fewer,
+    otherwise one hash partition (a fixed, order-independent sample), in ascending order."""
+    if len(skus) <= max_skus:
+        return np.arange(len(skus))
+    return np.sort(partition_skus(skus, max_skus)[0])
+
+
 def merge_forecasts(parts: list[ForecastResult], indices: list[np.ndarray], n_skus: int) -> ForecastResult:
     """One ForecastResult for all SKUs from per-partition results (rows back in SKU order).
 

@@ -5,6 +5,9 @@ Example ``safestock.toml`` (every key optional)::
     horizon_weeks = 26
     history_weeks = 156
     partition_size = 50000
+    policy_backtest_weeks = 26
+    policy_backtest_max_skus = 2000
+    policy_backtest_reforecast_weeks = 4
 
     [forecast]
     season_length = 52
@@ -51,6 +54,9 @@ class PipelineConfig:
     horizon_weeks: int = 26
     history_weeks: int = 156
     partition_size: int = 50_000     # SKUs per forecast partition (fixed, so results do not depend on workers)
+    policy_backtest_weeks: int = 26  # weeks of history replayed under the policy (0 = no backtest)
+    policy_backtest_max_skus: int = 2_000   # a fixed hash sample of SKUs above this
+    policy_backtest_reforecast_weeks: int = 4  # the replay re-runs the forecast engine this often
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 

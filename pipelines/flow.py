@@ -30,13 +30,15 @@ from models.demand_matrix import DemandMatrix, build_demand_matrix, first_foreca
 from models.forecasting import ForecastResult, forecast_demand
 from models.inventory import (
     LeadTimes,
+    backtest_policy,
     compute_policy,
     estimate_lead_times,
     project_risk,
     recommend_orders,
     rollup_suppliers,
 )
-from models.partition import merge_forecasts, partition_skus
+from models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn
+from models.partition import merge_forecasts, partition_skus, sample_skus
 from pipelines import artifacts, exports, storage
 from pipelines.config import PipelineConfig, load_config
 from pipelines.load import InputValidationError, LoadedInputs, load_inputs
@@ -142,6 +144,34 @@ def policy_task(
     )
 
 
+@task(name="policy-backtest", cache_policy=NO_CACHE)
+def policy_backtest_task(
+    demand: DemandMatrix, forecast: ForecastResult, policy: pd.DataFrame, config: PipelineConfig
+) -> pd.DataFrame:
+    """Replay recent weeks of real demand under the policy, re-forecasting with the same engine
+    every few weeks as the pipeline would (on a fixed hash sample of SKUs for large runs)."""
+    if config.policy_backtest_weeks <= 0:
+        return pd.DataFrame()
+    announce("Replaying recent weeks under the policy")
+    rows = sample_skus(demand.skus, config.policy_backtest_max_skus)
+    return backtest_policy(
+        demand.quantity[rows],
+        demand.start[rows],
+        forecast.classes["demand_class"].to_numpy()[rows],
+        policy["service_level"].to_numpy()[rows],
+        policy["lead_time_weeks_mean"].to_numpy()[rows],
+        policy["lead_time_weeks_sd"].to_numpy()[rows],
+        policy["review_period_weeks"].to_numpy()[rows],
+        config.policy,
+        weeks=config.policy_backtest_weeks,
+        forecast_fn=periodic_forecast_fn(
+            engine_forecast_fn(config.horizon_weeks, season_length=config.forecast.season_length),
+            config.policy_backtest_reforecast_weeks,
+        ),
+        unit_cost=policy["unit_cost"].to_numpy()[rows],
+    )
+
+
 @task(name="backorder-risk", cache_policy=NO_CACHE)
 def risk_task(
     demand: DemandMatrix,
@@ -242,8 +272,9 @@ def weekly_run(
             projection, risk = risk_task(demand, forecast, inputs, policy, lead_times, config)
             orders = orders_task(policy, risk, inputs, lead_times, config)
             supplier_risk = supplier_task(risk, inputs, lead_times, config)
+            backtest = policy_backtest_task(demand, forecast, policy, config)
             outputs = assemble_outputs(
-                inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk
+                inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk, backtest
             )
             summary = {
                 "skus": len(demand.skus),

@@ -49,6 +49,7 @@ def assemble_outputs(
     risk: pd.DataFrame,
     orders: pd.DataFrame,
     supplier_risk: pd.DataFrame,
+    policy_backtest: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
     """Every per-run output table keyed by its name in sql/schema.sql."""
     return {
@@ -67,4 +68,5 @@ def assemble_outputs(
         "suppliers_snapshot": inputs.suppliers,
         "inventory_snapshot": inputs.inventory,
         "purchase_orders_snapshot": inputs.purchase_orders,
+        "policy_backtest": policy_backtest,
     }

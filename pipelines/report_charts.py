@@ -8,6 +8,8 @@ Figure JSON is escaped by plotly itself (``<``, ``>``, ``/`` as unicode escapes)
 from __future__ import annotations
 
 import html
+from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -64,33 +66,51 @@ def to_div(fig: go.Figure, height: int) -> str:
     )
 
 
-def _add_band(fig: go.Figure, forecast: pd.DataFrame, lo: str, hi: str, color: str, name: str) -> None:
+ROW_AXES = {1: {"xaxis": "x", "yaxis": "y"}, 2: {"xaxis": "x2", "yaxis": "y2"}}
+DRILLDOWN_HEIGHT = 460
+
+
+@lru_cache(maxsize=1)
+def _drilldown_layout() -> dict[str, Any]:
+    """Two-row layout shared by every drill-down chart (built once; plotly validation is slow)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        row_heights=[0.55, 0.45],
+                        subplot_titles=("Weekly demand and forecast", "Projected stock"))
+    fig.update_layout(template=_TEMPLATE, height=DRILLDOWN_HEIGHT)
+    return fig.to_plotly_json()["layout"]
+
+
+def _dates(values: pd.Series) -> list[str]:
+    """Dates as ISO strings for plotly date axes."""
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d").tolist()
+
+
+def _line(row: int, x: pd.Series, y: pd.Series, name: str, **style: Any) -> dict[str, Any]:
+    """A scatter trace dict on the given subplot row."""
+    return {"type": "scatter", "mode": "lines", "x": _dates(x), "y": y.tolist(), "name": name,
+            **ROW_AXES[row], **style}
+
+
+def _band(forecast: pd.DataFrame, lo: str, hi: str, color: str, name: str) -> list[dict[str, Any]]:
     """Shaded prediction interval between columns ``lo`` and ``hi`` (row 1)."""
     band = forecast.dropna(subset=[lo, hi])
     if band.empty:
-        return
-    fig.add_trace(
-        go.Scatter(x=band["week"], y=band[hi], mode="lines", line={"width": 0},
-                   showlegend=False, hoverinfo="skip", legendgroup=name),
-        row=1, col=1,
-    )
-    fig.add_trace(
-        go.Scatter(x=band["week"], y=band[lo], mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor=color, name=name, hoverinfo="skip", legendgroup=name),
-        row=1, col=1,
-    )
+        return []
+    return [
+        _line(1, band["week"], band[hi], name, line={"width": 0}, showlegend=False,
+              hoverinfo="skip", legendgroup=name),
+        _line(1, band["week"], band[lo], name, line={"width": 0}, fill="tonexty",
+              fillcolor=color, hoverinfo="skip", legendgroup=name),
+    ]
 
 
-def _add_level(fig: go.Figure, weeks: pd.Series, level: float | None, color: str, name: str,
-               dash: str) -> None:
+def _level(weeks: pd.Series, level: float | None, color: str, name: str, dash: str) -> list[dict[str, Any]]:
     """Horizontal policy level (reorder point, safety stock) across the projection (row 2)."""
     if level is None or pd.isna(level) or weeks.empty:
-        return
-    fig.add_trace(
-        go.Scatter(x=[weeks.min(), weeks.max()], y=[level, level], mode="lines", name=name,
-                   line={"color": color, "dash": dash, "width": 1.5}),
-        row=2, col=1,
-    )
+        return []
+    span = pd.Series([weeks.min(), weeks.max()])
+    return [_line(2, span, pd.Series([level, level]), name,
+                  line={"color": color, "dash": dash, "width": 1.5})]
 
 
 def sku_drilldown_div(
@@ -102,30 +122,27 @@ def sku_drilldown_div(
     safety_stock: float | None,
 ) -> str:
     """Demand history + forecast bands (top) and projected stock vs policy levels (bottom)."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        row_heights=[0.55, 0.45],
-                        subplot_titles=("Weekly demand and forecast", "Projected stock"))
-    fig.add_trace(go.Scatter(x=history["week"], y=history["quantity"], mode="lines",
-                             name="actual", line={"color": PALETTE["actual"], "width": 1.4}),
-                  row=1, col=1)
-    _add_band(fig, forecast, "lo95", "hi95", PALETTE["band95"], "95 % interval")
-    _add_band(fig, forecast, "lo80", "hi80", PALETTE["band80"], "80 % interval")
-    fig.add_trace(go.Scatter(x=forecast["week"], y=forecast["mean"], mode="lines",
-                             name="forecast mean", line={"color": PALETTE["forecast"], "width": 2}),
-                  row=1, col=1)
-    fig.add_trace(go.Scatter(x=projection["week"], y=projection["on_hand_expected"],
-                             mode="lines+markers", name="expected on hand",
-                             line={"color": PALETTE["on_hand"], "width": 2, "shape": "hv"},
-                             marker={"size": 4}),
-                  row=2, col=1)
-    _add_level(fig, projection["week"], reorder_point, PALETTE["reorder_point"], "reorder point", "dash")
-    _add_level(fig, projection["week"], safety_stock, PALETTE["safety_stock"], "safety stock", "dot")
+    traces = [
+        _line(1, history["week"], history["quantity"], "actual",
+              line={"color": PALETTE["actual"], "width": 1.4}),
+        *_band(forecast, "lo95", "hi95", PALETTE["band95"], "95 % interval"),
+        *_band(forecast, "lo80", "hi80", PALETTE["band80"], "80 % interval"),
+        _line(1, forecast["week"], forecast["mean"], "forecast mean",
+              line={"color": PALETTE["forecast"], "width": 2}),
+        _line(2, projection["week"], projection["on_hand_expected"], "expected on hand",
+              mode="lines+markers", line={"color": PALETTE["on_hand"], "width": 2, "shape": "hv"},
+              marker={"size": 4}),
+        *_level(projection["week"], reorder_point, PALETTE["reorder_point"], "reorder point", "dash"),
+        *_level(projection["week"], safety_stock, PALETTE["safety_stock"], "safety stock", "dot"),
+    ]
     if not open_orders.empty:
-        fig.add_trace(go.Bar(x=open_orders["expected_date"], y=open_orders["quantity"],
-                             name="open PO (expected)", marker={"color": PALETTE["receipt"]},
-                             text=plotly_text(open_orders["po_id"]), opacity=0.7),
-                      row=2, col=1)
-    return to_div(fig, height=460)
+        traces.append({"type": "bar", "x": _dates(open_orders["expected_date"]),
+                       "y": open_orders["quantity"].tolist(), "name": "open PO (expected)",
+                       "marker": {"color": PALETTE["receipt"]}, "opacity": 0.7,
+                       "text": plotly_text(open_orders["po_id"]).tolist(), **ROW_AXES[2]})
+    figure = {"data": traces, "layout": _drilldown_layout()}
+    return pio.to_html(figure, full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG,
+                       default_width="100%", validate=False)
 
 
 def supplier_risk_div(suppliers: pd.DataFrame) -> str | None:
@@ -170,13 +187,14 @@ def forecast_tracking_div(tracking: pd.DataFrame) -> str | None:
     """WAPE and bias of earlier runs' step-1..n forecasts against actuals, per run date."""
     if tracking.empty:
         return None
+    run_dates = _dates(tracking["as_of"])
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=tracking["as_of"], y=tracking["wape"], mode="lines+markers",
+    fig.add_trace(go.Scatter(x=run_dates, y=tracking["wape"], mode="lines+markers",
                              name="WAPE", line={"color": PALETTE["forecast"]}))
-    fig.add_trace(go.Scatter(x=tracking["as_of"], y=tracking["bias"], mode="lines+markers",
+    fig.add_trace(go.Scatter(x=run_dates, y=tracking["bias"], mode="lines+markers",
                              name="bias", line={"color": PALETTE["bias"]}))
     fig.add_hline(y=0, line={"color": "#b0bec5"})
-    fig.update_layout(yaxis_tickformat=".0%", xaxis_title="run as-of date")
+    fig.update_layout(yaxis_tickformat=".0%", xaxis_title="run as-of date", xaxis_type="category")
     return to_div(fig, height=300)
 
 
@@ -187,11 +205,12 @@ def order_schedule_div(schedule: pd.DataFrame) -> str | None:
     value_by_supplier = schedule.groupby("supplier_id")["order_value"].sum()
     largest = set(value_by_supplier.nlargest(SUPPLIERS_IN_SCHEDULE).index)
     label = plotly_text(schedule["supplier_name"]) + " (" + plotly_text(schedule["supplier_id"]) + ")"
-    frame = schedule.assign(label=label.where(schedule["supplier_id"].isin(largest), "other suppliers"))
+    frame = schedule.assign(label=label.where(schedule["supplier_id"].isin(largest), "other suppliers"),
+                            order_week=_dates(schedule["order_week"]))
     pivot = frame.pivot_table(index="order_week", columns="label", values="order_value",
                               aggfunc="sum", fill_value=0).sort_index()
     fig = go.Figure([go.Bar(x=pivot.index, y=pivot[column], name=str(column))
                      for column in pivot.columns])
-    fig.update_layout(barmode="stack", yaxis_title="order value", xaxis_title="order-by week",
-                      hovermode="closest")
+    fig.update_layout(barmode="stack", yaxis_title="order value", xaxis_title="order-by week (Monday)",
+                      xaxis_type="category", hovermode="closest")
     return to_div(fig, height=340)

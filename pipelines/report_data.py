@@ -7,15 +7,13 @@ shapes frames; formatting and charts live in ``pipelines.reports`` / ``pipelines
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+from pipelines.sqlfiles import sql
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,7 @@ class RunInfo:
     skus: int | None
     horizon_weeks: int | None
     service_level_type: str | None
+    at_risk_probability: float | None   # from the run's configuration, when recorded
 
 
 @dataclass
@@ -84,15 +83,9 @@ class BuyerData:
     lines_per_supplier: int | None   # None when every line is shown
 
 
-@lru_cache(maxsize=None)
-def load_sql(name: str) -> str:
-    """Text of ``sql/<name>.sql``."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
 def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
     """Run the named SQL file with bound ``$name`` parameters and return a frame."""
-    return con.execute(load_sql(name), params).df()
+    return con.execute(sql(name), params).df()
 
 
 def _first_row(frame: pd.DataFrame) -> dict[str, Any] | None:
@@ -125,6 +118,7 @@ def fetch_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunInfo:
         skus=row["skus"],
         horizon_weeks=row["horizon_weeks"],
         service_level_type=row["service_level_type"],
+        at_risk_probability=row["at_risk_probability"],
     )
 
 
@@ -153,8 +147,14 @@ def fetch_sku_detail(
 def fetch_planner_data(
     con: duckdb.DuckDBPyConnection, run_id: str, limits: ReportLimits
 ) -> PlannerData:
-    """All planner report data for ``run_id``."""
+    """All planner report data for ``run_id``.
+
+    "At risk" uses the run's configured threshold (``limits.at_risk_probability`` when the run
+    did not record one), for the previous run's KPIs too, so the change compares like with like.
+    """
     run = fetch_run(con, run_id)
+    if run.at_risk_probability is not None:
+        limits = replace(limits, at_risk_probability=run.at_risk_probability)
     top_risk = query(con, "report_top_risk", run_id=run_id, row_limit=limits.table_rows)
     drilldown_skus = [str(sku) for sku in top_risk["sku"].head(limits.top_n)]
     previous_kpis = (

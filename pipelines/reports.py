@@ -23,7 +23,7 @@ from urllib.parse import quote
 import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from pipelines import report_charts as charts
 from pipelines.report_data import (
@@ -111,7 +111,7 @@ def format_value(value: Any, kind: str = "number") -> str:
         return f"{number:,.1f}"
     if kind == "money":
         return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:,.2f}"
-    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.1f}"
+    return f"{number:,.0f}" if abs(number) >= 100 or number.is_integer() else f"{number:,.1f}"
 
 
 def raw_value(value: Any) -> str:
@@ -127,6 +127,21 @@ def raw_value(value: Any) -> str:
     return str(value)
 
 
+def td_num(value: Any, kind: str = "number") -> Markup:
+    """Right-aligned table cell with the raw value for sorting (escaped)."""
+    return Markup(f'<td class="num" data-value="{escape(raw_value(value))}">{escape(format_value(value, kind))}</td>')
+
+
+def td_date(value: Any) -> Markup:
+    """Date table cell with the ISO date for sorting."""
+    return Markup(f'<td class="date" data-value="{escape(raw_value(value))}">{escape(format_value(value, "date"))}</td>')
+
+
+def td_text(value: Any) -> Markup:
+    """Text table cell (escaped; '–' when missing)."""
+    return Markup(f"<td>{escape(format_value(value, 'text'))}</td>")
+
+
 def _environment() -> Environment:
     """Jinja2 environment over ``reports/`` with autoescaping and the report filters."""
     env = Environment(
@@ -138,6 +153,7 @@ def _environment() -> Environment:
     )
     env.filters["fmt"] = format_value
     env.filters["raw"] = raw_value
+    env.filters.update(td_num=td_num, td_date=td_date, td_text=td_text)
     return env
 
 

@@ -200,5 +200,8 @@ create table if not exists policy_backtest (
     fill_rate_target     double,
     fill_rate            double,
     average_on_hand      double,
-    backorder_units      double
+    backorder_units      double,
+    review_cycle_service_level double,        -- share of review periods without a stock-out
+    cycles               bigint,               -- replenishment cycles measured
+    demand_units         double
 );

@@ -8,6 +8,7 @@ values those rows imply. ``build_scale_db`` generates N SKUs with set-based SQL 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,7 @@ AS_OF_OLD, AS_OF_NEW = dt.date(2024, 5, 5), dt.date(2024, 6, 2)
 FIRST_WEEK_OLD, FIRST_WEEK_NEW = dt.date(2024, 5, 6), dt.date(2024, 6, 3)
 SCRIPT_DESCRIPTION = "Widget <script>alert(1)</script>"
 AMP_SUPPLIER = "Smith & Sons"
+HOSTILE_PO_ID = "PO-1</script><script>alert(3)</script>"   # also lands in a plotly chart
 HISTORY_WEEKS = 110
 
 # sku, supplier_id, description, unit_cost
@@ -60,11 +62,31 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
 
 
+def _leading_columns(con: duckdb.DuckDBPyConnection, table: str, count: int) -> str:
+    """The first ``count`` columns of ``table`` in schema order, comma-separated.
+
+    Fixture rows fill the columns the reports were written against; columns appended to the
+    schema later (it only ever grows) stay NULL, so the fixtures survive schema additions.
+    """
+    names = [row[0] for row in con.execute(
+        "select column_name from information_schema.columns where table_name = ? "
+        "order by ordinal_position", [table]).fetchall()]
+    return ", ".join(names[:count])
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
-    """Insert rows positionally into ``table``."""
+    """Insert rows into the leading columns of ``table``."""
     if rows:
         marks = ", ".join("?" * len(rows[0]))
-        con.executemany(f"insert into {table} values ({marks})", rows)
+        columns = _leading_columns(con, table, len(rows[0]))
+        con.executemany(f"insert into {table} ({columns}) values ({marks})", rows)
+
+
+def _insert_query(con: duckdb.DuckDBPyConnection, table: str, body: str, params: dict) -> None:
+    """Insert the result of ``body`` (a select or values list) into the leading columns of ``table``."""
+    width = len(con.execute(f"select * from ({body}) limit 0", params).description)
+    columns = _leading_columns(con, table, width)
+    con.execute(f"insert into {table} ({columns}) select * from ({body})", params)
 
 
 def _insert_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, first_week: dt.date) -> None:
@@ -133,7 +155,7 @@ def _insert_new_run_details(con: duckdb.DuckDBPyConnection) -> None:
          2.0, 200.0, "order-up-to", "recommended"),
     ])
     _insert(con, "purchase_orders_snapshot", [
-        (run, "PO-1", "SKU-001", "SUP-A", 60.0, dt.date(2024, 5, 20), dt.date(2024, 6, 17), None, None, "open"),
+        (run, HOSTILE_PO_ID, "SKU-001", "SUP-A", 60.0, dt.date(2024, 5, 20), dt.date(2024, 6, 17), None, None, "open"),
         (run, "PO-0", "SKU-001", "SUP-A", 50.0, dt.date(2024, 4, 1), dt.date(2024, 4, 15),
          dt.date(2024, 4, 16), 50.0, "closed"),
     ])
@@ -227,6 +249,9 @@ from range(2000) as t(i);
 """
 
 
+_INSERT_STATEMENT = re.compile(r"\s*insert into (?P<table>\w+)\s+(?P<body>(?:select|values)\b.*)", re.S)
+
+
 def build_scale_db(path: Path, skus: int, *, history_weeks: int = 104, horizon: int = 13,
                    suppliers: int = 200) -> Path:
     """Synthetic runs 'scale-old'/'scale-new' with ``skus`` SKUs, generated set-based in DuckDB."""
@@ -235,5 +260,9 @@ def build_scale_db(path: Path, skus: int, *, history_weeks: int = 104, horizon: 
         create_schema(con)
         for statement in filter(str.strip, SCALE_SQL.split(";")):
             used = {name: value for name, value in params.items() if f"${name}" in statement}
-            con.execute(statement, used)
+            insert = _INSERT_STATEMENT.match(statement)
+            if insert:
+                _insert_query(con, insert["table"], insert["body"], used)
+            else:
+                con.execute(statement, used)
     return path

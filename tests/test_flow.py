@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 OUTPUT_TABLES = [
     "sku_class", "forecasts", "forecast_accuracy", "lead_times", "inventory_policy", "backorder_risk",
     "projection", "supplier_risk", "purchase_recommendations", "items_snapshot", "suppliers_snapshot",
-    "inventory_snapshot", "purchase_orders_snapshot",
+    "inventory_snapshot", "purchase_orders_snapshot", "policy_backtest",
 ]
 
 
@@ -50,6 +50,9 @@ def test_every_output_table_is_filled(first_run) -> None:
         assert rows["runs"].iloc[0] == 1, table
     n_items = len(pd.read_csv(Path(runs["input_dir"].iloc[0]) / "items.csv"))
     assert _query(db, "select count(*) as n from inventory_policy")["n"].iloc[0] == n_items
+    backtest = _query(db, "select * from policy_backtest")
+    assert {"all", "smooth"} <= set(backtest["demand_class"])
+    assert backtest["cycle_service_level"].between(0, 1).all() and backtest["fill_rate"].dropna().between(0, 1).all()
     horizon = int(runs["horizon_weeks"].iloc[0])
     assert _query(db, "select count(*) as n from forecasts")["n"].iloc[0] == n_items * horizon
 

@@ -74,3 +74,25 @@ def test_rolling_estimator_replay_runs_per_class() -> None:
     assert set(table["demand_class"]) == {"smooth", "intermittent", "all"}
     assert table["fill_rate"].between(0.5, 1.0).all() and (table["average_on_hand"] > 0).all()
     assert np.allclose(table["fill_rate_target"], 0.9) and table["service_level_target"].isna().all()
+
+
+def test_periodic_forecast_reuses_and_shifts_the_last_forecast() -> None:
+    from models.inventory.backtest import periodic_forecast_fn
+
+    calls: list[int] = []
+
+    def base(history: np.ndarray, start: np.ndarray):
+        calls.append(history.shape[1])
+        mean = np.tile(np.arange(4, dtype=float) + history.shape[1], (history.shape[0], 1))
+        return mean, mean / 10, np.array(["normal"] * history.shape[0])
+
+    periodic = periodic_forecast_fn(base, every_weeks=3)
+    history = np.ones((2, 10))
+    first, _, _ = periodic(history, np.zeros(2, dtype=int))
+    np.testing.assert_array_equal(first[0], [10, 11, 12, 13])
+    shifted, sd, _ = periodic(np.ones((2, 12)), np.zeros(2, dtype=int))   # 2 weeks later: reused
+    np.testing.assert_array_equal(shifted[0], [12, 13, 13, 13])            # last week repeated
+    np.testing.assert_allclose(sd[0], [1.2, 1.3, 1.3, 1.3])
+    fresh, _, _ = periodic(np.ones((2, 13)), np.zeros(2, dtype=int))       # 3 weeks later: re-forecast
+    np.testing.assert_array_equal(fresh[0], [13, 14, 15, 16])
+    assert calls == [10, 13]

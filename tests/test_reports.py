@@ -17,6 +17,7 @@ from pipelines.report_data import ReportLimits, fetch_planner_data
 from pipelines.reports import render_reports, supplier_csv_name
 from tests.report_fixtures import (
     AMP_SUPPLIER,
+    HOSTILE_PO_ID,
     RUN_NEW,
     RUN_OLD,
     SCRIPT_DESCRIPTION,
@@ -106,9 +107,11 @@ def test_input_text_is_escaped(html: dict[str, str]) -> None:
         assert "<script>alert(1)</script>" not in text
         assert "onerror=alert(2)>" not in text
         assert "Bolt <b>Co</b>" not in text
+        assert "<script>alert(3)" not in text
     assert "Widget &lt;script&gt;alert(1)&lt;/script&gt;" in html["planner"]
     assert "Smith &amp; Sons" in html["planner"] and "Smith &amp; Sons" in html["buyer"]
     assert "below reorder point &lt;urgent&gt;" in html["buyer"]
+    assert "PO-1&lt;/script&gt;&lt;script&gt;alert(3)&lt;/script&gt;" in html["planner"]
 
 
 def test_plotly_embedded_once_and_offline(html: dict[str, str]) -> None:
@@ -136,6 +139,19 @@ def test_forecast_tracking_matches_actuals(small_db: Path) -> None:
     assert tracking["wape"].iloc[0] == pytest.approx(wape)
     assert tracking["bias"].iloc[0] == pytest.approx(bias)
     assert tracking["steps_observed"].iloc[0] == 4
+
+
+def test_at_risk_threshold_comes_from_run_config(small_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "configured.duckdb"
+    db.write_bytes(small_db.read_bytes())
+    with duckdb.connect(str(db)) as con:
+        con.execute("update runs set config = ? where run_id = ?",
+                    ['{"policy": {"at_risk_probability": 0.65}}', RUN_NEW])
+    with duckdb.connect(str(db), read_only=True) as con:
+        data = fetch_planner_data(con, RUN_NEW, ReportLimits())
+    assert data.limits.at_risk_probability == 0.65
+    assert data.kpis["skus_at_risk"] == 1            # 0.9 only (0.6 is below 0.65)
+    assert data.previous_kpis["skus_at_risk"] == 1   # old run judged by the same threshold: 0.7
 
 
 def test_buyer_links_and_minimum(html: dict[str, str]) -> None:
@@ -186,6 +202,7 @@ def test_planner_in_browser(browser, rendered: dict[str, Path]) -> None:
     for section in ("kpis", "at-risk", "drilldown", "suppliers", "accuracy", "forecast-tracking", "data-quality"):
         assert page.locator(f"#{section}").count() == 1, section
     assert SCRIPT_DESCRIPTION in page.locator("#risk-table").inner_text()
+    assert HOSTILE_PO_ID in page.locator("#sku-1").inner_text()
     assert AMP_SUPPLIER in page.locator("#supplier-table").inner_text()
     assert page.locator(".js-plotly-plot .main-svg").count() >= 4
     assert page.locator("#drilldown .sku-card").count() == 3

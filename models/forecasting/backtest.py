@@ -35,6 +35,32 @@ MIN_TRAIN_WEEKS: int = 13
 SELECTION_PRIOR_ORIGINS: float = 2.0
 COMBINATION_EVIDENCE_Z: float = 1.5
 MIN_PRIOR_SKUS: int = 30
+SEASONAL_MODELS: tuple[str, ...] = ("seasonal_ses", "seasonal_naive")
+MIN_SEASONS: float = 2.0
+SEASONS_COUNTED_AT: str = "last_origin"   # or "final" (cut) / "first_origin" (first counted origin)
+
+
+def seasonal_allowed(start: np.ndarray, cuts: np.ndarray, season_length: int,
+                     min_seasons: float | None = None, counted_at: str | None = None,
+                     min_train: int = MIN_TRAIN_WEEKS) -> np.ndarray:
+    """(n,) SKUs for which seasonal candidates are offered: at least ``min_seasons`` (default
+    :data:`MIN_SEASONS`) full seasons of history before the final cut (``counted_at="final"``)
+    or before the SKU's first counted backtest origin (``"first_origin"``; the final cut when
+    no origin counts). With ~1 season a seasonal index is one noisy year copied forward, and
+    the backtest cannot tell it from noise (FPP3 3.4 / 12.1: a decomposition needs several
+    seasons)."""
+    min_seasons = MIN_SEASONS if min_seasons is None else min_seasons
+    counted_at = SEASONS_COUNTED_AT if counted_at is None else counted_at
+    start = np.asarray(start, dtype=np.int64)
+    cuts = np.asarray(cuts, dtype=np.int64)
+    origins = cuts[:-1]
+    first = np.full(start.shape, int(cuts[-1]))
+    if counted_at == "last_origin" and origins.size:
+        first = np.full(start.shape, int(origins[-1]))
+    elif counted_at == "first_origin" and origins.size:
+        counted = (origins[None, :] - start[:, None]) >= min_train
+        first = np.where(counted.any(axis=1), origins[np.argmax(counted, axis=1)], first)
+    return (first - start) >= min_seasons * season_length
 
 
 def backtest_cuts(n_columns: int, origins: int, horizon: int, min_origin: int = 2) -> np.ndarray:
@@ -47,13 +73,26 @@ def backtest_cuts(n_columns: int, origins: int, horizon: int, min_origin: int = 
 def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
                    horizon: int, season_length: int,
                    seasonal: tuple[np.ndarray, np.ndarray] | None) -> dict[str, CutForecasts]:
-    """Forecasts of the named models from every cut. ``seasonal`` = (indices, valid) or None."""
+    """Forecasts of the named models from every cut. ``seasonal`` = (indices, valid) or None.
+
+    Seasonal candidates are valid only for SKUs with :func:`seasonal_allowed` (they are not
+    offered at all when no SKU qualifies).
+    """
     out: dict[str, CutForecasts] = {}
     wanted = set(names)
+    if wanted & set(SEASONAL_MODELS):
+        allowed = seasonal_allowed(start, cuts, season_length)
+        if not allowed.any():
+            wanted -= set(SEASONAL_MODELS)
+        elif seasonal is not None:
+            seasonal = (seasonal[0], seasonal[1] & allowed[:, None])
     if "naive" in wanted:
         out["naive"] = naive_forecasts(y, start, cuts, horizon)
     if "seasonal_naive" in wanted and y.shape[1] >= season_length:
-        out["seasonal_naive"] = seasonal_naive_forecasts(y, start, cuts, horizon, season_length)
+        snaive = seasonal_naive_forecasts(y, start, cuts, horizon, season_length)
+        keep = snaive.valid & allowed[:, None]
+        out["seasonal_naive"] = CutForecasts(mean=np.where(keep[:, :, None], snaive.mean, np.nan),
+                                             insample_rmse=snaive.insample_rmse, valid=keep)
     if "ses" in wanted:
         out["ses"] = ses_forecasts(y, start, cuts, horizon)
     if "holt_damped" in wanted:
@@ -231,9 +270,20 @@ def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtes
                   per_origin=per_origin, origin_used=origin_used, allowed=allowed)
 
 
-def choose(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
+def choose(scores: Scores, prior: np.ndarray, default: str, pooled: bool = False) -> np.ndarray:
     """(n,) index of the chosen candidate: smallest shrunk score among allowed eligible models
-    (the ``default`` where none is eligible); ``prior`` (n, M) from :func:`prior_table`."""
+    (the ``default`` where none is eligible); ``prior`` (n, M) from :func:`prior_table`.
+
+    ``pooled``: choose by the group's mean backtest RMSSE alone (the eligible model with the
+    smallest ``prior``), i.e. the class's pooled backtest winner. For intermittent demand a
+    SKU's own 4 origins hold only a few non-zero weeks, and per-series selection among
+    Croston-type methods is mostly noise (Petropoulos & Kourentzes 2015, JORS 66)."""
+    if pooled:
+        finite = np.where(np.isfinite(prior), prior, np.inf)
+        score = np.where(scores.eligible, finite, np.inf)
+        chosen = np.argmin(score, axis=1)
+        ok = np.isfinite(score).any(axis=1)
+        return np.where(ok, chosen, scores.names.index(default))
     score = shrunk_scores(scores.rmsse, scores.eligible, scores.origin_used.sum(axis=1),
                           np.zeros(scores.rmsse.shape[0], dtype=np.int64), prior=prior)
     score = np.where(scores.allowed, score, np.inf)
@@ -241,13 +291,13 @@ def choose(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
     return np.where(scores.eligible.any(axis=1), chosen, scores.names.index(default))
 
 
-def candidate_rows(scores: Scores, default: str) -> dict[str, np.ndarray]:
+def candidate_rows(scores: Scores, default: str, pooled: bool = False) -> dict[str, np.ndarray]:
     """Rows for which each candidate can still be chosen whatever the prior (for keeping only
-    those forecasts between scoring and the final choice)."""
+    those forecasts between scoring and the final choice; ``pooled`` as in :func:`choose`)."""
     none = ~scores.eligible.any(axis=1)
     out = {}
     for m, name in enumerate(scores.names):
-        possible = scores.eligible[:, m] & scores.allowed[:, m]
+        possible = scores.eligible[:, m] & (scores.allowed[:, m] | pooled)
         if name == default:
             possible |= none
         out[name] = np.flatnonzero(possible)

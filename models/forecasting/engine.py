@@ -5,7 +5,8 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
 1. Columns before ``start[i]`` are zeroed and ignored; negative/NaN demand is treated as 0.
 2. :func:`classify_demand` -> smooth / erratic / intermittent / lumpy / new / inactive, ABC, XYZ.
 3. Smooth + erratic SKUs: candidates naive, seasonal naive, SES, damped Holt, seasonal SES
-   (seasonal ones only with >= one season of history) and the equal-weight combination of
+   (seasonal ones only with >= 2 full seasons before the last backtest origin,
+   :func:`.backtest.seasonal_allowed`) and the equal-weight combination of
    SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES and
    the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE with the combination
    as default (:mod:`.backtest`).
@@ -57,6 +58,7 @@ CHUNK_SKUS: int = 4096
 WORKER_THREADS: int = 2
 DEFAULT_CV: float = 0.5
 NEW_PRIOR_WEEKS: float = 1.0
+POOLED_COUNT_SELECTION: bool = False   # intermittent/lumpy: class's pooled backtest winner
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
                   cuts: np.ndarray, horizon: int, backtest_horizon: int, season_length: int,
                   names: tuple[str, ...], default: str, scales: TrainingScales,
                   seasonal: tuple[np.ndarray, np.ndarray] | None, groups: np.ndarray,
-                  out: _Selected) -> None:
+                  out: _Selected, pooled: bool = False) -> None:
     """Backtest and select for the SKUs ``rows`` of one group into ``out``.
 
     ``groups`` (n,) labels the SKUs whose backtest scores form the selection prior (classes).
@@ -110,7 +112,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
         part_scales = TrainingScales(scales.squared[part], scales.absolute[part], scales.mean_demand[part])
         scores = score_candidates(y[part], start[part], cuts, backtest_horizon, candidates, part_scales)
         kept = {name: (idx, candidates[name].mean[idx], candidates[name].insample_rmse[idx])
-                for name, idx in candidate_rows(scores, default).items() if idx.size}
+                for name, idx in candidate_rows(scores, default, pooled).items() if idx.size}
         return part, scores, kept
 
     if not rows.size:
@@ -127,7 +129,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
     prior = prior_table(rmsse, eligible, groups[rows])
     position = 0
     for part, scores, kept in results:
-        chosen = choose(scores, prior[position:position + part.size], default)
+        chosen = choose(scores, prior[position:position + part.size], default, pooled)
         position += part.size
         for m, name in enumerate(names):
             pick = np.flatnonzero(chosen == m)
@@ -190,7 +192,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
                   SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel)
     _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
-                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel)
+                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel,
+                  pooled=POOLED_COUNT_SELECTION)
 
     mean = np.maximum(np.nan_to_num(sel.mean[:, -1, :horizon], nan=0.0), 0.0)
     bands = _empty_bands(n, horizon)

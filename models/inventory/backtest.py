@@ -83,6 +83,26 @@ def engine_forecast_fn(horizon: int = 26, **kwargs) -> ForecastFn:
     return forecast
 
 
+def periodic_forecast_fn(forecast_fn: ForecastFn, every_weeks: int) -> ForecastFn:
+    """Re-forecast only every ``every_weeks`` weeks of replay, as a planner re-forecasting
+    monthly would; in between, the last forecast is used from the current week on (shifted by
+    the weeks elapsed, its last week repeated past its horizon)."""
+    last: dict[str, object] = {}
+
+    def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        weeks_seen = history.shape[1]
+        elapsed = weeks_seen - int(last.get("weeks_seen", -every_weeks))
+        if elapsed >= every_weeks or elapsed < 0:
+            mean, sd, family = forecast_fn(history, start)
+            last.update(weeks_seen=weeks_seen, mean=mean, sd=sd, family=family)
+            return mean, sd, family
+        mean, sd = last["mean"], last["sd"]
+        shifted = np.minimum(np.arange(mean.shape[1]) + elapsed, mean.shape[1] - 1)
+        return mean[:, shifted], sd[:, shifted], last["family"]
+
+    return forecast
+
+
 def lead_time_draws(mean: np.ndarray, sd: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """Integer lead times (n, T): gamma(mean, sd) rounded to whole weeks (the mean itself when sd = 0)."""
     mean = np.maximum(np.asarray(mean, dtype=float), 0.0)[:, None]
@@ -133,8 +153,9 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         seen = history[use, :week]
         if forecast_fn is None:
             mean, sd, family = rolling_estimate(seen, start[use], demand_class[use], estimate_weeks, horizon)
-        else:
-            mean, sd, family = forecast_fn(seen, start[use])
+        else:  # forecast every SKU (so a periodic_forecast_fn can reuse it), keep the reviewing ones
+            mean, sd, family = forecast_fn(history[:, :week], start)
+            mean, sd, family = np.asarray(mean)[use], np.asarray(sd)[use], np.asarray(family)[use]
         mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
         var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
         eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[use], config)
