@@ -227,7 +227,7 @@ select 'scale-new', sku, supplier_id, 0.95, 'cycle', 2, 0.5, 1, 5, 2, 15, 4, 6, 
 insert into sales_weekly
 select sku, date '2024-06-03' - (7 * (w + 1))::integer, (hash(i, w) % 10)::double
 from sku_ids cross join range($history) as t(w);
-insert into forecasts
+insert into forecasts (run_id, sku, week, step, mean, lo80, hi80, lo95, hi95, model, sd)
 select r.run_id, sku, r.as_of + 1 + (7 * (s - 1))::integer, s, 5, 3, 7, 2, 8, 'ets', 1.5
 from sku_ids cross join runs as r cross join range(1, $horizon + 1) as t(s);
 insert into projection
