@@ -63,7 +63,7 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
               wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None) -> None:
     """Run the weekly flow with a progress display; map failures to exit codes."""
     from pipelines.config import ConfigError
-    from pipelines.flow import configured_flow
+    from pipelines.flow import ReportsFailedError, configured_flow
     from pipelines.load import InputValidationError
     from pipelines.storage import RunInProgressError
 
@@ -81,6 +81,9 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
     except RunInProgressError as error:
         console.print(f"[bold yellow]{error}[/]", highlight=False)
         raise typer.Exit(EXIT_RUN_IN_PROGRESS) from None
+    except ReportsFailedError as error:
+        console.print(f"[bold red]Reports failed:[/] {error}", highlight=False)
+        raise typer.Exit(EXIT_RUN_FAILED) from None
     except Exception as error:  # recorded as failed in `runs` by the flow; earlier results intact
         console.print(f"[bold red]Run failed:[/] {type(error).__name__}: {error}", highlight=False)
         console.print("Earlier results in the database are unchanged.")

@@ -42,7 +42,7 @@ from models.partition import merge_forecasts, partition_skus, sample_skus
 from pipelines import artifacts, exports, storage
 from pipelines.config import PipelineConfig, load_config
 from pipelines.load import InputValidationError, LoadedInputs, load_inputs
-from pipelines.outputs import assemble_outputs
+from pipelines.outputs import assemble_outputs, history_window_notes
 from pipelines.progress import announce
 from pipelines.reports import render_reports
 
@@ -229,6 +229,17 @@ def reports_task(db_path: Path, run_id: str, reports_dir: Path, orders: pd.DataF
     return {**render_reports(db_path, run_id, reports_dir), **{f"orders:{k}": v for k, v in order_files.items()}}
 
 
+class ReportsFailedError(RuntimeError):
+    """The run's results were committed, but writing its reports or order files failed."""
+
+    def __init__(self, run_id: str, error: BaseException) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"run {run_id} succeeded and its results are in the database, but writing the reports "
+            f"failed: {type(error).__name__}: {error}"
+        )
+
+
 @dataclass
 class RunSummary:
     """What a finished run produced (printed by the CLI)."""
@@ -274,7 +285,8 @@ def weekly_run(
             supplier_risk = supplier_task(risk, inputs, lead_times, config)
             backtest = policy_backtest_task(demand, forecast, policy, config)
             outputs = assemble_outputs(
-                inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk, backtest
+                inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk, backtest,
+                extra_notes=history_window_notes(inputs.sales_weekly, demand),
             )
             summary = {
                 "skus": len(demand.skus),
@@ -287,16 +299,20 @@ def weekly_run(
         except BaseException as error:
             storage.fail_run(db_path, run.run_id, f"{type(error).__name__}: {error}")
             raise
-    reports = reports_task(db_path, run.run_id, reports_dir, orders, inputs.items)
+        try:  # still under the run lock: two runs never interleave their report files
+            reports = reports_task(db_path, run.run_id, reports_dir, orders, inputs.items)
+        except Exception as error:
+            raise ReportsFailedError(run.run_id, error) from error
+    recommended = orders[orders["status"] == "recommended"] if len(orders) else orders
     result = RunSummary(
         run_id=run.run_id,
         as_of=inputs.as_of.date(),
         db_path=db_path,
         reports=reports,
         skus=len(demand.skus),
-        skus_at_risk=int(risk["at_risk"].sum()) if "at_risk" in risk else int(supplier_risk["skus_at_risk"].sum()),
-        order_lines=int((orders["status"] == "recommended").sum()) if len(orders) else 0,
-        order_value=float(orders.loc[orders["status"] == "recommended", "line_value"].sum()) if len(orders) else 0.0,
+        skus_at_risk=int(supplier_risk["skus_at_risk"].sum()),
+        order_lines=len(recommended),
+        order_value=float(recommended["line_value"].sum()) if len(recommended) else 0.0,
         superseded=superseded,
     )
     artifacts.publish(result, risk, inputs.items)

@@ -8,7 +8,7 @@ import pandas as pd
 from models.demand_matrix import DemandMatrix, first_forecast_week
 from models.forecasting import ForecastResult
 from models.inventory import LeadTimes
-from pipelines.load import LoadedInputs
+from pipelines.load import DataQualityNote, LoadedInputs
 
 
 def forecast_table(skus: np.ndarray, forecast: ForecastResult, first_week: pd.Timestamp) -> pd.DataFrame:
@@ -32,10 +32,24 @@ def forecast_table(skus: np.ndarray, forecast: ForecastResult, first_week: pd.Ti
     )
 
 
-def data_quality_table(inputs: LoadedInputs) -> pd.DataFrame:
-    """One row per data-quality note raised while loading."""
+def history_window_notes(sales_weekly: pd.DataFrame, demand: DemandMatrix) -> list[DataQualityNote]:
+    """A note when weekly sales older than the history window were left out of the forecasts."""
+    older = sales_weekly[sales_weekly["week"] < demand.weeks[0]] if len(demand.weeks) else sales_weekly.iloc[:0]
+    if older.empty:
+        return []
+    weeks = older["week"].nunique()
+    return [DataQualityNote(
+        file="sales", line=None, column="date", severity="info", rows=len(older),
+        message=(f"{weeks} week(s) of sales before {demand.weeks[0]:%Y-%m-%d} are outside the "
+                 f"{len(demand.weeks)}-week history window (history_weeks) and were not used"),
+    )]
+
+
+def data_quality_table(inputs: LoadedInputs, extra_notes: list[DataQualityNote] | None = None) -> pd.DataFrame:
+    """One row per data-quality note raised while loading (and by the run itself)."""
     columns = ["file", "line", "column_name", "severity", "message", "rows"]
-    rows = [(n.file, n.line, n.column, n.severity, n.message, n.rows) for n in inputs.notes]
+    notes = [*inputs.notes, *(extra_notes or [])]
+    rows = [(n.file, n.line, n.column, n.severity, n.message, n.rows) for n in notes]
     return pd.DataFrame(rows, columns=columns).astype({"line": "Int64", "rows": "Int64"})
 
 
@@ -50,6 +64,7 @@ def assemble_outputs(
     orders: pd.DataFrame,
     supplier_risk: pd.DataFrame,
     policy_backtest: pd.DataFrame,
+    extra_notes: list[DataQualityNote] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every per-run output table keyed by its name in sql/schema.sql."""
     return {
@@ -63,7 +78,7 @@ def assemble_outputs(
         "projection": projection,
         "supplier_risk": supplier_risk,
         "purchase_recommendations": orders,
-        "data_quality": data_quality_table(inputs),
+        "data_quality": data_quality_table(inputs, extra_notes),
         "items_snapshot": inputs.items,
         "suppliers_snapshot": inputs.suppliers,
         "inventory_snapshot": inputs.inventory,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -219,3 +220,43 @@ def test_forecast_partitions_are_cached_by_input(prefect_harness: None, demo_inp
     assert len(calls) <= 1  # 0 when an earlier test already cached the same partition
     first = _query(tmp_path / "s.duckdb", "select count(*) as n from forecasts")["n"].iloc[0]
     assert first > 0
+
+
+def test_run_publishes_summary_and_top_risk_artifacts(first_run) -> None:
+    from prefect.artifacts import Artifact
+
+    summary, _ = first_run
+    markdown = Artifact.get("safestock-summary")
+    table = Artifact.get("safestock-top-risks")
+    assert markdown is not None and table is not None
+    # the latest run's summary (other tests in this module run flows too)
+    assert markdown.data.startswith("# safestock run ") and f"SKUs planned: **{summary.skus:,}**" in markdown.data
+    assert "planner" in markdown.data
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert 0 < len(rows) <= 20 and {"sku", "stockout_probability"} <= set(rows[0])
+
+
+def test_report_failure_after_commit_says_results_were_written(
+    prefect_harness: None, demo_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.flow as flow_module
+
+    def broken_reports(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(flow_module, "render_reports", broken_reports)
+    with pytest.raises(flow_module.ReportsFailedError, match="succeeded and its results are in the database"):
+        weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
+    assert _query(tmp_path / "s.duckdb", "select status from runs")["status"].tolist() == ["succeeded"]
+
+
+def test_weeks_outside_history_window_are_noted(
+    prefect_harness: None, demo_input: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "short.toml"
+    config.write_text("history_weeks = 60\npolicy_backtest_weeks = 0\n")
+    weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r", config_path=config)
+    notes = _query(tmp_path / "s.duckdb", "select message, rows from data_quality where message like '%history window%'")
+    assert len(notes) == 1 and notes["rows"].iloc[0] > 0
+    weeks = _query(tmp_path / "s.duckdb", "select count(distinct week) as n from sales_weekly")["n"].iloc[0]
+    assert weeks == 60

@@ -59,21 +59,12 @@ def write_table(folder: Path, table: str, frame: pd.DataFrame) -> None:
 def quiet_prefect_like_the_cli():
     """The CLI runs with PREFECT_LOGGING_LEVEL=CRITICAL by default (its own process); in-process
     the test session's level would print Prefect's own log records (with tracebacks) into the
-    captured output, so Prefect's loggers and handlers are silenced here as in a CLI process."""
-    loggers = [logging.root] + [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
-    prefect_loggers = [logger for logger in loggers if logger.name.startswith("prefect")]
-    handlers = {id(h): h for logger in loggers for h in getattr(logger, "handlers", [])
-                if type(h).__module__.startswith("prefect")}
-    saved = ([(h, h.level) for h in handlers.values()], [(lg, lg.level) for lg in prefect_loggers])
-    for handler in handlers.values():
-        handler.setLevel(logging.CRITICAL + 10)
-    for logger in prefect_loggers:
-        logger.setLevel(logging.CRITICAL + 10)
+    captured output, so logging is switched off around the invocation, as in a CLI process."""
+    logging.disable(logging.CRITICAL)
     try:
         yield
     finally:
-        for thing, level in saved[0] + saved[1]:
-            thing.setLevel(level)
+        logging.disable(logging.NOTSET)
 
 
 def invoke_run(input_dir: Path, db: Path, reports: Path):
@@ -186,7 +177,7 @@ mutation_strategy = st.one_of(
 
 # ----------------------------------------------------------------------------------- tests
 
-@settings(max_examples=8, deadline=None, derandomize=True,
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(mutations=st.lists(mutation_strategy, min_size=1, max_size=2))
 def test_hostile_input_exits_0_or_2_and_never_leaves_a_partial_run(

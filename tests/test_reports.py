@@ -169,8 +169,9 @@ def browser():
     """One headless Chromium for the module."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing (CI installs the Debian chromium package)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
+    from playwright.sync_api import sync_playwright   # a test dependency: fail loudly if absent
+
+    with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
