@@ -27,8 +27,6 @@
 #   cell and re-run all.
 
 # %%
-import os
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -36,23 +34,14 @@ import pandas as pd
 import plotly.express as px
 
 from models.forecasting.classify import ADI_CUTOFF, CV2_CUTOFF, DEMAND_CLASSES
+from pipelines.results import default_db_path, read_run
 
 EXAMPLES_PER_CLASS = 3      # example SKUs plotted per demand class
 WEEKS_SHOWN = 104           # weeks of history in the example plots
 RUN_ID = None               # None = latest succeeded run; or a run_id from the `runs` table
 
 
-def repo_root() -> Path:
-    """The repository root (the folder holding `models/`), from the notebook's working dir."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "models").is_dir() and (folder / "pipelines").is_dir():
-            return folder
-    import models  # not inside the repository: next to the installed package
-    return Path(models.__file__).resolve().parent.parent
-
-
-DB_PATH = Path(os.environ.get("SAFESTOCK_DB") or repo_root() / "demo_output" / "safestock.duckdb")
+DB_PATH = default_db_path()   # $SAFESTOCK_DB, else demo_output/safestock.duckdb
 print(f"database: {DB_PATH}")
 
 # %% [markdown]
@@ -66,15 +55,7 @@ print(f"database: {DB_PATH}")
 con = duckdb.connect(str(DB_PATH), read_only=True)
 try:
     runs = con.execute("select * from runs order by started_at").df()
-    if RUN_ID is None:
-        run = con.execute(
-            "select * from runs where status = 'succeeded' order by as_of desc, finished_at desc limit 1"
-        ).df()
-    else:
-        run = con.execute("select * from runs where run_id = ?", [RUN_ID]).df()
-    if run.empty:
-        raise RuntimeError(f"no succeeded run in {DB_PATH}")
-    run = run.iloc[0]
+    run = read_run(con, RUN_ID)
     last_week = pd.Timestamp(run["first_forecast_week"]) - pd.Timedelta(weeks=1)
     sku_class = con.execute("select * from sku_class where run_id = ? order by sku", [run["run_id"]]).df()
     items = con.execute("select * from items_snapshot where run_id = ? order by sku", [run["run_id"]]).df()

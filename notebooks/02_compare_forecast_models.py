@@ -34,9 +34,7 @@
 # %%
 import inspect
 import json
-import os
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -56,6 +54,7 @@ from models.forecasting.classify import ERRATIC, INTERMITTENT, LUMPY, SMOOTH
 from models.forecasting.metrics import TrainingScales, training_scales
 from models.forecasting.seasonal import seasonal_indices
 from models.forecasting.smoothing import SES_ALPHAS, ses_forecasts
+from pipelines.results import default_db_path, read_run
 
 SKUS_PER_CLASS = 5                                   # SKUs per demand class in the comparison set
 CLASSES = (SMOOTH, ERRATIC, INTERMITTENT, LUMPY)     # classes that get model selection
@@ -64,17 +63,7 @@ WEEKS_SHOWN = 104                                    # history weeks in the plot
 RUN_ID = None                                        # None = latest succeeded run
 
 
-def repo_root() -> Path:
-    """The repository root (the folder holding `models/`), from the notebook's working dir."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "models").is_dir() and (folder / "pipelines").is_dir():
-            return folder
-    import models  # not inside the repository: next to the installed package
-    return Path(models.__file__).resolve().parent.parent
-
-
-DB_PATH = Path(os.environ.get("SAFESTOCK_DB") or repo_root() / "demo_output" / "safestock.duckdb")
+DB_PATH = default_db_path()   # $SAFESTOCK_DB, else demo_output/safestock.duckdb
 print(f"database: {DB_PATH}")
 
 # %% [markdown]
@@ -86,15 +75,7 @@ print(f"database: {DB_PATH}")
 # %%
 con = duckdb.connect(str(DB_PATH), read_only=True)
 try:
-    if RUN_ID is None:
-        run = con.execute(
-            "select * from runs where status = 'succeeded' order by as_of desc, finished_at desc limit 1"
-        ).df()
-    else:
-        run = con.execute("select * from runs where run_id = ?", [RUN_ID]).df()
-    if run.empty:
-        raise RuntimeError(f"no succeeded run in {DB_PATH}")
-    run = run.iloc[0]
+    run = read_run(con, RUN_ID)
     run_id = run["run_id"]
     first_week = pd.Timestamp(run["first_forecast_week"])
     sales = con.execute(

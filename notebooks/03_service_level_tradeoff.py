@@ -33,9 +33,7 @@
 # %%
 import dataclasses
 import json
-import os
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -51,6 +49,7 @@ from models.inventory.simulation import (
     sample_demand,
     simulate_policy,
 )
+from pipelines.results import default_db_path, read_run
 
 SERVICE_LEVELS = [0.80, 0.85, 0.90, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995]
 SIM_SKUS_PER_CLASS = 8        # simulated SKUs per ABC class (highest demand value first)
@@ -59,17 +58,7 @@ SEED = 0
 RUN_ID = None                 # None = latest succeeded run
 
 
-def repo_root() -> Path:
-    """The repository root (the folder holding `models/`), from the notebook's working dir."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "models").is_dir() and (folder / "pipelines").is_dir():
-            return folder
-    import models  # not inside the repository: next to the installed package
-    return Path(models.__file__).resolve().parent.parent
-
-
-DB_PATH = Path(os.environ.get("SAFESTOCK_DB") or repo_root() / "demo_output" / "safestock.duckdb")
+DB_PATH = default_db_path()   # $SAFESTOCK_DB, else demo_output/safestock.duckdb
 print(f"database: {DB_PATH}")
 
 # %% [markdown]
@@ -86,15 +75,7 @@ print(f"database: {DB_PATH}")
 # %%
 con = duckdb.connect(str(DB_PATH), read_only=True)
 try:
-    if RUN_ID is None:
-        run = con.execute(
-            "select * from runs where status = 'succeeded' order by as_of desc, finished_at desc limit 1"
-        ).df()
-    else:
-        run = con.execute("select * from runs where run_id = ?", [RUN_ID]).df()
-    if run.empty:
-        raise RuntimeError(f"no succeeded run in {DB_PATH}")
-    run = run.iloc[0]
+    run = read_run(con, RUN_ID)
     run_id = run["run_id"]
     forecasts = con.execute("select sku, step, mean, sd from forecasts where run_id = ? order by sku, step",
                             [run_id]).df()
