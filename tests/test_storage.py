@@ -137,3 +137,20 @@ def test_lock_released_when_holder_is_killed(tmp_path: Path) -> None:
     with storage.run_lock(db, wait_seconds=5):
         pass
     assert time.monotonic() - started < 5
+
+
+def test_forecast_vs_actual_view_matches_forecasts_of_earlier_runs_with_later_sales(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    earlier = storage.start_run(db, pd.Timestamp("2026-01-04"), "in", {})
+    forecasts = pd.DataFrame({
+        "sku": ["A", "A"], "week": pd.to_datetime(["2026-01-05", "2026-01-12"]), "step": [1, 2],
+        "mean": [10.0, 10.0], "lo80": [8.0, 8.0], "hi80": [12.0, 12.0], "lo95": [5.0, 5.0], "hi95": [15.0, 15.0],
+        "model": ["ses", "ses"], "sd": [2.0, 2.0],
+    })
+    storage.write_run(db, earlier, {"forecasts": forecasts}, _sales(["2025-12-29"], 9.0), _summary())
+    later = storage.start_run(db, pd.Timestamp("2026-01-11"), "in", {})
+    storage.write_run(db, later, {}, _sales(["2025-12-29", "2026-01-05"], 13.0), _summary())
+
+    rows = _count(db, "select run_id, week, forecast, actual, error, inside80, inside95 from forecast_vs_actual")
+    # only the week that has actuals now (2026-01-05) is tracked; 13 is outside 8..12 but inside 5..15
+    assert rows == [(earlier.run_id, pd.Timestamp("2026-01-05").date(), 10.0, 13.0, -3.0, False, True)]
