@@ -5,7 +5,10 @@
 
 Prints the ``policy_backtest`` table (one row per demand class) of ``backtest_policy`` with the
 default rolling estimator (26-week mean / variance, count family for intermittent / lumpy) for
-cycle-service and fill-rate policies, and the seconds per 1,000 SKUs.
+cycle-service and fill-rate policies, and the seconds per 1,000 SKUs; ``--engine`` forecasts with
+the engine every 4 weeks as the pipeline does. Each is run with the interval model before
+("weekly") and after ("compound": shared level error + compound occurrences x sizes for
+intermittent / lumpy), followed by a before/after table per class.
 
 * demo: ``pipelines.demo_data.generate_demo_data`` sales aggregated to weeks; lead time = the
   supplier's nominal lead time (sd = nominal CV x mean), its review period, ABC service levels.
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.forecasting.classify import classify_demand  # noqa: E402
 from models.inventory import PolicyConfig, backtest_policy  # noqa: E402
+from models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn  # noqa: E402
 
 REAL = Path("/work/shared/data/real")
 
@@ -66,7 +70,7 @@ def man_inputs() -> dict:
                 review=np.ones(len(items)), abc_levels=False)
 
 
-def run(name: str, data: dict, weeks: int) -> None:
+def run(name: str, data: dict, weeks: int, engine: bool = False) -> None:
     history = data["history"]
     start = first_sale(history)
     classes = classify_demand(history, start, data["unit_cost"])
@@ -77,13 +81,30 @@ def run(name: str, data: dict, weeks: int) -> None:
             level = pd.Series(classes.abc).map(config.service_level_by_abc).fillna(0.95).to_numpy(float)
         else:
             level = np.full(n, 0.95)
-        began = time.perf_counter()
-        table = backtest_policy(history, start, classes.demand_class, level, data["lead_mean"], data["lead_sd"],
-                                data["review"], config, weeks=weeks, unit_cost=data["unit_cost"])
-        seconds = time.perf_counter() - began
-        print(f"\n### {name}: {n:,} SKUs x {history.shape[1]} weeks, {service_type} policy, last {weeks} weeks "
-              f"replayed ({seconds:.2f} s, {1000 * seconds / n:.2f} s per 1,000 SKUs)\n")
-        print(table.round(3).to_string(index=False))
+        tables = {}
+        for interval_model in ("weekly", "compound"):  # before / after
+            forecast_fn = periodic_forecast_fn(engine_forecast_fn(26), 4) if engine else None
+            began = time.perf_counter()
+            tables[interval_model] = backtest_policy(
+                history, start, classes.demand_class, level, data["lead_mean"], data["lead_sd"], data["review"],
+                config, weeks=weeks, unit_cost=data["unit_cost"], forecast_fn=forecast_fn,
+                interval_model=interval_model)
+            seconds = time.perf_counter() - began
+            print(f"\n### {name}: {n:,} SKUs x {history.shape[1]} weeks, {service_type} policy, "
+                  f"{'engine every 4 weeks' if engine else 'rolling estimator'}, interval model {interval_model}, "
+                  f"last {weeks} weeks replayed ({seconds:.2f} s, {1000 * seconds / n:.2f} s per 1,000 SKUs)\n")
+            print(tables[interval_model].round(3).to_string(index=False))
+        metric = "cycle_service_level" if service_type == "cycle" else "fill_rate"
+        target = "service_level_target" if service_type == "cycle" else "fill_rate_target"
+        before, after = (tables[k].set_index("demand_class") for k in ("weekly", "compound"))
+        short = (history.shape[1] - weeks - start) < 13
+        summary = pd.DataFrame({"target": before[target], "before": before[metric], "after": after[metric],
+                                "on_hand_before": before["average_on_hand"], "on_hand_after": after["average_on_hand"]})
+        summary["skus_<13wk_history"] = pd.Series(classes.demand_class[short]).value_counts().reindex(
+            summary.index).fillna(0).astype(int)
+        print(f"\n#### {name}, {service_type}: {metric} before (weekly) -> after (compound)  "
+              "['new': too little history before the replay to judge]\n")
+        print(summary.round(3).to_string())
 
 
 def main() -> None:
@@ -91,11 +112,13 @@ def main() -> None:
     parser.add_argument("--demo-skus", type=int, default=2000)
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--no-man", action="store_true")
+    parser.add_argument("--engine", action="store_true",
+                        help="forecast with the engine every 4 weeks, as the pipeline does (slower)")
     args = parser.parse_args()
     pd.set_option("display.width", 220)
-    run("demo", demo_inputs(args.demo_skus), args.weeks)
+    run("demo", demo_inputs(args.demo_skus), args.weeks, args.engine)
     if not args.no_man and (REAL / "man_weekly_long.csv.gz").exists():
-        run("MAN spare parts", man_inputs(), args.weeks)
+        run("MAN spare parts", man_inputs(), args.weeks, args.engine)
 
 
 if __name__ == "__main__":

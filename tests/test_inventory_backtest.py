@@ -56,7 +56,8 @@ def test_replay_of_stationary_demand_meets_cycle_target(kind: str, family: str, 
     unit_cost = 2 * 52 * mean * 50 / (0.25 * (2 * mean) ** 2)  # EOQ = 2 weeks of demand
     table = backtest_policy(history, np.zeros(n, int), np.full(n, "smooth"), np.full(n, target), np.full(n, 4.0),
                             np.full(n, 0.0), np.full(n, 1.0), PolicyConfig(), weeks=weeks,
-                            forecast_fn=_known(mean, sd, family), unit_cost=np.full(n, unit_cost), warmup_weeks=20)
+                            forecast_fn=_known(mean, sd, family), unit_cost=np.full(n, unit_cost), warmup_weeks=20,
+                            interval_model="weekly")  # known parameters: no level-estimation error
     row = table.set_index("demand_class").loc["smooth"]
     # Poisson: the reorder point is an integer, so P(X <= s) jumps past the target (over-achieves)
     upper = TOLERANCE if kind == "normal" else 2 * TOLERANCE
@@ -96,3 +97,17 @@ def test_periodic_forecast_reuses_and_shifts_the_last_forecast() -> None:
     fresh, _, _ = periodic(np.ones((2, 13)), np.zeros(2, dtype=int))       # 3 weeks later: re-forecast
     np.testing.assert_array_equal(fresh[0], [13, 14, 15, 16])
     assert calls == [10, 13]
+
+
+def test_interval_model_is_validated_and_compound_replay_runs() -> None:
+    rng = np.random.default_rng(3)
+    n = 100
+    history = np.where(rng.random((n, 80)) < 0.25, rng.choice([1.0, 2.0, 40.0], (n, 80)), 0.0)
+    args = (history, np.zeros(n, int), np.full(n, "lumpy"), np.full(n, 0.9), np.full(n, 3.0), np.full(n, 0.5),
+            np.full(n, 1.0), PolicyConfig())
+    with pytest.raises(ValueError):
+        backtest_policy(*args, interval_model="nope")
+    weekly = backtest_policy(*args, interval_model="weekly", per_sku=True)
+    compound = backtest_policy(*args, per_sku=True)
+    assert (compound["history_weeks"] == 80 - 26).all()
+    assert compound["served"].sum() >= weekly["served"].sum() * 0.99

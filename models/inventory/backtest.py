@@ -37,11 +37,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from .compound import orders_seen, recent_sizes
 from .config import PolicyConfig
 from .distribution import is_count_family
 from .policy import WEEKS_PER_YEAR, economic_order_quantity, policy_levels
 
 COUNT_CLASSES = ("intermittent", "lumpy")
+LEVEL_ERROR_WEEKS = 13.0   # weeks of data behind a forecast level (SES α ≈ 0.15: (2 - α) / α)
+RATE_EVIDENCE_WEEKS = 26   # orders seen in this many weeks give the occurrence rate's 1/k variance
 BACKTEST_COLUMNS = [
     "demand_class", "skus", "weeks", "service_level_target", "cycle_service_level", "fill_rate_target",
     "fill_rate", "average_on_hand", "backorder_units", "review_cycle_service_level", "cycles", "demand_units",
@@ -119,13 +122,22 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
                     lead_time_weeks_sd: np.ndarray, review_period_weeks: np.ndarray,
                     config: PolicyConfig, weeks: int = 26, forecast_fn: ForecastFn | None = None,
                     *, unit_cost: np.ndarray | None = None, warmup_weeks: int = 13,
-                    estimate_weeks: int = 26, seed: int = 0, per_sku: bool = False) -> pd.DataFrame:
+                    estimate_weeks: int = 26, seed: int = 0, per_sku: bool = False,
+                    interval_model: str = "compound") -> pd.DataFrame:
     """Replay the last ``weeks`` weeks of ``history`` (n, T) under the policy; one row per demand
     class (``BACKTEST_COLUMNS``), or per SKU with ``per_sku=True``. See the module docstring.
 
     ``unit_cost`` (n,) gives the EOQ order quantity as in ``compute_policy``; without it the
     order quantity is the review-period demand (order-up-to behaviour).
+
+    ``interval_model``: "compound" (default) gives the policy the shared level error of the
+    forecast (``LEVEL_ERROR_WEEKS``) and, for intermittent / lumpy SKUs, the compound
+    occurrences x sizes distribution built from the SKU's history up to the review
+    (``compound.py``); "weekly" is the model before (Σ weekly variances, count family matched to
+    them), right when the forecast's parameters are known exactly.
     """
+    if interval_model not in ("compound", "weekly"):
+        raise ValueError(f"interval_model must be 'compound' or 'weekly', not {interval_model!r}")
     history = np.maximum(np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=float))), 0.0)
     n, total = history.shape
     start = np.clip(np.asarray(start, dtype=np.int64).reshape(-1), 0, total)
@@ -159,8 +171,14 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
         var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
         eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[use], config)
+        extra = {}
+        if interval_model == "compound":
+            seen_all = history[use, :week]
+            extra = dict(level_error_weeks=LEVEL_ERROR_WEEKS, sizes=recent_sizes(seen_all, start[use]),
+                         rate_rel_var=1.0 / np.maximum(orders_seen(seen_all, start[use], RATE_EVIDENCE_WEEKS), 1),
+                         compound=np.isin(demand_class[use], COUNT_CLASSES))
         core = policy_levels(mean, var, is_count_family(family), lead_mean[use], lead_sd[use], review[use],
-                             level[use], eoq, config)
+                             level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0
         s = np.where(stocked, core["reorder_point"], 0.0)
         return s, np.where(stocked, s + core["order_quantity"], 0.0)
@@ -212,6 +230,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         "cycles": totals["cycles"], "ok": totals["ok"], "demand_units": totals["demand"],
         "served": totals["served"], "on_hand": totals["on_hand"], "reviews": totals["reviews"],
         "reviews_ok": totals["reviews_ok"],
+        "history_weeks": np.maximum(total - weeks - start, 0),  # observed weeks before the measured window
     })
     if per_sku:
         return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),

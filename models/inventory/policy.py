@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .config import LeadTimes, PolicyConfig
+from .compound import compound_pmf, pmf_fill_rate_level, pmf_quantile
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
 from .undershoot import undershoot_moments
 
@@ -88,18 +89,32 @@ def economic_order_quantity(annual_demand: np.ndarray, unit_cost: np.ndarray, co
 
 def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_mean: np.ndarray,
                   lead_sd: np.ndarray, review: np.ndarray, level: np.ndarray, eoq: np.ndarray,
-                  config: PolicyConfig) -> dict[str, np.ndarray]:
+                  config: PolicyConfig, *, level_error_weeks: float | None = None,
+                  sizes: np.ndarray | None = None, rate_rel_var: np.ndarray | None = None,
+                  compound: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The (R, s, S) arithmetic of ``compute_policy`` on arrays (no frames): weekly forecast
     ``mean`` / ``var`` (n, h), count-family flags, lead time and review period (weeks), service
     level and EOQ (NaN = none) per SKU. Returns protection_mean/var, level_mean/var (the
     distribution s protects), order_quantity and reorder_point (>= 0; before the stocked mask).
-    Used by ``compute_policy`` and by the backtest replay (``backtest``)."""
+    Used by ``compute_policy`` and by the backtest replay (``backtest``).
+
+    Interval model (keywords; all off = the weekly model: Σ of weekly variances, count family
+    matched to those two moments):
+    * ``level_error_weeks`` n_e: the forecast level is estimated from ≈ n_e weeks, so its error
+      is shared by every week of an interval of T weeks: Var D_T += (T² - T) σ₁² / n_e (σ₁² the
+      first week's forecast variance; the weekly variances already hold the T σ₁²/n_e diagonal).
+    * ``sizes`` (n, m) recent non-zero demands, ``rate_rel_var`` (n,) relative variance of the
+      occurrence rate and ``compound`` (n,) mask: those SKUs get the compound distribution of
+      ``compound.py`` for X = D_L + U (occurrences x sizes), instead of the matched count family.
+    """
     n = mean.shape[0]
     protection = lead_mean + review
     protection_mean = cumulative_at(mean, protection)
     end_rate = np.maximum(cumulative_at(mean, lead_mean + 0.5) - cumulative_at(mean, np.maximum(lead_mean - 0.5, 0.0)), 0.0)
     end_rate = np.where(lead_mean < 0.5, cumulative_at(mean, np.ones(n)), end_rate)
     protection_var = cumulative_at(var, protection) + end_rate**2 * lead_sd**2
+    shared = np.zeros(n) if not level_error_weeks else var[:, 0] / float(level_error_weeks)
+    protection_var = protection_var + (protection**2 - protection).clip(min=0.0) * shared
     review_demand = cumulative_at(mean, review)
     order_quantity = np.fmax(np.nan_to_num(eoq, nan=0.0), review_demand)
 
@@ -108,9 +123,11 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
         undershoot_mean, undershoot_var = undershoot_moments(
             review_demand, np.sqrt(cumulative_at(var, review)), order_quantity)
         level_mean = cumulative_at(mean, lead_mean) + undershoot_mean
-        level_var = cumulative_at(var, lead_mean) + end_rate**2 * lead_sd**2 + undershoot_var
+        level_var = (cumulative_at(var, lead_mean) + end_rate**2 * lead_sd**2 + undershoot_var
+                     + (lead_mean**2 - lead_mean).clip(min=0.0) * shared)
         cycle_quantity = order_quantity + undershoot_mean
     else:
+        undershoot_mean, undershoot_var = np.zeros(n), np.zeros(n)
         level_mean, level_var, cycle_quantity = protection_mean, protection_var, order_quantity
 
     if config.service_level_type == "fill_rate":
@@ -119,9 +136,24 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
         reorder_point = quantile(level, level_mean, level_var, is_count)
     else:
         raise ValueError(f"service_level_type must be 'cycle' or 'fill_rate', not {config.service_level_type!r}")
+    use = np.zeros(n, bool) if sizes is None or compound is None else np.asarray(compound, bool) & (level_mean > 0)
+    if use.any():
+        span = lead_mean if config.undershoot_correction else protection
+        lead_rel = np.divide(lead_sd, np.maximum(lead_mean, 1e-9)) ** 2
+        rel = (np.zeros(n) if rate_rel_var is None else np.asarray(rate_rel_var, float)) + lead_rel
+        pmf, width = compound_pmf(cumulative_at(mean[use], span[use]), np.asarray(sizes)[use], rel[use],
+                                  undershoot_mean[use], undershoot_var[use])
+        if config.service_level_type == "fill_rate":
+            reorder_point[use] = pmf_fill_rate_level(np.asarray(level)[use], cycle_quantity[use], pmf, width)
+        else:
+            reorder_point[use] = pmf_quantile(np.asarray(level)[use], pmf, width)
+        compound_var = (pmf * (np.arange(pmf.shape[1])[None, :] * width[:, None]) ** 2).sum(axis=1) - (
+            pmf * np.arange(pmf.shape[1])[None, :] * width[:, None]).sum(axis=1) ** 2
+        level_var = level_var.copy()
+        level_var[use] = compound_var
     return {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
             "level_mean": level_mean, "level_var": level_var, "order_quantity": order_quantity,
-            "reorder_point": np.maximum(reorder_point, 0.0)}
+            "reorder_point": np.maximum(reorder_point, 0.0), "compound": use}
 
 
 def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
