@@ -22,10 +22,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def supplier_csv_name(supplier_id: str) -> str:
     """A readable, unique, path-safe file name for a supplier's order CSV.
 
-    The same name the buyer report links to (``pipelines.reports.supplier_csv_name``): safe ids
-    are kept (``ACME-01`` → ``ACME-01.csv``); any other id becomes a slug of ``[A-Za-z0-9._-]``
-    plus ``--`` and a hash of the original, so ``../x``, ``/``, NUL, control characters and
-    Windows device names cannot escape the folder or collide.
+    The same name the buyer report links to (``pipelines.reports.supplier_csv_name``): safe
+    upper-case ids are kept (``ACME-01`` → ``ACME-01.csv``); any other id (including any id with
+    a lower-case letter) becomes a slug of ``[A-Za-z0-9._-]`` plus ``--`` and a hash of the
+    original, so ``../x``, ``/``, NUL, control characters and Windows device names (also
+    ``con.txt``) cannot escape the folder, and no two names collide even ignoring case
+    (``ACME`` / ``acme``). See docs/reports.md.
     """
     from pipelines.reports import supplier_csv_name as report_link_name
 

@@ -27,6 +27,7 @@ class ReportLimits:
     tracking_steps: int = 4            # forecast steps 1..n compared with actuals
     buyer_max_lines: int = 5000        # above this, the buyer report shows top lines per supplier
     at_risk_probability: float = 0.5   # stock-out probability from which a SKU counts "at risk"
+    below_target_margin: float = 0.02  # policy backtest: flag a class this far below its target
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class RunInfo:
     horizon_weeks: int | None
     service_level_type: str | None
     at_risk_probability: float | None   # from the run's configuration, when recorded
+    backtest_reforecast_weeks: int | None = None   # runs.config policy_backtest_reforecast_weeks
+    backtest_max_skus: int | None = None           # runs.config policy_backtest_max_skus
 
 
 @dataclass
@@ -68,6 +71,7 @@ class PlannerData:
     accuracy_by_class: pd.DataFrame
     forecast_tracking: pd.DataFrame
     data_quality: pd.DataFrame
+    policy_backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
     limits: ReportLimits = field(default_factory=ReportLimits)
 
 
@@ -119,6 +123,8 @@ def fetch_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunInfo:
         horizon_weeks=row["horizon_weeks"],
         service_level_type=row["service_level_type"],
         at_risk_probability=row["at_risk_probability"],
+        backtest_reforecast_weeks=row["backtest_reforecast_weeks"],
+        backtest_max_skus=row["backtest_max_skus"],
     )
 
 
@@ -155,7 +161,8 @@ def fetch_planner_data(
     run = fetch_run(con, run_id)
     if run.at_risk_probability is not None:
         limits = replace(limits, at_risk_probability=run.at_risk_probability)
-    top_risk = query(con, "report_top_risk", run_id=run_id, row_limit=limits.table_rows)
+    top_risk = query(con, "report_top_risk", run_id=run_id, row_limit=limits.table_rows,
+                     at_risk_probability=limits.at_risk_probability)
     drilldown_skus = [str(sku) for sku in top_risk["sku"].head(limits.top_n)]
     previous_kpis = (
         fetch_kpis(con, run.previous_run_id, limits) if run.previous_run_id is not None else None
@@ -176,6 +183,9 @@ def fetch_planner_data(
             max_step=limits.tracking_steps,
         ),
         data_quality=query(con, "report_data_quality", run_id=run_id, row_limit=limits.table_rows),
+        policy_backtest=query(
+            con, "report_policy_backtest", run_id=run_id, below_target_margin=limits.below_target_margin
+        ),
         limits=limits,
     )
 

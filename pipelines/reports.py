@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from pipelines import report_charts as charts
+from pipelines.config import PipelineConfig
 from pipelines.report_data import (
     BuyerData,
     PlannerData,
@@ -38,7 +39,9 @@ from pipelines.report_data import (
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "reports"
 MAX_SLUG_CHARS = 80
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)}
+_LOWER_CASE = re.compile(r"[a-z]")
+# Windows device names (COM0/LPT0 included, as current Windows documentation lists them)
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
 
 
 @dataclass(frozen=True)
@@ -66,17 +69,31 @@ def kpi_specs(limits: ReportLimits) -> list[KpiSpec]:
 def supplier_csv_name(supplier_id: str) -> str:
     """File name (with ``.csv``) for a supplier's order file, safe on any file system.
 
-    Ids made of letters, digits, ``.``, ``_`` and ``-`` (no ``..``/``--``, no leading or trailing
-    punctuation, not a Windows device name) are kept as they are: ``"ACME-01"`` → ``"ACME-01.csv"``.
-    Any other id becomes a readable slug plus ``--`` and a hash of the original id, e.g.
-    ``"A/B"`` → ``"A_B--3f1c…csv"``: no ``/``, ``\\``, ``..``, NUL or control characters can
-    survive, and since unchanged names never contain ``--`` two ids never share a file name.
+    Ids made of upper-case letters, digits, ``.``, ``_`` and ``-`` (no lower-case letter, no
+    ``..``/``--``, no leading or trailing punctuation, not a Windows device name) are kept as they
+    are: ``"SUP-001"`` → ``"SUP-001.csv"``. Any other id becomes a readable slug plus ``--`` and a
+    hash of the original id, e.g. ``"A/B"`` → ``"A_B--3f1c…csv"``, ``"acme"`` → ``"acme--…csv"``.
+
+    Why the names never collide, even on a case-insensitive file system (Windows, macOS):
+    kept names never contain ``--`` and hashed names always do; two kept ids that differ only by
+    case cannot exist (kept ids have no lower-case letter, so lower-casing is one-to-one on
+    them); hashed names end in a lower-case hex hash of the exact original id, which differs
+    between any two ids (``ACME`` / ``acme`` / ``Acme`` → different hashes).
+
+    Windows reserved device names are judged on the part before the first dot, as Windows does
+    (``CON``, ``nul.txt``, ``com1.x``): such ids are always hashed (``CON`` → ``CON--<hash>.csv``)
+    and, when a dot follows, the device part gets a ``_`` (``con.txt`` → ``con_.txt--<hash>.csv``),
+    so the part of a file name before its first dot is never a device name.
+    No ``/``, ``\\``, ``..``, NUL or control characters survive.
     """
     slug = _UNSAFE_FILE_CHARS.sub("_", supplier_id)
     slug = re.sub(r"\.{2,}", ".", slug)
     slug = re.sub(r"-{2,}", "-", slug).strip("._-")[:MAX_SLUG_CHARS].strip("._-")
-    reserved = slug.split(".")[0].lower() in _WINDOWS_RESERVED
-    if slug != supplier_id or not slug or reserved:
+    stem, dot, rest = slug.partition(".")
+    reserved = stem.lower() in _WINDOWS_RESERVED
+    if reserved and dot:
+        slug = f"{stem}_{dot}{rest}"   # "con.txt--<hash>" would still open the device CON
+    if slug != supplier_id or not slug or reserved or _LOWER_CASE.search(slug):
         digest = hashlib.sha256(supplier_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
         slug = f"{slug or 'supplier'}--{digest}"
     return f"{slug}.csv"
@@ -210,6 +227,32 @@ def _table_note(frame: pd.DataFrame) -> dict[str, int]:
     return {"shown": len(frame), "total": total}
 
 
+def _at_risk_mismatch(kpis: dict[str, Any]) -> int | None:
+    """sum(supplier_risk.skus_at_risk) when it differs from the KPI (None when they agree)."""
+    pipeline, report = kpis.get("supplier_skus_at_risk"), kpis.get("skus_at_risk")
+    if _is_missing(pipeline) or _is_missing(report) or int(pipeline) == int(report):
+        return None
+    return int(pipeline)
+
+
+def backtest_summary(data: PlannerData) -> dict[str, Any]:
+    """What the policy-backtest section says about how the replay was made."""
+    frame = data.policy_backtest
+    weeks = frame["weeks"].max() if not frame.empty else None
+    total = frame.loc[frame["demand_class"] == "all", "skus"]
+    replayed = int(total.iloc[0]) if not total.empty else (int(frame["skus"].sum()) if not frame.empty else 0)
+    sampled = data.run.skus is not None and not frame.empty and replayed < int(data.run.skus)
+    return {
+        "weeks": None if _is_missing(weeks) else int(weeks),
+        "reforecast_weeks": data.run.backtest_reforecast_weeks
+        or PipelineConfig().policy_backtest_reforecast_weeks,
+        "skus": replayed,
+        "sampled": sampled,
+        "below_target": [str(c) for c in frame.loc[frame["below_target"], "demand_class"]] if not frame.empty else [],
+        "margin": data.limits.below_target_margin,
+    }
+
+
 def planner_context(data: PlannerData) -> dict[str, Any]:
     """Template variables of the planner report."""
     figures = {
@@ -226,6 +269,11 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "kpis": kpi_cards(data),
         "top_risk": records(data.top_risk),
         "top_risk_note": _table_note(data.top_risk),
+        "at_risk_mismatch": _at_risk_mismatch(data.kpis),
+        "at_risk_total": int(data.top_risk["at_risk_total"].iloc[0]) if not data.top_risk.empty else 0,
+        "at_risk_shown": int(data.top_risk["at_risk"].sum()) if not data.top_risk.empty else 0,
+        "policy_backtest": records(data.policy_backtest),
+        "backtest": backtest_summary(data),
         "drilldowns": cards,
         "supplier_risk": records(data.supplier_risk),
         "supplier_risk_note": _table_note(data.supplier_risk),

@@ -1,6 +1,8 @@
 -- SKUs ranked by risk (expected backorder value, then stock-out probability), with what the
 -- planner needs next to them: description, supplier, policy, demand class, recommended order.
--- Parameters: $run_id, $row_limit
+-- at_risk: the SKU counts in the headline "SKUs at risk" KPI and in supplier_risk.skus_at_risk
+-- (stock-out probability >= the run's threshold, NaN never); at_risk_total: how many SKUs do.
+-- Parameters: $run_id, $row_limit, $at_risk_probability
 with risk as (
     select * from backorder_risk where run_id = $run_id
 ),
@@ -51,7 +53,13 @@ ranked as (
         policy.safety_stock, policy.reorder_point, policy.order_up_to, policy.service_level,
         policy.lead_time_weeks_mean, policy.demand_per_week_mean,
         classes.demand_class, classes.abc, classes.xyz, selected_models.model,
+        coalesce(risk.stockout_probability >= $at_risk_probability
+                 and not isnan(risk.stockout_probability), false) as at_risk,
         count(*) over () as total_rows,
+        count(*) filter (
+            where risk.stockout_probability >= $at_risk_probability
+              and not isnan(risk.stockout_probability)
+        ) over () as at_risk_total,
         row_number() over (
             order by risk.expected_backorder_value desc nulls last,
                      risk.stockout_probability desc nulls last,

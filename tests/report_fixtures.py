@@ -37,6 +37,16 @@ RISK = {
     RUN_OLD: [(0.4, 5.0, 50.0, 4.0), (0.7, 12.0, 60.0, 2.0), (0.05, 0.0, 0.0, 25.0)],
     RUN_NEW: [(0.9, 30.0, 300.0, 2.0), (0.6, 10.0, 50.0, 3.0), (0.1, 0.0, 0.0, 20.0)],
 }
+# policy_backtest of the new run: demand_class, skus, weeks, service_level_target,
+# cycle_service_level, fill_rate_target (NaN: cycle-type run), fill_rate, average_on_hand,
+# backorder_units. erratic (5 points) and all (2.5 points) are more than 2 points below target,
+# smooth (1 point) is not.
+BACKTEST = [
+    ("smooth", 2, 26, 0.95, 0.94, float("nan"), 0.97, 120.0, 3.0),
+    ("erratic", 1, 26, 0.95, 0.90, float("nan"), 0.91, 40.0, 12.0),
+    ("all", 3, 26, 0.95, 0.925, float("nan"), 0.95, 93.3, 15.0),
+]
+BACKTEST_BELOW_TARGET = ["erratic", "all"]
 SMALL_EXPECTED = {
     RUN_NEW: {"skus_at_risk": 2, "expected_backorder_units": 40.0,
               "expected_backorder_value": 350.0, "inventory_value": 2200.0,
@@ -159,6 +169,7 @@ def _insert_new_run_details(con: duckdb.DuckDBPyConnection) -> None:
         (run, "PO-0", "SKU-001", "SUP-A", 50.0, dt.date(2024, 4, 1), dt.date(2024, 4, 15),
          dt.date(2024, 4, 16), 50.0, "closed"),
     ])
+    _insert(con, "policy_backtest", [(run, *row) for row in BACKTEST])
     _insert(con, "data_quality", [
         (run, "items.csv", 7, "unit_cost", "warning", "negative unit cost <img src=x onerror=alert(2)>; row dropped", 1),
         (run, "suppliers.csv", None, "review_period_days", "info", "defaulted to 7 days", 2),
@@ -166,7 +177,8 @@ def _insert_new_run_details(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_small_db(path: Path) -> Path:
-    """Two succeeded runs of three SKUs (forecast_coverage deliberately empty)."""
+    """Two succeeded runs of three SKUs (forecast_coverage deliberately empty; the old run has
+    no supplier_risk and no policy_backtest rows)."""
     with duckdb.connect(str(path)) as con:
         create_schema(con)
         _insert_run(con, RUN_OLD, AS_OF_OLD, FIRST_WEEK_OLD)

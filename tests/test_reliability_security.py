@@ -25,7 +25,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 HOSTILE_SUPPLIER_IDS = ["../../evil", "a/b", "a\\b", "x\x00y", "..", ".", "CON", "NUL", "LPT1",
                         "\u00dcml\u00e4ut", "\u4f9b\u5e94\u5546", "\U0001f4a3", "a b", "-rf", ".hidden",
-                        "a" * 300, "a_b", "a-b", "line\nbreak", "tab\tx", "", " ", "SUP-001", "orders_x"]
+                        "a" * 300, "a_b", "a-b", "line\nbreak", "tab\tx", "", " ", "SUP-001", "orders_x",
+                        "con.txt", "NUL.tar", "com1.x", "Lpt9.log", "ACME", "acme", "Acme", "aCmE"]
+DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(10)}
 SCRIPT = "<script>alert(1)</script>"
 IMG = "\"'><img src=x onerror=alert(1)>"
 SQLI = "x'; drop table runs; --"
@@ -36,10 +38,13 @@ SQLI = "x'; drop table runs; --"
 def _assert_safe_names(ids: list[str], folder: Path) -> None:
     names = [supplier_csv_name(i) for i in ids]
     assert len(set(names)) == len(set(ids)), "two supplier ids share an order file"
+    # ... also on a case-insensitive file system (Windows, macOS): ACME / acme
+    assert len({name.lower() for name in names}) == len(set(ids)), "names collide ignoring case"
     for supplier_id, name in zip(ids, names):
         assert re.fullmatch(r"[A-Za-z0-9._-]+\.csv", name), (supplier_id, name)
         assert not name.startswith(".") and ".." not in name.removesuffix(".csv")
-        assert name.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL", "COM1", "LPT1"}
+        # Windows judges device names on the part before the first dot: con.txt is CON
+        assert name.split(".")[0].upper() not in DEVICE_NAMES, (supplier_id, name)
         assert len(name) <= 120
         assert (folder / name).resolve().parent == folder.resolve()
         assert name == report_link_name(supplier_id)  # the buyer report links to this very file
@@ -49,10 +54,32 @@ def test_hostile_supplier_ids_give_distinct_file_names_inside_the_folder(tmp_pat
     _assert_safe_names(HOSTILE_SUPPLIER_IDS, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (pipelines/reports.py supplier_csv_name): 'con.txt' -> "
-                   "'con.txt--<hash>.csv', whose stem before the first dot is the Windows device name CON")
-def test_device_name_with_extension_is_renamed() -> None:
-    assert supplier_csv_name("con.txt").split(".")[0].upper() != "CON"
+@pytest.mark.parametrize("supplier_id", ["con.txt", "CON.txt", "NUL.tar", "com1.x", "lpt9.a.b", "aux."])
+def test_device_name_with_extension_is_renamed(supplier_id: str) -> None:
+    name = supplier_csv_name(supplier_id)
+    assert name.split(".")[0].upper() not in DEVICE_NAMES, name
+    assert "--" in name
+
+
+# ids built from a tiny alphabet, so that case variants (ACME / acme / AcMe), device names and
+# ids that differ only in unsafe characters come up often
+_CASE_PRONE_IDS = st.one_of(
+    st.text(alphabet="aAcCmMeEnNoOuUlL01._-/ ", min_size=0, max_size=8),
+    st.sampled_from(["ACME", "acme", "Acme", "SUP-001", "sup-001", "con", "CON.txt", "nul.TXT"]),
+    st.text(min_size=0, max_size=20),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_CASE_PRONE_IDS, min_size=1, max_size=12, unique=True))
+def test_names_are_distinct_ignoring_case(ids: list[str]) -> None:
+    """Lower-cased names of any set of distinct ids are distinct (case-insensitive file systems)."""
+    with_case_variants = list(dict.fromkeys(ids + [i.swapcase() for i in ids] + [i.upper() for i in ids]))
+    _assert_safe_names(with_case_variants, Path("/tmp/orders"))
+
+
+def test_upper_case_ids_stay_readable() -> None:
+    assert [supplier_csv_name(i) for i in ("SUP-001", "ACME-01", "A.B_2")] == ["SUP-001.csv", "ACME-01.csv", "A.B_2.csv"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -125,6 +152,21 @@ def test_sql_injection_payload_is_data(hostile_run) -> None:
         skus = {r[0] for r in con.execute("select sku from inventory_policy").fetchall()}
         assert {SQLI, SCRIPT, IMG} <= skus
         assert con.execute("select count(*) from items_snapshot where description = ?", [SQLI]).fetchone()[0] > 0
+
+
+def test_headline_at_risk_equals_supplier_rollup_in_a_real_run(hostile_run) -> None:
+    """The planner's "SKUs at risk" KPI == sum(supplier_risk.skus_at_risk), the pipeline's count."""
+    from pipelines.report_data import ReportLimits, fetch_planner_data
+
+    out, summary = hostile_run
+    with duckdb.connect(str(out / "s.duckdb"), read_only=True) as con:
+        data = fetch_planner_data(con, summary.run_id, ReportLimits())
+        pipeline = con.execute("select sum(skus_at_risk) from supplier_risk where run_id = ?",
+                               [summary.run_id]).fetchone()[0]
+    assert data.kpis["skus_at_risk"] == pipeline == summary.skus_at_risk
+    assert int(data.top_risk["at_risk"].sum()) == pipeline     # 20 SKUs: the whole table is shown
+    planner = _html(out, "planner")
+    assert re.search(rf'id="kpi-skus-at-risk" data-value="{pipeline}"', planner)
 
 
 def test_order_csvs_stay_inside_the_orders_folder(hostile_run) -> None:

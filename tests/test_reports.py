@@ -17,6 +17,8 @@ from pipelines.report_data import ReportLimits, fetch_planner_data
 from pipelines.reports import render_reports, supplier_csv_name
 from tests.report_fixtures import (
     AMP_SUPPLIER,
+    BACKTEST,
+    BACKTEST_BELOW_TARGET,
     HOSTILE_PO_ID,
     RUN_NEW,
     RUN_OLD,
@@ -55,13 +57,22 @@ def html(rendered: dict[str, Path]) -> dict[str, str]:
 
 # --- file names -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("supplier_id", ["ACME-01", "sup_2", "A.B"])
+@pytest.mark.parametrize("supplier_id", ["ACME-01", "SUP-001", "SUP_2", "A.B", "12345"])
 def test_supplier_csv_name_keeps_safe_ids(supplier_id: str) -> None:
     assert supplier_csv_name(supplier_id) == f"{supplier_id}.csv"
 
 
+def test_supplier_csv_name_separates_ids_differing_only_by_case() -> None:
+    ids = ["ACME", "acme", "Acme", "sup_2", "SUP_2", "a.b", "A.B"]
+    names = [supplier_csv_name(supplier_id) for supplier_id in ids]
+    assert len({name.lower() for name in names}) == len(ids), names
+    assert supplier_csv_name("ACME") == "ACME.csv"               # upper-case ids stay readable
+    assert supplier_csv_name("acme").startswith("acme--")        # any lower-case letter: hashed
+
+
 @pytest.mark.parametrize("supplier_id", ["A/B", "a\\b", "..", "../etc/passwd", "x\x00y", "tab\there",
-                                         "", "CON", "nul.txt", "a--b", "Ünïcode & Co", "-x-", "a" * 300])
+                                         "", "CON", "nul.txt", "con.txt", "NUL.tar", "com1.x",
+                                         "a--b", "Ünïcode & Co", "-x-", "a" * 300])
 def test_supplier_csv_name_sanitises_unsafe_ids(supplier_id: str) -> None:
     name = supplier_csv_name(supplier_id)
     assert name.endswith(".csv") and "--" in name
@@ -69,6 +80,7 @@ def test_supplier_csv_name_sanitises_unsafe_ids(supplier_id: str) -> None:
     assert not any(ord(char) < 32 for char in name)
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.csv", name), name
     assert len(name) <= 100
+    assert name.split(".")[0].lower() not in {"con", "prn", "aux", "nul", "com1", "lpt1"}
 
 
 def test_supplier_csv_name_is_unique_and_stable() -> None:
@@ -154,6 +166,54 @@ def test_at_risk_threshold_comes_from_run_config(small_db: Path, tmp_path: Path)
     assert data.previous_kpis["skus_at_risk"] == 1   # old run judged by the same threshold: 0.7
 
 
+def test_headline_at_risk_equals_the_pipelines_supplier_rollup(small_db: Path) -> None:
+    """KPI "SKUs at risk" == sum(supplier_risk.skus_at_risk) of the run == rows marked at risk."""
+    with duckdb.connect(str(small_db), read_only=True) as con:
+        data = fetch_planner_data(con, RUN_NEW, ReportLimits())
+        pipeline = con.execute("select sum(skus_at_risk) from supplier_risk where run_id = ?",
+                               [RUN_NEW]).fetchone()[0]
+    assert data.kpis["skus_at_risk"] == pipeline == 2
+    assert data.kpis["supplier_skus_at_risk"] == pipeline
+    assert int(data.top_risk["at_risk"].sum()) == pipeline
+    assert set(data.top_risk["at_risk_total"]) == {pipeline}
+
+
+def test_nan_stockout_probability_is_never_at_risk(small_db: Path, tmp_path: Path) -> None:
+    """DuckDB orders NaN above every number; the pipeline's numpy `p >= t` does not count it."""
+    db = tmp_path / "nan.duckdb"
+    db.write_bytes(small_db.read_bytes())
+    with duckdb.connect(str(db)) as con:
+        con.execute("update backorder_risk set stockout_probability = 'nan'::double "
+                    "where run_id = ? and sku = 'SKU-003'", [RUN_NEW])
+    with duckdb.connect(str(db), read_only=True) as con:
+        data = fetch_planner_data(con, RUN_NEW, ReportLimits())
+    assert data.kpis["skus_at_risk"] == 2
+    assert int(data.top_risk["at_risk"].sum()) == 2
+
+
+def test_at_risk_rows_are_marked_and_counted(html: dict[str, str]) -> None:
+    planner = html["planner"]
+    assert planner.count('<tr class="at-risk">') == 2
+    assert "<strong>2</strong> SKUs are at risk" in planner
+    assert 'id="at-risk-mismatch"' not in planner
+
+
+def test_policy_backtest_section(html: dict[str, str], small_db: Path, tmp_path: Path) -> None:
+    planner = html["planner"]
+    assert '<a href="#policy-backtest">Policy backtest</a>' in planner
+    section = planner[planner.index('<section id="policy-backtest"'):]
+    section = section[:section.index("</section>")]
+    assert "The last 26 weeks of real demand replayed under this run's policy, re-forecasting every 4 weeks" in section
+    rows = re.findall(r'<tr class="([^"]*)" data-class="([^"]+)">', section)
+    assert [name for _, name in rows] == [row[0] for row in BACKTEST]          # 'all' last
+    assert [name for cls, name in rows if "below-target" in cls] == BACKTEST_BELOW_TARGET
+    assert "More than 2 points below target: erratic, all." in section
+    assert 'data-value="0.9">90.0%</td>' in section                            # erratic achieved CSL
+    assert "nan" not in section.lower()                                        # NaN fill-rate target shows '–'
+    old = render_reports(small_db, RUN_OLD, tmp_path)["planner"].read_text(encoding="utf-8")
+    assert "No policy backtest rows for this run" in old
+
+
 def test_buyer_links_and_minimum(html: dict[str, str]) -> None:
     buyer = html["buyer"]
     assert f'href="orders/{supplier_csv_name("SUP-A")}"' in buyer
@@ -200,8 +260,17 @@ def test_planner_in_browser(browser, rendered: dict[str, Path]) -> None:
         assert float(card.get_attribute("data-previous")) == pytest.approx(SMALL_EXPECTED[RUN_OLD][key])
     assert page.locator("#kpi-skus-at-risk .kpi-value").inner_text() == "2"
     assert page.locator("#kpi-inventory-value .kpi-value").inner_text() == "2,200"
-    for section in ("kpis", "at-risk", "drilldown", "suppliers", "accuracy", "forecast-tracking", "data-quality"):
+    for section in ("kpis", "at-risk", "drilldown", "suppliers", "accuracy", "forecast-tracking",
+                    "policy-backtest", "data-quality"):
         assert page.locator(f"#{section}").count() == 1, section
+    assert page.locator("#risk-table tbody tr.at-risk").count() == 2
+    backtest = page.locator("#backtest-table tbody tr")
+    assert backtest.count() == len(BACKTEST)
+    assert [row.get_attribute("data-class") for row in page.locator("#backtest-table tr.below-target").all()] \
+        == BACKTEST_BELOW_TARGET
+    assert page.locator("#backtest-table tr[data-class='erratic'] td").nth(4).inner_text() == "90.0%"
+    page.click(".page-nav a[href='#policy-backtest']")
+    assert page.locator("#policy-backtest").is_visible()
     assert SCRIPT_DESCRIPTION in page.locator("#risk-table").inner_text()
     assert HOSTILE_PO_ID in page.locator("#sku-1").inner_text()
     assert AMP_SUPPLIER in page.locator("#supplier-table").inner_text()
