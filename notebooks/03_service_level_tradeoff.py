@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 
+from models.demand_matrix import build_demand_matrix, last_complete_week
 from models.inventory import LeadTimes, PolicyConfig, compute_policy
 from models.inventory.distribution import is_count_family
 from models.inventory.simulation import (
@@ -80,6 +81,8 @@ try:
     forecasts = con.execute("select sku, step, mean, sd from forecasts where run_id = ? order by sku, step",
                             [run_id]).df()
     stored_policy = con.execute("select * from inventory_policy where run_id = ? order by sku", [run_id]).df()
+    sales = con.execute("select sku, week, quantity from sales_weekly where week < ? order by sku, week",
+                        [pd.Timestamp(run["first_forecast_week"]).date()]).df()
     lead_per_sku = con.execute("select * exclude (run_id) from lead_times where run_id = ?", [run_id]).df()
     items = con.execute("select * exclude (run_id) from items_snapshot where run_id = ? order by sku", [run_id]).df()
     suppliers = con.execute("select * exclude (run_id) from suppliers_snapshot where run_id = ?", [run_id]).df()
@@ -105,6 +108,11 @@ abc = classes["abc"].to_numpy(dtype=str)
 demand_class = classes["demand_class"].to_numpy(dtype=str)
 lead_times = LeadTimes(per_sku=lead_per_sku, per_supplier=pd.DataFrame())
 unit_cost = items.set_index("sku")["unit_cost"].reindex(skus).to_numpy(dtype=float)
+# the weekly demand history the flow's policy_task passes to compute_policy (as notebook 02 rebuilds it)
+sales["week"] = pd.to_datetime(sales["week"])
+demand = build_demand_matrix(sales, skus.astype(object), last_complete_week(pd.Timestamp(run["as_of"])),
+                             int(json.loads(run["config"]).get("history_weeks", 156)))
+history = {"history": demand.quantity, "start": demand.start}
 
 # %% [markdown]
 # ## Check: the recomputed policy equals the stored one
@@ -113,7 +121,8 @@ unit_cost = items.set_index("sku")["unit_cost"].reindex(skus).to_numpy(dtype=flo
 # otherwise the code changed since the run, and the sweep below describes the new code.
 
 # %%
-current = compute_policy(skus, mean, sd, family, demand_class, abc, items, suppliers, lead_times, config)
+current = compute_policy(skus, mean, sd, family, demand_class, abc, items, suppliers, lead_times, config,
+                         **history)
 diff = np.nanmax(np.abs(current["reorder_point"].to_numpy() - stored_policy["reorder_point"].to_numpy()))
 print(f"max |recomputed - stored reorder point| = {diff:.3g} units")
 stocked = ~current["method"].isin(["discontinued", "no_demand"]).to_numpy()
@@ -131,7 +140,7 @@ started = time.perf_counter()
 sweep = []
 for level in SERVICE_LEVELS:
     policy = compute_policy(skus, mean, sd, family, demand_class, abc, items.assign(service_level=level),
-                            suppliers, lead_times, config)
+                            suppliers, lead_times, config, **history)
     sweep.append(policy.assign(target=level, abc=abc, unit_cost=unit_cost, stocked=stocked,
                                safety_stock_value=policy["safety_stock"] * unit_cost,
                                reorder_point_value=policy["reorder_point"] * unit_cost))

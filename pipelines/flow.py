@@ -141,6 +141,8 @@ def policy_task(
         inputs.suppliers,
         lead_times,
         config.policy,
+        history=demand.quantity,
+        start=demand.start,
     )
 
 

@@ -37,14 +37,17 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .compound import orders_seen, recent_sizes
 from .config import PolicyConfig
 from .distribution import is_count_family
-from .policy import WEEKS_PER_YEAR, economic_order_quantity, policy_levels
-
-COUNT_CLASSES = ("intermittent", "lumpy")
-LEVEL_ERROR_WEEKS = 13.0   # weeks of data behind a forecast level (SES α ≈ 0.15: (2 - α) / α)
-RATE_EVIDENCE_WEEKS = 26   # orders seen in this many weeks give the occurrence rate's 1/k variance
+from .policy import (  # noqa: F401  (the constants are re-exported: they were defined here before)
+    COUNT_CLASSES,
+    LEVEL_ERROR_WEEKS,
+    RATE_EVIDENCE_WEEKS,
+    WEEKS_PER_YEAR,
+    economic_order_quantity,
+    interval_model_inputs,
+    policy_levels,
+)
 BACKTEST_COLUMNS = [
     "demand_class", "skus", "weeks", "service_level_target", "cycle_service_level", "fill_rate_target",
     "fill_rate", "average_on_hand", "backorder_units", "review_cycle_service_level", "cycles", "demand_units",
@@ -172,11 +175,8 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
         eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[use], config)
         extra = {}
-        if interval_model == "compound":
-            seen_all = history[use, :week]
-            extra = dict(level_error_weeks=LEVEL_ERROR_WEEKS, sizes=recent_sizes(seen_all, start[use]),
-                         rate_rel_var=1.0 / np.maximum(orders_seen(seen_all, start[use], RATE_EVIDENCE_WEEKS), 1),
-                         compound=np.isin(demand_class[use], COUNT_CLASSES))
+        if interval_model == "compound":  # the same inputs compute_policy(history=..., start=...) uses
+            extra = interval_model_inputs(history[use, :week], start[use], demand_class[use])
         core = policy_levels(mean, var, is_count_family(family), lead_mean[use], lead_sd[use], review[use],
                              level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0

@@ -26,6 +26,11 @@ lead time (slope of C_μ over [L - ½, L + ½]).
 * EOQ = sqrt(2 D K / (h c)), D annual demand (52 x mean weekly forecast over the horizon),
   K = ordering_cost, h = holding_cost_rate, c = unit_cost (Harris; SPT §4.2). NaN without a cost.
 
+With the demand history (``compute_policy(..., history=, start=)``, as the flow passes it) the
+interval model is the one the backtest replay uses by default (``interval_model_inputs``): the
+forecast's level error shared by all weeks of an interval, and for intermittent / lumpy SKUs the
+compound occurrences x sizes distribution of ``compound.py`` (method ``.../compound_negbin``).
+
 Discontinued items and SKUs with no forecast demand get s = S = 0 (method 'discontinued' /
 'no_demand'). The reorder point is never negative. The frame also carries ``unit_cost`` (from
 items) for the risk valuation downstream.
@@ -37,12 +42,16 @@ import numpy as np
 import pandas as pd
 
 from .config import LeadTimes, PolicyConfig
-from .compound import compound_pmf, pmf_fill_rate_level, pmf_quantile
+from .compound import compound_pmf, orders_seen, pmf_fill_rate_level, pmf_quantile, recent_sizes
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
 from .undershoot import undershoot_moments
 
 WEEKS_PER_YEAR = 52.0
 TAIL_WEEKS = 13
+COUNT_CLASSES = ("intermittent", "lumpy")   # demand classes that get the compound distribution
+LEVEL_ERROR_WEEKS = 13.0   # weeks of data behind a forecast level (SES α ≈ 0.15: (2 - α) / α)
+RATE_EVIDENCE_WEEKS = 26   # orders seen in this many weeks give the occurrence rate's 1/k variance
+COMPOUND_CHUNK = 4096      # SKUs per compound-pmf batch (bounds memory: a few (chunk, 1024) arrays)
 
 POLICY_COLUMNS = [
     "sku", "supplier_id", "service_level", "service_level_type", "lead_time_weeks_mean",
@@ -85,6 +94,24 @@ def economic_order_quantity(annual_demand: np.ndarray, unit_cost: np.ndarray, co
     with np.errstate(divide="ignore", invalid="ignore"):
         eoq = np.sqrt(2.0 * np.maximum(annual_demand, 0.0) * config.ordering_cost / holding)
     return np.where(holding > 0, eoq, np.nan)
+
+
+def interval_model_inputs(history: np.ndarray, start: np.ndarray, demand_class: np.ndarray) -> dict:
+    """Keywords of ``policy_levels`` for the "compound" interval model, from the demand history.
+
+    ``history`` (n, T) weekly demand up to the last complete week before the forecast (columns
+    before ``start`` are not the SKU's history), ``start`` (n,) first week of each SKU's history,
+    ``demand_class`` (n,). Gives the shared level error (``LEVEL_ERROR_WEEKS``) for every SKU and,
+    for intermittent / lumpy SKUs, the compound occurrences x sizes distribution: the last 104
+    weeks' non-zero demands as sizes, 1 / (orders in the last ``RATE_EVIDENCE_WEEKS`` weeks) as
+    the rate's relative variance. The one place both ``compute_policy`` and the backtest replay
+    take these choices from, so the pipeline's table and the replay that judges it agree.
+    """
+    history = np.maximum(np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=float))), 0.0)
+    start = np.asarray(start, dtype=np.int64).reshape(-1)
+    return dict(level_error_weeks=LEVEL_ERROR_WEEKS, sizes=recent_sizes(history, start),
+                rate_rel_var=1.0 / np.maximum(orders_seen(history, start, RATE_EVIDENCE_WEEKS), 1),
+                compound=np.isin(np.asarray(demand_class).astype(str).reshape(-1), COUNT_CLASSES))
 
 
 def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_mean: np.ndarray,
@@ -141,16 +168,21 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
         span = lead_mean if config.undershoot_correction else protection
         lead_rel = np.divide(lead_sd, np.maximum(lead_mean, 1e-9)) ** 2
         rel = (np.zeros(n) if rate_rel_var is None else np.asarray(rate_rel_var, float)) + lead_rel
-        pmf, width = compound_pmf(cumulative_at(mean[use], span[use]), np.asarray(sizes)[use], rel[use],
-                                  undershoot_mean[use], undershoot_var[use])
-        if config.service_level_type == "fill_rate":
-            reorder_point[use] = pmf_fill_rate_level(np.asarray(level)[use], cycle_quantity[use], pmf, width)
-        else:
-            reorder_point[use] = pmf_quantile(np.asarray(level)[use], pmf, width)
-        compound_var = (pmf * (np.arange(pmf.shape[1])[None, :] * width[:, None]) ** 2).sum(axis=1) - (
-            pmf * np.arange(pmf.shape[1])[None, :] * width[:, None]).sum(axis=1) ** 2
+        interval_mean = cumulative_at(mean, span)
         level_var = level_var.copy()
-        level_var[use] = compound_var
+        level = np.broadcast_to(np.asarray(level, dtype=float), (n,))
+        sizes = np.asarray(sizes)
+        picked = np.flatnonzero(use)
+        for first in range(0, picked.size, COMPOUND_CHUNK):  # row-wise independent: batching changes nothing
+            part = picked[first:first + COMPOUND_CHUNK]
+            pmf, width = compound_pmf(interval_mean[part], sizes[part], rel[part],
+                                      undershoot_mean[part], undershoot_var[part])
+            if config.service_level_type == "fill_rate":
+                reorder_point[part] = pmf_fill_rate_level(level[part], cycle_quantity[part], pmf, width)
+            else:
+                reorder_point[part] = pmf_quantile(level[part], pmf, width)
+            value = np.arange(pmf.shape[1])[None, :] * width[:, None]
+            level_var[part] = (pmf * value**2).sum(axis=1) - (pmf * value).sum(axis=1) ** 2
     return {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
             "level_mean": level_mean, "level_var": level_var, "order_quantity": order_quantity,
             "reorder_point": np.maximum(reorder_point, 0.0), "compound": use}
@@ -158,8 +190,18 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
 
 def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
                    demand_class: np.ndarray, abc: np.ndarray, items: pd.DataFrame,
-                   suppliers: pd.DataFrame, lead_times: LeadTimes, config: PolicyConfig) -> pd.DataFrame:
-    """One policy row per SKU (columns ``POLICY_COLUMNS``); see the module docstring."""
+                   suppliers: pd.DataFrame, lead_times: LeadTimes, config: PolicyConfig, *,
+                   history: np.ndarray | None = None, start: np.ndarray | None = None) -> pd.DataFrame:
+    """One policy row per SKU (columns ``POLICY_COLUMNS``); see the module docstring.
+
+    With ``history`` (n, T: weekly demand of the same SKUs, in the same order, up to the last
+    complete week before the forecast's first week, e.g. ``DemandMatrix.quantity``) and ``start``
+    (n,: first week of each SKU's history, ``DemandMatrix.start``; default its first sale), the
+    protection-interval distribution is the one ``backtest_policy`` uses by default
+    (``interval_model="compound"``, ``interval_model_inputs``): the forecast's shared level error
+    for every SKU and, for intermittent / lumpy SKUs, the compound occurrences x sizes
+    distribution (method ``<type>/compound_negbin``). Without them: the weekly model as before.
+    """
     skus = np.asarray(skus).astype(str)
     mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
     var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
@@ -179,7 +221,19 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
     weekly_mean = mean.mean(axis=1)
     unit_cost = item["unit_cost"].to_numpy(float)
     eoq = economic_order_quantity(WEEKS_PER_YEAR * weekly_mean, unit_cost, config)
-    core = policy_levels(mean, var, is_count, lead_mean, lead_sd, review, level, eoq, config)
+    extra = {}
+    if history is not None:
+        history = np.maximum(np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=float))), 0.0)
+        if history.shape[0] != n:
+            raise ValueError(f"history has {history.shape[0]} rows for {n} SKUs")
+        if start is None:
+            sold = history > 0
+            start = np.where(sold.any(axis=1), sold.argmax(axis=1), history.shape[1])
+        start = np.clip(np.asarray(start, dtype=np.int64).reshape(-1), 0, history.shape[1])
+        if start.shape[0] != n:
+            raise ValueError(f"start has {start.shape[0]} values for {n} SKUs")
+        extra = interval_model_inputs(history, start, demand_class)
+    core = policy_levels(mean, var, is_count, lead_mean, lead_sd, review, level, eoq, config, **extra)
     protection, protection_mean, protection_var = core["protection"], core["protection_mean"], core["protection_var"]
     reorder_point, order_quantity = core["reorder_point"], core["order_quantity"]
     level_mean, level_var = core["level_mean"], core["level_var"]
@@ -189,7 +243,7 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
     stocked = ~(discontinued | no_demand)
     reorder_point = np.where(stocked, reorder_point, 0.0)
     order_up_to = np.where(stocked, reorder_point + order_quantity, 0.0)
-    distribution = family_name(level_mean, level_var, is_count)
+    distribution = np.where(core["compound"], "compound_negbin", family_name(level_mean, level_var, is_count))
     method = np.where(discontinued, "discontinued", np.where(
         no_demand, "no_demand", np.char.add(f"{config.service_level_type}/", distribution.astype(str))))
     if config.undershoot_correction:
