@@ -26,7 +26,7 @@ class ValidationIssue:
     def __str__(self) -> str:
         where = [self.file]
         if self.line is not None:
-            where.append(f"{'row' if self.file.endswith('.parquet') else 'line'} {self.line}")
+            where.append(f"{'row' if self.file.endswith(('.parquet', '/')) else 'line'} {self.line}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         return f"{', '.join(where)}: {self.message}"

@@ -233,6 +233,12 @@ ALLOWED_SQL_FORMATTING = {
     ("load.py", "child.raw_table"), ("load.py", "quote_identifier(column)"), ("load.py", "parent.raw_table"),
     ("load.py", "quote_identifier(parent_key)"), ("load.py", "blank_sql(quote_identifier(column.name))"),
     ("storage.py", "table"), ("storage.py", "quoted"),
+    # the sales fast path: contract-derived check codes and parse expressions, constant read
+    # options, and a scan subquery whose user-supplied header names are bound as $column_N
+    ("load.py", "', '.join((f'{e} as {n}' for e, n in parsed.items()))"), ("load.py", "', '.join(code_names)"),
+    ("load.py", "', union_by_name = true' if path.is_dir() else ''"),
+    ("load.py", "'line' if line != 'null' else 'null'"), ("load.py", "counts"), ("load.py", "scan"),
+    ("load.py", "source.parquet_line()"), ("load.py", "source.parquet_options()"),
 }
 SQL_CALLS = {"execute", "executemany", "sql", "query"}
 
