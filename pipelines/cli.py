@@ -6,6 +6,7 @@ configuration (nothing written); 3 another run holds the database.
 
 from __future__ import annotations
 
+import logging
 import os
 
 # Prefect's own logging would drown the progress display and repeat every error the CLI
@@ -38,6 +39,8 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Pre
     """safestock: weekly demand forecasting and safety-stock pipeline."""
     if verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    else:  # a local Dask cluster (--workers) logs every worker start at INFO
+        logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
 def _parse_date(value: Optional[str]) -> Optional[date]:
