@@ -8,6 +8,8 @@ single quote (OWASP "CSV injection").
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,21 +19,43 @@ ORDER_CSV_COLUMNS = [
     "line_value", "order_by", "expected_arrival", "reason",
 ]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_SLUG_CHARS = 80
+_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_LOWER_CASE = re.compile(r"[a-z]")
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
 
 
 def supplier_csv_name(supplier_id: str) -> str:
-    """A readable, unique, path-safe file name for a supplier's order CSV.
+    """File name (with ``.csv``) for a supplier's order file, safe on any file system.
 
-    The same name the buyer report links to (``pipelines.reports.supplier_csv_name``): safe
-    upper-case ids are kept (``ACME-01`` → ``ACME-01.csv``); any other id (including any id with
-    a lower-case letter) becomes a slug of ``[A-Za-z0-9._-]`` plus ``--`` and a hash of the
-    original, so ``../x``, ``/``, NUL, control characters and Windows device names (also
-    ``con.txt``) cannot escape the folder, and no two names collide even ignoring case
-    (``ACME`` / ``acme``). See docs/reports.md.
+    Ids made of upper-case letters, digits, ``.``, ``_`` and ``-`` (no lower-case letter, no
+    ``..``/``--``, no leading or trailing punctuation, not a Windows device name) are kept as they
+    are: ``"SUP-001"`` → ``"SUP-001.csv"``. Any other id becomes a readable slug plus ``--`` and a
+    hash of the original id, e.g. ``"A/B"`` → ``"A_B--3f1c…csv"``, ``"acme"`` → ``"acme--…csv"``.
+
+    Why the names never collide, even on a case-insensitive file system (Windows, macOS):
+    kept names never contain ``--`` and hashed names always do; two kept ids that differ only by
+    case cannot exist (kept ids have no lower-case letter, so lower-casing is one-to-one on
+    them); hashed names end in a lower-case hex hash of the exact original id, which differs
+    between any two ids (``ACME`` / ``acme`` / ``Acme`` → different hashes).
+
+    Windows reserved device names are judged on the part before the first dot, as Windows does
+    (``CON``, ``nul.txt``, ``com1.x``): such ids are always hashed (``CON`` → ``CON--<hash>.csv``)
+    and, when a dot follows, the device part gets a ``_`` (``con.txt`` → ``con_.txt--<hash>.csv``),
+    so the part of a file name before its first dot is never a device name.
+    No ``/``, ``\\``, ``..``, NUL or control characters survive.
     """
-    from pipelines.reports import supplier_csv_name as report_link_name
-
-    return report_link_name(supplier_id)
+    slug = _UNSAFE_FILE_CHARS.sub("_", supplier_id)
+    slug = re.sub(r"\.{2,}", ".", slug)
+    slug = re.sub(r"-{2,}", "-", slug).strip("._-")[:MAX_SLUG_CHARS].strip("._-")
+    stem, dot, rest = slug.partition(".")
+    reserved = stem.lower() in _WINDOWS_RESERVED
+    if reserved and dot:
+        slug = f"{stem}_{dot}{rest}"   # "con.txt--<hash>" would still open the device CON
+    if slug != supplier_id or not slug or reserved or _LOWER_CASE.search(slug):
+        digest = hashlib.sha256(supplier_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        slug = f"{slug or 'supplier'}--{digest}"
+    return f"{slug}.csv"
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

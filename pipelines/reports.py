@@ -1,6 +1,6 @@
 """Planner and buyer HTML reports of one pipeline run.
 
-Public entry points: :func:`render_reports` and :func:`supplier_csv_name`.
+Public entry point: :func:`render_reports` (order-file names: :func:`pipelines.exports.supplier_csv_name`).
 
 Each report is one self-contained HTML file (CSS, JS and plotly.js inlined; works offline).
 Data comes from ``sql/report_*.sql`` via :mod:`pipelines.report_data`; figures from
@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from markupsafe import Markup, escape
 
 from pipelines import report_charts as charts
 from pipelines.config import PipelineConfig
+from pipelines.exports import supplier_csv_name
 from pipelines.report_data import (
     BuyerData,
     PlannerData,
@@ -37,11 +37,7 @@ from pipelines.report_data import (
 )
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "reports"
-MAX_SLUG_CHARS = 80
-_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-_LOWER_CASE = re.compile(r"[a-z]")
 # Windows device names (COM0/LPT0 included, as current Windows documentation lists them)
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
 
 
 @dataclass(frozen=True)
@@ -64,39 +60,6 @@ def kpi_specs(limits: ReportLimits) -> list[KpiSpec]:
         KpiSpec("inventory_value", "Inventory value (on hand × unit cost)", "money", None),
         KpiSpec("median_weeks_of_cover", "Median weeks of cover", "decimal", False),
     ]
-
-
-def supplier_csv_name(supplier_id: str) -> str:
-    """File name (with ``.csv``) for a supplier's order file, safe on any file system.
-
-    Ids made of upper-case letters, digits, ``.``, ``_`` and ``-`` (no lower-case letter, no
-    ``..``/``--``, no leading or trailing punctuation, not a Windows device name) are kept as they
-    are: ``"SUP-001"`` → ``"SUP-001.csv"``. Any other id becomes a readable slug plus ``--`` and a
-    hash of the original id, e.g. ``"A/B"`` → ``"A_B--3f1c…csv"``, ``"acme"`` → ``"acme--…csv"``.
-
-    Why the names never collide, even on a case-insensitive file system (Windows, macOS):
-    kept names never contain ``--`` and hashed names always do; two kept ids that differ only by
-    case cannot exist (kept ids have no lower-case letter, so lower-casing is one-to-one on
-    them); hashed names end in a lower-case hex hash of the exact original id, which differs
-    between any two ids (``ACME`` / ``acme`` / ``Acme`` → different hashes).
-
-    Windows reserved device names are judged on the part before the first dot, as Windows does
-    (``CON``, ``nul.txt``, ``com1.x``): such ids are always hashed (``CON`` → ``CON--<hash>.csv``)
-    and, when a dot follows, the device part gets a ``_`` (``con.txt`` → ``con_.txt--<hash>.csv``),
-    so the part of a file name before its first dot is never a device name.
-    No ``/``, ``\\``, ``..``, NUL or control characters survive.
-    """
-    slug = _UNSAFE_FILE_CHARS.sub("_", supplier_id)
-    slug = re.sub(r"\.{2,}", ".", slug)
-    slug = re.sub(r"-{2,}", "-", slug).strip("._-")[:MAX_SLUG_CHARS].strip("._-")
-    stem, dot, rest = slug.partition(".")
-    reserved = stem.lower() in _WINDOWS_RESERVED
-    if reserved and dot:
-        slug = f"{stem}_{dot}{rest}"   # "con.txt--<hash>" would still open the device CON
-    if slug != supplier_id or not slug or reserved or _LOWER_CASE.search(slug):
-        digest = hashlib.sha256(supplier_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-        slug = f"{slug or 'supplier'}--{digest}"
-    return f"{slug}.csv"
 
 
 def _is_missing(value: Any) -> bool:
