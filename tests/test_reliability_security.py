@@ -225,20 +225,25 @@ def test_reports_fire_no_dialog_in_a_browser(hostile_run, report: str) -> None:
 # identifier, a loader-generated table name, a fragment built from contract constants, or an
 # integer constant. User values always travel as bound parameters ($name / ?).
 ALLOWED_SQL_FORMATTING = {
-    ("load.py", "sales.raw_table"), ("load.py", "staged.raw_table"), ("load.py", "quote_identifier(raw)"),
-    ("load.py", "quote_identifier(stage)"), ("load.py", "quote_identifier(rejects)"),
-    ("load.py", "quote_identifier(rejects_table)"), ("load.py", "', '.join(columns)"),
-    ("load.py", "', '.join(selects)"), ("load.py", "', '.join(codes)"), ("load.py", "rejects"),
-    ("load.py", "f'rejects_scan_{spec.name}'"), ("load.py", "MAX_REJECTS_RECORDED"), ("load.py", "key_sql"),
-    ("load.py", "child.raw_table"), ("load.py", "quote_identifier(column)"), ("load.py", "parent.raw_table"),
-    ("load.py", "quote_identifier(parent_key)"), ("load.py", "blank_sql(quote_identifier(column.name))"),
+    ("load.py", "sales.raw_table"), ("load.py", "staged.raw_table"), ("load.py", "', '.join(selects)"),
+    ("load.py", "blank_sql(quote_identifier(column.name))"),
+    ("load_staging.py", "quote_identifier(raw)"), ("load_staging.py", "quote_identifier(stage)"),
+    ("load_staging.py", "quote_identifier(rejects)"), ("load_staging.py", "quote_identifier(rejects_table)"),
+    ("load_staging.py", "', '.join(columns)"), ("load_staging.py", "rejects"),
+    ("load_staging.py", "f'rejects_scan_{spec.name}'"), ("load_staging.py", "MAX_REJECTS_RECORDED"),
+    ("load_checks.py", "staged.raw_table"), ("load_checks.py", "', '.join(selects)"),
+    ("load_checks.py", "', '.join(codes)"), ("load_checks.py", "key_sql"), ("load_checks.py", "child.raw_table"),
+    ("load_checks.py", "quote_identifier(column)"), ("load_checks.py", "parent.raw_table"),
+    ("load_checks.py", "quote_identifier(parent_key)"),
+    ("load_sources.py", "', union_by_name = true' if path.is_dir() else ''"),
     ("storage.py", "table"), ("storage.py", "quoted"),
     # the sales fast path: contract-derived check codes and parse expressions, constant read
     # options, and a scan subquery whose user-supplied header names are bound as $column_N
-    ("load.py", "', '.join((f'{e} as {n}' for e, n in parsed.items()))"), ("load.py", "', '.join(code_names)"),
-    ("load.py", "', union_by_name = true' if path.is_dir() else ''"),
-    ("load.py", "'line' if line != 'null' else 'null'"), ("load.py", "counts"), ("load.py", "scan"),
-    ("load.py", "source.parquet_line()"), ("load.py", "source.parquet_options()"),
+    ("load_staging.py", "', '.join((f'{e} as {n}' for e, n in parsed.items()))"),
+    ("load_staging.py", "', '.join(code_names)"), ("load_staging.py", "', '.join(codes)"),
+    ("load_staging.py", "'line' if line != 'null' else 'null'"), ("load_staging.py", "counts"),
+    ("load_staging.py", "scan"), ("load.py", "scan"),
+    ("load_staging.py", "source.parquet_line()"), ("load_staging.py", "source.parquet_options()"),
 }
 SQL_CALLS = {"execute", "executemany", "sql", "query"}
 
