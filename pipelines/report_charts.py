@@ -211,6 +211,6 @@ def order_schedule_div(schedule: pd.DataFrame) -> str | None:
                               aggfunc="sum", fill_value=0).sort_index()
     fig = go.Figure([go.Bar(x=pivot.index, y=pivot[column], name=str(column))
                      for column in pivot.columns])
-    fig.update_layout(barmode="stack", yaxis_title="order value", xaxis_title="order-by week (Monday)",
+    fig.update_layout(barmode="stack", yaxis_title="order value",  # x: order-by weeks (Mondays), see caption
                       xaxis_type="category", hovermode="closest")
     return to_div(fig, height=340)
