@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 MAX_ISSUES_PRINTED = 200
+# No quantity, stock level or price in a supply chain comes near this; larger values are data
+# errors and would overflow the variance arithmetic downstream.
+MAX_MAGNITUDE = 1e12
 
 @dataclass(frozen=True)
 class ValidationIssue:
@@ -268,6 +271,8 @@ def value_checks(column: ColumnSpec) -> list[tuple[str, str, str]]:
         checks.append(("non_finite", f"not isfinite({number})", "expected a finite number"))
         forbidden = f"strpos({t}, '{NUMBER_FORBIDDEN_CHARACTER}') > 0"
         checks.append(("type", f"{number} is null or {forbidden}", "expected a number"))
+        checks.append(("implausible", f"abs({number}) >= {MAX_MAGNITUDE:g}",
+                       f"implausibly large (expected a magnitude below {MAX_MAGNITUDE:g})"))
         if column.minimum is not None:
             op, word = ("<=", ">") if column.minimum_exclusive else ("<", ">=")
             checks.append(("range_low", f"{number} {op} {column.minimum:g}",

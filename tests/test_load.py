@@ -198,6 +198,9 @@ def test_gzip_csv_bom_and_leading_zeros(tmp_path: Path) -> None:
      "sales.csv, line 3, column 'quantity': expected a number, got 'abc'"),
     ("sales.csv", 2, "2025-12-29,007,inf",
      "sales.csv, line 2, column 'quantity': expected a finite number, got 'inf'"),
+    ("sales.csv", 3, "2026-01-04,007,1e300",
+     "sales.csv, line 3, column 'quantity': implausibly large (expected a magnitude below 1e+12), "
+     "got '1e300'"),
     ("sales.csv", 2, "1850-01-01,007,1",
      "sales.csv, line 2, column 'date': date outside the supported range 1900-01-01 .. "
      "2199-12-31, got '1850-01-01'"),

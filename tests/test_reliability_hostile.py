@@ -197,7 +197,7 @@ CASES = {
     "nan_on_hand": ("inventory", "on_hand", "NaN", 2),
     "inf_unit_cost": ("items", "unit_cost", "inf", 2),
     "huge_quantity": ("sales", "quantity", "1e400", 2),
-    "big_but_finite_quantity": ("sales", "quantity", "1e300", None),
+    "big_but_finite_quantity": ("sales", "quantity", "1e300", 2),
     "date_far_past": ("sales", "date", "1850-01-01", 2),
     "date_far_future_as_of": ("inventory", "as_of", "2199-12-31", None),
     "negative_lead_time": ("suppliers", "lead_time_days", "-3", 2),
