@@ -5,8 +5,10 @@ Discrete weeks, backorders, periodic review every R weeks (vectorised over SKUs;
 1. receipts due this week arrive (a *replenishment cycle* ends just before each receipt);
 2. the week's demand is met from on-hand stock, the rest is backordered;
 3. at a review (end of the week) with inventory position IP = net stock + on order <= s, an order
-   of S - IP is placed; it arrives after an integer lead time L drawn independently per order,
-   i.e. at the start of week t + 1 + L.
+   of S - IP is placed; it arrives after an integer lead time L, i.e. at the start of week
+   t + 1 + L, but never before an earlier order of the same SKU (a real supplier's receipts come
+   in order, as in the backtest replay; ``allow_crossover=True`` restores the old behaviour where
+   each order's lead time is independent and orders may overtake each other).
 
 Measured after a warm-up (SPT 4th ed. §6.3 definitions):
 * cycle service level P1 = share of replenishment cycles without a stock-out, i.e. of receipts
@@ -18,6 +20,19 @@ Demand kinds with known distributions: 'normal' (truncated at 0), 'poisson', 'ne
 'intermittent' (a demand in a week with probability 0.3, size 1 + Poisson(3); forecast family
 'negbin' with the true mean and variance). Lead times: gamma with the given mean and CV,
 discretised to whole weeks; the policy gets that discrete distribution's exact mean and sd.
+
+Lead-time models of ``evaluate_policy`` (``lead_time_model``):
+* 'sequential' (default): a supplier that ships in order. Week t's lead time is
+  L_t = max(L_{t-1} - 1, V_t), V_t i.i.d. with the cdf G(k) = F(k) / F(k + 1) (F the target cdf),
+  i.e. the arrival week t + L_t = max over w <= t of (w + V_w) never decreases. In steady state
+  P(L_t <= k) = prod_{j>=0} G(k + j) = F(k) exactly, so every order's lead time has the stated
+  distribution (mean and CV as the policy is told) and receipts never cross. Needs F log-concave
+  (true for the discretised gamma with CV <= 1). Successive orders' lead times are positively
+  correlated, and orders can arrive in the same week (one receipt).
+* 'capped': i.i.d. draws from F, arrival pushed to the previous order's arrival when earlier
+  (as the backtest replay does). No crossing, but the effective lead time is longer and less
+  variable than F (measured: ``effective_lead_time_mean`` / ``_cv``).
+* 'independent': i.i.d. draws, orders may cross (the model before; ``allow_crossover=True``).
 """
 
 from __future__ import annotations
@@ -91,6 +106,49 @@ def pmf_moments(pmf: np.ndarray) -> tuple[float, float]:
     return mean, float(np.sqrt(np.sum((k - mean) ** 2 * pmf)))
 
 
+LEAD_TIME_MODELS = ("sequential", "capped", "independent")
+
+
+def sequential_driver_pmf(pmf: np.ndarray) -> np.ndarray:
+    """pmf of V such that L_t = max(L_{t-1} - 1, V_t) has the stationary distribution ``pmf``.
+
+    G(k) = F(k) / F(k + 1) (0 where F(k + 1) = 0; G(K) = 1), see the module docstring. Raises when
+    F is not log-concave (G would not be a cdf).
+    """
+    cdf = np.cumsum(np.asarray(pmf, dtype=float))
+    cdf = cdf / cdf[-1]
+    driver_cdf = np.ones_like(cdf)
+    driver_cdf[:-1] = np.divide(cdf[:-1], cdf[1:], out=np.zeros(len(cdf) - 1), where=cdf[1:] > 0)
+    driver = np.diff(np.concatenate([[0.0], driver_cdf]))
+    if driver.min() < -1e-12:
+        raise ValueError("lead-time cdf is not log-concave: no sequential (in-order) model with this marginal")
+    driver = np.maximum(driver, 0.0)
+    return driver / driver.sum()
+
+
+def sequential_lead_times(pmf: np.ndarray, n: int, weeks: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, weeks) lead times of a supplier that delivers in order, each with the marginal ``pmf``.
+
+    L_t = max(L_{t-1} - 1, V_t) (arrival weeks t + L_t never decrease), V from
+    ``sequential_driver_pmf``; started len(pmf) weeks early so week 0 is already stationary.
+    """
+    burn = len(pmf)
+    driver = rng.choice(len(pmf), size=(n, weeks + burn), p=sequential_driver_pmf(pmf))
+    steps = np.arange(weeks + burn)
+    arrival = np.maximum.accumulate(steps + driver, axis=1)
+    return (arrival - steps)[:, burn:]
+
+
+def draw_lead_times(pmf: np.ndarray, n: int, weeks: int, rng: np.random.Generator,
+                    model: str = "sequential") -> np.ndarray:
+    """(n, weeks) lead-time draws for ``simulate_policy`` under a ``LEAD_TIME_MODELS`` model."""
+    if model == "sequential":
+        return sequential_lead_times(pmf, n, weeks, rng)
+    if model in ("capped", "independent"):
+        return rng.choice(len(pmf), size=(n, weeks), p=pmf)
+    raise ValueError(f"unknown lead-time model {model!r}; expected one of {LEAD_TIME_MODELS}")
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     """Per-SKU totals over the measured weeks."""
@@ -101,6 +159,23 @@ class SimulationResult:
     cycles_without_stockout: np.ndarray
     mean_on_hand: np.ndarray
     mean_backorders: np.ndarray
+    # (n, weeks) effective lead time (weeks from order to receipt, after any no-overtaking delay) of
+    # the order placed in each week; NaN where no order was placed
+    effective_lead_times: np.ndarray | None = None
+
+    @property
+    def arrival_weeks(self) -> np.ndarray:
+        """(n, weeks) week whose start the order placed in each week arrives at (NaN: no order)."""
+        return np.arange(self.effective_lead_times.shape[1]) + 1.0 + self.effective_lead_times
+
+    def lead_time_moments(self, measured_from: int = 0) -> tuple[float, float]:
+        """(mean, CV) of the effective lead times of the orders placed from week ``measured_from``."""
+        values = self.effective_lead_times[:, measured_from:]
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            return float("nan"), float("nan")
+        mean = float(values.mean())
+        return mean, float(values.std() / mean) if mean > 0 else float("nan")
 
     @property
     def fill_rate(self) -> np.ndarray:
@@ -114,9 +189,13 @@ class SimulationResult:
 
 def simulate_policy(reorder_point: np.ndarray, order_up_to: np.ndarray, demand: np.ndarray,
                     lead_time_weeks: np.ndarray, review_period_weeks: int = 1,
-                    warmup_weeks: int = 52) -> SimulationResult:
+                    warmup_weeks: int = 52, allow_crossover: bool = False) -> SimulationResult:
     """Run the (R, s, S) policy on ``demand`` (n, T) with lead times ``lead_time_weeks`` (n, T):
     the lead time of an order placed in week t is ``lead_time_weeks[:, t]`` (see module docstring).
+
+    Receipts come in order: an order arrives no earlier than the SKU's previous order (its lead
+    time is lengthened when the draw would overtake). ``allow_crossover=True``: drawn lead times
+    as they are, so orders may cross.
     """
     n, weeks = demand.shape
     horizon = int(lead_time_weeks.max()) + 2
@@ -124,6 +203,8 @@ def simulate_policy(reorder_point: np.ndarray, order_up_to: np.ndarray, demand: 
     net = order_up_to.astype(float).copy()
     on_order = np.zeros(n)
     rows = np.arange(n)
+    last_arrival = np.full(n, -1)
+    effective = np.full((n, weeks), np.nan)
     totals = {key: np.zeros(n) for key in ("demand", "served", "cycles", "ok", "on_hand", "backorders")}
     for week in range(weeks):
         measured = week >= warmup_weeks
@@ -146,14 +227,19 @@ def simulate_policy(reorder_point: np.ndarray, order_up_to: np.ndarray, demand: 
         if (week + 1) % review_period_weeks == 0:
             position = net + on_order
             order = np.where(position <= reorder_point, order_up_to - position, 0.0)
-            arrival_slot = (week + 1 + lead_time_weeks[:, week].astype(int)) % horizon
-            pipeline[rows, arrival_slot] += order
+            arrival = week + 1 + lead_time_weeks[:, week].astype(int)
+            if not allow_crossover:
+                arrival = np.maximum(arrival, last_arrival)  # no overtaking (< week + horizon still)
+            placed = order > 0
+            last_arrival = np.where(placed, arrival, last_arrival)
+            effective[placed, week] = arrival[placed] - week - 1
+            pipeline[rows, arrival % horizon] += order
             on_order += order
     measured_weeks = max(weeks - warmup_weeks, 1)
     return SimulationResult(
         demand=totals["demand"], served=totals["served"], cycles=totals["cycles"],
         cycles_without_stockout=totals["ok"], mean_on_hand=totals["on_hand"] / measured_weeks,
-        mean_backorders=totals["backorders"] / measured_weeks,
+        mean_backorders=totals["backorders"] / measured_weeks, effective_lead_times=effective,
     )
 
 
@@ -185,11 +271,14 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
                     targets: tuple[float, ...] = (0.90, 0.95, 0.98), service_level_type: str = "cycle",
                     skus_per_cell: int = 100, weeks: int = 312, lead_time_mean: float = 4.0,
                     review_period_weeks: int = 1, order_cover_weeks: float = 2.0, seed: int = 0,
-                    undershoot_correction: bool = True):
+                    undershoot_correction: bool = True, lead_time_model: str = "sequential"):
     """Simulate every (demand kind, lead-time CV, target) cell; one summary row per cell.
 
     The policy (s, S) of each cell comes from ``compute_policy`` with the true weekly demand
-    moments as the forecast and the discrete lead time's exact mean and sd.
+    moments as the forecast and the discrete lead time's exact mean and sd. ``lead_time_model``:
+    see the module docstring ('sequential': in order, stated moments; 'capped': i.i.d. draws
+    delayed to the previous arrival; 'independent': i.i.d., orders may cross). The rows carry the
+    stated lead-time mean / CV and the effective ones measured on the orders after warm-up.
     """
     import dataclasses
 
@@ -215,9 +304,11 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
                 policy = compute_policy(skus, mean, sd, np.full(n, model.family), np.full(n, "smooth"),
                                         np.full(n, "A"), items, suppliers, lead_times, config)
                 demand = sample_demand(model, n, weeks, rng)
-                lead_draws = rng.choice(len(pmf), size=(n, weeks), p=pmf)
+                lead_draws = draw_lead_times(pmf, n, weeks, rng, lead_time_model)
                 result = simulate_policy(policy["reorder_point"].to_numpy(), policy["order_up_to"].to_numpy(),
-                                         demand, lead_draws, review_period_weeks)
+                                         demand, lead_draws, review_period_weeks,
+                                         allow_crossover=lead_time_model == "independent")
+                effective_mean, effective_cv = result.lead_time_moments(measured_from=52)
                 rows.append({
                     "demand": kind, "lead_time_cv": cv, "service_level_type": service_level_type,
                     "target": target,
@@ -225,6 +316,8 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
                     "fill_rate": result.served.sum() / max(result.demand.sum(), 1e-12),
                     "mean_on_hand": result.mean_on_hand.mean(), "mean_backorders": result.mean_backorders.mean(),
                     "reorder_point": policy["reorder_point"].iloc[0], "order_up_to": policy["order_up_to"].iloc[0],
-                    "weekly_demand": model.mean,
+                    "weekly_demand": model.mean, "lead_time_model": lead_time_model,
+                    "lead_time_mean": lead_mean, "lead_time_cv_stated": lead_sd / lead_mean,
+                    "effective_lead_time_mean": effective_mean, "effective_lead_time_cv": effective_cv,
                 })
     return pd.DataFrame(rows)
