@@ -21,6 +21,7 @@ from datetime import date, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated, Optional  # noqa: E402
 
+import pandas as pd  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 
@@ -156,6 +157,47 @@ def deployment_options(input: Path, db: Path, reports: Path, cron: str, timezone
         parameters["config_path"] = str(config.resolve())
     return {"schedules": [Cron(cron, timezone=timezone)], "parameters": parameters,
             "description": "safestock weekly planning run", "tags": ["safestock"]}
+
+
+@app.command()
+def explain(
+    sku: Annotated[str, typer.Argument(help="The SKU code.")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB results file.")] = Path("demo_output/safestock.duckdb"),
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="A run (default: the newest succeeded run).")] = None,
+) -> None:
+    """Show why a SKU got its safety stock, reorder point, risk and order: every input and level."""
+    import duckdb
+
+    from pipelines.results import read_run
+    from pipelines.sqlfiles import sql
+
+    if not db.is_file():
+        console.print(f"[bold red]No database at {db}[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    with duckdb.connect(str(db), read_only=True) as con:
+        try:
+            run = read_run(con, run_id)
+        except LookupError as error:
+            console.print(f"[bold red]{error}[/]", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        row = con.execute(sql("explain_sku"), {"run_id": run["run_id"], "sku": sku}).df()
+    if row.empty:
+        console.print(f"[bold red]SKU {sku!r} is not in run {run['run_id']}[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    out.print(f"[bold]{sku}[/] in run {run['run_id']} (as of {run['as_of']:%Y-%m-%d})", highlight=False)
+    for column, value in row.iloc[0].items():
+        out.print(f"  {column:<26} {_shown(value)}", highlight=False, markup=False)
+
+
+def _shown(value: object) -> str:
+    """A table cell as a planner reads it: dates as dates, numbers with sensible precision."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return ""
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
+    return str(value)
 
 
 @app.command()

@@ -89,3 +89,24 @@ def test_serve_deployment_has_weekly_cron_and_absolute_parameters(tmp_path: Path
     assert deployment.parameters["config_path"] == str(tmp_path / "safestock.toml")
     schedule = deployment.schedules[0].schedule
     assert schedule.cron == "0 6 * * 1" and schedule.timezone == "Europe/Berlin"
+
+
+@pytest.mark.slow
+def test_explain_shows_every_number_behind_a_recommended_order(demo_database: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(demo_database), read_only=True) as con:
+        sku, reason, reorder_point = con.execute(
+            "select o.sku, o.reason, p.reorder_point from purchase_recommendations o "
+            "join inventory_policy p using (run_id, sku) where o.status = 'recommended' limit 1").fetchone()
+    result = runner.invoke(app, ["explain", sku, "--db", str(demo_database)])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.strip()}
+    for field in ("safety_stock", "protection_demand_mean", "lead_time_weeks_mean", "inventory_position",
+                  "order_quantity", "order_by", "demand_class", "model"):
+        assert field in lines, field
+    assert reason in lines["reason"]
+    assert f"{reorder_point:,.1f}" in lines["reorder_point"] or f"{reorder_point:.4g}" in lines["reorder_point"]
+
+    unknown = runner.invoke(app, ["explain", "NO-SUCH-SKU", "--db", str(demo_database)])
+    assert unknown.exit_code == 2 and "not in run" in unknown.output
