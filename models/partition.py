@@ -14,8 +14,9 @@ import pandas as pd
 
 from models.forecasting import ForecastResult
 from models.forecasting.classify import abc_classes
+from models.forecasting.coverage import COVERAGE_COLUMNS
 
-_ARRAY_FIELDS = ("mean", "sd", "lo80", "hi80", "lo95", "hi95", "model", "family")
+_ARRAY_FIELDS = ("mean", "sd", "lo80", "hi80", "lo95", "hi95", "model", "family", "level_error_weeks")
 
 
 def partition_skus(skus: np.ndarray, partition_size: int) -> list[np.ndarray]:
@@ -48,7 +49,7 @@ def merge_forecasts(parts: list[ForecastResult], indices: list[np.ndarray], n_sk
 
     ABC is a ranking over ALL SKUs (80/15/5 % of total demand value), so it is recomputed here
     from the partitions' ``demand_value``; coverage per class is the series-weighted mean of the
-    partitions' coverage.
+    partitions' coverage (:func:`merge_coverage`).
     """
     if len(parts) == 1:
         return parts[0]
@@ -64,16 +65,27 @@ def merge_forecasts(parts: list[ForecastResult], indices: list[np.ndarray], n_sk
     classes = classes.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
     classes["abc"] = abc_classes(classes["demand_value"].to_numpy(dtype=np.float64))
 
-    coverage = pd.concat([part.coverage for part in parts], ignore_index=True)
-    if not coverage.empty:
-        weighted = coverage.assign(
-            c80=coverage["coverage80"] * coverage["series"], c95=coverage["coverage95"] * coverage["series"]
-        ).groupby("demand_class", as_index=False)[["series", "c80", "c95"]].sum()
-        coverage = pd.DataFrame({
-            "demand_class": weighted["demand_class"],
-            "series": weighted["series"],
-            "coverage80": weighted["c80"] / weighted["series"].where(weighted["series"] > 0),
-            "coverage95": weighted["c95"] / weighted["series"].where(weighted["series"] > 0),
-        })
+    coverage = merge_coverage([part.coverage for part in parts])
     accuracy = pd.concat([part.accuracy for part in parts], ignore_index=True)
     return dataclasses.replace(parts[0], **arrays, classes=classes, accuracy=accuracy, coverage=coverage)
+
+
+def merge_coverage(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-class coverage of several partitions: series-weighted means of every share; the
+    shared-error share ``1 / level_error_weeks`` averaged the same way (each partition fits it
+    on its own backtest, :mod:`models.forecasting.coverage`; SKUs keep their partition's value)."""
+    coverage = pd.concat(frames, ignore_index=True)
+    if coverage.empty:
+        return coverage
+    shares = [c for c in COVERAGE_COLUMNS if c not in ("demand_class", "series", "level_error_weeks")]
+    values = coverage[shares].mul(coverage["series"], axis=0)
+    values["theta"] = (1.0 / coverage["level_error_weeks"]).mul(coverage["series"], axis=0)
+    weights = coverage[shares].notna().astype(float).mul(coverage["series"], axis=0)
+    weights["theta"] = coverage["level_error_weeks"].notna().astype(float) * coverage["series"]
+    summed = values.fillna(0.0).groupby(coverage["demand_class"], sort=False).sum()
+    weight = weights.groupby(coverage["demand_class"], sort=False).sum()
+    merged = summed / weight.where(weight > 0)
+    theta = merged.pop("theta")
+    merged["level_error_weeks"] = np.where(theta > 0, 1.0 / theta.where(theta > 0, 1.0), np.where(theta.isna(), np.nan, np.inf))
+    merged["series"] = coverage.groupby("demand_class", sort=False)["series"].sum()
+    return merged.reset_index()[COVERAGE_COLUMNS]

@@ -26,7 +26,8 @@ accuracy as (
 ),
 
 coverage as (
-    select demand_class, series, coverage80, coverage95
+    select demand_class, series, coverage80, coverage95, pit_coverage80, pit_coverage95,
+        window_coverage80, window_coverage95, level_error_weeks
     from forecast_coverage
     where run_id = $run_id
 ),
@@ -36,7 +37,9 @@ final as (
         coalesce(accuracy.demand_class, coverage.demand_class) as demand_class,
         accuracy.skus, accuracy.main_model, accuracy.models_used,
         accuracy.median_rmsse, accuracy.median_mase, accuracy.median_wape, accuracy.median_bias,
-        coverage.series, coverage.coverage80, coverage.coverage95
+        coverage.series, coverage.coverage80, coverage.coverage95,
+        coverage.pit_coverage80, coverage.pit_coverage95,
+        coverage.window_coverage80, coverage.window_coverage95, coverage.level_error_weeks
     from accuracy
     full outer join coverage on coverage.demand_class = accuracy.demand_class
     order by accuracy.skus desc nulls last, 1

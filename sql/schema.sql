@@ -69,7 +69,12 @@ create table if not exists forecast_coverage (
     demand_class varchar not null,
     series       integer,
     coverage80   double,
-    coverage95   double
+    coverage95   double,
+    pit_coverage80    double,
+    pit_coverage95    double,
+    window_coverage80 double,
+    window_coverage95 double,
+    level_error_weeks double
 );
 
 create table if not exists lead_times (

@@ -233,7 +233,8 @@ from sku_ids cross join runs as r;
 insert into sku_class select 'scale-new', sku, case when u < 0.5 then 'smooth' else 'lumpy' end,
        1, 0.3, 'A', 'X', 104, 100 from sku_ids;
 insert into forecast_accuracy select 'scale-new', sku, 'ets', 0.9, 0.8, 0.3, 0.02, true from sku_ids;
-insert into forecast_coverage values ('scale-new', 'smooth', 10, 0.79, 0.94), ('scale-new', 'lumpy', 10, 0.7, 0.9);
+insert into forecast_coverage (run_id, demand_class, series, coverage80, coverage95)
+    values ('scale-new', 'smooth', 10, 0.79, 0.94), ('scale-new', 'lumpy', 10, 0.7, 0.9);
 insert into inventory_policy
 select 'scale-new', sku, supplier_id, 0.95, 'cycle', 2, 0.5, 1, 5, 2, 15, 4, 6, 21, 40, 50, 'normal' from sku_ids;
 insert into sales_weekly

@@ -17,8 +17,11 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
    would bias the plain mean upward), sd = max(sample sd, rate x pooled CV of
    established smooth/erratic forecasts); 'normal' family if no zero week was seen, else a
    count family with that variance. Inactive SKUs: 0 with sd 0 ('poisson' with mean 0).
-6. Coverage per class: the intervals re-built at each backtest origin (empirical shapes
-   cross-fitted: pooled from the *other* origins), share of actuals inside.
+6. Calibration per class (:mod:`.coverage`): the weekly bands re-built at each backtest origin
+   (empirical shapes cross-fitted from the *other* origins), share of actuals inside, plain and
+   by the PIT; the shared-error share of the window model (:mod:`.windows`) fitted on the
+   backtest's multi-week totals, per class, giving ``level_error_weeks`` per SKU (new SKUs: the
+   fit over all classes; inactive: none), and the cross-fitted coverage of window totals.
 """
 
 from __future__ import annotations
@@ -41,16 +44,18 @@ from .backtest import (
     run_candidates,
     score_candidates,
 )
-from .classify import DEMAND_CLASSES, ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
+from .classify import ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
+from .coverage import CoverageTally, add_weekly_coverage, calibrate_windows, coverage_frame
+from .hurdle import count_class_bands, count_class_pit, size_moments
 from .intervals import (
     Bands,
     count_bands,
     count_family,
-    coverage_share,
     empirical_bands,
     table_per_sku,
     training_dispersion,
 )
+from .windows import level_error_weeks as _level_error_weeks
 from .metrics import TrainingScales, training_scales
 from .seasonal import seasonal_indices
 
@@ -76,6 +81,7 @@ class ForecastResult:
     classes: pd.DataFrame
     accuracy: pd.DataFrame
     coverage: pd.DataFrame
+    level_error_weeks: np.ndarray   # (n,) n_e of the window model (inf: no shared error), :mod:`.windows`
 
 
 @dataclass
@@ -198,7 +204,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     mean = np.maximum(np.nan_to_num(sel.mean[:, -1, :horizon], nan=0.0), 0.0)
     bands = _empty_bands(n, horizon)
     family = np.full(n, "normal", dtype=object)
-    coverage_hits: dict[str, list[tuple[float, float, int]]] = {}
+    tally = CoverageTally()
+    backtest_var = np.zeros((n, n_origins, backtest_horizon))
     if n_origins:
         window = cuts[:-1, None] + np.arange(backtest_horizon)[None, :]
         actual = y[:, window]                                           # (n, K, h)
@@ -223,24 +230,44 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
             others[:, k] = False
             t_k, w_k = table_per_sku(z, others, fine, coarse, backtest_horizon)
             b_k = empirical_bands(backtest_mean[rows, k], sigma[:, k], t_k, w_k)
-            _collect_coverage(coverage_hits, coarse, actual[rows, k], b_k, use[:, k])
+            backtest_var[rows, k] = b_k.sd ** 2
+            add_weekly_coverage(tally, coarse, actual[rows, k], b_k, use[:, k])
 
-    # intermittent / lumpy: count distributions with the training dispersion
+    # intermittent / lumpy: hurdle (occurrence x shifted count size) or count distributions
     if count_rows.size:
         rows = count_rows
         dispersion = training_dispersion(y[rows], start[rows], cuts)
-        _put(bands, rows, count_bands(mean[rows], dispersion[:, -1]))
-        family[rows] = count_family(dispersion[:, -1])
+        sizes = size_moments(y[rows], start[rows], cuts)
+        final, _ = count_class_bands(mean[rows], sizes, cuts.size - 1, dispersion[:, -1])
+        _put(bands, rows, final)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weekly_dispersion = np.where(mean[rows, 0] > 0, final.sd[:, 0] ** 2 / mean[rows, 0], dispersion[:, -1])
+        family[rows] = count_family(weekly_dispersion)
         for k in range(n_origins):
-            b_k = count_bands(backtest_mean[rows, k], dispersion[:, k])
-            _collect_coverage(coverage_hits, demand_class[rows].astype(str), actual[rows, k], b_k,
-                              sel.origin_used[rows, k])
+            b_k, hurdle_k = count_class_bands(backtest_mean[rows, k], sizes, k, dispersion[:, k])
+            backtest_var[rows, k] = b_k.sd ** 2
+            pit_bounds = count_class_pit(actual[rows, k], backtest_mean[rows, k], backtest_var[rows, k],
+                                         sizes, k, hurdle_k)
+            add_weekly_coverage(tally, demand_class[rows].astype(str), actual[rows, k], b_k,
+                                sel.origin_used[rows, k], pit_bounds)
+
+    # window (multi-week) totals: shared-error share fitted per class on the backtest
+    thetas: dict[str, float] = {}
+    theta_all = 0.0
+    tested = np.concatenate([smooth_rows, count_rows])
+    if n_origins and tested.size:
+        is_count = np.isin(demand_class[tested], (INTERMITTENT, LUMPY))
+        thetas, theta_all = calibrate_windows(
+            actual[tested], backtest_mean[tested], backtest_var[tested], sel.origin_used[tested] & (
+                backtest_var[tested, :, 0] > 0), is_count, demand_class[tested].astype(str), tally)
+    theta = np.array([thetas.get(str(c), theta_all) for c in demand_class], dtype=np.float64)
 
     _new_sku_forecasts(y, start, demand_class, mean, bands, family, sel, smooth_rows)
     inactive = demand_class == INACTIVE
     sel.model[inactive] = "zero"
     family[inactive] = "poisson"
     mean[inactive] = 0.0
+    theta[inactive] = 0.0
     _put(bands, np.flatnonzero(inactive), _empty_bands(int(inactive.sum()), horizon))
 
     other = np.flatnonzero(np.isin(demand_class, (NEW, INACTIVE)))
@@ -254,39 +281,9 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     return ForecastResult(
         mean=mean, sd=bands.sd, lo80=bands.lo80, hi80=bands.hi80, lo95=bands.lo95, hi95=bands.hi95,
         model=sel.model.astype(str), family=family.astype(str), classes=classes.to_frame(skus),
-        accuracy=accuracy, coverage=_coverage_frame(coverage_hits, demand_class, sel.origin_used),
+        accuracy=accuracy, coverage=coverage_frame(tally, demand_class, sel.origin_used, thetas),
+        level_error_weeks=_level_error_weeks(theta),
     )
-
-
-def _collect_coverage(hits: dict[str, list[tuple[float, float, int]]], class_of_row: np.ndarray,
-                      actual: np.ndarray, bands: Bands, use: np.ndarray) -> None:
-    """Add (coverage80, coverage95, cells) of one origin per class to ``hits``."""
-    for name in np.unique(class_of_row):
-        members = class_of_row == name
-        c80, cells = coverage_share(actual[members][:, None], bands.lo80[members][:, None],
-                                    bands.hi80[members][:, None], use[members][:, None])
-        c95, _ = coverage_share(actual[members][:, None], bands.lo95[members][:, None],
-                                bands.hi95[members][:, None], use[members][:, None])
-        if cells:
-            hits.setdefault(str(name), []).append((c80, c95, cells))
-
-
-def _coverage_frame(hits: dict[str, list[tuple[float, float, int]]], demand_class: np.ndarray,
-                    origin_used: np.ndarray) -> pd.DataFrame:
-    records = []
-    for name in DEMAND_CLASSES:
-        members = demand_class == name
-        if not members.any():
-            continue
-        parts = hits.get(name, [])
-        cells = sum(p[2] for p in parts)
-        records.append({
-            "demand_class": name,
-            "series": int((origin_used[members].any(axis=1)).sum()) if origin_used.size else 0,
-            "coverage80": sum(p[0] * p[2] for p in parts) / cells if cells else np.nan,
-            "coverage95": sum(p[1] * p[2] for p in parts) / cells if cells else np.nan,
-        })
-    return pd.DataFrame(records, columns=["demand_class", "series", "coverage80", "coverage95"])
 
 
 def new_sku_rate(y: np.ndarray, start: np.ndarray, rows: np.ndarray,

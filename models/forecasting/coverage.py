@@ -1,0 +1,173 @@
+"""Calibration of the forecast distribution per demand class, measured on the rolling-origin
+backtest, and the shared-error term of the window (multi-week) distribution fitted on it.
+
+Per demand class (the ``forecast_coverage`` table):
+
+* ``coverage80`` / ``coverage95``: share of backtest weeks inside the weekly 80 % / 95 % bands
+  (bands re-built at each origin, empirical shapes cross-fitted from the other origins).
+* ``pit_coverage80`` / ``pit_coverage95``: the same judged by the PIT (:func:`.windows.pit_coverage`):
+  equal to the plain coverage for the continuous ('normal') bands; for count forecasts the
+  share a calibrated discrete forecast reaches exactly, where plain coverage of a mostly-zero
+  series is bound to exceed nominal.
+* ``window_coverage80`` / ``window_coverage95``: coverage of the totals over the first k weeks
+  after each origin, ``k`` in ``WINDOW_WEEKS``, by the window distribution of
+  :mod:`.windows` with the shared-error share ``theta`` fitted on the *other* origins.
+* ``level_error_weeks``: ``1/theta``, ``theta`` the median over origins of the per-origin fits
+  (:func:`calibrate_windows`; inf: no shared term needed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .classify import DEMAND_CLASSES
+from .intervals import Bands, coverage_share
+from .windows import (
+    WindowErrors,
+    critical_theta,
+    fit_theta,
+    level_error_weeks,
+    pit_share,
+    sample_cells,
+    window_errors,
+)
+
+WINDOW_WEEKS: tuple[int, ...] = (1, 2, 4, 8, 13)
+MIN_GROUP_SKUS: int = 30
+COVERAGE_COLUMNS: list[str] = [
+    "demand_class", "series", "coverage80", "coverage95", "pit_coverage80", "pit_coverage95",
+    "window_coverage80", "window_coverage95", "level_error_weeks",
+]
+METRICS: tuple[str, ...] = ("coverage80", "coverage95", "pit_coverage80", "pit_coverage95",
+                            "window_coverage80", "window_coverage95")
+
+
+@dataclass
+class CoverageTally:
+    """Running (sum, cells) per demand class and metric."""
+
+    sums: dict[tuple[str, str], float] = field(default_factory=dict)
+    cells: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, demand_class: str, metric: str, share: float, cells: int) -> None:
+        if cells and np.isfinite(share):
+            key = (demand_class, metric)
+            self.sums[key] = self.sums.get(key, 0.0) + share * cells
+            self.cells[key] = self.cells.get(key, 0) + cells
+
+    def value(self, demand_class: str, metric: str) -> float:
+        cells = self.cells.get((demand_class, metric), 0)
+        return self.sums[(demand_class, metric)] / cells if cells else float("nan")
+
+
+def add_weekly_coverage(tally: CoverageTally, class_of_row: np.ndarray, actual: np.ndarray, bands: Bands,
+                        use: np.ndarray, pit_bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """Tally one origin's weekly coverage (plain and PIT) per class; arrays (m, H), use (m,).
+
+    ``pit_bounds`` = (F(y), F(y - 1)) of each outcome under a count forecast; without it the
+    bands are continuous and the PIT coverage equals the plain coverage."""
+    for name in np.unique(class_of_row):
+        members = (class_of_row == name) & use
+        if not members.any():
+            continue
+        for level, lo, hi in ((80, bands.lo80, bands.hi80), (95, bands.lo95, bands.hi95)):
+            share, cells = coverage_share(actual[members][:, None], lo[members][:, None],
+                                          hi[members][:, None], np.ones((int(members.sum()), 1), bool))
+            tally.add(str(name), f"coverage{level}", share, cells)
+            if pit_bounds is not None:
+                pit = pit_share(pit_bounds[0][members], pit_bounds[1][members], level / 100)
+                tally.add(str(name), f"pit_coverage{level}", float(pit.mean()), int(pit.size))
+            else:
+                tally.add(str(name), f"pit_coverage{level}", share, cells)
+
+
+@dataclass(frozen=True)
+class _Thresholds:
+    """Critical shared-error shares of sampled window cells (see :func:`.windows.critical_theta`)
+    at the 80 % and 95 % levels, and each cell's origin."""
+
+    at80: np.ndarray
+    at95: np.ndarray
+    origin: np.ndarray
+
+    @classmethod
+    def of(cls, windows: WindowErrors, use: np.ndarray) -> "_Thresholds":
+        use = sample_cells(use)
+        steps = windows.actual.shape[-1]
+        origin = np.repeat(np.broadcast_to(np.arange(use.shape[1])[None, :], use.shape)[use], steps)
+        return cls(critical_theta(windows, use, 0.80), critical_theta(windows, use, 0.95), origin)
+
+    def per_origin(self, origins: int) -> np.ndarray:
+        """``theta`` fitted on each origin's cells alone (NaN where an origin has none)."""
+        return np.array([fit_theta(self.at95[self.origin == k]) if (self.origin == k).any() else np.nan
+                         for k in range(origins)])
+
+
+def _median(values: np.ndarray) -> float:
+    """Median of the finite values (0 when there is none)."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else 0.0
+
+
+def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarray, use: np.ndarray,
+                      is_count: np.ndarray, demand_class: np.ndarray,
+                      tally: CoverageTally) -> tuple[dict[str, float], float]:
+    """Fit ``theta`` per class on all origins and tally cross-fitted window coverage.
+
+    Arrays: actual / mean / weekly_var (n, K, H) backtest weeks, use (n, K), is_count (n,),
+    demand_class (n,) for the backtested SKUs; windows ``WINDOW_WEEKS``. ``theta`` of a class is
+    the median over origins of the per-origin fits (each the ``FIT_LEVEL`` order statistic of
+    that origin's critical shares, :func:`.windows.fit_theta`): one origin hit by a shock common
+    to all SKUs (a calendar event) cannot set the buffer of every week by itself;
+    classes with fewer than ``MIN_GROUP_SKUS`` backtested SKUs take the fit over all SKUs; the
+    value "over all" (for SKUs without a backtest) is the series-weighted mean of the class fits. The
+    coverage of origin k is judged at the median of the other origins' fits. Returns (theta per
+    class, theta over all).
+    """
+    steps = [k - 1 for k in WINDOW_WEEKS if k <= actual.shape[-1]]
+    windows = window_errors(actual, mean, weekly_var, is_count)
+    windows = WindowErrors(*(getattr(windows, name)[..., steps] for name in
+                             ("error", "mean", "base_var", "pair_var", "actual")), is_count=windows.is_count)
+    names = [str(name) for name in np.unique(demand_class)]
+    series = {name: int(use[demand_class == name].any(axis=1).sum()) for name in names}
+    own_of = {name: _Thresholds.of(windows.rows(np.flatnonzero(demand_class == name)), use[demand_class == name])
+              for name in names}
+    large = [name for name in names if series[name] >= MIN_GROUP_SKUS]
+    overall = _Thresholds.of(windows, use) if len(large) < len(names) else None
+    per_origin = {name: own_of[name].per_origin(use.shape[1]) for name in large}
+    if large:   # over all SKUs: the series-weighted mean of the class fits
+        theta_all = sum(_median(per_origin[name]) * series[name] for name in large) / sum(series[name] for name in large)
+    else:
+        theta_all = _median(overall.per_origin(use.shape[1]))
+    thetas: dict[str, float] = {}
+    for name in names:
+        fits = per_origin[name] if name in large else overall.per_origin(use.shape[1])
+        thetas[name] = _median(fits)
+        own = own_of[name]
+        for k in range(use.shape[1]):
+            theta_k = _median(np.delete(fits, k))
+            judged = own.origin == k
+            for level, thresholds in ((80, own.at80), (95, own.at95)):
+                if judged.any():
+                    tally.add(name, f"window_coverage{level}", float((thresholds[judged] <= theta_k).mean()),
+                              int(judged.sum()))
+    return thetas, theta_all
+
+
+def coverage_frame(tally: CoverageTally, demand_class: np.ndarray, origin_used: np.ndarray,
+                   thetas: dict[str, float]) -> pd.DataFrame:
+    """One row per demand class present (columns ``COVERAGE_COLUMNS``)."""
+    records = []
+    for name in DEMAND_CLASSES:
+        members = demand_class == name
+        if not members.any():
+            continue
+        record = {"demand_class": name,
+                  "series": int(origin_used[members].any(axis=1).sum()) if origin_used.size else 0}
+        record.update({metric: tally.value(name, metric) for metric in METRICS})
+        record["level_error_weeks"] = float(level_error_weeks(thetas[name])) if name in thetas else np.nan
+        records.append(record)
+    return pd.DataFrame(records, columns=COVERAGE_COLUMNS)

@@ -1,0 +1,237 @@
+"""Total demand over a window of k weeks: the shared-error variance model, its calibration on
+the rolling-origin backtest, window intervals, and PIT coverage for count forecasts.
+
+**Window model.** For the weeks 1..k after a forecast origin, with weekly forecast means
+``mu_h`` and variances ``sigma_h^2``::
+
+    E D_k   = sum_{h<=k} mu_h
+    Var D_k = sum_{h<=k} sigma_h^2 + theta (k^2 - k) sigma_1^2
+
+The second term is the covariance of the weekly errors through the estimated level, which every
+week of the window shares: a level estimated from about ``n_e = 1/theta`` weeks of data has an
+error of variance ``sigma^2 / n_e`` common to all ``k^2 - k`` ordered pairs of weeks (for simple
+exponential smoothing the exact lead-time-demand variance has the same ``k^2`` term, Hyndman,
+Koehler, Ord & Snyder 2008, *Forecasting with Exponential Smoothing*, §6.6; the "level error"
+of Silver, Pyke & Thomas 2017, §6.6 on forecast errors over the lead time). 'normal' family:
+``D_k ~ Normal``; count families: Poisson / negative binomial matched to the two moments.
+
+**Calibration.** ``theta`` is not assumed. Every backtest window total (SKU, origin, k) has a
+critical share (:func:`critical_theta`): the smallest ``theta`` in ``[0, 1]`` that puts it inside
+its central interval (inside-ness grows with the variance). The fitted ``theta`` of a set of
+cells is their ``FIT_LEVEL`` order statistic (:func:`fit_theta`): the smallest value for which
+the ``FIT_LEVEL`` intervals cover the realised totals as often as they should. ``theta = 0`` (no
+shared term, ``n_e = inf``) when the weekly model already covers enough: the fit only widens.
+How the fits are pooled over origins and classes: :func:`models.forecasting.coverage.calibrate_windows`.
+
+**PIT coverage of count forecasts.** A central 80 % interval of a count distribution on a
+mostly-zero series cannot cover 80 % of weeks (a zero week is always inside once ``P(0) > 10 %``).
+Calibration of a discrete forecast is judged by its probability integral transform (PIT): an
+outcome ``y`` with predictive cdf ``F`` has a PIT spread uniformly over ``[F(y-1), F(y)]``; the
+expected share of it inside ``[(1-c)/2, (1+c)/2]`` averages to ``c`` exactly when the forecast is
+calibrated (the non-randomised PIT of Czado, Gneiting & Held 2009, *Biometrics* 65, 1254-1261).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+FIT_LEVEL: float = 0.95
+MAX_FIT_CELLS: int = 10_000        # (SKU, origin) cells per group used to fit theta (strided sample)
+THETA_MAX: float = 1.0             # theta = 1: the whole weekly error is shared (n_e = 1 week)
+BISECTION_STEPS: int = 14
+
+
+@dataclass(frozen=True)
+class WindowErrors:
+    """Backtest window totals for n SKUs, K origins, windows k = 1..H (cumulative over steps).
+
+    error: (n, K, H) realised minus forecast total over the first k weeks;
+    mean:  (n, K, H) forecast total; base_var: (n, K, H) sum of the weekly variances;
+    pair_var: (n, K, H) ``(k^2 - k) sigma_1^2``; actual: (n, K, H) realised total;
+    is_count: (n,) count family (Poisson / negative binomial) instead of normal.
+    """
+
+    error: np.ndarray
+    mean: np.ndarray
+    base_var: np.ndarray
+    pair_var: np.ndarray
+    actual: np.ndarray
+    is_count: np.ndarray
+
+    def rows(self, index: np.ndarray) -> "WindowErrors":
+        return WindowErrors(self.error[index], self.mean[index], self.base_var[index],
+                            self.pair_var[index], self.actual[index], self.is_count[index])
+
+
+def window_errors(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarray,
+                  is_count: np.ndarray) -> WindowErrors:
+    """Cumulative window totals of (n, K, H) weekly actuals, forecasts and variances."""
+    steps = actual.shape[-1]
+    k = np.arange(1, steps + 1, dtype=np.float64)
+    total_actual = np.cumsum(actual, axis=-1)
+    total_mean = np.cumsum(mean, axis=-1)
+    return WindowErrors(error=total_actual - total_mean, mean=total_mean,
+                        base_var=np.cumsum(weekly_var, axis=-1),
+                        pair_var=(k * k - k) * weekly_var[..., :1],
+                        actual=total_actual, is_count=np.asarray(is_count, dtype=bool))
+
+
+def window_var(base_var: np.ndarray, pair_var: np.ndarray, theta: np.ndarray | float) -> np.ndarray:
+    """``Var D_k = base + theta * pair`` (theta broadcast over leading axes)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    theta = theta.reshape(theta.shape + (1,) * (base_var.ndim - theta.ndim))
+    return base_var + theta * pair_var
+
+
+def demand_cdf(x: np.ndarray, mean: np.ndarray, var: np.ndarray, is_count: np.ndarray) -> np.ndarray:
+    """P(D <= x): normal, or Poisson (var <= mean) / negative binomial matched to (mean, var).
+
+    Count families are evaluated at ``floor(x)``; Poisson cdf = Q(floor(x) + 1, mu) (regularised
+    upper incomplete gamma), NB(r, p) cdf = I_p(r, floor(x) + 1) with ``r = mu^2 / (var - mu)``,
+    ``p = mu / var`` (regularised incomplete beta). Each family is evaluated only where used.
+    """
+    x, mean, var, is_count = (np.array(a, dtype=t) for a, t in zip(
+        np.broadcast_arrays(x, mean, var, is_count), (float, float, float, bool)))
+    mean = np.maximum(mean, 0.0)
+    var = np.maximum(var, 0.0)
+    out = np.empty(x.shape)
+    normal = ~is_count
+    sd = np.sqrt(var[normal])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[normal] = np.where(sd > 0, special.ndtr((x[normal] - mean[normal]) / sd),
+                               (x[normal] >= mean[normal]).astype(float))
+    count_x = np.floor(x[is_count])
+    m, v = mean[is_count], var[is_count]
+    negbin = v > m * (1 + 1e-9)
+    cdf = np.empty(m.shape)
+    k1 = np.maximum(count_x, 0.0) + 1.0
+    r = m[negbin] ** 2 / (v[negbin] - m[negbin])
+    cdf[negbin] = special.betainc(r, k1[negbin], m[negbin] / v[negbin])
+    cdf[~negbin] = special.gammaincc(k1[~negbin], np.maximum(m[~negbin], 1e-300))
+    cdf = np.where(m <= 0, 1.0, cdf)
+    out[is_count] = np.where(count_x < 0, 0.0, cdf)
+    return out
+
+
+def inside_central(actual: np.ndarray, mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
+                   level: float) -> np.ndarray:
+    """Whether ``actual`` lies in the central ``level`` interval ``[q_a, q_b]`` of the forecast,
+    ``a, b = (1 -/+ level)/2`` and ``q`` the smallest value with ``F(q) >= a`` (resp. ``b``).
+
+    Normal: ``a <= F(y) <= b``. Count (integer quantiles): ``q_a <= y <= q_b`` exactly when
+    ``F(floor y) >= a`` and ``F(ceil y - 1) < b``.
+    """
+    low, high = (1.0 - level) / 2.0, (1.0 + level) / 2.0
+    upper_cdf = demand_cdf(actual, mean, var, is_count)
+    normal = (upper_cdf >= low) & (upper_cdf <= high)
+    below = demand_cdf(np.ceil(actual) - 1.0, mean, var, is_count)
+    count = (upper_cdf >= low) & (below < high)
+    return np.where(np.broadcast_to(is_count, normal.shape), count, normal)
+
+
+def critical_theta(windows: WindowErrors, use: np.ndarray, level: float) -> np.ndarray:
+    """Per used (SKU, origin, k) cell, the smallest ``theta`` in ``[0, THETA_MAX]`` that puts the
+    realised total inside the central ``level`` window interval (inf if none does).
+
+    Inside-ness grows with the variance, so it is a threshold in ``theta``. Normal: inside iff
+    ``e^2 <= z^2 (base + theta pair)``, i.e. ``theta >= (e^2 / z^2 - base) / pair`` (closed form).
+    Count: a vectorised bisection over all count cells at once (``BISECTION_STEPS`` steps).
+    Returns a flat array over the used cells (row-major: SKU, origin, k).
+    """
+    steps = windows.actual.shape[-1]
+    is_count = np.repeat(np.broadcast_to(windows.is_count[:, None], use.shape)[use], steps)
+    actual, mean = windows.actual[use].ravel(), windows.mean[use].ravel()
+    base, pair = windows.base_var[use].ravel(), windows.pair_var[use].ravel()
+    out = np.empty(actual.shape)
+    z = special.ndtri(0.5 + level / 2.0)
+    normal = ~is_count
+    needed = (actual[normal] - mean[normal]) ** 2 / (z * z) - base[normal]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        threshold = np.where(needed <= 0, 0.0, np.where(pair[normal] > 0, needed / pair[normal], np.inf))
+    out[normal] = np.where(threshold <= THETA_MAX, threshold, np.inf)
+    if is_count.any():
+        y, m, b, p = actual[is_count], mean[is_count], base[is_count], pair[is_count]
+
+        def inside(theta: np.ndarray) -> np.ndarray:
+            return inside_central(y, m, b + theta * p, True, level)
+
+        lo, hi = np.zeros(y.shape), np.full(y.shape, THETA_MAX)
+        at_zero, at_max = inside(lo), inside(hi)
+        for _ in range(BISECTION_STEPS):
+            mid = 0.5 * (lo + hi)
+            ok = inside(mid)
+            hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+        out[is_count] = np.where(at_zero, 0.0, np.where(at_max, hi, np.inf))
+    return out
+
+
+def fit_theta(thresholds: np.ndarray, level: float = FIT_LEVEL) -> float:
+    """Smallest ``theta`` with ``share(thresholds <= theta) >= level`` (0 without cells;
+    ``THETA_MAX`` when even that is not enough): the ``level`` order statistic."""
+    if not thresholds.size:
+        return 0.0
+    order = np.sort(thresholds)
+    needed = order[min(int(np.ceil(level * order.size)) - 1, order.size - 1)]
+    return float(min(needed, THETA_MAX)) if np.isfinite(needed) else THETA_MAX
+
+
+def sample_cells(use: np.ndarray, max_cells: int = MAX_FIT_CELLS) -> np.ndarray:
+    """``use`` (n, K) thinned to at most ``max_cells`` True cells by a fixed stride (deterministic)."""
+    cells = np.flatnonzero(use.ravel())
+    if cells.size <= max_cells:
+        return use
+    thinned = np.zeros(use.size, dtype=bool)
+    thinned[cells[:: -(-cells.size // max_cells)]] = True
+    return thinned.reshape(use.shape)
+
+
+def level_error_weeks(theta: np.ndarray) -> np.ndarray:
+    """``n_e = 1 / theta`` (inf where theta is 0: no shared level error)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(theta > 0, 1.0 / np.where(theta > 0, theta, 1.0), np.inf)
+
+
+def pit_share(upper: np.ndarray, lower: np.ndarray, level: float) -> np.ndarray:
+    """Share of a PIT spread uniformly over ``[lower, upper] = [F(y-1), F(y)]`` that lies inside
+    ``[(1-level)/2, (1+level)/2]`` (Czado, Gneiting & Held 2009); for ``upper == lower`` (a
+    continuous forecast) the indicator of the point being inside."""
+    low, high = (1.0 - level) / 2.0, (1.0 + level) / 2.0
+    width = upper - lower
+    overlap = np.clip(np.minimum(upper, high) - np.maximum(lower, low), 0.0, None)
+    point = ((upper >= low) & (upper <= high)).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(width > 0, overlap / np.where(width > 0, width, 1.0), point)
+
+
+def pit_coverage(actual: np.ndarray, mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
+                 level: float) -> np.ndarray:
+    """:func:`pit_share` of each outcome under the normal / matched count forecast (for a normal
+    forecast: whether ``F(y)`` lies inside, i.e. plain interval coverage)."""
+    upper = demand_cdf(actual, mean, var, is_count)
+    lower = np.where(is_count, demand_cdf(np.ceil(actual) - 1.0, mean, var, is_count), upper)
+    return pit_share(upper, lower, level)
+
+
+def window_interval(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
+                    levels: tuple[float, ...]) -> np.ndarray:
+    """Quantiles (len(levels), ...) of the window total: normal, or the smallest integer ``q``
+    with ``F(q) >= level`` for the matched Poisson / negative binomial (clipped at 0)."""
+    mean, var, is_count = np.broadcast_arrays(np.maximum(np.asarray(mean, float), 0.0),
+                                              np.maximum(np.asarray(var, float), 0.0),
+                                              np.asarray(is_count, bool))
+    out = []
+    negbin = var > mean * (1 + 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(negbin, mean * mean / np.where(negbin, var - mean, 1.0), 1.0)
+        p = np.where(negbin, mean / np.where(negbin, var, 1.0), 0.5)
+    for level in levels:
+        normal = mean + np.sqrt(var) * special.ndtri(level)
+        count = np.where(negbin, stats.nbinom.ppf(level, np.maximum(r, 1e-12), p),
+                         stats.poisson.ppf(level, mean))
+        count = np.where(mean > 0, count, 0.0)
+        out.append(np.maximum(np.where(is_count, count, normal), 0.0))
+    return np.stack(out)
