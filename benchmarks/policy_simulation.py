@@ -5,8 +5,11 @@
 
 Part 1 simulates the (R, s, S) policy from ``compute_policy`` (weekly review, mean lead time 4
 weeks, EOQ = 2 weeks of demand) on known demand (normal, Poisson, negative binomial, intermittent)
-with lead-time CV 0 / 0.25 / 0.5, for targets 0.90 / 0.95 / 0.98, with and without the undershoot
-correction, and prints achieved cycle service (P1) and fill rate (P2) against target. Lead times
+with lead-time CV 0 / 0.25 / 0.5, for targets 0.90 / 0.95 / 0.98, under three policies (textbook s on D_{L+R}; Round 6 undershoot
+correction; Round 7 = + lead-time mixture for the normal family and lattice undershoot for Poisson
+demand, the default) and prints achieved cycle service (P1) and fill rate (P2) against target, a
+Round 6 -> Round 7 table with average stock, and for the count cells (integer s) the service at
+s - 1 and s on the same draws (discreteness brackets). Lead times
 come from a supplier that delivers in order with the stated mean and CV ('sequential', default; see
 models/inventory/simulation.py); a last table compares it with the old i.i.d. lead times whose
 orders cross ('independent') and with i.i.d. draws held back to the previous arrival ('capped'),
@@ -35,24 +38,63 @@ from models.inventory.simulation import LEAD_TIME_MODELS, evaluate_policy  # noq
 TOLERANCE = 0.02
 
 
+# the methods compared: textbook s on D_{L+R}; Round 6 = undershoot correction with the two-moment
+# normal for a variable lead time and the continuous undershoot; Round 7 (default) = + lead-time
+# mixture for the normal family + lattice undershoot for Poisson demand
+METHODS = {
+    "textbook": dict(undershoot_correction=False, config_overrides=dict(lead_time_mixture=False,
+                                                                        lattice_undershoot=False)),
+    "round6": dict(undershoot_correction=True, config_overrides=dict(lead_time_mixture=False,
+                                                                     lattice_undershoot=False)),
+    "round7": dict(undershoot_correction=True, config_overrides=None),
+}
+
+
 def service_table(skus_per_cell: int, weeks: int, seed: int, lead_time_model: str = "sequential",
-                  corrections: tuple[bool, ...] = (True, False)) -> pd.DataFrame:
+                  methods: tuple[str, ...] = tuple(METHODS), bracket: bool = False) -> pd.DataFrame:
     frames = []
-    for correction in corrections:
+    for method in methods:
         for service_type, metric in (("cycle", "cycle_service"), ("fill_rate", "fill_rate")):
             summary = evaluate_policy(service_level_type=service_type, skus_per_cell=skus_per_cell, weeks=weeks,
-                                      seed=seed, undershoot_correction=correction, lead_time_model=lead_time_model)
-            summary["method"] = "undershoot" if correction else "textbook"
+                                      seed=seed, lead_time_model=lead_time_model,
+                                      bracket=bracket and method == "round7", **METHODS[method])
+            summary["method"] = method
             summary["achieved"] = summary[metric]
+            summary["achieved_below"] = summary[f"{metric}_below"]
             frames.append(summary)
     table = pd.concat(frames, ignore_index=True)
     table["gap_points"] = 100 * (table["achieved"] - table["target"])
     return table
 
 
+def before_after(table: pd.DataFrame) -> str:
+    """Round 6 vs Round 7 per cell: P1 / P2 achieved and average on hand under each policy."""
+    index = ["demand", "lead_time_cv", "target"]
+    columns = {}
+    for method in ("round6", "round7"):
+        for service_type, label in (("cycle", "P1"), ("fill_rate", "P2")):
+            part = table[(table["method"] == method) & (table["service_level_type"] == service_type)].set_index(index)
+            columns[(label, method)] = part["achieved"]
+            columns[(f"on_hand_{label}", method)] = part["mean_on_hand"]
+    frame = pd.DataFrame(columns).sort_index(axis=1, level=0, sort_remaining=False).round(3)
+    return frame.to_string()
+
+
+def discreteness_brackets(table: pd.DataFrame) -> str:
+    """Count cells (integer s) of the Round 7 policy: service achieved at s - 1 and at s, same draws."""
+    part = table[(table["method"] == "round7") & table["achieved_below"].notna()].copy()
+    part["step_points"] = 100 * (part["achieved"] - part["achieved_below"])
+    part["s_within_2"] = (part["achieved"] - part["target"]).abs() <= TOLERANCE + 1e-9
+    part["s_minus_1_within_2"] = (part["achieved_below"] - part["target"]).abs() <= TOLERANCE + 1e-9
+    shown = part[["demand", "lead_time_cv", "service_level_type", "target", "reorder_point", "achieved_below",
+                  "achieved", "step_points", "s_within_2", "s_minus_1_within_2"]]
+    shown = shown.rename(columns={"achieved_below": "at_s_minus_1", "achieved": "at_s"})
+    return shown.round(3).to_string(index=False)
+
+
 def lead_time_comparison(skus_per_cell: int, weeks: int, seed: int) -> str:
     """Undershoot policy under each lead-time model: P1, P2, on hand (cycle policy), effective lead time."""
-    tables = {model: service_table(skus_per_cell, weeks, seed, model, corrections=(True,))
+    tables = {model: service_table(skus_per_cell, weeks, seed, model, methods=("round7",))
               for model in LEAD_TIME_MODELS}
     index = ["demand", "lead_time_cv", "target"]
     columns = {}
@@ -65,7 +107,7 @@ def lead_time_comparison(skus_per_cell: int, weeks: int, seed: int) -> str:
         columns[("L_mean", model)] = cycle["effective_lead_time_mean"]
         columns[("L_cv", model)] = cycle["effective_lead_time_cv"]
     frame = pd.DataFrame(columns).round(3)
-    lines = ["## Lead-time models (undershoot policy): independent = i.i.d., orders cross (before); "
+    lines = ["## Lead-time models (Round 7 policy): independent = i.i.d., orders cross; "
              "capped = i.i.d. held to the previous arrival; sequential = in order, stated moments (after)\n",
              frame.to_string()]
     for model, table in tables.items():
@@ -146,7 +188,7 @@ def main() -> None:
     pd.set_option("display.width", 200)
 
     start = time.perf_counter()
-    table = service_table(args.sim_skus, args.weeks, args.seed, args.lead_time_model)
+    table = service_table(args.sim_skus, args.weeks, args.seed, args.lead_time_model, bracket=True)
     elapsed = time.perf_counter() - start
     print(f"## Achieved vs target ({args.sim_skus} SKUs x {args.weeks} weeks per cell, seed {args.seed}, "
           f"lead times {args.lead_time_model}; {elapsed:.1f} s)\n")
@@ -159,6 +201,10 @@ def main() -> None:
     print("\n## Average on hand (units) at equal targets\n")
     print(table.pivot_table(index=["demand", "target"], columns=["method", "service_level_type"],
                             values="mean_on_hand").round(1).to_string())
+    print("\n## Round 6 -> Round 7 per cell (achieved; average on hand under the P1 / P2 policy)\n")
+    print(before_after(table))
+    print("\n## Discreteness: count cells, Round 7, service at s - 1 and s (same demand and lead times)\n")
+    print(discreteness_brackets(table))
     print(f"\n{lead_time_comparison(args.sim_skus, args.weeks, args.seed)}")
 
     print(f"\n## Speed: {args.skus:,} SKUs x 26 weeks\n")

@@ -30,9 +30,11 @@ def test_safety_stock_with_variable_lead_time_worked_example() -> None:
     # SPT ch. 6, variable lead time: sigma = sqrt(E[L] sd_d^2 + d^2 sd_L^2), continuous review (R = 0).
     # d = 100/week, sd_d = 20, L = 4 weeks, sd_L = 1 week:
     # sigma = sqrt(4*400 + 100^2*1) = sqrt(11600) = 107.703; z(0.95) = 1.6449 -> SS = 177.16, s = 577.16.
+    # (the two-moment normal: PolicyConfig(lead_time_mixture=False); the default mixture is below)
     skus, items, suppliers, lead = _inputs(service_level=0.95)
     policy = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
-                            np.array(["smooth"]), np.array(["A"]), items, suppliers, lead, PolicyConfig())
+                            np.array(["smooth"]), np.array(["A"]), items, suppliers, lead,
+                            PolicyConfig(lead_time_mixture=False))
     row = policy.iloc[0]
     assert row["protection_demand_mean"] == pytest.approx(400.0)
     assert row["protection_demand_sd"] == pytest.approx(107.703, abs=1e-3)
@@ -43,6 +45,14 @@ def test_safety_stock_with_variable_lead_time_worked_example() -> None:
     assert row["order_up_to"] == pytest.approx(577.16 + 456.07, abs=0.02)
     assert row["method"] == "cycle/normal"
     assert row["service_level"] == 0.95  # items.service_level wins over ABC (A = 0.98)
+    # default: the mixture over a gamma lead time (mean 4, sd 1) - the same moments, right-skewed, so a
+    # higher 95 % point; the other columns are unchanged
+    mixture = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
+                             np.array(["smooth"]), np.array(["A"]), items, suppliers, lead, PolicyConfig()).iloc[0]
+    assert mixture["method"] == "cycle/normal+lt_mixture"
+    assert mixture["reorder_point"] == pytest.approx(590.85, abs=0.05)   # +0.13 σ
+    assert mixture["protection_demand_sd"] == pytest.approx(107.703, abs=1e-3)
+    assert mixture["eoq"] == pytest.approx(row["eoq"])
 
 
 def test_review_period_extends_protection_interval_and_abc_service_level() -> None:
@@ -51,7 +61,7 @@ def test_review_period_extends_protection_interval_and_abc_service_level() -> No
     skus, items, suppliers, lead = _inputs(review_days=7.0)
     policy = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
                             np.array(["smooth"]), np.array(["B"]), items, suppliers, lead,
-                            PolicyConfig(undershoot_correction=False))
+                            PolicyConfig(undershoot_correction=False, lead_time_mixture=False))
     row = policy.iloc[0]
     assert row["review_period_weeks"] == pytest.approx(1.0)
     assert row["service_level"] == pytest.approx(0.95)
@@ -163,10 +173,12 @@ def test_undershoot_moments_limits() -> None:
 
 def test_undershoot_corrected_reorder_point() -> None:
     # d = 100, sd_d = 20, L = 4 (sd_L = 1), R = 1, EOQ 456.07: X = D_L + U,
-    # mean 400 + E[U], var 4*400 + 100^2 + Var U; s = quantile of X at 0.95.
+    # mean 400 + E[U], var 4*400 + 100^2 + Var U; s = quantile of X at 0.95 (two-moment normal; the
+    # default lead-time mixture: tests/test_inventory_mixture.py).
     skus, items, suppliers, lead = _inputs(review_days=7.0, service_level=0.95)
     policy = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
-                            np.array(["smooth"]), np.array(["A"]), items, suppliers, lead, PolicyConfig())
+                            np.array(["smooth"]), np.array(["A"]), items, suppliers, lead,
+                            PolicyConfig(lead_time_mixture=False))
     u_mean, u_var = undershoot_moments(np.array([100.0]), np.array([20.0]), np.array([456.07]))
     expected = 400 + u_mean[0] + 1.644854 * np.sqrt(11600 + u_var[0])
     assert policy.loc[0, "reorder_point"] == pytest.approx(expected, abs=0.01)

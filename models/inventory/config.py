@@ -29,6 +29,14 @@ class PolicyConfig:
     max_top_up_ratio: a supplier order below its ``min_order_value`` is topped up (extra packs on
         the highest-risk lines) only when the extra value is at most this multiple of the value
         of the lines actually needed; otherwise the supplier's lines are deferred.
+    undershoot_correction: the reorder point protects lead-time demand plus the undershoot of s
+        (``undershoot.py``); False = the textbook D_{L+R}.
+    lead_time_mixture: normal-family SKUs with a variable lead time get the exact mixture of the
+        demand over the gamma lead-time distribution (``lead_time_mixture.py``; method suffix
+        '+lt_mixture') instead of one normal with σ² = E[L]σ_d² + d²σ_L².
+    lattice_undershoot: Poisson-family SKUs (integer demand, integer s, review-period variance
+        <= mean) get the undershoot of integer demand: exact lattice ladder for Q <= 64 units,
+        else E[U] - 1/2, Var U - 1/12 of the continuous ones (``undershoot.py``).
     """
 
     service_level_type: str = "cycle"
@@ -44,6 +52,8 @@ class PolicyConfig:
     fallback_lead_time_days: float = 28.0
     max_top_up_ratio: float = 1.0
     undershoot_correction: bool = True
+    lead_time_mixture: bool = True
+    lattice_undershoot: bool = True
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ import pandas as pd
 from .config import LeadTimes, PolicyConfig
 from .compound import compound_pmf, orders_seen, pmf_fill_rate_level, pmf_quantile, recent_sizes
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
-from .undershoot import undershoot_moments
+from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
+from .undershoot import MAX_LATTICE_UNITS, lattice_undershoot, lattice_undershoot_exact, undershoot_moments
 
 WEEKS_PER_YEAR = 52.0
 TAIL_WEEKS = 13
@@ -76,6 +77,17 @@ def cumulative_at(weekly: np.ndarray, weeks: np.ndarray) -> np.ndarray:
     value = cum[rows, whole] + frac * weekly[rows, whole]
     tail_rate = weekly[:, max(h - TAIL_WEEKS, 0):].mean(axis=1)
     return value + np.maximum(weeks - h, 0.0) * tail_rate
+
+
+def shared_level_error(first_week_var: np.ndarray, level_error_weeks: float | np.ndarray | None) -> np.ndarray:
+    """σ₁² / n_e per SKU, the variance of the forecast level's error shared by all weeks of an
+    interval; 0 where n_e is None, 0, NaN or inf (a float for all SKUs or an (n,) array)."""
+    first_week_var = np.asarray(first_week_var, dtype=float)
+    if level_error_weeks is None:
+        return np.zeros(first_week_var.shape)
+    weeks = np.broadcast_to(np.asarray(level_error_weeks, dtype=float), first_week_var.shape)
+    valid = np.isfinite(weeks) & (weeks > 0)
+    return np.where(valid, first_week_var / np.where(valid, weeks, 1.0), 0.0)
 
 
 def service_levels(skus: np.ndarray, abc: np.ndarray, items: pd.DataFrame, config: PolicyConfig) -> np.ndarray:
@@ -116,7 +128,7 @@ def interval_model_inputs(history: np.ndarray, start: np.ndarray, demand_class: 
 
 def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_mean: np.ndarray,
                   lead_sd: np.ndarray, review: np.ndarray, level: np.ndarray, eoq: np.ndarray,
-                  config: PolicyConfig, *, level_error_weeks: float | None = None,
+                  config: PolicyConfig, *, level_error_weeks: float | np.ndarray | None = None,
                   sizes: np.ndarray | None = None, rate_rel_var: np.ndarray | None = None,
                   compound: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The (R, s, S) arithmetic of ``compute_policy`` on arrays (no frames): weekly forecast
@@ -130,17 +142,27 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
     * ``level_error_weeks`` n_e: the forecast level is estimated from ≈ n_e weeks, so its error
       is shared by every week of an interval of T weeks: Var D_T += (T² - T) σ₁² / n_e (σ₁² the
       first week's forecast variance; the weekly variances already hold the T σ₁²/n_e diagonal).
+      A float for every SKU, or an (n,) array per SKU; None, 0, NaN or inf (for the whole call or
+      for one SKU) = no shared level error.
     * ``sizes`` (n, m) recent non-zero demands, ``rate_rel_var`` (n,) relative variance of the
       occurrence rate and ``compound`` (n,) mask: those SKUs get the compound distribution of
       ``compound.py`` for X = D_L + U (occurrences x sizes), instead of the matched count family.
+
+    With ``config.lead_time_mixture`` (default) the normal-family SKUs with lead_sd > 0 (and not
+    compound) get s from the mixture of X over the gamma lead-time distribution
+    (``lead_time_mixture``: each quadrature node's demand summed over its own weeks ahead, plus
+    the undershoot and the level error), not from one normal with the d² σ_L² term; returned mask
+    ``lt_mixture``. ``level_mean`` / ``level_var`` stay the two-moment figures.
     """
     n = mean.shape[0]
+    compound_mask = (np.zeros(n, bool) if sizes is None or compound is None
+                     else np.broadcast_to(np.asarray(compound, bool), (n,)))
     protection = lead_mean + review
     protection_mean = cumulative_at(mean, protection)
     end_rate = np.maximum(cumulative_at(mean, lead_mean + 0.5) - cumulative_at(mean, np.maximum(lead_mean - 0.5, 0.0)), 0.0)
     end_rate = np.where(lead_mean < 0.5, cumulative_at(mean, np.ones(n)), end_rate)
     protection_var = cumulative_at(var, protection) + end_rate**2 * lead_sd**2
-    shared = np.zeros(n) if not level_error_weeks else var[:, 0] / float(level_error_weeks)
+    shared = shared_level_error(var[:, 0], level_error_weeks)
     protection_var = protection_var + (protection**2 - protection).clip(min=0.0) * shared
     review_demand = cumulative_at(mean, review)
     order_quantity = np.fmax(np.nan_to_num(eoq, nan=0.0), review_demand)
@@ -149,6 +171,15 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
     if config.undershoot_correction:
         undershoot_mean, undershoot_var = undershoot_moments(
             review_demand, np.sqrt(cumulative_at(var, review)), order_quantity)
+        if config.lattice_undershoot:  # Poisson demand: the undershoot lives on the integer lattice
+            review_var = cumulative_at(var, review)
+            lattice = (np.broadcast_to(np.asarray(is_count, bool), (n,)) & ~compound_mask & (review_demand > 0)
+                       & (review_var <= review_demand * (1 + 1e-9)))
+            undershoot_mean, undershoot_var = lattice_undershoot(undershoot_mean, undershoot_var, lattice)
+            exact = lattice & (np.ceil(order_quantity) <= MAX_LATTICE_UNITS)
+            if exact.any():
+                undershoot_mean[exact], undershoot_var[exact] = lattice_undershoot_exact(
+                    review_demand[exact], review_var[exact], order_quantity[exact])
         level_mean = cumulative_at(mean, lead_mean) + undershoot_mean
         level_var = (cumulative_at(var, lead_mean) + end_rate**2 * lead_sd**2 + undershoot_var
                      + (lead_mean**2 - lead_mean).clip(min=0.0) * shared)
@@ -164,6 +195,18 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
     else:
         raise ValueError(f"service_level_type must be 'cycle' or 'fill_rate', not {config.service_level_type!r}")
     use = np.zeros(n, bool) if sizes is None or compound is None else np.asarray(compound, bool) & (level_mean > 0)
+    mix = (config.lead_time_mixture & ~np.broadcast_to(np.asarray(is_count, bool), (n,)) & ~use
+           & (lead_sd > 1e-6 * np.maximum(lead_mean, 1e-9)) & (lead_mean > 0) & (level_mean > 0))
+    if mix.any():
+        nodes, weights = gamma_nodes(lead_mean[mix], lead_sd[mix])
+        span = nodes if config.undershoot_correction else nodes + review[mix, None]
+        node_mean = cumulative_at_nodes(mean[mix], span) + undershoot_mean[mix, None]
+        node_var = (cumulative_at_nodes(var[mix], span) + undershoot_var[mix, None]
+                    + (span**2 - span).clip(min=0.0) * shared[mix, None])
+        reorder_point = np.array(reorder_point, dtype=float)
+        reorder_point[mix] = mixture_levels(np.broadcast_to(np.asarray(level, dtype=float), (n,))[mix],
+                                            node_mean, node_var, weights, config.service_level_type,
+                                            cycle_quantity[mix], start=reorder_point[mix])
     if use.any():
         span = lead_mean if config.undershoot_correction else protection
         lead_rel = np.divide(lead_sd, np.maximum(lead_mean, 1e-9)) ** 2
@@ -185,7 +228,7 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
             level_var[part] = (pmf * value**2).sum(axis=1) - (pmf * value).sum(axis=1) ** 2
     return {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
             "level_mean": level_mean, "level_var": level_var, "order_quantity": order_quantity,
-            "reorder_point": np.maximum(reorder_point, 0.0), "compound": use}
+            "reorder_point": np.maximum(reorder_point, 0.0), "compound": use, "lt_mixture": mix}
 
 
 def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
@@ -248,6 +291,7 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
         no_demand, "no_demand", np.char.add(f"{config.service_level_type}/", distribution.astype(str))))
     if config.undershoot_correction:
         method = np.where(stocked & (review > 0), np.char.add(method.astype(str), "+undershoot"), method)
+    method = np.where(stocked & core["lt_mixture"], np.char.add(method.astype(str), "+lt_mixture"), method)
 
     return pd.DataFrame({
         "sku": skus,

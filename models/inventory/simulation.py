@@ -271,7 +271,8 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
                     targets: tuple[float, ...] = (0.90, 0.95, 0.98), service_level_type: str = "cycle",
                     skus_per_cell: int = 100, weeks: int = 312, lead_time_mean: float = 4.0,
                     review_period_weeks: int = 1, order_cover_weeks: float = 2.0, seed: int = 0,
-                    undershoot_correction: bool = True, lead_time_model: str = "sequential"):
+                    undershoot_correction: bool = True, lead_time_model: str = "sequential",
+                    config_overrides: dict | None = None, bracket: bool = False):
     """Simulate every (demand kind, lead-time CV, target) cell; one summary row per cell.
 
     The policy (s, S) of each cell comes from ``compute_policy`` with the true weekly demand
@@ -279,6 +280,12 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
     see the module docstring ('sequential': in order, stated moments; 'capped': i.i.d. draws
     delayed to the previous arrival; 'independent': i.i.d., orders may cross). The rows carry the
     stated lead-time mean / CV and the effective ones measured on the orders after warm-up.
+
+    ``config_overrides``: further ``PolicyConfig`` fields (e.g. ``lead_time_mixture=False``).
+    ``bracket=True``: where the reorder point is an integer (count families), the same demand and
+    lead-time draws are run again with (s - 1, S - 1), giving ``cycle_service_below`` /
+    ``fill_rate_below`` (NaN elsewhere) - the service one integer step lower, to show whether a
+    target lies between two achievable levels.
     """
     import dataclasses
 
@@ -288,7 +295,7 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
     from .policy import compute_policy
 
     config = dataclasses.replace(PolicyConfig(), service_level_type=service_level_type,
-                                 undershoot_correction=undershoot_correction)
+                                 undershoot_correction=undershoot_correction, **(config_overrides or {}))
     rng = np.random.default_rng(seed)
     rows = []
     scales = {"normal": 20.0, "poisson": 3.0, "negbin": 5.0, "intermittent": 1.0}
@@ -309,6 +316,14 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
                                          demand, lead_draws, review_period_weeks,
                                          allow_crossover=lead_time_model == "independent")
                 effective_mean, effective_cv = result.lead_time_moments(measured_from=52)
+                below = {"cycle_service_below": np.nan, "fill_rate_below": np.nan}
+                reorder = policy["reorder_point"].to_numpy()
+                if bracket and np.all(reorder == np.round(reorder)) and model.family != "normal":
+                    lower = simulate_policy(reorder - 1.0, policy["order_up_to"].to_numpy() - 1.0, demand,
+                                            lead_draws, review_period_weeks,
+                                            allow_crossover=lead_time_model == "independent")
+                    below = {"cycle_service_below": lower.cycles_without_stockout.sum() / max(lower.cycles.sum(), 1),
+                             "fill_rate_below": lower.served.sum() / max(lower.demand.sum(), 1e-12)}
                 rows.append({
                     "demand": kind, "lead_time_cv": cv, "service_level_type": service_level_type,
                     "target": target,
@@ -319,5 +334,6 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
                     "weekly_demand": model.mean, "lead_time_model": lead_time_model,
                     "lead_time_mean": lead_mean, "lead_time_cv_stated": lead_sd / lead_mean,
                     "effective_lead_time_mean": effective_mean, "effective_lead_time_cv": effective_cv,
+                    "policy_method": policy["method"].iloc[0], **below,
                 })
     return pd.DataFrame(rows)

@@ -104,3 +104,90 @@ def undershoot_moments(review_mean: np.ndarray, review_sd: np.ndarray,
         variance[exact] = second_e - first_e**2
     valid = mu > 0
     return np.where(valid, np.maximum(mean, 0.0), 0.0), np.where(valid, np.maximum(variance, 0.0), 0.0)
+
+
+def lattice_undershoot(mean: np.ndarray, variance: np.ndarray, lattice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Undershoot moments for integer demand (count-family SKUs) from the continuous ones.
+
+    With integer demand an order is placed when the demand W since the last order first reaches
+    W >= Q, and U = W - Q takes the values 0, 1, 2, ... (U = 0 has positive probability). In the
+    renewal limit the lattice undershoot has P(U = u) = P(D > u) / E[D], u = 0, 1, ..., so
+    E[U] = E[D(D - 1)] / (2 E[D]) = E[D²] / (2 E[D]) - 1/2 and Var U = E[D³] / (3 E[D]) -
+    (E[D²] / (2 E[D]))² - 1/12, while the continuous (spread) walk has the density P(D > u) / E[D]:
+    E[U] = E[D²] / (2 E[D]), Var U = E[D³] / (3 E[D]) - (E[D²] / (2 E[D]))² - i.e. the continuous
+    undershoot is the lattice one plus an independent uniform(0, 1) (Feller, *An Introduction to
+    Probability Theory*, vol. II, XI.4 (the stationary residual of a renewal process, arithmetic
+    case); Hadley & Whitin, *Analysis of Inventory Systems*, 1963, §4-9 for (s, S) with discrete
+    demand). So where ``lattice``: E[U] - 1/2, Var U - 1/12 (each clipped at 0) - used by
+    ``policy_levels`` only for order quantities above ``MAX_LATTICE_UNITS`` units, where the
+    normal ladder is accurate; below, ``lattice_undershoot_exact``.
+
+    Checked against the exact lattice ladder (renewal mass over 0..Q-1, pmf of U): Poisson(3)
+    weekly, Q = 6: exact E[U] 1.503, continuous (normal ladder) 2.015, corrected 1.515; Poisson
+    (10), Q = 20: 4.889 / 5.340 / 4.840; negative binomial mean 5 var 15, Q = 10: 3.500 / 3.999
+    / 3.499. The variance stays the normal ladder's (it misses the count distribution's skewness:
+    2.26 exact vs 1.93 at Poisson(3), Q = 6).
+    """
+    lattice = np.asarray(lattice, bool)
+    return (np.where(lattice, np.maximum(mean - 0.5, 0.0), mean),
+            np.where(lattice, np.maximum(variance - 1.0 / 12.0, 0.0), variance))
+
+
+MAX_LATTICE_UNITS = 64   # exact lattice undershoot where ⌈Q⌉ <= this many units
+LATTICE_CHUNK = 8192
+
+
+def _count_pmf_grid(mean: np.ndarray, var: np.ndarray, size: int) -> np.ndarray:
+    """(n, size) pmf on 0..size-1 of Poisson(mean) (var <= mean) or the moment-matched negative
+    binomial (as ``distribution``), by the recursions f(k+1) = f(k) μ / (k+1) and
+    f(k+1) = f(k) (1 - p)(k + r) / (k + 1)."""
+    negbin = var > mean * (1 + 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(negbin, mean**2 / np.where(negbin, var - mean, 1.0), 1.0)
+        p = np.where(negbin, mean / np.where(negbin, var, 1.0), 1.0)
+    pmf = np.empty((mean.size, size))
+    pmf[:, 0] = np.where(negbin, np.exp(r * np.log(p)), np.exp(-mean))
+    for k in range(size - 1):
+        ratio = np.where(negbin, (1.0 - p) * (k + r), mean) / (k + 1.0)
+        pmf[:, k + 1] = pmf[:, k] * ratio
+    return pmf
+
+
+def lattice_undershoot_exact(review_mean: np.ndarray, review_var: np.ndarray,
+                             order_quantity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (E[U], Var U) for integer review-period demand D (Poisson / matched negative binomial).
+
+    The demand since the last order takes the values 0, 1, ...; with m(j) the renewal mass (the
+    expected number of reviews at which it equals j, j < Q: m = δ₀ + m * f restricted to
+    0..⌈Q⌉-1, solved row by row, m(j) (1 - f(0)) = δ_{j0} + Σ_{i<j} m(i) f(j - i)), the order
+    is placed at the review where j + D >= Q, so E[U^k] = Σ_{j<Q} m(j) E[(D - (Q - j))+^k]
+    (normalised by Σ_j m(j) P(D >= Q - j) = 1). The partial moments come from tail sums of f,
+    d f and d² f. For order quantities of at most ``MAX_LATTICE_UNITS`` units.
+    """
+    mu = np.asarray(review_mean, dtype=float)
+    var = np.maximum(np.asarray(review_var, dtype=float), 0.0)
+    q = np.asarray(order_quantity, dtype=float)
+    n = mu.size
+    mean_u, var_u = np.zeros(n), np.zeros(n)
+    for first in range(0, n, LATTICE_CHUNK):
+        part = slice(first, first + LATTICE_CHUNK)
+        m_r, v_r, q_r = mu[part], var[part], q[part]
+        units = int(np.ceil(q_r.max()))
+        size = units + int(np.ceil((m_r + 12.0 * np.sqrt(np.maximum(v_r, m_r))).max())) + 3
+        f = _count_pmf_grid(m_r, v_r, size)
+        renewal = np.zeros((m_r.size, units))
+        stay = np.maximum(1.0 - f[:, 0], 1e-300)
+        for j in range(units):
+            inflow = (renewal[:, :j] * f[:, j:0:-1]).sum(axis=1) if j else np.ones(m_r.size)
+            renewal[:, j] = inflow / stay
+        renewal[np.arange(units)[None, :] >= np.ceil(q_r)[:, None]] = 0.0
+        d = np.arange(size, dtype=float)[None, :]
+        tails = [np.cumsum((f * d**k)[:, ::-1], axis=1)[:, ::-1] for k in range(3)]
+        x = q_r[:, None] - np.arange(units)[None, :]             # shortfall to Q from j
+        c = np.clip(np.ceil(x - 1e-9).astype(int), 0, size - 1)   # D >= c  <=>  j + D >= Q
+        t0, t1, t2 = (np.take_along_axis(t, c, axis=1) for t in tails)
+        mass = (renewal * t0).sum(axis=1)
+        first_m = (renewal * (t1 - x * t0)).sum(axis=1) / mass
+        second_m = (renewal * (t2 - 2 * x * t1 + x * x * t0)).sum(axis=1) / mass
+        mean_u[part], var_u[part] = first_m, np.maximum(second_m - first_m**2, 0.0)
+    return np.maximum(mean_u, 0.0), var_u
