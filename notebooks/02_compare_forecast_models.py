@@ -241,13 +241,18 @@ per_class.round(3)
 
 # %% [markdown]
 # The stored `forecast_accuracy` over **all** SKUs (selected model only) and the interval
-# coverage of the backtest (`forecast_coverage`; the targets are 0.80 and 0.95).
+# coverage of the backtest (`forecast_coverage`; the targets are 0.80 and 0.95): weekly bands
+# (plain and by the PIT, which is the fair measure for count forecasts of mostly-zero weeks),
+# totals over 1–13-week windows, and the fitted `level_error_weeks` of the window model that
+# the safety stock uses (docs/forecasting.md §5).
 
 # %%
 selected_all = accuracy_table[accuracy_table["selected"]].merge(sku_class[["sku", "demand_class"]], on="sku")
 overall = selected_all.groupby("demand_class").agg(
     skus=("sku", "size"), rmsse=("rmsse", "mean"), wape=("wape", "mean"), bias=("bias", "mean"))
-overall.join(coverage_table.set_index("demand_class")[["coverage80", "coverage95"]]).round(3)
+overall.join(coverage_table.set_index("demand_class")[
+    ["coverage80", "coverage95", "pit_coverage80", "pit_coverage95", "window_coverage80",
+     "window_coverage95", "level_error_weeks"]]).round(3)
 
 # %% [markdown]
 # ## History, forecast and 80 / 95 % bands for one SKU

@@ -112,7 +112,9 @@ unit_cost = items.set_index("sku")["unit_cost"].reindex(skus).to_numpy(dtype=flo
 sales["week"] = pd.to_datetime(sales["week"])
 demand = build_demand_matrix(sales, skus.astype(object), last_complete_week(pd.Timestamp(run["as_of"])),
                              int(json.loads(run["config"]).get("history_weeks", 156)))
-history = {"history": demand.quantity, "start": demand.start}
+history = {"history": demand.quantity, "start": demand.start,
+           # the window model's n_e per SKU that the flow took from the forecast (inf: none)
+           "level_error_weeks": stored_policy["level_error_weeks"].to_numpy(dtype=float)}
 
 # %% [markdown]
 # ## Check: the recomputed policy equals the stored one

@@ -143,6 +143,7 @@ def policy_task(
         config.policy,
         history=demand.quantity,
         start=demand.start,
+        level_error_weeks=forecast.level_error_weeks,
     )
 
 

@@ -105,7 +105,8 @@ create table if not exists inventory_policy (
     reorder_point          double,
     order_up_to            double,
     eoq                    double,
-    method                 varchar
+    method                 varchar,
+    level_error_weeks      double
 );
 
 create table if not exists backorder_risk (

@@ -9,3 +9,4 @@ alter table forecast_coverage add column if not exists pit_coverage95 double;
 alter table forecast_coverage add column if not exists window_coverage80 double;
 alter table forecast_coverage add column if not exists window_coverage95 double;
 alter table forecast_coverage add column if not exists level_error_weeks double;
+alter table inventory_policy add column if not exists level_error_weeks double;

@@ -236,7 +236,8 @@ insert into forecast_accuracy select 'scale-new', sku, 'ets', 0.9, 0.8, 0.3, 0.0
 insert into forecast_coverage (run_id, demand_class, series, coverage80, coverage95)
     values ('scale-new', 'smooth', 10, 0.79, 0.94), ('scale-new', 'lumpy', 10, 0.7, 0.9);
 insert into inventory_policy
-select 'scale-new', sku, supplier_id, 0.95, 'cycle', 2, 0.5, 1, 5, 2, 15, 4, 6, 21, 40, 50, 'normal' from sku_ids;
+select 'scale-new', sku, supplier_id, 0.95, 'cycle', 2, 0.5, 1, 5, 2, 15, 4, 6, 21, 40, 50, 'normal', 13
+from sku_ids;
 insert into sales_weekly
 select sku, date '2024-06-03' - (7 * (w + 1))::integer, (hash(i, w) % 10)::double
 from sku_ids cross join range($history) as t(w);

@@ -260,3 +260,19 @@ def test_weeks_outside_history_window_are_noted(
     assert len(notes) == 1 and notes["rows"].iloc[0] > 0
     weeks = _query(tmp_path / "s.duckdb", "select count(distinct week) as n from sales_weekly")["n"].iloc[0]
     assert weeks == 60
+
+
+def test_policy_uses_the_forecasts_fitted_level_error(first_run) -> None:
+    """inventory_policy.level_error_weeks is the window model's n_e that the forecast fitted for the
+    SKU's demand class on its backtest (forecast_coverage.level_error_weeks), not a constant."""
+    _, out = first_run
+    joined = _query(out / "s.duckdb", """
+        select c.demand_class, p.level_error_weeks as used, f.level_error_weeks as fitted
+        from inventory_policy p
+        join sku_class c using (run_id, sku)
+        join forecast_coverage f on f.run_id = p.run_id and f.demand_class = c.demand_class
+        where c.demand_class in ('smooth', 'erratic', 'intermittent', 'lumpy') and f.series >= 30""")
+    assert len(joined) > 0
+    np.testing.assert_array_equal(joined["used"].to_numpy(), joined["fitted"].to_numpy())
+    coverage = _query(out / "s.duckdb", "select * from forecast_coverage")
+    assert coverage["window_coverage95"].dropna().between(0.8, 1.0).all()

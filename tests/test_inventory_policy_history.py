@@ -115,3 +115,40 @@ def test_replay_uses_the_same_inputs_as_compute_policy(monkeypatch: pytest.Monke
     assert set(calls[0]) == set(expected)
     for key, value in expected.items():
         np.testing.assert_array_equal(calls[0][key], value)
+
+
+def test_forecast_level_error_weeks_reach_the_policy_and_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forecast's fitted n_e per SKU (ForecastResult.level_error_weeks) replaces the fixed 13
+    weeks: a smaller n_e (more shared level error) widens the protection interval and raises s;
+    inf removes the shared term; the table says which n_e each SKU used. A replay forecast_fn
+    that returns n_e as a fourth array passes it to the replay's policy the same way."""
+    case = _case()
+    n = case["history"].shape[0]
+    mean, sd = np.full((n, 26), 10.0), np.full((n, 26), 3.0)
+    family = np.array(["normal"] * n)
+    classes = np.array(["smooth"] * n)
+    args = (case["skus"], mean, sd, family, classes, np.array(["A"] * n), case["items"], case["suppliers"],
+            case["lead"], PolicyConfig())
+    kwargs = dict(history=case["history"], start=case["start"])
+    fixed = compute_policy(*args, **kwargs)
+    shared = compute_policy(*args, **kwargs, level_error_weeks=np.full(n, 2.0))
+    independent = compute_policy(*args, **kwargs, level_error_weeks=np.full(n, np.inf))
+    assert (fixed["level_error_weeks"] == 13).all() and (shared["level_error_weeks"] == 2).all()
+    assert np.isinf(independent["level_error_weeks"]).all()
+    assert (shared["protection_demand_sd"] > fixed["protection_demand_sd"]).all()
+    assert (fixed["protection_demand_sd"] > independent["protection_demand_sd"]).all()
+    assert (shared["reorder_point"] > fixed["reorder_point"]).all()
+    assert (fixed["reorder_point"] > independent["reorder_point"]).all()
+
+    calls = []
+    real = backtest_module.policy_levels
+    monkeypatch.setattr(backtest_module, "policy_levels", lambda *a, **k: calls.append(k) or real(*a, **k))
+
+    def forecast_fn(history: np.ndarray, start: np.ndarray):
+        rows = history.shape[0]
+        return np.full((rows, 26), 10.0), np.full((rows, 26), 3.0), family[:rows], np.arange(1.0, rows + 1)
+
+    backtest_policy(case["history"], case["start"], case["classes"], np.full(n, 0.95), np.full(n, 6.0),
+                    np.full(n, 1.5), np.full(n, 2.0), PolicyConfig(), weeks=26, warmup_weeks=13,
+                    forecast_fn=forecast_fn)
+    np.testing.assert_array_equal(calls[0]["level_error_weeks"], np.arange(1.0, n + 1))

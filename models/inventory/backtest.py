@@ -19,7 +19,9 @@ variance of the last ``estimate_weeks`` weeks of the SKU's history (from its fir
 flat over the horizon; count family (Poisson / negative binomial) for intermittent and lumpy
 classes, normal otherwise. Re-running ``models.forecasting.forecast_demand`` at every review is
 possible through ``forecast_fn`` (see ``engine_forecast_fn``) but costs one full forecast per
-replayed week.
+replayed week (``periodic_forecast_fn``: every few weeks). A ``forecast_fn`` may return a fourth
+array, the forecast's ``level_error_weeks`` per SKU, which the interval model then uses instead
+of ``LEVEL_ERROR_WEEKS`` (the engine's does).
 
 The replay starts at the order-up-to level with nothing on order. Measured per demand class
 (the columns of the ``policy_backtest`` table, plus extras):
@@ -53,7 +55,8 @@ BACKTEST_COLUMNS = [
     "fill_rate", "average_on_hand", "backorder_units", "review_cycle_service_level", "cycles", "demand_units",
 ]
 
-ForecastFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# (history so far, start) -> (mean (n, h), sd (n, h), family (n,)[, level_error_weeks (n,)])
+ForecastFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
 
 
 def rolling_estimate(history: np.ndarray, start: np.ndarray, demand_class: np.ndarray, estimate_weeks: int = 26,
@@ -78,13 +81,15 @@ def rolling_estimate(history: np.ndarray, start: np.ndarray, demand_class: np.nd
 
 
 def engine_forecast_fn(horizon: int = 26, **kwargs) -> ForecastFn:
-    """A ``forecast_fn`` re-running ``models.forecasting.forecast_demand`` on the history so far."""
+    """A ``forecast_fn`` re-running ``models.forecasting.forecast_demand`` on the history so far;
+    it also returns the forecast's fitted ``level_error_weeks`` (the window model's n_e), which
+    the replay's policy then uses, as the pipeline's does."""
     from models.forecasting import forecast_demand
 
-    def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, ...]:
         skus = np.arange(history.shape[0]).astype(str)
         result = forecast_demand(skus, history, start, horizon, **kwargs)
-        return result.mean, result.sd, result.family
+        return result.mean, result.sd, result.family, result.level_error_weeks
 
     return forecast
 
@@ -95,16 +100,16 @@ def periodic_forecast_fn(forecast_fn: ForecastFn, every_weeks: int) -> ForecastF
     the weeks elapsed, its last week repeated past its horizon)."""
     last: dict[str, object] = {}
 
-    def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, ...]:
         weeks_seen = history.shape[1]
         elapsed = weeks_seen - int(last.get("weeks_seen", -every_weeks))
         if elapsed >= every_weeks or elapsed < 0:
-            mean, sd, family = forecast_fn(history, start)
-            last.update(weeks_seen=weeks_seen, mean=mean, sd=sd, family=family)
-            return mean, sd, family
-        mean, sd = last["mean"], last["sd"]
+            result = tuple(forecast_fn(history, start))
+            last.update(weeks_seen=weeks_seen, result=result)
+            return result
+        mean, sd, family, *rest = last["result"]
         shifted = np.minimum(np.arange(mean.shape[1]) + elapsed, mean.shape[1] - 1)
-        return mean[:, shifted], sd[:, shifted], last["family"]
+        return (mean[:, shifted], sd[:, shifted], family, *rest)
 
     return forecast
 
@@ -166,17 +171,20 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     def levels(week: int, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(s, S) of the SKUs ``use`` (bool mask) from the history before ``week``."""
         seen = history[use, :week]
+        level_error_weeks = None
         if forecast_fn is None:
             mean, sd, family = rolling_estimate(seen, start[use], demand_class[use], estimate_weeks, horizon)
         else:  # forecast every SKU (so a periodic_forecast_fn can reuse it), keep the reviewing ones
-            mean, sd, family = forecast_fn(history[:, :week], start)
+            mean, sd, family, *rest = forecast_fn(history[:, :week], start)
             mean, sd, family = np.asarray(mean)[use], np.asarray(sd)[use], np.asarray(family)[use]
+            if rest:
+                level_error_weeks = np.asarray(rest[0], dtype=float)[use]
         mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
         var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
         eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[use], config)
         extra = {}
         if interval_model == "compound":  # the same inputs compute_policy(history=..., start=...) uses
-            extra = interval_model_inputs(history[use, :week], start[use], demand_class[use])
+            extra = interval_model_inputs(history[use, :week], start[use], demand_class[use], level_error_weeks)
         core = policy_levels(mean, var, is_count_family(family), lead_mean[use], lead_sd[use], review[use],
                              level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0

@@ -58,7 +58,7 @@ POLICY_COLUMNS = [
     "sku", "supplier_id", "service_level", "service_level_type", "lead_time_weeks_mean",
     "lead_time_weeks_sd", "review_period_weeks", "demand_per_week_mean", "demand_per_week_sd",
     "protection_demand_mean", "protection_demand_sd", "safety_stock", "reorder_point",
-    "order_up_to", "eoq", "method",
+    "order_up_to", "eoq", "method", "level_error_weeks",
 ]
 
 
@@ -108,12 +108,16 @@ def economic_order_quantity(annual_demand: np.ndarray, unit_cost: np.ndarray, co
     return np.where(holding > 0, eoq, np.nan)
 
 
-def interval_model_inputs(history: np.ndarray, start: np.ndarray, demand_class: np.ndarray) -> dict:
+def interval_model_inputs(history: np.ndarray, start: np.ndarray, demand_class: np.ndarray,
+                          level_error_weeks: float | np.ndarray | None = None) -> dict:
     """Keywords of ``policy_levels`` for the "compound" interval model, from the demand history.
 
     ``history`` (n, T) weekly demand up to the last complete week before the forecast (columns
     before ``start`` are not the SKU's history), ``start`` (n,) first week of each SKU's history,
-    ``demand_class`` (n,). Gives the shared level error (``LEVEL_ERROR_WEEKS``) for every SKU and,
+    ``demand_class`` (n,). Gives the shared level error for every SKU (``level_error_weeks``: the
+    forecast's own n_e per SKU, ``ForecastResult.level_error_weeks``, fitted per demand class on
+    the forecasting backtest (docs/forecasting.md §5.1); without it the fixed
+    ``LEVEL_ERROR_WEEKS``) and,
     for intermittent / lumpy SKUs, the compound occurrences x sizes distribution: the last 104
     weeks' non-zero demands as sizes, 1 / (orders in the last ``RATE_EVIDENCE_WEEKS`` weeks) as
     the rate's relative variance. The one place both ``compute_policy`` and the backtest replay
@@ -121,7 +125,9 @@ def interval_model_inputs(history: np.ndarray, start: np.ndarray, demand_class: 
     """
     history = np.maximum(np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=float))), 0.0)
     start = np.asarray(start, dtype=np.int64).reshape(-1)
-    return dict(level_error_weeks=LEVEL_ERROR_WEEKS, sizes=recent_sizes(history, start),
+    if level_error_weeks is None:
+        level_error_weeks = LEVEL_ERROR_WEEKS
+    return dict(level_error_weeks=level_error_weeks, sizes=recent_sizes(history, start),
                 rate_rel_var=1.0 / np.maximum(orders_seen(history, start, RATE_EVIDENCE_WEEKS), 1),
                 compound=np.isin(np.asarray(demand_class).astype(str).reshape(-1), COUNT_CLASSES))
 
@@ -234,8 +240,13 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
 def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
                    demand_class: np.ndarray, abc: np.ndarray, items: pd.DataFrame,
                    suppliers: pd.DataFrame, lead_times: LeadTimes, config: PolicyConfig, *,
-                   history: np.ndarray | None = None, start: np.ndarray | None = None) -> pd.DataFrame:
+                   history: np.ndarray | None = None, start: np.ndarray | None = None,
+                   level_error_weeks: float | np.ndarray | None = None) -> pd.DataFrame:
     """One policy row per SKU (columns ``POLICY_COLUMNS``); see the module docstring.
+
+    ``level_error_weeks`` (a float or (n,) per SKU, inf = none): the forecast level's effective
+    number of weeks n_e of the shared-error term (``ForecastResult.level_error_weeks``, as the
+    flow passes it); without it ``LEVEL_ERROR_WEEKS`` with ``history``, none without.
 
     With ``history`` (n, T: weekly demand of the same SKUs, in the same order, up to the last
     complete week before the forecast's first week, e.g. ``DemandMatrix.quantity``) and ``start``
@@ -275,7 +286,9 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
         start = np.clip(np.asarray(start, dtype=np.int64).reshape(-1), 0, history.shape[1])
         if start.shape[0] != n:
             raise ValueError(f"start has {start.shape[0]} values for {n} SKUs")
-        extra = interval_model_inputs(history, start, demand_class)
+        extra = interval_model_inputs(history, start, demand_class, level_error_weeks)
+    elif level_error_weeks is not None:
+        extra = {"level_error_weeks": level_error_weeks}
     core = policy_levels(mean, var, is_count, lead_mean, lead_sd, review, level, eoq, config, **extra)
     protection, protection_mean, protection_var = core["protection"], core["protection_mean"], core["protection_var"]
     reorder_point, order_quantity = core["reorder_point"], core["order_quantity"]
@@ -311,5 +324,14 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
         "order_up_to": order_up_to,
         "eoq": eoq,
         "method": method,
+        "level_error_weeks": _used_level_error_weeks(extra.get("level_error_weeks"), n),
         "unit_cost": unit_cost,
     })[POLICY_COLUMNS + ["unit_cost"]]
+
+
+def _used_level_error_weeks(level_error_weeks: float | np.ndarray | None, n: int) -> np.ndarray:
+    """(n,) the n_e each SKU's interval used; inf = no shared level error."""
+    if level_error_weeks is None:
+        return np.full(n, np.inf)
+    weeks = np.broadcast_to(np.asarray(level_error_weeks, dtype=float), (n,))
+    return np.where(np.isfinite(weeks) & (weeks > 0), weeks, np.inf)
