@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/forecast_accuracy.py [--skus N] [--holdout 13]
         [--datasets synthetic,man,jewelry] [--statsmodels-skus 100] [--seed 0]
+        [--peers-cache DIR]
 
 For each data set the last ``--holdout`` weeks are held out; every method forecasts them from
 the weeks before. Reported per demand class (the engine's classification of the training
@@ -16,11 +17,18 @@ seasonal, trending, late starts); (b) real sets read in place from /work/shared/
 (``man_weekly_long.csv.gz``: sku, year_week, demand; ``jewelry_weekly_long.csv``: sku, year,
 week, units) — never copied. statsforecast is optional (``pip install statsforecast``): without
 it a notice is printed and only the engine (and statsmodels, if present) is reported.
+
+``--peers-cache DIR``: the peers' holdout forecasts and seconds are stored in ``DIR`` as one
+``.npz`` per data set and peer, keyed by the data set name, holdout, subsample, seed, AutoETS
+season and a digest of the training matrix; a later run with the same key reuses them (the
+peers do not change between engine experiments). The printed peer seconds are those of the
+run that filled the cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 import warnings
@@ -37,6 +45,7 @@ from models.forecasting import forecast_demand  # noqa: E402
 
 REAL_DATA = Path("/work/shared/data/real")
 MIN_PEER_WEEKS = 10   # statsforecast AutoETS raises "tiny datasets" on very short series
+PEER_MIN_WEEKS = {"sf_AutoETS": MIN_PEER_WEEKS}   # the other peers run on every series (>= 2 weeks)
 CLASS_ORDER = ["smooth", "erratic", "intermittent", "lumpy", "new", "inactive", "all"]
 
 
@@ -154,11 +163,12 @@ def statsforecast_methods(season_length: int, ets_season_length: int
 
 
 def run_statsforecast(make_model: Callable[[], object], train: np.ndarray, start: np.ndarray,
-                      horizon: int) -> tuple[np.ndarray, float]:
-    """Forecast every SKU with one statsforecast model; NaN/failed -> training mean."""
+                      horizon: int, min_weeks: int = MIN_PEER_WEEKS) -> tuple[np.ndarray, float]:
+    """Forecast every SKU with >= ``min_weeks`` weeks with one statsforecast model; shorter
+    series and NaN forecasts -> training mean."""
     from statsforecast import StatsForecast
 
-    active = np.flatnonzero(start <= train.shape[1] - MIN_PEER_WEEKS)   # shorter series: mean
+    active = np.flatnonzero(start <= train.shape[1] - min_weeks)   # shorter series: mean
     ids = np.concatenate([np.full(train.shape[1] - start[i], i) for i in active])
     ds = np.concatenate([np.arange(start[i], train.shape[1]) for i in active])
     frame = pd.DataFrame({"unique_id": ids, "ds": ds, "y": train[ids, ds]})
@@ -168,7 +178,7 @@ def run_statsforecast(make_model: Callable[[], object], train: np.ndarray, start
         fc = StatsForecast(models=[make_model()], freq=1, n_jobs=1).forecast(df=frame, h=horizon)
     seconds = time.perf_counter() - t0
     column = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
-    out = np.zeros((train.shape[0], horizon))
+    out = np.full((train.shape[0], horizon), np.nan)   # not run (too short) -> mean below
     values = fc[column].to_numpy(dtype=float).reshape(-1, horizon)
     uid = fc["unique_id"].to_numpy().reshape(-1, horizon)[:, 0].astype(int)
     out[uid] = values
@@ -200,10 +210,37 @@ def run_statsmodels_ets(train: np.ndarray, start: np.ndarray, horizon: int,
     return np.maximum(np.nan_to_num(out), 0.0), time.perf_counter() - t0
 
 
+# ----------------------------------------------------------------------------- peers cache
+
+def peer_cache_path(cache_dir: Path | None, key: str, label: str) -> Path | None:
+    """File for one peer's forecasts under ``cache_dir`` (None: no cache)."""
+    return None if cache_dir is None else cache_dir / f"{key}__{label}.npz"
+
+
+def data_key(name: str, train: np.ndarray, start: np.ndarray, holdout: int, extra: str) -> str:
+    """Cache key: data set, holdout, options and a digest of the training data."""
+    raw = np.ascontiguousarray(train).tobytes() + np.asarray(start).tobytes()
+    digest = hashlib.sha1(raw).hexdigest()[:12]
+    return f"{name}_h{holdout}_{extra}_{digest}_v2"   # v2: short series -> mean, not 0
+
+
+def cached_peer(path: Path | None, run: Callable[[], tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
+    """Load (forecast, seconds) from ``path`` if present, else run and store it there."""
+    if path is not None and path.exists():
+        with np.load(path) as data:
+            return data["forecast"], float(data["seconds"])
+    forecast, seconds = run()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, forecast=forecast, seconds=seconds)
+    return forecast, seconds
+
+
 # ----------------------------------------------------------------------------- main
 
 def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, holdout: int,
-              statsmodels_skus: int, seed: int, ets_season_length: int) -> None:
+              statsmodels_skus: int, seed: int, ets_season_length: int,
+              cache_dir: Path | None = None, key_extra: str = "") -> None:
     train, actual = y[:, :-holdout], y[:, -holdout:]
     keep = start < train.shape[1]            # SKUs listed before the holdout
     skus, train, actual, start = skus[keep], train[keep], actual[keep], start[keep]
@@ -218,10 +255,13 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
     print("selected models:", dict(pd.Series(result.model).value_counts()))
     tables = {"engine": score(train, start, actual, result.mean, classes)}
     seconds = {"engine": engine_seconds}
+    key = data_key(name, train, start, holdout, f"{key_extra}_ets{ets_season_length}")
     methods = statsforecast_methods(season, ets_season_length) or {}
     for label, make in methods.items():
         try:
-            fc, sec = run_statsforecast(make, train, start, holdout)
+            fc, sec = cached_peer(peer_cache_path(cache_dir, key, label),
+                                  lambda make=make, label=label: run_statsforecast(
+                                      make, train, start, holdout, PEER_MIN_WEEKS.get(label, 2)))
         except Exception as exc:  # noqa: BLE001 - report and continue with the other peers
             print(f"{label} failed: {exc!r}")
             continue
@@ -229,7 +269,13 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
     if statsmodels_skus > 0:
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(n, size=min(statsmodels_skus, n), replace=False))
-        ets = run_statsmodels_ets(train, start, holdout, rows)
+        path = peer_cache_path(cache_dir, key, f"sm_ETS_{rows.size}")
+        if path is not None and path.exists():
+            ets = cached_peer(path, lambda: (np.zeros(0), 0.0))
+        else:
+            ets = run_statsmodels_ets(train, start, holdout, rows)
+            if ets is not None and path is not None:
+                cached_peer(path, lambda: ets)
         if ets is not None:
             sub = score(train[rows], start[rows], actual[rows], ets[0], classes[rows])
             engine_sub = score(train[rows], start[rows], actual[rows], result.mean[rows], classes[rows])
@@ -254,6 +300,9 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
         bt = backtest.loc[cls] if cls in backtest.index else None
         extra = f" [{bt['coverage80']:.3f} / {bt['coverage95']:.3f}]" if bt is not None else ""
         print(f"  {cls:13s} 80%: {cov80[cls]:.3f}  95%: {cov95[cls]:.3f}{extra}")
+    print("\nengine backtest coverage frame (ForecastResult.coverage, all columns)")
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(result.coverage.to_string(index=False))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -265,6 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--statsmodels-skus", type=int, default=100,
                         help="SKUs for the (slow, per-series) statsmodels ETS peer; 0 = skip")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--peers-cache", type=Path, default=None,
+                        help="directory to store / reuse the peers' holdout forecasts (keyed by data set, "
+                        "holdout, options and a digest of the training data)")
     parser.add_argument("--ets-season", type=int, default=1,
                         help="season length for statsforecast AutoETS (default 1: non-seasonal; R's ets "
                         "refuses m > 24 and m = 52 is ~100 s per 1,000 SKUs)")
@@ -283,7 +335,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.skus and skus.size > args.skus:
             pick = np.sort(rng.choice(skus.size, size=args.skus, replace=False))
             skus, y, start = skus[pick], y[pick], start[pick]
-        benchmark(name, skus, y, start, args.holdout, args.statsmodels_skus, args.seed, args.ets_season)
+        benchmark(name, skus, y, start, args.holdout, args.statsmodels_skus, args.seed, args.ets_season,
+                  cache_dir=args.peers_cache,
+                  key_extra=f"n{skus.size}_s{args.seed}_sm{args.statsmodels_skus}")
 
 
 if __name__ == "__main__":

@@ -97,10 +97,11 @@ def test_selection_picks_intermittent_model_on_intermittent_series() -> None:
     y[:, 0] = 3.0
     result = forecast_demand(np.arange(n).astype(str), y.astype(float), np.zeros(n, dtype=int), 13)
     assert set(result.classes["demand_class"]) <= {"intermittent", "lumpy"}
-    # "combination" here is the equal-weight mean of SBA, TSB and SES
-    assert set(result.model) <= {"croston", "sba", "tsb", "combination"}
+    # "combination" here is the equal-weight mean of SBA, TSB and SES; ADIDA (temporal
+    # aggregation) and the mean method are intermittent-demand candidates since round 4
+    assert set(result.model) <= {"croston", "sba", "tsb", "combination", "adida", "mean"}
     assert set(result.family) <= {"poisson", "negbin"}
-    assert set(result.accuracy["model"]) == {"croston", "sba", "tsb", "ses", "combination"}
+    assert set(result.accuracy["model"]) == {"croston", "sba", "tsb", "ses", "combination", "adida", "mean"}
 
 
 def test_interval_coverage_on_known_distribution() -> None:

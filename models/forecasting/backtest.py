@@ -7,11 +7,15 @@ least ``min_train`` weeks of history before it. A candidate is eligible for a SK
 valid at every counted origin and at the final cut, so all eligible candidates are compared on
 the same origins. Selection = smallest mean RMSSE over origins (M5 measure; never MASE, which
 favours zero forecasts on intermittent series — Kolassa 2016, IJF 32), shrunk toward the
-group's mean RMSSE per model (:func:`shrunk_scores`); the equal-weight combination is the
-default and a single model replaces it only with paired evidence over the origins
-(:func:`beats_combination`). Ties go to the first candidate in the preference order. Without
-any counted origin the class default is used. The prior is computed over all SKUs of a
-candidate group (:func:`prior_table`), so a SKU's choice does not depend on chunking.
+group's mean RMSSE per model (:func:`shrunk_scores`). Each SKU has a *reference* model that a
+single model replaces only with paired evidence over the origins (:func:`beats_reference`):
+with :data:`REFERENCE_RULE` ``"pooled"`` (default since round 4) the class's pooled backtest
+winner (:func:`pooled_reference`; aggregate selection, Fildes & Petropoulos 2015), with
+``"combination"`` the equal-weight combination (:func:`beats_combination`). Ties go to the first
+candidate in the preference order. SKUs without any counted origin get the class's pooled
+backtest winner (:func:`no_evidence_choice`, :data:`NO_EVIDENCE_CHOICE`), else the group
+default. The prior is computed over all SKUs of a candidate group (:func:`prior_table`), so a
+SKU's choice does not depend on chunking.
 """
 
 from __future__ import annotations
@@ -21,23 +25,31 @@ from dataclasses import dataclass
 import numpy as np
 
 from .forecast_types import CutForecasts
-from .intermittent import adida_forecasts, croston_sba_forecasts, tsb_forecasts
+from .intermittent import adida_forecasts, aggregate_forecasts, croston_sba_forecasts, tsb_forecasts
 from .metrics import TrainingScales, mean_over_origins, origin_accuracy
 from .seasonal import seasonal_ses_forecasts
-from .smoothing import holt_damped_forecasts, naive_forecasts, seasonal_naive_forecasts, ses_forecasts
+from .smoothing import (
+    holt_damped_forecasts,
+    mean_forecasts,
+    naive_forecasts,
+    seasonal_naive_forecasts,
+    ses_forecasts,
+)
 
 SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "seasonal_ses", "holt_damped", "combination",
                                        "seasonal_naive", "naive")
-INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination")
+INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination", "adida", "mean")
 COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
 COMBINED_INTERMITTENT: tuple[str, ...] = ("sba", "tsb", "ses")
 MIN_TRAIN_WEEKS: int = 13
-SELECTION_PRIOR_ORIGINS: float = 2.0
+SELECTION_PRIOR_ORIGINS: float = 1.0   # round 4 (was 2.0), docs/forecasting.md 6.2
 COMBINATION_EVIDENCE_Z: float = 1.5
 MIN_PRIOR_SKUS: int = 30
 SEASONAL_MODELS: tuple[str, ...] = ("seasonal_ses", "seasonal_naive")
 MIN_SEASONS: float = 2.0
 SEASONS_COUNTED_AT: str = "last_origin"   # or "final" (cut) / "first_origin" (first counted origin)
+NO_EVIDENCE_CHOICE: str = "pooled"        # SKUs without a counted origin: "pooled" winner or "default"
+REFERENCE_RULE: str = "pooled"            # model a single model must beat: "pooled" winner or "combination"
 
 
 def seasonal_allowed(start: np.ndarray, cuts: np.ndarray, season_length: int,
@@ -88,6 +100,8 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
             seasonal = (seasonal[0], seasonal[1] & allowed[:, None])
     if "naive" in wanted:
         out["naive"] = naive_forecasts(y, start, cuts, horizon)
+    if "mean" in wanted:
+        out["mean"] = mean_forecasts(y, start, cuts, horizon)
     if "seasonal_naive" in wanted and y.shape[1] >= season_length:
         snaive = seasonal_naive_forecasts(y, start, cuts, horizon, season_length)
         keep = snaive.valid & allowed[:, None]
@@ -103,8 +117,13 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
         out["croston"], out["sba"] = croston_sba_forecasts(y, start, cuts, horizon)
     if "tsb" in wanted:
         out["tsb"] = tsb_forecasts(y, start, cuts, horizon)
-    if "adida" in wanted:
-        out["adida"] = adida_forecasts(y, start, cuts, horizon)
+    if wanted & {"adida", "imapa"}:
+        adida, imapa = aggregate_forecasts(y, start, cuts, horizon, imapa="imapa" in wanted)
+        out["adida"] = adida
+        if imapa is not None:
+            out["imapa"] = imapa
+    if "adida_overlapping" in wanted:
+        out["adida_overlapping"] = adida_forecasts(y, start, cuts, horizon)
     if "combination" in wanted:
         parts = COMBINED_INTERMITTENT if "sba" in wanted else COMBINED_SMOOTH
         out["combination"] = combine_forecasts([out[p] for p in parts if p in out])
@@ -194,7 +213,7 @@ def shrunk_scores(rmsse: np.ndarray, eligible: np.ndarray, n_used: np.ndarray, g
 
 
 def beats_combination(per_origin: np.ndarray, combination: int, eligible: np.ndarray,
-                      z: float = COMBINATION_EVIDENCE_Z) -> np.ndarray:
+                      z: float | None = None) -> np.ndarray:
     """(n, M) True where a model may be chosen over the combination.
 
     The combination is the default; a single model replaces it only when its per-origin RMSSE
@@ -202,16 +221,39 @@ def beats_combination(per_origin: np.ndarray, combination: int, eligible: np.nda
     (a Diebold–Mariano-style paired comparison, Diebold & Mariano 1995), so that selection noise
     among near-equivalent models does not replace the lower-variance combination.
     """
-    diff = per_origin - per_origin[:, combination:combination + 1, :]
+    reference = np.full(per_origin.shape[0], combination, dtype=np.int64)
+    return beats_reference(per_origin, reference, eligible, z)
+
+
+def beats_reference(per_origin: np.ndarray, reference: np.ndarray, eligible: np.ndarray,
+                    z: float | None = None) -> np.ndarray:
+    """(n, M) True where a model may replace the SKU's reference model ``reference`` (n,):
+    its per-origin RMSSE is lower by more than ``z`` (default :data:`COMBINATION_EVIDENCE_Z`)
+    standard errors of the mean paired difference (see :func:`beats_combination`), or the
+    reference is not eligible. The reference itself is always allowed."""
+    z = COMBINATION_EVIDENCE_Z if z is None else z
+    rows = np.arange(per_origin.shape[0])
+    diff = per_origin - per_origin[rows, reference][:, None, :]
     ok = np.isfinite(diff)
     count = ok.sum(axis=2)
     mean = np.where(ok, diff, 0.0).sum(axis=2) / np.maximum(count, 1)
     var = np.where(ok, (diff - mean[:, :, None]) ** 2, 0.0).sum(axis=2) / np.maximum(count - 1, 1)
     stderr = np.sqrt(var / np.maximum(count, 1))
     better = (count >= 2) & (mean < -z * stderr) & (mean < 0)
-    allowed = better | ~eligible[:, combination:combination + 1]
-    allowed[:, combination] = True
+    allowed = better | ~eligible[rows, reference][:, None]
+    allowed[rows, reference] = True
     return allowed
+
+
+def pooled_reference(scores: "Scores", prior: np.ndarray, default: str) -> np.ndarray:
+    """(n,) reference model per SKU for :data:`REFERENCE_RULE` ``"pooled"``: the eligible model
+    with the smallest group prior (the class's pooled backtest winner, aggregate selection as in
+    Fildes & Petropoulos 2015, IJF 31); the combination (else ``default``) where none is finite."""
+    names = scores.names
+    fallback = names.index("combination") if "combination" in names else names.index(default)
+    score = np.where(scores.eligible & np.isfinite(prior), prior, np.inf)
+    ok = np.isfinite(score).any(axis=1)
+    return np.where(ok, np.argmin(score, axis=1), fallback)
 
 
 @dataclass(frozen=True)
@@ -219,7 +261,9 @@ class Scores:
     """Backtest scores of every candidate for n SKUs (the prior-free part of the selection).
 
     rmsse/mase/wape/bias/eligible: (n, M); per_origin: (n, M, K) RMSSE per origin;
-    origin_used: (n, K); allowed: (n, M) models that may be chosen (:func:`beats_combination`).
+    origin_used: (n, K); allowed: (n, M) models that may be chosen (:func:`beats_combination`);
+    final_valid: (n, M) models that can forecast from the final cut (used for SKUs without any
+    counted origin, :func:`no_evidence_choice`).
     """
 
     names: tuple[str, ...]
@@ -231,6 +275,7 @@ class Scores:
     per_origin: np.ndarray
     origin_used: np.ndarray
     allowed: np.ndarray
+    final_valid: np.ndarray | None = None
 
 
 def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtest_horizon: int,
@@ -250,9 +295,11 @@ def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtes
     rmsse, mase, wape, bias = (np.full(shape, np.nan) for _ in range(4))
     per_origin = np.full((n, len(names), max(n_origins, 1)), np.nan)
     eligible = np.zeros(shape, dtype=bool)
+    final_valid = np.zeros(shape, dtype=bool)
     head = TrainingScales(*(s[:, :n_origins] for s in (scales.squared, scales.absolute, scales.mean_demand)))
     for m, name in enumerate(names):
         fc = candidates[name]
+        final_valid[:, m] = fc.valid[:, -1] & np.all(np.isfinite(fc.mean[:, -1, :]), axis=1)
         ok = any_origin & fc.valid[:, -1]
         if n_origins:
             ok &= np.all(fc.valid[:, :n_origins] | ~origin_used, axis=1)
@@ -267,12 +314,33 @@ def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtes
     if "combination" in names:
         allowed = beats_combination(per_origin, names.index("combination"), eligible)
     return Scores(names=names, rmsse=rmsse, mase=mase, wape=wape, bias=bias, eligible=eligible,
-                  per_origin=per_origin, origin_used=origin_used, allowed=allowed)
+                  per_origin=per_origin, origin_used=origin_used, allowed=allowed, final_valid=final_valid)
+
+
+def no_evidence_choice(scores: Scores, prior: np.ndarray, default: str,
+                       mode: str | None = None) -> np.ndarray:
+    """(n,) choice for SKUs without any counted backtest origin (younger than the first origin
+    plus ``min_train`` weeks): with ``mode="pooled"`` (:data:`NO_EVIDENCE_CHOICE`) the model with
+    the smallest group prior (:func:`prior_table`: the mean backtest RMSSE of the established
+    SKUs of the SKU's class) among those that can forecast from the final cut, i.e. the class's
+    pooled backtest winner; ``"default"`` (or no finite prior): the group default.
+
+    A SKU without its own evidence gets the method that did best on its class's backtests
+    (the same pooled evidence the shrinkage prior of :func:`shrunk_scores` uses) rather than a
+    fixed model.
+    """
+    mode = NO_EVIDENCE_CHOICE if mode is None else mode
+    fallback = np.full(scores.rmsse.shape[0], scores.names.index(default))
+    if mode != "pooled" or scores.final_valid is None:
+        return fallback
+    score = np.where(scores.final_valid & np.isfinite(prior), prior, np.inf)
+    ok = np.isfinite(score).any(axis=1)
+    return np.where(ok, np.argmin(score, axis=1), fallback)
 
 
 def choose(scores: Scores, prior: np.ndarray, default: str, pooled: bool = False) -> np.ndarray:
     """(n,) index of the chosen candidate: smallest shrunk score among allowed eligible models
-    (the ``default`` where none is eligible); ``prior`` (n, M) from :func:`prior_table`.
+    (where none is eligible, :func:`no_evidence_choice`); ``prior`` (n, M) from :func:`prior_table`.
 
     ``pooled``: choose by the group's mean backtest RMSSE alone (the eligible model with the
     smallest ``prior``), i.e. the class's pooled backtest winner. For intermittent demand a
@@ -283,23 +351,32 @@ def choose(scores: Scores, prior: np.ndarray, default: str, pooled: bool = False
         score = np.where(scores.eligible, finite, np.inf)
         chosen = np.argmin(score, axis=1)
         ok = np.isfinite(score).any(axis=1)
-        return np.where(ok, chosen, scores.names.index(default))
+        return np.where(ok, chosen, no_evidence_choice(scores, prior, default))
     score = shrunk_scores(scores.rmsse, scores.eligible, scores.origin_used.sum(axis=1),
                           np.zeros(scores.rmsse.shape[0], dtype=np.int64), prior=prior)
-    score = np.where(scores.allowed, score, np.inf)
+    allowed = scores.allowed
+    if REFERENCE_RULE == "pooled" and "combination" in scores.names:
+        reference = pooled_reference(scores, prior, default)
+        allowed = beats_reference(scores.per_origin, reference, scores.eligible)
+    score = np.where(allowed, score, np.inf)
     chosen = np.argmin(score, axis=1)
-    return np.where(scores.eligible.any(axis=1), chosen, scores.names.index(default))
+    return np.where(scores.eligible.any(axis=1), chosen, no_evidence_choice(scores, prior, default))
 
 
 def candidate_rows(scores: Scores, default: str, pooled: bool = False) -> dict[str, np.ndarray]:
     """Rows for which each candidate can still be chosen whatever the prior (for keeping only
-    those forecasts between scoring and the final choice; ``pooled`` as in :func:`choose`)."""
+    those forecasts between scoring and the final choice; ``pooled`` as in :func:`choose`).
+    With :data:`REFERENCE_RULE` ``"pooled"`` the reference depends on the group's prior, so
+    every eligible candidate is kept; SKUs without evidence keep every model valid at the
+    final cut (:func:`no_evidence_choice`)."""
     none = ~scores.eligible.any(axis=1)
     out = {}
     for m, name in enumerate(scores.names):
-        possible = scores.eligible[:, m] & (scores.allowed[:, m] | pooled)
+        possible = scores.eligible[:, m] & (scores.allowed[:, m] | pooled | (REFERENCE_RULE == "pooled"))
         if name == default:
             possible |= none
+        if NO_EVIDENCE_CHOICE == "pooled" and scores.final_valid is not None:
+            possible |= none & scores.final_valid[:, m]
         out[name] = np.flatnonzero(possible)
     return out
 
