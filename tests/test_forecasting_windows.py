@@ -86,7 +86,7 @@ def test_critical_theta_is_the_smallest_share_that_covers() -> None:
             inside = inside_central(np.full(grid.size, windows.actual[i, 0, k]),
                                     np.full(grid.size, windows.mean[i, 0, k]), var, is_count[i], 0.80)
             scan = grid[np.argmax(inside)] if inside.any() else np.inf
-            assert thresholds[i, k] == pytest.approx(scan, abs=1e-3), (i, k)
+            assert thresholds[i, k] == pytest.approx(scan, abs=2e-3), (i, k)   # bisection resolution 1/1024
 
 
 def test_fit_recovers_a_known_shared_level_error() -> None:

@@ -26,12 +26,14 @@ import pandas as pd
 from .classify import DEMAND_CLASSES
 from .intervals import Bands, coverage_share
 from .windows import (
+    WindowCells,
     WindowErrors,
     critical_theta,
     fit_theta,
     level_error_weeks,
     pit_share,
     sample_cells,
+    window_cells,
     window_errors,
 )
 
@@ -63,19 +65,27 @@ class CoverageTally:
         return self.sums[(demand_class, metric)] / cells if cells else float("nan")
 
 
-def add_weekly_coverage(tally: CoverageTally, class_of_row: np.ndarray, actual: np.ndarray, bands: Bands,
+def add_weekly_coverage(tally: CoverageTally, class_of_row: np.ndarray, actual: np.ndarray, bands: Bands | None,
                         use: np.ndarray, pit_bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Tally one origin's weekly coverage (plain and PIT) per class; arrays (m, H), use (m,).
 
-    ``pit_bounds`` = (F(y), F(y - 1)) of each outcome under a count forecast; without it the
-    bands are continuous and the PIT coverage equals the plain coverage."""
+    ``pit_bounds`` = (F(y), F(ceil y - 1)) of each outcome under a count forecast; without it
+    the ``bands`` are continuous and the PIT coverage equals the plain coverage. With it the
+    bands may be None: y lies in the integer-quantile interval [q_a, q_b] exactly when
+    F(y) >= a and F(ceil y - 1) < b."""
     for name in np.unique(class_of_row):
         members = (class_of_row == name) & use
         if not members.any():
             continue
-        for level, lo, hi in ((80, bands.lo80, bands.hi80), (95, bands.lo95, bands.hi95)):
-            share, cells = coverage_share(actual[members][:, None], lo[members][:, None],
-                                          hi[members][:, None], np.ones((int(members.sum()), 1), bool))
+        for level, lo, hi in ((80, None if bands is None else bands.lo80, None if bands is None else bands.hi80),
+                              (95, None if bands is None else bands.lo95, None if bands is None else bands.hi95)):
+            if bands is None:
+                a, b = (1 - level / 100) / 2, (1 + level / 100) / 2
+                inside = (pit_bounds[0][members] >= a) & (pit_bounds[1][members] < b)
+                share, cells = float(inside.mean()), int(inside.size)
+            else:
+                share, cells = coverage_share(actual[members][:, None], lo[members][:, None],
+                                              hi[members][:, None], np.ones((int(members.sum()), 1), bool))
             tally.add(str(name), f"coverage{level}", share, cells)
             if pit_bounds is not None:
                 pit = pit_share(pit_bounds[0][members], pit_bounds[1][members], level / 100)
@@ -86,19 +96,20 @@ def add_weekly_coverage(tally: CoverageTally, class_of_row: np.ndarray, actual: 
 
 @dataclass(frozen=True)
 class _Thresholds:
-    """Critical shared-error shares of sampled window cells (see :func:`.windows.critical_theta`)
-    at the 80 % and 95 % levels, and each cell's origin."""
+    """Sampled window totals of one group and their critical shared-error shares at the 95 %
+    level (see :func:`.windows.critical_theta`)."""
 
-    at80: np.ndarray
+    cells: WindowCells
     at95: np.ndarray
-    origin: np.ndarray
 
     @classmethod
     def of(cls, windows: WindowErrors, use: np.ndarray) -> "_Thresholds":
-        use = sample_cells(use)
-        steps = windows.actual.shape[-1]
-        origin = np.repeat(np.broadcast_to(np.arange(use.shape[1])[None, :], use.shape)[use], steps)
-        return cls(critical_theta(windows, use, 0.80), critical_theta(windows, use, 0.95), origin)
+        cells = window_cells(windows, sample_cells(use))
+        return cls(cells, critical_theta(cells, None, 0.95))
+
+    @property
+    def origin(self) -> np.ndarray:
+        return self.cells.origin
 
     def per_origin(self, origins: int) -> np.ndarray:
         """``theta`` fitted on each origin's cells alone (NaN where an origin has none)."""
@@ -122,8 +133,9 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
     the median over origins of the per-origin fits (each the ``FIT_LEVEL`` order statistic of
     that origin's critical shares, :func:`.windows.fit_theta`): one origin hit by a shock common
     to all SKUs (a calendar event) cannot set the buffer of every week by itself;
-    classes with fewer than ``MIN_GROUP_SKUS`` backtested SKUs take the fit over all SKUs; the
-    value "over all" (for SKUs without a backtest) is the series-weighted mean of the class fits. The
+    classes with fewer than ``MIN_GROUP_SKUS`` backtested SKUs take, per origin, the series-weighted
+    mean of the other classes' fits (the fit over all SKUs when no class is large enough), which
+    is also the value "over all" (for SKUs without a backtest). The
     coverage of origin k is judged at the median of the other origins' fits. Returns (theta per
     class, theta over all).
     """
@@ -136,24 +148,29 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
     own_of = {name: _Thresholds.of(windows.rows(np.flatnonzero(demand_class == name)), use[demand_class == name])
               for name in names}
     large = [name for name in names if series[name] >= MIN_GROUP_SKUS]
-    overall = _Thresholds.of(windows, use) if len(large) < len(names) else None
-    per_origin = {name: own_of[name].per_origin(use.shape[1]) for name in large}
-    if large:   # over all SKUs: the series-weighted mean of the class fits
-        theta_all = sum(_median(per_origin[name]) * series[name] for name in large) / sum(series[name] for name in large)
+    origins = use.shape[1]
+    per_origin = {name: own_of[name].per_origin(origins) for name in large}
+    if large:   # over all SKUs: per origin, the series-weighted mean of the class fits
+        weights = np.array([series[name] for name in large], dtype=float)
+        fits = np.vstack([per_origin[name] for name in large])
+        valid = np.isfinite(fits)
+        with np.errstate(invalid="ignore"):
+            pooled = (np.where(valid, fits, 0.0) * weights[:, None]).sum(axis=0) / (valid * weights[:, None]).sum(axis=0)
     else:
-        theta_all = _median(overall.per_origin(use.shape[1]))
+        pooled = _Thresholds.of(windows, use).per_origin(origins)
+    theta_all = _median(pooled)
     thetas: dict[str, float] = {}
     for name in names:
-        fits = per_origin[name] if name in large else overall.per_origin(use.shape[1])
+        fits = per_origin.get(name, pooled)
         thetas[name] = _median(fits)
         own = own_of[name]
         for k in range(use.shape[1]):
             theta_k = _median(np.delete(fits, k))
             judged = own.origin == k
-            for level, thresholds in ((80, own.at80), (95, own.at95)):
-                if judged.any():
-                    tally.add(name, f"window_coverage{level}", float((thresholds[judged] <= theta_k).mean()),
-                              int(judged.sum()))
+            if judged.any():
+                tally.add(name, "window_coverage95", float((own.at95[judged] <= theta_k).mean()), int(judged.sum()))
+                inside80 = own.cells.inside(theta_k, 0.80, judged)
+                tally.add(name, "window_coverage80", float(inside80.mean()), int(inside80.size))
     return thetas, theta_all
 
 

@@ -7,11 +7,12 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
 3. Smooth + erratic SKUs: candidates naive, seasonal naive, SES, damped Holt, seasonal SES
    (seasonal ones only with >= 2 full seasons before the last backtest origin,
    :func:`.backtest.seasonal_allowed`) and the equal-weight combination of
-   SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES and
-   the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE with the combination
-   as default (:mod:`.backtest`).
+   SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES,
+   ADIDA, the mean, and the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE
+   against the class's pooled backtest winner as reference (:mod:`.backtest`).
 4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU scale for smooth/erratic
-   ('normal' family); Poisson / negative binomial for intermittent/lumpy.
+   ('normal' family); the hurdle (occurrence x shifted count size) model for intermittent/lumpy
+   (:mod:`.hurdle`), Poisson / negative binomial where it does not apply.
 5. New SKUs (< 13 weeks): rate from the weeks after the first sale, shrunk toward a pooled
    first-week-based guess (:func:`new_sku_rate`; the first week is a sale by definition and
    would bias the plain mean upward), sd = max(sample sd, rate x pooled CV of
@@ -46,7 +47,7 @@ from .backtest import (
 )
 from .classify import ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
 from .coverage import CoverageTally, add_weekly_coverage, calibrate_windows, coverage_frame
-from .hurdle import count_class_bands, count_class_pit, size_moments
+from .hurdle import count_class_bands, count_class_pit, count_class_var, size_moments
 from .intervals import (
     Bands,
     count_bands,
@@ -244,11 +245,10 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
             weekly_dispersion = np.where(mean[rows, 0] > 0, final.sd[:, 0] ** 2 / mean[rows, 0], dispersion[:, -1])
         family[rows] = count_family(weekly_dispersion)
         for k in range(n_origins):
-            b_k, hurdle_k = count_class_bands(backtest_mean[rows, k], sizes, k, dispersion[:, k])
-            backtest_var[rows, k] = b_k.sd ** 2
+            backtest_var[rows, k], hurdle_k = count_class_var(backtest_mean[rows, k], sizes, k, dispersion[:, k])
             pit_bounds = count_class_pit(actual[rows, k], backtest_mean[rows, k], backtest_var[rows, k],
                                          sizes, k, hurdle_k)
-            add_weekly_coverage(tally, demand_class[rows].astype(str), actual[rows, k], b_k,
+            add_weekly_coverage(tally, demand_class[rows].astype(str), actual[rows, k], None,
                                 sel.origin_used[rows, k], pit_bounds)
 
     # window (multi-week) totals: shared-error share fitted per class on the backtest

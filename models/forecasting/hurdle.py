@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .intervals import LEVELS, Bands, count_bands
+from .intervals import LEVELS, POISSON_MAX_DISPERSION, Bands, count_bands
 from .windows import demand_cdf
 
 
@@ -125,9 +125,14 @@ def count_class_bands(mean: np.ndarray, sizes: SizeMoments, cut: int, dispersion
     """Weekly bands of intermittent / lumpy SKUs from cut index ``cut``: the hurdle model where
     it applies (:func:`hurdle_applies`), else the plain count bands. Returns the bands and (n,)
     which rows use the hurdle model. ``mean`` (n, H); ``dispersion`` (n,) var/mean fallback."""
-    bands = count_bands(mean, dispersion)
     size_mean, size_var = sizes.mean[:, cut], sizes.var[:, cut]
     hurdle = hurdle_applies(mean, size_mean)
+    zeros = np.zeros(mean.shape)
+    bands = Bands(sd=zeros, lo95=zeros.copy(), lo80=zeros.copy(), hi80=zeros.copy(), hi95=zeros.copy())
+    if not hurdle.all():
+        plain = count_bands(mean[~hurdle], dispersion[~hurdle])
+        for name in ("sd", "lo95", "lo80", "hi80", "hi95"):
+            getattr(bands, name)[~hurdle] = getattr(plain, name)
     if not hurdle.any():
         return bands, hurdle
     mu = np.maximum(mean[hurdle], 0.0)
@@ -142,6 +147,20 @@ def count_class_bands(mean: np.ndarray, sizes: SizeMoments, cut: int, dispersion
     for i, name in enumerate(("lo95", "lo80", "hi80", "hi95")):
         out[name][hurdle] = quantiles[i]
     return Bands(**out), hurdle
+
+
+def count_class_var(mean: np.ndarray, sizes: SizeMoments, cut: int, dispersion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weekly variance (n, H) of the distribution :func:`count_class_bands` uses, without its
+    quantiles (enough to judge coverage from the cdf, :func:`count_class_pit`), and (n,) which
+    rows use the hurdle model."""
+    size_mean, size_var = sizes.mean[:, cut], sizes.var[:, cut]
+    hurdle = hurdle_applies(mean, size_mean)
+    mu = np.maximum(mean, 0.0)
+    phi = np.maximum(np.nan_to_num(dispersion, nan=1.0), 1.0)
+    plain = mu * np.where(phi <= POISSON_MAX_DISPERSION, 1.0, phi)[:, None]
+    with np.errstate(invalid="ignore"):
+        var = np.where(hurdle[:, None], hurdle_var(mu, size_mean[:, None], size_var[:, None]), plain)
+    return var, hurdle
 
 
 def count_class_pit(actual: np.ndarray, mean: np.ndarray, var: np.ndarray, sizes: SizeMoments, cut: int,

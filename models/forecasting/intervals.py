@@ -27,6 +27,7 @@ from scipy import special, stats
 LEVELS: tuple[float, float, float, float] = (0.025, 0.10, 0.90, 0.975)
 MIN_POOL_SKUS: int = 30
 MAX_POOL_ROWS: int = 20_000
+RECURRENCE_MAX_Q: float = 60.0
 POISSON_MAX_DISPERSION: float = 1.1
 
 
@@ -136,9 +137,9 @@ def count_quantiles(levels: tuple[float, ...], mean: np.ndarray, dispersion: np.
     Poisson(mean) where dispersion <= POISSON_MAX_DISPERSION, else the negative binomial with
     that mean and variance ``dispersion * mean`` (``r = mu/(phi-1)``, ``p = 1/phi``); 0 where the
     mean is 0. The CDF is accumulated from the pmf recurrences ``P(q) = P(q-1) mu/q`` (Poisson)
-    and ``P(q) = P(q-1) (q-1+r)/q (1-p)`` (NB), vectorised over SKUs; when ``P(0)`` underflows or
-    the quantile is very large, a bisection on the closed-form CDFs (regularised incomplete
-    gamma / beta functions) is used instead.
+    and ``P(q) = P(q-1) (q-1+r)/q (1-p)`` (NB), vectorised over SKUs, for rows whose quantiles
+    are small (``mean + 8 sd <= RECURRENCE_MAX_Q``); for the others (or when ``P(0)`` underflows) a
+    bisection on the closed-form CDFs (regularised incomplete gamma / beta functions).
     """
     mu = np.maximum(np.asarray(mean, dtype=np.float64), 0.0).ravel()
     phi = np.broadcast_to(np.maximum(dispersion, 1.0), np.shape(mean)).ravel()
@@ -147,7 +148,10 @@ def count_quantiles(levels: tuple[float, ...], mean: np.ndarray, dispersion: np.
     log_p0 = np.where(poisson, -mu, -size_r * np.log(phi))
     out = np.full((len(levels), mu.size), np.nan)
     out[:, mu <= 0] = 0.0
-    active = np.flatnonzero((mu > 0) & (log_p0 > -700.0))
+    # the recurrence walks q = 0, 1, ... for all rows together: only rows whose top quantile is
+    # small (mean + 8 sd <= RECURRENCE_MAX_Q); the others go straight to the bisection below
+    small = mu + 8.0 * np.sqrt(mu * phi) <= RECURRENCE_MAX_Q
+    active = np.flatnonzero((mu > 0) & (log_p0 > -700.0) & small)
     pmf = np.exp(log_p0[active])
     cdf = pmf.copy()
     q = 0

@@ -41,7 +41,7 @@ from scipy import special, stats
 FIT_LEVEL: float = 0.95
 MAX_FIT_CELLS: int = 10_000        # (SKU, origin) cells per group used to fit theta (strided sample)
 THETA_MAX: float = 1.0             # theta = 1: the whole weekly error is shared (n_e = 1 week)
-BISECTION_STEPS: int = 14
+BISECTION_STEPS: int = 10
 
 
 @dataclass(frozen=True)
@@ -132,19 +132,47 @@ def inside_central(actual: np.ndarray, mean: np.ndarray, var: np.ndarray, is_cou
     return np.where(np.broadcast_to(is_count, normal.shape), count, normal)
 
 
-def critical_theta(windows: WindowErrors, use: np.ndarray, level: float) -> np.ndarray:
-    """Per used (SKU, origin, k) cell, the smallest ``theta`` in ``[0, THETA_MAX]`` that puts the
-    realised total inside the central ``level`` window interval (inf if none does).
+@dataclass(frozen=True)
+class WindowCells:
+    """Flat arrays over selected (SKU, origin, k) window totals (see :func:`window_cells`)."""
+
+    actual: np.ndarray
+    mean: np.ndarray
+    base_var: np.ndarray
+    pair_var: np.ndarray
+    is_count: np.ndarray
+    origin: np.ndarray
+
+    def inside(self, theta: float, level: float, where: np.ndarray | None = None) -> np.ndarray:
+        """Inside-indicators of the cells ``where`` (all by default) at ``theta``."""
+        pick = slice(None) if where is None else where
+        return inside_central(self.actual[pick], self.mean[pick],
+                              window_var(self.base_var[pick], self.pair_var[pick], theta),
+                              self.is_count[pick], level)
+
+
+def window_cells(windows: WindowErrors, use: np.ndarray) -> WindowCells:
+    """The window totals of the used (n, K) cells, flattened (row-major: SKU, origin, k)."""
+    steps = windows.actual.shape[-1]
+    origin = np.broadcast_to(np.arange(use.shape[1])[None, :], use.shape)[use]
+    return WindowCells(actual=windows.actual[use].ravel(), mean=windows.mean[use].ravel(),
+                       base_var=windows.base_var[use].ravel(), pair_var=windows.pair_var[use].ravel(),
+                       is_count=np.repeat(np.broadcast_to(windows.is_count[:, None], use.shape)[use], steps),
+                       origin=np.repeat(origin, steps))
+
+
+def critical_theta(windows: WindowErrors | WindowCells, use: np.ndarray | None, level: float) -> np.ndarray:
+    """Per window total (the used (SKU, origin, k) cells of ``windows``, or all ``WindowCells``),
+    the smallest ``theta`` in ``[0, THETA_MAX]`` that puts the realised total inside the central
+    ``level`` window interval (inf if none does).
 
     Inside-ness grows with the variance, so it is a threshold in ``theta``. Normal: inside iff
     ``e^2 <= z^2 (base + theta pair)``, i.e. ``theta >= (e^2 / z^2 - base) / pair`` (closed form).
-    Count: a vectorised bisection over all count cells at once (``BISECTION_STEPS`` steps).
-    Returns a flat array over the used cells (row-major: SKU, origin, k).
+    Count: a vectorised bisection over all count cells at once (``BISECTION_STEPS`` steps,
+    resolution ``THETA_MAX / 2^BISECTION_STEPS``). Returns a flat array (row-major: SKU, origin, k).
     """
-    steps = windows.actual.shape[-1]
-    is_count = np.repeat(np.broadcast_to(windows.is_count[:, None], use.shape)[use], steps)
-    actual, mean = windows.actual[use].ravel(), windows.mean[use].ravel()
-    base, pair = windows.base_var[use].ravel(), windows.pair_var[use].ravel()
+    cells = windows if isinstance(windows, WindowCells) else window_cells(windows, use)
+    actual, mean, base, pair, is_count = cells.actual, cells.mean, cells.base_var, cells.pair_var, cells.is_count
     out = np.empty(actual.shape)
     z = special.ndtri(0.5 + level / 2.0)
     normal = ~is_count
@@ -154,16 +182,15 @@ def critical_theta(windows: WindowErrors, use: np.ndarray, level: float) -> np.n
     out[normal] = np.where(threshold <= THETA_MAX, threshold, np.inf)
     if is_count.any():
         y, m, b, p = actual[is_count], mean[is_count], base[is_count], pair[is_count]
-
-        def inside(theta: np.ndarray) -> np.ndarray:
-            return inside_central(y, m, b + theta * p, True, level)
-
         lo, hi = np.zeros(y.shape), np.full(y.shape, THETA_MAX)
-        at_zero, at_max = inside(lo), inside(hi)
-        for _ in range(BISECTION_STEPS):
-            mid = 0.5 * (lo + hi)
-            ok = inside(mid)
-            hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+        at_zero = inside_central(y, m, b, True, level)
+        at_max = inside_central(y, m, b + THETA_MAX * p, True, level)
+        open_cells = np.flatnonzero(~at_zero & at_max & (p > 0))
+        for _ in range(BISECTION_STEPS):   # only the cells whose threshold lies inside (0, max]
+            mid = 0.5 * (lo[open_cells] + hi[open_cells])
+            ok = inside_central(y[open_cells], m[open_cells], b[open_cells] + mid * p[open_cells], True, level)
+            hi[open_cells] = np.where(ok, mid, hi[open_cells])
+            lo[open_cells] = np.where(ok, lo[open_cells], mid)
         out[is_count] = np.where(at_zero, 0.0, np.where(at_max, hi, np.inf))
     return out
 
