@@ -111,3 +111,23 @@ def test_interval_model_is_validated_and_compound_replay_runs() -> None:
     compound = backtest_policy(*args, per_sku=True)
     assert (compound["history_weeks"] == 80 - 26).all()
     assert compound["served"].sum() >= weekly["served"].sum() * 0.99
+
+
+def test_skus_launched_during_the_replay_are_judged_as_new() -> None:
+    """A SKU first sold 5 weeks before the replay begins (class 'smooth' at the final run) starts
+    the replay at S = 0 and stocks out until its first order arrives: it is summarised under
+    'new', not 'smooth'; a SKU sold from the first week of the data stays 'smooth'."""
+    weeks, warmup, total = 26, 13, 80
+    history = np.full((2, total), 10.0)
+    first = total - weeks - warmup
+    start = np.array([0, first - 5])
+    history[1, :start[1]] = 0.0
+    rows = backtest_policy(history, start, np.array(["smooth", "smooth"]), np.full(2, 0.95), np.full(2, 2.0),
+                           np.zeros(2), np.ones(2), PolicyConfig(), weeks=weeks, warmup_weeks=warmup,
+                           forecast_fn=_known(10.0, 2.0, "normal"), per_sku=True)
+    assert list(rows["demand_class"]) == ["smooth", "smooth"]
+    assert list(rows["judged_class"]) == ["smooth", "new"]
+    table = backtest_policy(history, start, np.array(["smooth", "smooth"]), np.full(2, 0.95), np.full(2, 2.0),
+                            np.zeros(2), np.ones(2), PolicyConfig(), weeks=weeks, warmup_weeks=warmup,
+                            forecast_fn=_known(10.0, 2.0, "normal")).set_index("demand_class")
+    assert table.loc["smooth", "skus"] == 1 and table.loc["new", "skus"] == 1 and table.loc["all", "skus"] == 2

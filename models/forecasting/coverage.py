@@ -133,9 +133,10 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
     the median over origins of the per-origin fits (each the ``FIT_LEVEL`` order statistic of
     that origin's critical shares, :func:`.windows.fit_theta`): one origin hit by a shock common
     to all SKUs (a calendar event) cannot set the buffer of every week by itself;
-    classes with fewer than ``MIN_GROUP_SKUS`` backtested SKUs take, per origin, the series-weighted
-    mean of the other classes' fits (the fit over all SKUs when no class is large enough), which
-    is also the value "over all" (for SKUs without a backtest). The
+    classes with fewer than ``MIN_GROUP_SKUS`` backtested SKUs take the fit over all SKUs of their
+    family (normal: smooth + erratic; count: intermittent + lumpy): the window distributions of
+    the two families differ, so their shares do not mix. The value "over all" (for SKUs without a
+    backtest) is, per origin, the series-weighted mean of the class fits. The
     coverage of origin k is judged at the median of the other origins' fits. Returns (theta per
     class, theta over all).
     """
@@ -150,18 +151,25 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
     large = [name for name in names if series[name] >= MIN_GROUP_SKUS]
     origins = use.shape[1]
     per_origin = {name: own_of[name].per_origin(origins) for name in large}
-    if large:   # over all SKUs: per origin, the series-weighted mean of the class fits
-        weights = np.array([series[name] for name in large], dtype=float)
-        fits = np.vstack([per_origin[name] for name in large])
-        valid = np.isfinite(fits)
-        with np.errstate(invalid="ignore"):
-            pooled = (np.where(valid, fits, 0.0) * weights[:, None]).sum(axis=0) / (valid * weights[:, None]).sum(axis=0)
-    else:
-        pooled = _Thresholds.of(windows, use).per_origin(origins)
+    family_fits: dict[bool, np.ndarray] = {}
+    for name in names:
+        if name in large:
+            continue
+        family = bool(is_count[demand_class == name][0])
+        if family not in family_fits:   # a small class borrows from its family (normal / count) pooled
+            members = np.flatnonzero(is_count == family)
+            family_fits[family] = _Thresholds.of(windows.rows(members), use[members]).per_origin(origins)
+        per_origin[name] = family_fits[family]
+    # over all SKUs (for SKUs without a backtest): per origin, the series-weighted mean of the fits
+    weights = np.array([series[name] for name in names], dtype=float)
+    fits = np.vstack([per_origin[name] for name in names])
+    valid = np.isfinite(fits)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = (np.where(valid, fits, 0.0) * weights[:, None]).sum(axis=0) / (valid * weights[:, None]).sum(axis=0)
     theta_all = _median(pooled)
     thetas: dict[str, float] = {}
     for name in names:
-        fits = per_origin.get(name, pooled)
+        fits = per_origin[name]
         thetas[name] = _median(fits)
         own = own_of[name]
         for k in range(use.shape[1]):

@@ -23,7 +23,12 @@ replayed week (``periodic_forecast_fn``: every few weeks). A ``forecast_fn`` may
 array, the forecast's ``level_error_weeks`` per SKU, which the interval model then uses instead
 of ``LEVEL_ERROR_WEEKS`` (the engine's does).
 
-The replay starts at the order-up-to level with nothing on order. Measured per demand class
+The replay starts at the order-up-to level with nothing on order. A SKU listed during the data
+(first sale after its first week) with fewer than ``LAUNCH_WEEKS`` weeks of history when the
+replay begins (launched during the replayed weeks or just before) is judged under 'new',
+whatever its class at the final run: the replay starts it
+at S = 0 (no forecast yet), so its first cycles are stock-outs by construction, which says
+nothing about the policy of its later class. Measured per demand class
 (the columns of the ``policy_backtest`` table, plus extras):
 skus, weeks, service_level_target, cycle_service_level (share of replenishment cycles - receipts
 - without a stock-out before the receipt), fill_rate_target, fill_rate (share of demand met from
@@ -50,6 +55,7 @@ from .policy import (  # noqa: F401  (the constants are re-exported: they were d
     interval_model_inputs,
     policy_levels,
 )
+LAUNCH_WEEKS = 13   # the forecasting engine's 'new' threshold (classify.NEW_WEEKS)
 BACKTEST_COLUMNS = [
     "demand_class", "skus", "weeks", "service_level_target", "cycle_service_level", "fill_rate_target",
     "fill_rate", "average_on_hand", "backorder_units", "review_cycle_service_level", "cycles", "demand_units",
@@ -240,6 +246,10 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         "reviews_ok": totals["reviews_ok"],
         "history_weeks": np.maximum(total - weeks - start, 0),  # observed weeks before the measured window
     })
+    # judged as a launch ('new'): first sale after the data's first week (a listing, not the start
+    # of the extract) and fewer than LAUNCH_WEEKS weeks of history when the replay began
+    launched = (start > 0) & (first - start < LAUNCH_WEEKS)
+    frame["judged_class"] = np.where(launched, "new", demand_class)
     if per_sku:
         return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
                             backorder_units=frame["demand_units"] - frame["served"])
@@ -247,9 +257,11 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
 
 
 def summarise_backtest(frame: pd.DataFrame, weeks: int, service_level_type: str) -> pd.DataFrame:
-    """Per-SKU replay totals -> one row per demand class (plus 'all')."""
+    """Per-SKU replay totals -> one row per judged demand class (``judged_class``: launches under
+    'new'; the frame's ``demand_class`` when absent), plus 'all'."""
     parts = []
-    for name, group in list(frame.groupby("demand_class", sort=True)) + [("all", frame)]:
+    by = "judged_class" if "judged_class" in frame else "demand_class"
+    for name, group in list(frame.groupby(by, sort=True)) + [("all", frame)]:
         target = float(group["service_level"].mean())
         parts.append({
             "demand_class": name, "skus": len(group), "weeks": weeks,
