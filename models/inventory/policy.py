@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from .config import LeadTimes, PolicyConfig
-from .compound import compound_pmf, orders_seen, pmf_fill_rate_level, pmf_quantile, recent_sizes
+from .compound import (compound_level_pmf, orders_seen, pmf_fill_rate_level, pmf_fill_rate_level_undershoot,
+                       pmf_quantile, recent_sizes)
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
 from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
 from .undershoot import MAX_LATTICE_UNITS, lattice_undershoot, lattice_undershoot_exact, undershoot_moments
@@ -153,6 +154,10 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
     * ``sizes`` (n, m) recent non-zero demands, ``rate_rel_var`` (n,) relative variance of the
       occurrence rate and ``compound`` (n,) mask: those SKUs get the compound distribution of
       ``compound.py`` for X = D_L + U (occurrences x sizes), instead of the matched count family.
+      U is the exact undershoot of the same compound process (``compound_undershoot_pmf``: the
+      review-period demand is R weeks of occurrence probability μ_R / (R E[Z]) and sizes Z), the
+      demand per cycle Q + E[U] with that E[U], and the fill-rate level uses the (R, s, S)
+      shortage per cycle E[(X - s)+] - E[(D_L - s - Q)+] (``pmf_fill_rate_level_undershoot``).
 
     With ``config.lead_time_mixture`` (default) the normal-family SKUs with lead_sd > 0 (and not
     compound) get s from the mixture of X over the gamma lead-time distribution
@@ -222,14 +227,26 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
         level = np.broadcast_to(np.asarray(level, dtype=float), (n,))
         sizes = np.asarray(sizes)
         picked = np.flatnonzero(use)
+        level_mean, cycle_quantity = level_mean.copy(), cycle_quantity.copy()
         for first in range(0, picked.size, COMPOUND_CHUNK):  # row-wise independent: batching changes nothing
             part = picked[first:first + COMPOUND_CHUNK]
-            pmf, width = compound_pmf(interval_mean[part], sizes[part], rel[part],
-                                      undershoot_mean[part], undershoot_var[part])
-            if config.service_level_type == "fill_rate":
-                reorder_point[part] = pmf_fill_rate_level(level[part], cycle_quantity[part], pmf, width)
+            if config.undershoot_correction:  # exact undershoot of the same compound process
+                out = compound_level_pmf(interval_mean[part], sizes[part], rel[part], review_mean=review_demand[part],
+                                         review_weeks=review[part], order_quantity=order_quantity[part],
+                                         lead_pmf=config.service_level_type == "fill_rate")
+                undershoot = out["undershoot_mean"]
+                cycle_quantity[part] = order_quantity[part] + undershoot
+                level_mean[part] = interval_mean[part] + undershoot
             else:
-                reorder_point[part] = pmf_quantile(level[part], pmf, width)
+                out = compound_level_pmf(interval_mean[part], sizes[part], rel[part])
+            pmf, width, offset = out["pmf"], out["width"], out["offset"]
+            if config.service_level_type == "fill_rate" and "lead_pmf" in out:
+                reorder_point[part] = pmf_fill_rate_level_undershoot(level[part], order_quantity[part], undershoot,
+                                                                     pmf, out["lead_pmf"], width, offset)
+            elif config.service_level_type == "fill_rate":
+                reorder_point[part] = pmf_fill_rate_level(level[part], cycle_quantity[part], pmf, width) + offset
+            else:
+                reorder_point[part] = pmf_quantile(level[part], pmf, width) + offset
             value = np.arange(pmf.shape[1])[None, :] * width[:, None]
             level_var[part] = (pmf * value**2).sum(axis=1) - (pmf * value).sum(axis=1) ** 2
     return {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
