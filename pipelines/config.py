@@ -20,6 +20,9 @@ Example ``safestock.toml`` (every key optional)::
     ordering_cost = 50.0
     holding_cost_rate = 0.25
     at_risk_probability = 0.5
+    undershoot_correction = true        # s protects lead-time demand + the review's undershoot
+    lead_time_mixture = true            # variable lead time: gamma mixture (false: two-moment normal)
+    lattice_undershoot = true           # Poisson demand: exact integer undershoot
 
     [policy.service_level_by_abc]
     A = 0.98
