@@ -150,3 +150,29 @@ def test_merge_coverage_weights_by_series() -> None:
     assert merged["coverage80"] == pytest.approx(0.7)
     assert merged["window_coverage95"] == pytest.approx(0.8)
     assert merged["level_error_weeks"] == pytest.approx(1 / (0.1 * 30 / 40))   # theta averaged
+
+
+def test_window_demand_of_a_forecast_by_hand_and_in_simulation() -> None:
+    """By hand: weeks 2..4 of mean 10, 12, 14, 16 and sd 2 with n_e = 4: mean 42, variance
+    3 * 4 + (9 - 3) * 4 / 4 = 18. Simulated: series with a random-walk level, the engine's own
+    window distribution covers realised 8-week totals about as often as it says."""
+    from models.forecasting import window_demand
+
+    totals = window_demand(np.array([[10.0, 12, 14, 16]]), np.full((1, 4), 2.0), np.array(["normal"]),
+                           np.array([4.0]), weeks=3, first=1)
+    assert totals.mean[0] == 42 and totals.sd[0] == pytest.approx(np.sqrt(18.0))
+    assert totals.hi95[0] == pytest.approx(42 + np.sqrt(18.0) * stats.norm.ppf(0.975))
+    with pytest.raises(ValueError, match="outside"):
+        window_demand(np.ones((1, 4)), np.ones((1, 4)), np.array(["normal"]), np.array([4.0]), weeks=4, first=1)
+
+    rng = np.random.default_rng(21)
+    n, weeks = 1500, 156 + 8
+    level = 60.0 + np.cumsum(rng.normal(0.0, 2.0, (n, weeks)), axis=1)
+    y = np.maximum(level + rng.normal(0.0, 8.0, (n, weeks)), 0.0).round()
+    result = forecast_demand(np.array([f"s{i}" for i in range(n)]), y[:, :156], np.zeros(n, int), 13)
+    totals = window_demand(result.mean, result.sd, result.family, result.level_error_weeks, weeks=8)
+    realised = y[:, 156:].sum(axis=1)
+    inside95 = ((realised >= totals.lo95) & (realised <= totals.hi95)).mean()
+    assert inside95 == pytest.approx(0.95, abs=0.03)
+    independent = window_demand(result.mean, result.sd, result.family, np.full(n, np.inf), weeks=8)
+    assert ((realised >= independent.lo95) & (realised <= independent.hi95)).mean() < inside95

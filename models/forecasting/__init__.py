@@ -7,9 +7,17 @@ Public interface used by the pipeline::
 Modules: ``classify`` (Syntetos–Boylan, ABC/XYZ), ``smoothing`` (naive, seasonal naive, SES,
 damped Holt), ``seasonal`` (shrunk Fourier seasonal indices x SES), ``intermittent`` (Croston,
 SBA, TSB), ``metrics`` (RMSSE/MASE/WAPE/bias), ``backtest`` (rolling origin, selection),
-``intervals`` (empirical and count-distribution bands), ``engine`` (``forecast_demand``).
+``intervals`` (empirical and count-distribution bands), ``hurdle`` (weekly distribution of
+intermittent demand), ``windows`` (demand summed over k weeks: ``window_demand``), ``coverage``
+(calibration per class), ``engine`` (``forecast_demand``).
+
+The distribution of total demand over any window of weeks of a forecast::
+
+    from models.forecasting import window_demand
+    totals = window_demand(result.mean, result.sd, result.family, result.level_error_weeks, weeks=8)
 """
 
 from .engine import ForecastResult, forecast_demand
+from .windows import WindowDemand, window_demand
 
-__all__ = ["ForecastResult", "forecast_demand"]
+__all__ = ["ForecastResult", "forecast_demand", "WindowDemand", "window_demand"]

@@ -262,3 +262,39 @@ def window_interval(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
         count = np.where(mean > 0, count, 0.0)
         out.append(np.maximum(np.where(is_count, count, normal), 0.0))
     return np.stack(out)
+
+
+@dataclass(frozen=True)
+class WindowDemand:
+    """Total demand over weeks ``first .. first + weeks - 1`` after the forecast origin, per SKU."""
+
+    mean: np.ndarray
+    sd: np.ndarray
+    lo80: np.ndarray
+    hi80: np.ndarray
+    lo95: np.ndarray
+    hi95: np.ndarray
+
+
+def window_demand(mean: np.ndarray, sd: np.ndarray, family: np.ndarray, level_error_weeks: np.ndarray,
+                  weeks: int, first: int = 0) -> WindowDemand:
+    """The window model for any span of a forecast (e.g. a ``ForecastResult``'s ``mean``, ``sd``,
+    ``family`` and ``level_error_weeks``): weeks ``first .. first + weeks - 1`` (0-based steps)::
+
+        E = sum_h mu_h,   Var = sum_h sigma_h^2 + theta (k^2 - k) sigma_1^2,   theta = 1 / n_e
+
+    with ``sigma_1`` the first week of the span and ``k = weeks``; 'normal' family -> normal
+    quantiles, 'poisson' / 'negbin' -> the matched count distribution (:func:`window_interval`).
+    """
+    mean = np.atleast_2d(np.asarray(mean, dtype=float))
+    var = np.atleast_2d(np.asarray(sd, dtype=float)) ** 2
+    if weeks < 1 or first < 0 or first + weeks > mean.shape[1]:
+        raise ValueError(f"weeks {first}..{first + weeks - 1} are outside the {mean.shape[1]}-week forecast")
+    span = slice(first, first + weeks)
+    n_e = np.asarray(level_error_weeks, dtype=float)
+    theta = np.where(np.isfinite(n_e) & (n_e > 0), 1.0 / np.where(n_e > 0, n_e, 1.0), 0.0)
+    total_mean = mean[:, span].sum(axis=1)
+    total_var = var[:, span].sum(axis=1) + theta * (weeks * weeks - weeks) * var[:, first]
+    is_count = np.isin(np.asarray(family).astype(str), ["poisson", "negbin"])
+    lo95, lo80, hi80, hi95 = window_interval(total_mean, total_var, is_count, (0.025, 0.10, 0.90, 0.975))
+    return WindowDemand(mean=total_mean, sd=np.sqrt(total_var), lo80=lo80, hi80=hi80, lo95=lo95, hi95=hi95)
