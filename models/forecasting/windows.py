@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
+from .intervals import Bands
+
 FIT_LEVEL: float = 0.95
 MAX_FIT_CELLS: int = 10_000        # (SKU, origin) cells per group used to fit theta (strided sample)
 THETA_MAX: float = 1.0             # theta = 1: the whole weekly error is shared (n_e = 1 week)
@@ -265,15 +267,11 @@ def window_interval(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
 
 
 @dataclass(frozen=True)
-class WindowDemand:
-    """Total demand over weeks ``first .. first + weeks - 1`` after the forecast origin, per SKU."""
+class WindowDemand(Bands):
+    """Total demand over weeks ``first .. first + weeks - 1`` after the forecast origin, per SKU:
+    the (n,) bounds and sd of :class:`.intervals.Bands` plus the mean."""
 
     mean: np.ndarray
-    sd: np.ndarray
-    lo80: np.ndarray
-    hi80: np.ndarray
-    lo95: np.ndarray
-    hi95: np.ndarray
 
 
 def window_demand(mean: np.ndarray, sd: np.ndarray, family: np.ndarray, level_error_weeks: np.ndarray,
