@@ -43,13 +43,8 @@ import plotly.graph_objects as go
 
 from models.demand_matrix import build_demand_matrix, last_complete_week
 from models.forecasting import forecast_demand
-from models.forecasting.backtest import (
-    INTERMITTENT_CANDIDATES,
-    SMOOTH_CANDIDATES,
-    backtest_cuts,
-    run_candidates,
-    select_by_backtest,
-)
+from models.forecasting.backtest import select_by_backtest
+from models.forecasting.candidates import INTERMITTENT_CANDIDATES, SMOOTH_CANDIDATES, backtest_cuts, run_candidates
 from models.forecasting.classify import ERRATIC, INTERMITTENT, LUMPY, SMOOTH
 from models.forecasting.metrics import TrainingScales, training_scales
 from models.forecasting.seasonal import seasonal_indices

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.forecasting import backtest, engine, forecast_demand
-from models.forecasting.backtest import backtest_cuts, seasonal_allowed
+from models.forecasting import backtest, candidates, engine, forecast_demand
+from models.forecasting.candidates import backtest_cuts, seasonal_allowed
 from models.forecasting.smoothing import HOLT_ALPHAS, SES_ALPHAS, ses_forecasts
 from models.forecasting.seasonal import seasonal_ses_forecasts
 
@@ -99,5 +99,5 @@ def test_pooled_count_selection(monkeypatch: pytest.MonkeyPatch, pooled: bool) -
             best = acc[acc["sku"].isin(skus)].groupby("model")["rmsse"].mean().idxmin()
             assert chosen == {best}
         else:
-            assert chosen <= set(backtest.INTERMITTENT_CANDIDATES)
+            assert chosen <= set(candidates.INTERMITTENT_CANDIDATES)
     assert checked

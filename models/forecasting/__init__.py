@@ -6,7 +6,8 @@ Public interface used by the pipeline::
 
 Modules: ``classify`` (Syntetos–Boylan, ABC/XYZ), ``smoothing`` (naive, seasonal naive, SES,
 damped Holt), ``seasonal`` (shrunk Fourier seasonal indices x SES), ``intermittent`` (Croston,
-SBA, TSB), ``metrics`` (RMSSE/MASE/WAPE/bias), ``backtest`` (rolling origin, selection),
+SBA, TSB), ``metrics`` (RMSSE/MASE/WAPE/bias), ``candidates`` (the models offered, run from every cut),
+``backtest`` (rolling-origin scores, selection),
 ``intervals`` (empirical and count-distribution bands), ``hurdle`` (weekly distribution of
 intermittent demand), ``windows`` (demand summed over k weeks: ``window_demand``), ``coverage``
 (calibration per class), ``engine`` (``forecast_demand``).

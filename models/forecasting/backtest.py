@@ -24,130 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .candidates import MIN_TRAIN_WEEKS
 from .forecast_types import CutForecasts
-from .intermittent import adida_forecasts, aggregate_forecasts, croston_sba_forecasts, tsb_forecasts
 from .metrics import TrainingScales, mean_over_origins, origin_accuracy
-from .seasonal import seasonal_ses_forecasts
-from .smoothing import (
-    holt_damped_forecasts,
-    mean_forecasts,
-    naive_forecasts,
-    seasonal_naive_forecasts,
-    ses_forecasts,
-)
 
-SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "seasonal_ses", "holt_damped", "combination",
-                                       "seasonal_naive", "naive")
-INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination", "adida", "mean")
-COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
-COMBINED_INTERMITTENT: tuple[str, ...] = ("sba", "tsb", "ses")
-MIN_TRAIN_WEEKS: int = 13
 SELECTION_PRIOR_ORIGINS: float = 1.0   # round 4 (was 2.0), docs/forecasting.md 6.2
 COMBINATION_EVIDENCE_Z: float = 1.5
 MIN_PRIOR_SKUS: int = 30
-SEASONAL_MODELS: tuple[str, ...] = ("seasonal_ses", "seasonal_naive")
-MIN_SEASONS: float = 2.0
-SEASONS_COUNTED_AT: str = "last_origin"   # or "final" (cut) / "first_origin" (first counted origin)
 NO_EVIDENCE_CHOICE: str = "pooled"        # SKUs without a counted origin: "pooled" winner or "default"
 REFERENCE_RULE: str = "pooled"            # model a single model must beat: "pooled" winner or "combination"
-
-
-def seasonal_allowed(start: np.ndarray, cuts: np.ndarray, season_length: int,
-                     min_seasons: float | None = None, counted_at: str | None = None,
-                     min_train: int = MIN_TRAIN_WEEKS) -> np.ndarray:
-    """(n,) SKUs for which seasonal candidates are offered: at least ``min_seasons`` (default
-    :data:`MIN_SEASONS`) full seasons of history before the final cut (``counted_at="final"``)
-    or before the SKU's first counted backtest origin (``"first_origin"``; the final cut when
-    no origin counts). With ~1 season a seasonal index is one noisy year copied forward, and
-    the backtest cannot tell it from noise (FPP3 3.4 / 12.1: a decomposition needs several
-    seasons)."""
-    min_seasons = MIN_SEASONS if min_seasons is None else min_seasons
-    counted_at = SEASONS_COUNTED_AT if counted_at is None else counted_at
-    start = np.asarray(start, dtype=np.int64)
-    cuts = np.asarray(cuts, dtype=np.int64)
-    origins = cuts[:-1]
-    first = np.full(start.shape, int(cuts[-1]))
-    if counted_at == "last_origin" and origins.size:
-        first = np.full(start.shape, int(origins[-1]))
-    elif counted_at == "first_origin" and origins.size:
-        counted = (origins[None, :] - start[:, None]) >= min_train
-        first = np.where(counted.any(axis=1), origins[np.argmax(counted, axis=1)], first)
-    return (first - start) >= min_seasons * season_length
-
-
-def backtest_cuts(n_columns: int, origins: int, horizon: int, min_origin: int = 2) -> np.ndarray:
-    """Backtest origins (oldest first) followed by ``n_columns`` (the final forecast cut)."""
-    candidates = [n_columns - horizon * (origins - i) for i in range(origins)] if horizon > 0 else []
-    kept = [c for c in candidates if c >= min_origin]
-    return np.asarray(kept + [n_columns], dtype=np.int64)
-
-
-def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
-                   horizon: int, season_length: int,
-                   seasonal: tuple[np.ndarray, np.ndarray] | None) -> dict[str, CutForecasts]:
-    """Forecasts of the named models from every cut. ``seasonal`` = (indices, valid) or None.
-
-    Seasonal candidates are valid only for SKUs with :func:`seasonal_allowed` (they are not
-    offered at all when no SKU qualifies).
-    """
-    out: dict[str, CutForecasts] = {}
-    wanted = set(names)
-    if wanted & set(SEASONAL_MODELS):
-        allowed = seasonal_allowed(start, cuts, season_length)
-        if not allowed.any():
-            wanted -= set(SEASONAL_MODELS)
-        elif seasonal is not None:
-            seasonal = (seasonal[0], seasonal[1] & allowed[:, None])
-    if "naive" in wanted:
-        out["naive"] = naive_forecasts(y, start, cuts, horizon)
-    if "mean" in wanted:
-        out["mean"] = mean_forecasts(y, start, cuts, horizon)
-    if "seasonal_naive" in wanted and y.shape[1] >= season_length:
-        snaive = seasonal_naive_forecasts(y, start, cuts, horizon, season_length)
-        keep = snaive.valid & allowed[:, None]
-        out["seasonal_naive"] = CutForecasts(mean=np.where(keep[:, :, None], snaive.mean, np.nan),
-                                             insample_rmse=snaive.insample_rmse, valid=keep)
-    if "ses" in wanted:
-        out["ses"] = ses_forecasts(y, start, cuts, horizon)
-    if "holt_damped" in wanted:
-        out["holt_damped"] = holt_damped_forecasts(y, start, cuts, horizon)
-    if "seasonal_ses" in wanted and seasonal is not None and seasonal[1].any():
-        out["seasonal_ses"] = seasonal_ses_forecasts(y, start, cuts, horizon, seasonal[0], seasonal[1])
-    if wanted & {"croston", "sba"}:
-        out["croston"], out["sba"] = croston_sba_forecasts(y, start, cuts, horizon)
-    if "tsb" in wanted:
-        out["tsb"] = tsb_forecasts(y, start, cuts, horizon)
-    if wanted & {"adida", "imapa"}:
-        adida, imapa = aggregate_forecasts(y, start, cuts, horizon, imapa="imapa" in wanted)
-        out["adida"] = adida
-        if imapa is not None:
-            out["imapa"] = imapa
-    if "adida_overlapping" in wanted:
-        out["adida_overlapping"] = adida_forecasts(y, start, cuts, horizon)
-    if "combination" in wanted:
-        parts = COMBINED_INTERMITTENT if "sba" in wanted else COMBINED_SMOOTH
-        out["combination"] = combine_forecasts([out[p] for p in parts if p in out])
-    return {name: out[name] for name in names if name in out}
-
-
-def combine_forecasts(parts: list[CutForecasts]) -> CutForecasts:
-    """Equal-weight combination of the valid members at each cut (at least two members).
-
-    Combining SES, damped trend and a seasonal model is a strong benchmark that is rarely beaten
-    by per-series selection (Makridakis et al. 2020, M4, IJF 36; FPP3 13.4). Its one-step scale
-    for intervals is the mean of the members' in-sample RMSE (an upper bound for the RMSE of
-    the combined one-step forecasts by the triangle inequality).
-    """
-    valid = np.stack([p.valid for p in parts])                          # (P, n, cuts)
-    means = np.stack([np.where(p.valid[:, :, None], p.mean, 0.0) for p in parts])
-    rmse = np.stack([np.where(p.valid, p.insample_rmse, 0.0) for p in parts])
-    count = valid.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = means.sum(axis=0) / count[:, :, None]
-        insample_rmse = rmse.sum(axis=0) / count
-    ok = count >= 2
-    return CutForecasts(mean=np.where(ok[:, :, None], mean, np.nan),
-                        insample_rmse=np.where(ok, insample_rmse, np.nan), valid=ok)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
 2. :func:`classify_demand` -> smooth / erratic / intermittent / lumpy / new / inactive, ABC, XYZ.
 3. Smooth + erratic SKUs: candidates naive, seasonal naive, SES, damped Holt, seasonal SES
    (seasonal ones only with >= 2 full seasons before the last backtest origin,
-   :func:`.backtest.seasonal_allowed`) and the equal-weight combination of
+   :func:`.candidates.seasonal_allowed`) and the equal-weight combination of
    SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES,
    ADIDA, the mean, and the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE
    against the class's pooled backtest winner as reference (:mod:`.backtest`).
@@ -34,17 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .backtest import (
-    INTERMITTENT_CANDIDATES,
-    SMOOTH_CANDIDATES,
-    Scores,
-    backtest_cuts,
-    candidate_rows,
-    choose,
-    prior_table,
-    run_candidates,
-    score_candidates,
-)
+from .backtest import Scores, candidate_rows, choose, prior_table, score_candidates
+from .candidates import INTERMITTENT_CANDIDATES, SMOOTH_CANDIDATES, backtest_cuts, run_candidates
 from .classify import ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
 from .coverage import CoverageTally, add_weekly_coverage, calibrate_windows, coverage_frame
 from .hurdle import count_class_bands, count_class_pit, count_class_var, size_moments
