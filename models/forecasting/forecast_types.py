@@ -20,6 +20,7 @@ Conventions used by every model module
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,3 +102,26 @@ def rmse_from_sse(sse: np.ndarray, count: np.ndarray) -> np.ndarray:
     """sqrt(sse / count), NaN where count == 0."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, np.sqrt(np.maximum(sse, 0.0) / np.maximum(count, 1)), np.nan)
+
+
+def forecasts_from_grid(sse_at: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int, min_train: int,
+                        forecast: Callable[[int, np.ndarray, np.ndarray], np.ndarray]) -> CutForecasts:
+    """Per SKU and cut, the grid point with the smallest in-sample one-step SSE and its forecasts.
+
+    ``sse_at`` (n_cuts, G, n) SSE of every grid point up to each cut; ``forecast(j, best, rows)``
+    gives the forecasts of grid points ``best`` (n,) for SKUs ``rows`` from cut ``j``: (n,) for a
+    flat forecast or (n, horizon). The in-sample RMSE is that of the chosen grid point; a cut is
+    valid for a SKU with at least ``min_train`` weeks of history before it.
+    """
+    n = sse_at.shape[2]
+    rows = np.arange(n)
+    mean = np.empty((n, cuts.size, horizon))
+    sse_best = np.empty((n, cuts.size))
+    for j in range(cuts.size):
+        best = choose_by_sse(sse_at[j])
+        value = forecast(j, best, rows)
+        mean[:, j, :] = value[:, None] if value.ndim == 1 else value
+        sse_best[:, j] = sse_at[j][best, rows]
+    rmse = rmse_from_sse(sse_best, cut_error_counts(start, cuts))
+    valid = (cuts[None, :] - start[:, None]) >= min_train
+    return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid)

@@ -21,10 +21,9 @@ from .forecast_types import (
     CutForecasts,
     WarmupWeights,
     choose_by_sse,
-    cut_error_counts,
     first_error_squared,
+    forecasts_from_grid,
     masked_by_start,
-    rmse_from_sse,
 )
 
 CROSTON_ALPHAS: np.ndarray = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4])   # 0.02: round 4
@@ -95,19 +94,11 @@ def croston_sba_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, ho
     first = first_error_squared(y_time, start, cuts).T[:, None, :]
     sse_croston_at -= first
     sse_sba_at -= first
-    rows = np.arange(n)
-    errors = cut_error_counts(start, cuts)
-    valid = (cuts[None, :] - start[:, None]) >= min_train
-    out: list[CutForecasts] = []
-    for sse_at, factor in ((sse_croston_at, np.ones_like(sba_factor)), (sse_sba_at, sba_factor)):
-        mean = np.empty((n, cuts.size, horizon))
-        sse_best = np.empty((n, cuts.size))
-        for j in range(cuts.size):
-            best = choose_by_sse(sse_at[j])
-            mean[:, j, :] = (factor[best, 0] * croston_at[j][best, rows])[:, None]
-            sse_best[:, j] = sse_at[j][best, rows]
-        out.append(CutForecasts(mean=mean, insample_rmse=rmse_from_sse(sse_best, errors), valid=valid))
-    return out[0], out[1]
+    croston = forecasts_from_grid(sse_croston_at, start, cuts, horizon, min_train,
+                                  lambda j, best, rows: croston_at[j][best, rows])
+    sba = forecasts_from_grid(sse_sba_at, start, cuts, horizon, min_train,
+                              lambda j, best, rows: sba_factor[best, 0] * croston_at[j][best, rows])
+    return croston, sba
 
 
 def tsb_grid() -> tuple[np.ndarray, np.ndarray]:
@@ -160,16 +151,7 @@ def tsb_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: i
             forecast_at[j] = probability * size
             sse_at[j] = sse
     sse_at -= first_error_squared(y_time, start, cuts).T[:, None, :]
-    rows = np.arange(n)
-    mean = np.empty((n, cuts.size, horizon))
-    sse_best = np.empty((n, cuts.size))
-    for j in range(cuts.size):
-        best = choose_by_sse(sse_at[j])
-        mean[:, j, :] = forecast_at[j][best, rows][:, None]
-        sse_best[:, j] = sse_at[j][best, rows]
-    rmse = rmse_from_sse(sse_best, cut_error_counts(start, cuts))
-    valid = (cuts[None, :] - start[:, None]) >= min_train
-    return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid)
+    return forecasts_from_grid(sse_at, start, cuts, horizon, min_train, lambda j, best, rows: forecast_at[j][best, rows])
 
 
 ADIDA_MAX_LEVEL: int = 13

@@ -16,9 +16,9 @@ import numpy as np
 from .forecast_types import (
     CutForecasts,
     WarmupWeights,
-    choose_by_sse,
     cut_error_counts,
     first_error_squared,
+    forecasts_from_grid,
     masked_by_start,
     rmse_from_sse,
 )
@@ -139,23 +139,7 @@ def ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: i
             level_at[j] = level
             sse_at[j] = sse
     sse_at -= first_error_squared(y_time, start, cuts).T[:, None, :]
-    return _flat_from_grid(level_at, sse_at, start, cuts, horizon, min_train)
-
-
-def _flat_from_grid(level_at: np.ndarray, sse_at: np.ndarray, start: np.ndarray,
-                    cuts: np.ndarray, horizon: int, min_train: int) -> CutForecasts:
-    """Pick the best grid point per SKU and cut and build flat forecasts."""
-    n = level_at.shape[2]
-    rows = np.arange(n)
-    mean = np.empty((n, cuts.size, horizon))
-    sse_best = np.empty((n, cuts.size))
-    for j in range(cuts.size):
-        best = choose_by_sse(sse_at[j])
-        mean[:, j, :] = level_at[j][best, rows][:, None]
-        sse_best[:, j] = sse_at[j][best, rows]
-    rmse = rmse_from_sse(sse_best, cut_error_counts(start, cuts))
-    valid = (cuts[None, :] - start[:, None]) >= min_train
-    return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid)
+    return forecasts_from_grid(sse_at, start, cuts, horizon, min_train, lambda j, best, rows: level_at[j][best, rows])
 
 
 def holt_damped_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,13 +197,6 @@ def holt_damped_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, ho
     sse_at -= first_error_squared(y_time, start, cuts).T[:, None, :]
     steps = np.arange(1, horizon + 1)
     damp_sum = np.cumsum(phis[:, None] ** steps[None, :], axis=1)      # (G, H)
-    rows = np.arange(n)
-    mean = np.empty((n, cuts.size, horizon))
-    sse_best = np.empty((n, cuts.size))
-    for j in range(cuts.size):
-        best = choose_by_sse(sse_at[j])
-        mean[:, j, :] = level_at[j][best, rows][:, None] + trend_at[j][best, rows][:, None] * damp_sum[best]
-        sse_best[:, j] = sse_at[j][best, rows]
-    rmse = rmse_from_sse(sse_best, cut_error_counts(start, cuts))
-    valid = (cuts[None, :] - start[:, None]) >= min_train
-    return CutForecasts(mean=np.maximum(mean, 0.0), insample_rmse=rmse, valid=valid)
+    fitted = forecasts_from_grid(sse_at, start, cuts, horizon, min_train, lambda j, best, rows: (
+        level_at[j][best, rows][:, None] + trend_at[j][best, rows][:, None] * damp_sum[best]))
+    return CutForecasts(mean=np.maximum(fitted.mean, 0.0), insample_rmse=fitted.insample_rmse, valid=fitted.valid)
