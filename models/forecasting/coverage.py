@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .classify import DEMAND_CLASSES
-from .intervals import Bands, coverage_share
+from .intervals import Bands
 from .windows import (
     WindowCells,
     WindowErrors,
@@ -65,33 +65,28 @@ class CoverageTally:
         return self.sums[(demand_class, metric)] / cells if cells else float("nan")
 
 
-def add_weekly_coverage(tally: CoverageTally, class_of_row: np.ndarray, actual: np.ndarray, bands: Bands | None,
-                        use: np.ndarray, pit_bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+def add_weekly_coverage(tally: CoverageTally, class_of_row: np.ndarray, actual: np.ndarray, use: np.ndarray, *,
+                        bands: Bands | None = None,
+                        pit_bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Tally one origin's weekly coverage (plain and PIT) per class; arrays (m, H), use (m,).
 
-    ``pit_bounds`` = (F(y), F(ceil y - 1)) of each outcome under a count forecast; without it
-    the ``bands`` are continuous and the PIT coverage equals the plain coverage. With it the
-    bands may be None: y lies in the integer-quantile interval [q_a, q_b] exactly when
-    F(y) >= a and F(ceil y - 1) < b."""
-    for name in np.unique(class_of_row):
-        members = (class_of_row == name) & use
-        if not members.any():
-            continue
-        for level, lo, hi in ((80, None if bands is None else bands.lo80, None if bands is None else bands.hi80),
-                              (95, None if bands is None else bands.lo95, None if bands is None else bands.hi95)):
-            if bands is None:
-                a, b = (1 - level / 100) / 2, (1 + level / 100) / 2
-                inside = (pit_bounds[0][members] >= a) & (pit_bounds[1][members] < b)
-                share, cells = float(inside.mean()), int(inside.size)
-            else:
-                share, cells = coverage_share(actual[members][:, None], lo[members][:, None],
-                                              hi[members][:, None], np.ones((int(members.sum()), 1), bool))
-            tally.add(str(name), f"coverage{level}", share, cells)
-            if pit_bounds is not None:
-                pit = pit_share(pit_bounds[0][members], pit_bounds[1][members], level / 100)
-                tally.add(str(name), f"pit_coverage{level}", float(pit.mean()), int(pit.size))
-            else:
-                tally.add(str(name), f"pit_coverage{level}", share, cells)
+    Give either the continuous ``bands`` (their PIT coverage is the plain coverage) or, for a
+    count forecast, ``pit_bounds`` = (F(y), F(ceil y - 1)) of each outcome: y lies in the
+    integer-quantile interval [q_a, q_b] exactly when F(y) >= a and F(ceil y - 1) < b."""
+    for level in (80, 95):
+        if pit_bounds is None:
+            lo, hi = (bands.lo80, bands.hi80) if level == 80 else (bands.lo95, bands.hi95)
+            inside = ((actual >= lo - 1e-9) & (actual <= hi + 1e-9)).astype(float)
+            pit = inside
+        else:
+            low, high = (1 - level / 100) / 2, (1 + level / 100) / 2
+            inside = ((pit_bounds[0] >= low) & (pit_bounds[1] < high)).astype(float)
+            pit = pit_share(pit_bounds[0], pit_bounds[1], level / 100)
+        for name in np.unique(class_of_row):
+            members = (class_of_row == name) & use
+            if members.any():
+                tally.add(str(name), f"coverage{level}", float(inside[members].mean()), int(inside[members].size))
+                tally.add(str(name), f"pit_coverage{level}", float(pit[members].mean()), int(pit[members].size))
 
 
 @dataclass(frozen=True)

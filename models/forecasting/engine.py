@@ -223,7 +223,7 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
             t_k, w_k = table_per_sku(z, others, fine, coarse, backtest_horizon)
             b_k = empirical_bands(backtest_mean[rows, k], sigma[:, k], t_k, w_k)
             backtest_var[rows, k] = b_k.sd ** 2
-            add_weekly_coverage(tally, coarse, actual[rows, k], b_k, use[:, k])
+            add_weekly_coverage(tally, coarse, actual[rows, k], use[:, k], bands=b_k)
 
     # intermittent / lumpy: hurdle (occurrence x shifted count size) or count distributions
     if count_rows.size:
@@ -239,8 +239,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
             backtest_var[rows, k], hurdle_k = count_class_var(backtest_mean[rows, k], sizes, k, dispersion[:, k])
             pit_bounds = count_class_pit(actual[rows, k], backtest_mean[rows, k], backtest_var[rows, k],
                                          sizes, k, hurdle_k)
-            add_weekly_coverage(tally, demand_class[rows].astype(str), actual[rows, k], None,
-                                sel.origin_used[rows, k], pit_bounds)
+            add_weekly_coverage(tally, demand_class[rows].astype(str), actual[rows, k], sel.origin_used[rows, k],
+                                pit_bounds=pit_bounds)
 
     # window (multi-week) totals: shared-error share fitted per class on the backtest
     thetas: dict[str, float] = {}

@@ -236,12 +236,3 @@ def training_dispersion(y: np.ndarray, start: np.ndarray, cuts: np.ndarray) -> n
     var = np.maximum(s2 / count - mean * mean, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(mean > 0, np.maximum(var / np.where(mean > 0, mean, 1.0), 1.0), 1.0)
-
-
-def coverage_share(actual: np.ndarray, bands_lo: np.ndarray, bands_hi: np.ndarray,
-                   use: np.ndarray) -> tuple[float, int]:
-    """Share of (SKU, origin, step) cells with lo <= y <= hi among used (n, K) cells."""
-    inside = (actual >= bands_lo - 1e-9) & (actual <= bands_hi + 1e-9)
-    cells = np.broadcast_to(use[:, :, None], inside.shape)
-    total = int(cells.sum())
-    return (float(inside[cells].mean()) if total else float("nan")), total
