@@ -136,9 +136,7 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
     class, theta over all).
     """
     steps = [k - 1 for k in WINDOW_WEEKS if k <= actual.shape[-1]]
-    windows = window_errors(actual, mean, weekly_var, is_count)
-    windows = WindowErrors(*(getattr(windows, name)[..., steps] for name in
-                             ("error", "mean", "base_var", "pair_var", "actual")), is_count=windows.is_count)
+    windows = window_errors(actual, mean, weekly_var, is_count).windows(steps)
     names = [str(name) for name in np.unique(demand_class)]
     series = {name: int(use[demand_class == name].any(axis=1).sum()) for name in names}
     own_of = {name: _Thresholds.of(windows.rows(np.flatnonzero(demand_class == name)), use[demand_class == name])

@@ -50,22 +50,30 @@ BISECTION_STEPS: int = 10
 class WindowErrors:
     """Backtest window totals for n SKUs, K origins, windows k = 1..H (cumulative over steps).
 
-    error: (n, K, H) realised minus forecast total over the first k weeks;
     mean:  (n, K, H) forecast total; base_var: (n, K, H) sum of the weekly variances;
     pair_var: (n, K, H) ``(k^2 - k) sigma_1^2``; actual: (n, K, H) realised total;
     is_count: (n,) count family (Poisson / negative binomial) instead of normal.
     """
 
-    error: np.ndarray
     mean: np.ndarray
     base_var: np.ndarray
     pair_var: np.ndarray
     actual: np.ndarray
     is_count: np.ndarray
 
+    @property
+    def error(self) -> np.ndarray:
+        """(n, K, H) realised minus forecast total over the first k weeks."""
+        return self.actual - self.mean
+
     def rows(self, index: np.ndarray) -> "WindowErrors":
-        return WindowErrors(self.error[index], self.mean[index], self.base_var[index],
-                            self.pair_var[index], self.actual[index], self.is_count[index])
+        return WindowErrors(self.mean[index], self.base_var[index], self.pair_var[index],
+                            self.actual[index], self.is_count[index])
+
+    def windows(self, steps: list[int]) -> "WindowErrors":
+        """Only the window lengths at the given step indices (k - 1)."""
+        return WindowErrors(self.mean[..., steps], self.base_var[..., steps], self.pair_var[..., steps],
+                            self.actual[..., steps], self.is_count)
 
 
 def window_errors(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarray,
@@ -75,7 +83,7 @@ def window_errors(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarray,
     k = np.arange(1, steps + 1, dtype=np.float64)
     total_actual = np.cumsum(actual, axis=-1)
     total_mean = np.cumsum(mean, axis=-1)
-    return WindowErrors(error=total_actual - total_mean, mean=total_mean,
+    return WindowErrors(mean=total_mean,
                         base_var=np.cumsum(weekly_var, axis=-1),
                         pair_var=(k * k - k) * weekly_var[..., :1],
                         actual=total_actual, is_count=np.asarray(is_count, dtype=bool))
