@@ -14,9 +14,9 @@ from models.forecasting.windows import (
     critical_theta,
     demand_cdf,
     fit_theta,
-    inside_central,
     level_error_weeks,
     pit_coverage,
+    window_cells,
     window_errors,
     window_interval,
 )
@@ -58,35 +58,44 @@ def test_window_interval_matches_scipy_quantiles() -> None:
     assert hi[2] == pytest.approx(40 + 10 * stats.norm.ppf(0.90))
 
 
-def test_inside_central_count_agrees_with_integer_quantiles() -> None:
-    rng = np.random.default_rng(3)
-    mean = rng.uniform(0.2, 8.0, 500)
-    var = mean * rng.uniform(1.0, 4.0, 500)
-    y = rng.integers(0, 20, 500).astype(float)
-    lo, hi = window_interval(mean, var, np.ones(500, bool), (0.10, 0.90))
-    expected = (y >= lo) & (y <= hi)
-    np.testing.assert_array_equal(inside_central(y, mean, var, np.ones(500, bool), 0.80), expected)
-
-
 def test_critical_theta_is_the_smallest_share_that_covers() -> None:
-    """Closed form (normal) and bisection (count) against a plain scan over theta, cell by cell."""
+    """Closed form against a plain scan over theta, cell by cell (normal totals)."""
     rng = np.random.default_rng(5)
     n, steps = 60, 4
-    actual = rng.poisson(4.0, (n, 1, steps)).astype(float) + rng.integers(0, 6, (n, 1, 1))
-    mean = np.full((n, 1, steps), 4.0)
-    weekly_var = np.full((n, 1, steps), 4.0)
-    is_count = np.arange(n) % 2 == 0
-    windows = window_errors(actual, mean, weekly_var, is_count)
-    use = np.ones((n, 1), bool)
-    thresholds = critical_theta(windows, use, 0.80).reshape(n, steps)
+    actual = rng.normal(4.0, 2.0, (n, 1, steps)) + rng.integers(0, 6, (n, 1, 1))
+    windows = window_errors(actual, np.full((n, 1, steps), 4.0), np.full((n, 1, steps), 4.0), np.zeros(n, bool))
+    cells = window_cells(windows, np.ones((n, 1), bool))
+    thresholds = critical_theta(cells, 0.80).reshape(n, steps)
     grid = np.linspace(0.0, 1.0, 2001)
+    z = stats.norm.ppf(0.90)
     for i in range(n):
         for k in range(steps):
-            var = windows.base_var[i, 0, k] + grid * windows.pair_var[i, 0, k]
-            inside = inside_central(np.full(grid.size, windows.actual[i, 0, k]),
-                                    np.full(grid.size, windows.mean[i, 0, k]), var, is_count[i], 0.80)
+            sd = np.sqrt(windows.base_var[i, 0, k] + grid * windows.pair_var[i, 0, k])
+            inside = np.abs(windows.actual[i, 0, k] - windows.mean[i, 0, k]) <= z * sd
             scan = grid[np.argmax(inside)] if inside.any() else np.inf
-            assert thresholds[i, k] == pytest.approx(scan, abs=2e-3), (i, k)   # bisection resolution 1/1024
+            assert thresholds[i, k] == pytest.approx(scan, abs=1e-3), (i, k)
+
+
+def test_count_fit_covers_by_pit_out_of_sample() -> None:
+    """Poisson weeks around a level shared by the window: y_h ~ Poisson(4 G), G ~ Gamma(mean 1,
+    cv 0.4) drawn once per window. The weekly forecast Poisson(4) is right week by week but the
+    13-week totals are over-dispersed; the count fit (by mean PIT share) widens them until a fresh
+    sample's totals are covered 95 % of the time (PIT), and the fit is the smallest such share."""
+    rng = np.random.default_rng(21)
+
+    def sample(n: int):
+        rate = 4.0 * rng.gamma(1 / 0.16, 0.16, (n, 1, 1))
+        actual = rng.poisson(np.broadcast_to(rate, (n, 1, 13))).astype(float)
+        windows = window_errors(actual, np.full(actual.shape, 4.0), np.full(actual.shape, 4.0), np.ones(n, bool))
+        return window_cells(windows.windows([12]), np.ones((n, 1), bool))
+
+    fitted, fresh = sample(4000), sample(4000)
+    assert fresh.pit(0.0, 0.95).mean() < 0.80            # independent weeks: far too narrow
+    theta = fit_theta(fitted, 0.95)
+    assert 0.05 < theta < 1.0
+    assert fitted.pit(theta, 0.95).mean() >= 0.95 > fitted.pit(theta - 2e-3, 0.95).mean()
+    assert fresh.pit(theta, 0.95).mean() == pytest.approx(0.95, abs=0.01)
+    assert fresh.pit(theta, 0.80).mean() == pytest.approx(0.80, abs=0.05)
 
 
 def test_fit_recovers_a_known_shared_level_error() -> None:
@@ -101,9 +110,10 @@ def test_fit_recovers_a_known_shared_level_error() -> None:
     windows = window_errors(actual, np.full(actual.shape, 10.0), np.full(actual.shape, 1.25 * s * s),
                             np.zeros(n, bool))
     use = np.ones((n, 1), bool)
-    theta = fit_theta(critical_theta(windows, use, 0.95))
+    cells = window_cells(windows, use)
+    theta = fit_theta(cells, 0.95)
     assert theta == pytest.approx(0.2, abs=0.03)
-    covered80 = (critical_theta(windows, use, 0.80) <= theta).mean()
+    covered80 = (critical_theta(cells, 0.80) <= theta).mean()
     assert covered80 == pytest.approx(0.80, abs=0.01)
     assert level_error_weeks(np.array([theta, 0.0]))[1] == np.inf
 

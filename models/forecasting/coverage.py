@@ -9,9 +9,10 @@ Per demand class (the ``forecast_coverage`` table):
   equal to the plain coverage for the continuous ('normal') bands; for count forecasts the
   share a calibrated discrete forecast reaches exactly, where plain coverage of a mostly-zero
   series is bound to exceed nominal.
-* ``window_coverage80`` / ``window_coverage95``: coverage of the totals over the first k weeks
-  after each origin, ``k`` in ``WINDOW_WEEKS``, by the window distribution of
-  :mod:`.windows` with the shared-error share ``theta`` fitted on the *other* origins.
+* ``window_coverage80`` / ``window_coverage95``: coverage (by the PIT, as above) of the totals
+  over the first k weeks after each origin, ``k`` in ``WINDOW_WEEKS``, by the window
+  distribution of :mod:`.windows` with the shared-error share ``theta`` fitted on the *other*
+  origins.
 * ``level_error_weeks``: ``1/theta``, ``theta`` the median over origins of the per-origin fits
   (:func:`calibrate_windows`; inf: no shared term needed).
 """
@@ -28,7 +29,7 @@ from .intervals import Bands
 from .windows import (
     WindowCells,
     WindowErrors,
-    critical_theta,
+    FIT_LEVEL,
     fit_theta,
     level_error_weeks,
     pit_share,
@@ -89,27 +90,15 @@ def add_weekly_coverage(tally: CoverageTally, class_of_row: np.ndarray, actual: 
                 tally.add(str(name), f"pit_coverage{level}", float(pit[members].mean()), int(pit[members].size))
 
 
-@dataclass(frozen=True)
-class _Thresholds:
-    """Sampled window totals of one group and their critical shared-error shares at the 95 %
-    level (see :func:`.windows.critical_theta`)."""
+def _sampled_cells(windows: WindowErrors, use: np.ndarray) -> WindowCells:
+    """The window totals of at most ``MAX_FIT_CELLS`` used (SKU, origin) cells."""
+    return window_cells(windows, sample_cells(use))
 
-    cells: WindowCells
-    at95: np.ndarray
 
-    @classmethod
-    def of(cls, windows: WindowErrors, use: np.ndarray) -> "_Thresholds":
-        cells = window_cells(windows, sample_cells(use))
-        return cls(cells, critical_theta(cells, None, 0.95))
-
-    @property
-    def origin(self) -> np.ndarray:
-        return self.cells.origin
-
-    def per_origin(self, origins: int) -> np.ndarray:
-        """``theta`` fitted on each origin's cells alone (NaN where an origin has none)."""
-        return np.array([fit_theta(self.at95[self.origin == k]) if (self.origin == k).any() else np.nan
-                         for k in range(origins)])
+def _fits_per_origin(cells: WindowCells, origins: int) -> np.ndarray:
+    """``theta`` fitted on each origin's cells alone (NaN where an origin has none)."""
+    return np.array([fit_theta(cells, FIT_LEVEL, cells.origin == k) if (cells.origin == k).any() else np.nan
+                     for k in range(origins)])
 
 
 def _median(values: np.ndarray) -> float:
@@ -125,25 +114,26 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
 
     Arrays: actual / mean / weekly_var (n, K, H) backtest weeks, use (n, K), is_count (n,),
     demand_class (n,) for the backtested SKUs; windows ``WINDOW_WEEKS``. ``theta`` of a class is
-    the median over origins of the per-origin fits (each the ``FIT_LEVEL`` order statistic of
-    that origin's critical shares, :func:`.windows.fit_theta`): one origin hit by a shock common
-    to all SKUs (a calendar event) cannot set the buffer of every week by itself;
+    the median over origins of the per-origin fits (each the smallest ``theta`` whose ``FIT_LEVEL``
+    intervals cover that origin's totals by mean PIT share, :func:`.windows.fit_theta`): one
+    origin hit by a shock common to all SKUs (a calendar event) cannot set the buffer of every
+    week by itself;
     classes with fewer than ``MIN_GROUP_SKUS`` backtested SKUs take the fit over all SKUs of their
     family (normal: smooth + erratic; count: intermittent + lumpy): the window distributions of
     the two families differ, so their shares do not mix. The value "over all" (for SKUs without a
-    backtest) is, per origin, the series-weighted mean of the class fits. The
-    coverage of origin k is judged at the median of the other origins' fits. Returns (theta per
+    backtest) is, per origin, the series-weighted mean of the class fits. The coverage (mean PIT
+    share) of origin k is judged at the median of the other origins' fits. Returns (theta per
     class, theta over all).
     """
     steps = [k - 1 for k in WINDOW_WEEKS if k <= actual.shape[-1]]
     windows = window_errors(actual, mean, weekly_var, is_count).windows(steps)
     names = [str(name) for name in np.unique(demand_class)]
     series = {name: int(use[demand_class == name].any(axis=1).sum()) for name in names}
-    own_of = {name: _Thresholds.of(windows.rows(np.flatnonzero(demand_class == name)), use[demand_class == name])
+    own_of = {name: _sampled_cells(windows.rows(np.flatnonzero(demand_class == name)), use[demand_class == name])
               for name in names}
     large = [name for name in names if series[name] >= MIN_GROUP_SKUS]
     origins = use.shape[1]
-    per_origin = {name: own_of[name].per_origin(origins) for name in large}
+    per_origin = {name: _fits_per_origin(own_of[name], origins) for name in large}
     family_fits: dict[bool, np.ndarray] = {}
     for name in names:
         if name in large:
@@ -151,7 +141,7 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
         family = bool(is_count[demand_class == name][0])
         if family not in family_fits:   # a small class borrows from its family (normal / count) pooled
             members = np.flatnonzero(is_count == family)
-            family_fits[family] = _Thresholds.of(windows.rows(members), use[members]).per_origin(origins)
+            family_fits[family] = _fits_per_origin(_sampled_cells(windows.rows(members), use[members]), origins)
         per_origin[name] = family_fits[family]
     # over all SKUs (for SKUs without a backtest): per origin, the series-weighted mean of the fits
     weights = np.array([series[name] for name in names], dtype=float)
@@ -169,9 +159,9 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
             theta_k = _median(np.delete(fits, k))
             judged = own.origin == k
             if judged.any():
-                tally.add(name, "window_coverage95", float((own.at95[judged] <= theta_k).mean()), int(judged.sum()))
-                inside80 = own.cells.inside(theta_k, 0.80, judged)
-                tally.add(name, "window_coverage80", float(inside80.mean()), int(inside80.size))
+                for level in (80, 95):
+                    shares = own.pit(theta_k, level / 100, judged)
+                    tally.add(name, f"window_coverage{level}", float(shares.mean()), int(shares.size))
     return thetas, theta_all
 
 

@@ -15,13 +15,16 @@ Koehler, Ord & Snyder 2008, *Forecasting with Exponential Smoothing*, §6.6; the
 of Silver, Pyke & Thomas 2017, §6.6 on forecast errors over the lead time). 'normal' family:
 ``D_k ~ Normal``; count families: Poisson / negative binomial matched to the two moments.
 
-**Calibration.** ``theta`` is not assumed. Every backtest window total (SKU, origin, k) has a
-critical share (:func:`critical_theta`): the smallest ``theta`` in ``[0, 1]`` that puts it inside
-its central interval (inside-ness grows with the variance). The fitted ``theta`` of a set of
-cells is their ``FIT_LEVEL`` order statistic (:func:`fit_theta`): the smallest value for which
-the ``FIT_LEVEL`` intervals cover the realised totals as often as they should. ``theta = 0`` (no
-shared term, ``n_e = inf``) when the weekly model already covers enough: the fit only widens.
-How the fits are pooled over origins and classes: :func:`models.forecasting.coverage.calibrate_windows`.
+**Calibration.** ``theta`` is not assumed. Window totals are judged like weekly forecasts, by
+the PIT (below): a normal total is inside its central interval or not; a count total contributes
+the share of its PIT interval that lies inside. The fitted ``theta`` of a set of (SKU, origin, k)
+totals is the smallest one whose ``FIT_LEVEL`` intervals cover them as often as they should
+(:func:`fit_theta`; for normal totals the ``FIT_LEVEL`` order statistic of each total's critical
+share, :func:`critical_theta`). ``theta = 0`` (no shared term, ``n_e = inf``) when the weekly
+model already covers enough: the fit only widens. Judging count totals by plain interval
+coverage instead would over-state it (a zero-heavy total sits inside its integer interval more
+often than the level says) and leave the buffer of intermittent SKUs too thin. How the fits are
+pooled over origins and classes: :func:`models.forecasting.coverage.calibrate_windows`.
 
 **PIT coverage of count forecasts.** A central 80 % interval of a count distribution on a
 mostly-zero series cannot cover 80 % of weeks (a zero week is always inside once ``P(0) > 10 %``).
@@ -33,7 +36,7 @@ calibrated (the non-randomised PIT of Czado, Gneiting & Held 2009, *Biometrics* 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import special, stats
@@ -44,6 +47,7 @@ FIT_LEVEL: float = 0.95
 MAX_FIT_CELLS: int = 10_000        # (SKU, origin) cells per group used to fit theta (strided sample)
 THETA_MAX: float = 1.0             # theta = 1: the whole weekly error is shared (n_e = 1 week)
 BISECTION_STEPS: int = 10
+SATURATION_TOLERANCE: float = 0.005   # coverage (share) still worth widening for, see fit_theta
 
 
 @dataclass(frozen=True)
@@ -126,22 +130,6 @@ def demand_cdf(x: np.ndarray, mean: np.ndarray, var: np.ndarray, is_count: np.nd
     return out
 
 
-def inside_central(actual: np.ndarray, mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
-                   level: float) -> np.ndarray:
-    """Whether ``actual`` lies in the central ``level`` interval ``[q_a, q_b]`` of the forecast,
-    ``a, b = (1 -/+ level)/2`` and ``q`` the smallest value with ``F(q) >= a`` (resp. ``b``).
-
-    Normal: ``a <= F(y) <= b``. Count (integer quantiles): ``q_a <= y <= q_b`` exactly when
-    ``F(floor y) >= a`` and ``F(ceil y - 1) < b``.
-    """
-    low, high = (1.0 - level) / 2.0, (1.0 + level) / 2.0
-    upper_cdf = demand_cdf(actual, mean, var, is_count)
-    normal = (upper_cdf >= low) & (upper_cdf <= high)
-    below = demand_cdf(np.ceil(actual) - 1.0, mean, var, is_count)
-    count = (upper_cdf >= low) & (below < high)
-    return np.where(np.broadcast_to(is_count, normal.shape), count, normal)
-
-
 @dataclass(frozen=True)
 class WindowCells:
     """Flat arrays over selected (SKU, origin, k) window totals (see :func:`window_cells`)."""
@@ -153,12 +141,16 @@ class WindowCells:
     is_count: np.ndarray
     origin: np.ndarray
 
-    def inside(self, theta: float, level: float, where: np.ndarray | None = None) -> np.ndarray:
-        """Inside-indicators of the cells ``where`` (all by default) at ``theta``."""
-        pick = slice(None) if where is None else where
-        return inside_central(self.actual[pick], self.mean[pick],
-                              window_var(self.base_var[pick], self.pair_var[pick], theta),
-                              self.is_count[pick], level)
+    def select(self, where: np.ndarray) -> "WindowCells":
+        """The cells ``where`` (a mask or index over the flat cells)."""
+        return WindowCells(*(getattr(self, item.name)[where] for item in fields(self)))
+
+    def pit(self, theta: float, level: float, where: np.ndarray | None = None) -> np.ndarray:
+        """PIT shares (:func:`pit_coverage`) of the cells ``where`` (all by default) inside their
+        central ``level`` window interval at ``theta``: 0/1 for normal cells."""
+        cells = self if where is None else self.select(where)
+        return pit_coverage(cells.actual, cells.mean, window_var(cells.base_var, cells.pair_var, theta),
+                            cells.is_count, level)
 
 
 def window_cells(windows: WindowErrors, use: np.ndarray) -> WindowCells:
@@ -171,48 +163,46 @@ def window_cells(windows: WindowErrors, use: np.ndarray) -> WindowCells:
                        origin=np.repeat(origin, steps))
 
 
-def critical_theta(windows: WindowErrors | WindowCells, use: np.ndarray | None, level: float) -> np.ndarray:
-    """Per window total (the used (SKU, origin, k) cells of ``windows``, or all ``WindowCells``),
-    the smallest ``theta`` in ``[0, THETA_MAX]`` that puts the realised total inside the central
-    ``level`` window interval (inf if none does).
-
-    Inside-ness grows with the variance, so it is a threshold in ``theta``. Normal: inside iff
-    ``e^2 <= z^2 (base + theta pair)``, i.e. ``theta >= (e^2 / z^2 - base) / pair`` (closed form).
-    Count: a vectorised bisection over all count cells at once (``BISECTION_STEPS`` steps,
-    resolution ``THETA_MAX / 2^BISECTION_STEPS``). Returns a flat array (row-major: SKU, origin, k).
-    """
-    cells = windows if isinstance(windows, WindowCells) else window_cells(windows, use)
-    actual, mean, base, pair, is_count = cells.actual, cells.mean, cells.base_var, cells.pair_var, cells.is_count
-    out = np.empty(actual.shape)
+def critical_theta(cells: WindowCells, level: float) -> np.ndarray:
+    """Per normal window total, the smallest ``theta`` in ``[0, THETA_MAX]`` that puts it inside
+    its central ``level`` interval (inf if none does): inside iff ``e^2 <= z^2 (base + theta pair)``,
+    i.e. ``theta >= (e^2 / z^2 - base) / pair`` (inside-ness grows with the variance)."""
     z = special.ndtri(0.5 + level / 2.0)
-    normal = ~is_count
-    needed = (actual[normal] - mean[normal]) ** 2 / (z * z) - base[normal]
+    needed = (cells.actual - cells.mean) ** 2 / (z * z) - cells.base_var
     with np.errstate(divide="ignore", invalid="ignore"):
-        threshold = np.where(needed <= 0, 0.0, np.where(pair[normal] > 0, needed / pair[normal], np.inf))
-    out[normal] = np.where(threshold <= THETA_MAX, threshold, np.inf)
-    if is_count.any():
-        y, m, b, p = actual[is_count], mean[is_count], base[is_count], pair[is_count]
-        lo, hi = np.zeros(y.shape), np.full(y.shape, THETA_MAX)
-        at_zero = inside_central(y, m, b, True, level)
-        at_max = inside_central(y, m, b + THETA_MAX * p, True, level)
-        open_cells = np.flatnonzero(~at_zero & at_max & (p > 0))
-        for _ in range(BISECTION_STEPS):   # only the cells whose threshold lies inside (0, max]
-            mid = 0.5 * (lo[open_cells] + hi[open_cells])
-            ok = inside_central(y[open_cells], m[open_cells], b[open_cells] + mid * p[open_cells], True, level)
-            hi[open_cells] = np.where(ok, mid, hi[open_cells])
-            lo[open_cells] = np.where(ok, lo[open_cells], mid)
-        out[is_count] = np.where(at_zero, 0.0, np.where(at_max, hi, np.inf))
-    return out
+        threshold = np.where(needed <= 0, 0.0, np.where(cells.pair_var > 0, needed / cells.pair_var, np.inf))
+    return np.where(threshold <= THETA_MAX, threshold, np.inf)
 
 
-def fit_theta(thresholds: np.ndarray, level: float = FIT_LEVEL) -> float:
-    """Smallest ``theta`` with ``share(thresholds <= theta) >= level`` (0 without cells;
-    ``THETA_MAX`` when even that is not enough): the ``level`` order statistic."""
-    if not thresholds.size:
+def fit_theta(cells: WindowCells, level: float = FIT_LEVEL, where: np.ndarray | None = None) -> float:
+    """Smallest ``theta`` in ``[0, THETA_MAX]`` whose central ``level`` window intervals cover the
+    cells ``where`` (all by default) as often as they should, judged by the mean PIT share
+    (:meth:`WindowCells.pit`); 0 without cells.
+
+    Normal cells only: the ``level`` order statistic of the :func:`critical_theta` thresholds
+    (exact; ``THETA_MAX`` when even that is not enough). With count cells, whose PIT shares are fractions: bisection on the mean share,
+    which grows with ``theta`` (``BISECTION_STEPS`` steps, resolution ``THETA_MAX / 2^steps``)
+    until it saturates: a count distribution matched to two moments puts extra variance mostly
+    on zero, so its upper tail stops widening. When ``THETA_MAX`` does not reach ``level``, the
+    fit is the smallest ``theta`` within ``SATURATION_TOLERANCE`` of what ``THETA_MAX`` reaches
+    (more would add buffer that buys next to no coverage).
+    """
+    part = cells if where is None else cells.select(where)
+    if not part.actual.size:
         return 0.0
-    order = np.sort(thresholds)
-    needed = order[min(int(np.ceil(level * order.size)) - 1, order.size - 1)]
-    return float(min(needed, THETA_MAX)) if np.isfinite(needed) else THETA_MAX
+    if not part.is_count.any():
+        order = np.sort(critical_theta(part, level))
+        needed = order[min(int(np.ceil(level * order.size)) - 1, order.size - 1)]
+        return float(min(needed, THETA_MAX)) if np.isfinite(needed) else THETA_MAX
+    widest = float(part.pit(THETA_MAX, level).mean())
+    target = level if widest >= level else widest - SATURATION_TOLERANCE
+    if part.pit(0.0, level).mean() >= target:
+        return 0.0
+    lo, hi = 0.0, THETA_MAX
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if part.pit(mid, level).mean() >= target else (mid, hi)
+    return hi
 
 
 def sample_cells(use: np.ndarray, max_cells: int = MAX_FIT_CELLS) -> np.ndarray:
