@@ -10,7 +10,9 @@ For each data set the last ``--holdout`` weeks are held out; every method foreca
 the weeks before. Reported per demand class (the engine's classification of the training
 weeks) and overall: mean RMSSE and MASE over SKUs (M5 scales from the training weeks),
 WAPE = sum|e| / sum y and bias = sum(f - y) / sum y over the class, and seconds per 1,000 SKUs.
-For the engine also the holdout coverage of its 80 % / 95 % intervals.
+For the engine also the holdout coverage of its 80 % / 95 % intervals. The RMSSE and MASE tables
+add the class's best peer and a paired per-SKU comparison with it: mean difference engine - best
+peer, its 95 % bootstrap interval and a verdict (better / worse / tie; ``too few SKUs`` below 20).
 
 Data sets: (a) synthetic weekly panel generated here (smooth, erratic, intermittent, lumpy,
 seasonal, trending, late starts); (b) real sets read in place from /work/shared/data/real/
@@ -41,11 +43,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.forecasting import forecast_demand  # noqa: E402
+from models.forecasting import forecast_demand, window_demand  # noqa: E402
+from models.forecasting.coverage import WINDOW_WEEKS  # noqa: E402
+from models.forecasting.windows import pit_coverage  # noqa: E402
 
 REAL_DATA = Path("/work/shared/data/real")
 MIN_PEER_WEEKS = 10   # statsforecast AutoETS raises "tiny datasets" on very short series
 PEER_MIN_WEEKS = {"sf_AutoETS": MIN_PEER_WEEKS}   # the other peers run on every series (>= 2 weeks)
+MIN_PAIRED_SKUS = 20   # classes with fewer paired SKUs get no better / worse / tie verdict
 CLASS_ORDER = ["smooth", "erratic", "intermittent", "lumpy", "new", "inactive", "all"]
 
 
@@ -107,9 +112,10 @@ def jewelry_panel() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- scoring
 
-def score(train: np.ndarray, start: np.ndarray, actual: np.ndarray, forecast: np.ndarray,
-          classes: np.ndarray) -> pd.DataFrame:
-    """Per-class RMSSE, MASE (means over SKUs), WAPE and bias (class totals)."""
+def scaled_errors(train: np.ndarray, start: np.ndarray, actual: np.ndarray, forecast: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """Per-SKU RMSSE and MASE (M5 scales from the training weeks since ``start``); NaN where the
+    training weeks have no change to scale by."""
     weeks = train.shape[1]
     in_hist = np.arange(weeks)[None, :] > start[:, None]
     diff = np.zeros_like(train)
@@ -119,21 +125,56 @@ def score(train: np.ndarray, start: np.ndarray, actual: np.ndarray, forecast: np
     abs_scale = np.where(in_hist, np.abs(diff), 0).sum(axis=1) / n_diff
     err = forecast - actual
     with np.errstate(divide="ignore", invalid="ignore"):
-        rmsse = np.sqrt((err ** 2).mean(axis=1) / sq_scale)
-        mase = np.abs(err).mean(axis=1) / abs_scale
+        return {"rmsse": np.where(sq_scale > 0, np.sqrt((err ** 2).mean(axis=1) / sq_scale), np.nan),
+                "mase": np.where(abs_scale > 0, np.abs(err).mean(axis=1) / abs_scale, np.nan)}
+
+
+def class_members(classes: np.ndarray, name: str) -> np.ndarray:
+    return np.ones(len(classes), bool) if name == "all" else classes == name
+
+
+def score(train: np.ndarray, start: np.ndarray, actual: np.ndarray, forecast: np.ndarray,
+          classes: np.ndarray) -> pd.DataFrame:
+    """Per-class RMSSE, MASE (means over SKUs of ``scaled_errors``), WAPE and bias (class totals)."""
+    per_sku = scaled_errors(train, start, actual, forecast)
+    err = forecast - actual
     rows = []
     for name in CLASS_ORDER:
-        members = np.ones(len(classes), bool) if name == "all" else classes == name
+        members = class_members(classes, name)
         if not members.any():
             continue
-        ok = members & (sq_scale > 0)
         total = actual[members].sum()
-        rows.append({"class": name, "skus": int(members.sum()),
-                     "rmsse": float(np.nanmean(rmsse[ok])) if ok.any() else np.nan,
-                     "mase": float(np.nanmean(mase[members & (abs_scale > 0)])) if ok.any() else np.nan,
+        scored = {m: v[members][~np.isnan(v[members])] for m, v in per_sku.items()}
+        means = {m: float(v.mean()) if v.size else np.nan for m, v in scored.items()}
+        rows.append({"class": name, "skus": int(members.sum()), **means,
                      "wape": float(np.abs(err[members]).sum() / total) if total > 0 else np.nan,
                      "bias": float(err[members].sum() / total) if total > 0 else np.nan})
     return pd.DataFrame(rows).set_index("class")
+
+
+def paired_bootstrap_ci(diff: np.ndarray, draws: int = 2000, seed: int = 0,
+                        level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI (Efron & Tibshirani 1993, ch. 13) of the mean of the paired per-SKU
+    differences ``diff``: ``draws`` resamples of the SKUs with replacement, all drawn at once as a
+    (draws, n) index matrix from ``np.random.default_rng(seed)``. Empty ``diff``: (nan, nan)."""
+    diff = np.asarray(diff, dtype=float)
+    if diff.size == 0:
+        return np.nan, np.nan
+    means = diff[np.random.default_rng(seed).integers(0, diff.size, size=(draws, diff.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def paired_comparison(diff: np.ndarray, min_skus: int = MIN_PAIRED_SKUS, draws: int = 2000,
+                      seed: int = 0) -> tuple[float, float, float, str]:
+    """(mean difference, 95 % CI low, high, verdict) for per-SKU differences engine - peer (lower
+    is better): ``better`` if the CI lies below 0, ``worse`` if above, else ``tie``;
+    ``too few SKUs`` below ``min_skus`` paired SKUs, whatever the CI."""
+    diff = np.asarray(diff, dtype=float)
+    lo, hi = paired_bootstrap_ci(diff, draws, seed)
+    verdict = ("too few SKUs" if diff.size < min_skus else
+               "better" if hi < 0 else "worse" if lo > 0 else "tie")
+    return (float(diff.mean()) if diff.size else np.nan), lo, hi, verdict
 
 
 def coverage(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray, classes: np.ndarray) -> dict[str, float]:
@@ -141,6 +182,22 @@ def coverage(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray, classes: np.nda
     out = {name: float(inside[classes == name].mean()) for name in CLASS_ORDER[:-1] if (classes == name).any()}
     out["all"] = float(inside.mean())
     return out
+
+
+def window_coverage(result, actual: np.ndarray, classes: np.ndarray) -> dict[str, tuple[float, float]]:
+    """PIT coverage (80 %, 95 %) of the holdout's totals over its first k weeks, k in
+    ``WINDOW_WEEKS``, by :func:`models.forecasting.window_demand` (the fitted window model)."""
+    is_count = np.isin(result.family, ["poisson", "negbin"])
+    shares: dict[int, list[np.ndarray]] = {80: [], 95: []}
+    for k in (k for k in WINDOW_WEEKS if k <= actual.shape[1]):
+        totals = window_demand(result.mean, result.sd, result.family, result.level_error_weeks, weeks=k)
+        for level in shares:
+            shares[level].append(pit_coverage(actual[:, :k].sum(axis=1), totals.mean, totals.sd ** 2,
+                                              is_count, level / 100))
+    stacked = {level: np.stack(parts, axis=1) for level, parts in shares.items()}
+    return {name: (float(stacked[80][class_members(classes, name)].mean()),
+                   float(stacked[95][class_members(classes, name)].mean()))
+            for name in CLASS_ORDER if class_members(classes, name).any()}
 
 
 # ----------------------------------------------------------------------------- peers
@@ -254,6 +311,7 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
     print("classes:", dict(pd.Series(classes).value_counts()))
     print("selected models:", dict(pd.Series(result.model).value_counts()))
     tables = {"engine": score(train, start, actual, result.mean, classes)}
+    per_sku = {"engine": scaled_errors(train, start, actual, result.mean)}
     seconds = {"engine": engine_seconds}
     key = data_key(name, train, start, holdout, f"{key_extra}_ets{ets_season_length}")
     methods = statsforecast_methods(season, ets_season_length) or {}
@@ -266,6 +324,7 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
             print(f"{label} failed: {exc!r}")
             continue
         tables[label], seconds[label] = score(train, start, actual, fc, classes), sec
+        per_sku[label] = scaled_errors(train, start, actual, fc)
     if statsmodels_skus > 0:
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(n, size=min(statsmodels_skus, n), replace=False))
@@ -285,21 +344,35 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
     for metric in ("rmsse", "mase", "wape", "bias"):
         table = pd.DataFrame({label: t[metric] for label, t in tables.items()})
         peers = table.drop(columns="engine")
-        if metric == "rmsse" and not peers.empty:
+        shown = table.round(3)
+        if metric in ("rmsse", "mase") and not peers.empty:
             table["best_peer"] = peers.min(axis=1)
             table["engine<=best"] = table["engine"] <= table["best_peer"] + 1e-12
-        print(f"\n{metric.upper()} by class")
-        print(table.round(3).to_string())
+            paired = []   # per-SKU engine - best peer of the class; its mean is engine - best_peer
+            for cls, row in peers.iterrows():
+                best = per_sku[row.idxmin()][metric] if row.notna().any() else np.nan
+                d = (per_sku["engine"][metric] - best)[class_members(classes, cls)]
+                paired.append(paired_comparison(d[~np.isnan(d)], seed=seed))
+            table[["diff", "ci95_lo", "ci95_hi", "verdict"]] = pd.DataFrame(paired, index=table.index)
+            shown = table.round(3).assign(**{c: table[c].round(5) for c in ("diff", "ci95_lo", "ci95_hi")})
+        print(f"\n{metric.upper()} by class" + (" (diff, ci95: paired per-SKU engine - best peer, "
+              f"bootstrap; verdict needs >= {MIN_PAIRED_SKUS} SKUs)" if "verdict" in table else ""))
+        print(shown.to_string())
     speed = pd.Series({label: s / n * 1000 for label, s in seconds.items()}, name="s per 1,000 SKUs")
     print("\nseconds per 1,000 SKUs\n" + speed.round(3).to_string())
     cov80 = coverage(actual, result.lo80, result.hi80, classes)
     cov95 = coverage(actual, result.lo95, result.hi95, classes)
-    print("\nengine interval coverage on the holdout (backtest coverage in brackets)")
+    windows = window_coverage(result, actual, classes)
+    print("\nengine interval coverage on the holdout (backtest coverage in brackets); totals over the "
+          f"first {', '.join(map(str, WINDOW_WEEKS))} weeks by the window model, PIT")
     backtest = result.coverage.set_index("demand_class")
     for cls in cov80:
         bt = backtest.loc[cls] if cls in backtest.index else None
         extra = f" [{bt['coverage80']:.3f} / {bt['coverage95']:.3f}]" if bt is not None else ""
-        print(f"  {cls:13s} 80%: {cov80[cls]:.3f}  95%: {cov95[cls]:.3f}{extra}")
+        window = f"   windows 80%: {windows[cls][0]:.3f}  95%: {windows[cls][1]:.3f}"
+        if bt is not None and np.isfinite(bt["window_coverage80"]):
+            window += f" [{bt['window_coverage80']:.3f} / {bt['window_coverage95']:.3f}]"
+        print(f"  {cls:13s} 80%: {cov80[cls]:.3f}  95%: {cov95[cls]:.3f}{extra}{window}")
     print("\nengine backtest coverage frame (ForecastResult.coverage, all columns)")
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(result.coverage.to_string(index=False))
