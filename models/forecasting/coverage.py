@@ -159,8 +159,7 @@ def calibrate_windows(actual: np.ndarray, mean: np.ndarray, weekly_var: np.ndarr
             theta_k = _median(np.delete(fits, k))
             judged = own.origin == k
             if judged.any():
-                for level in (80, 95):
-                    shares = own.pit(theta_k, level / 100, judged)
+                for level, shares in zip((80, 95), own.pit(theta_k, (0.80, 0.95), judged)):
                     tally.add(name, f"window_coverage{level}", float(shares.mean()), int(shares.size))
     return thetas, theta_all
 

@@ -46,7 +46,9 @@ from .intervals import Bands
 FIT_LEVEL: float = 0.95
 MAX_FIT_CELLS: int = 10_000        # (SKU, origin) cells per group used to fit theta (strided sample)
 THETA_MAX: float = 1.0             # theta = 1: the whole weekly error is shared (n_e = 1 week)
-BISECTION_STEPS: int = 10
+SEARCH_STEPS: int = 12               # count fit: at most this many evaluations inside the bracket
+THETA_RESOLUTION: float = THETA_MAX / 512
+SHARE_RESOLUTION: float = 1e-3       # count fit stops within 0.1 point of coverage above target
 SATURATION_TOLERANCE: float = 0.005   # coverage (share) still worth widening for, see fit_theta
 
 
@@ -119,14 +121,20 @@ def demand_cdf(x: np.ndarray, mean: np.ndarray, var: np.ndarray, is_count: np.nd
                                (x[normal] >= mean[normal]).astype(float))
     count_x = np.floor(x[is_count])
     m, v = mean[is_count], var[is_count]
+    cdf = np.where(count_x < 0, 0.0, 1.0)                   # below 0, or a zero-mean forecast
+    live = (count_x >= 0) & (m > 0)
+    m, v, k1 = m[live], v[live], count_x[live] + 1.0
     negbin = v > m * (1 + 1e-9)
-    cdf = np.empty(m.shape)
-    k1 = np.maximum(count_x, 0.0) + 1.0
+    live_cdf = np.empty(m.shape)
     r = m[negbin] ** 2 / (v[negbin] - m[negbin])
-    cdf[negbin] = special.betainc(r, k1[negbin], m[negbin] / v[negbin])
-    cdf[~negbin] = special.gammaincc(k1[~negbin], np.maximum(m[~negbin], 1e-300))
-    cdf = np.where(m <= 0, 1.0, cdf)
-    out[is_count] = np.where(count_x < 0, 0.0, cdf)
+    p, k1_nb = m[negbin] / v[negbin], k1[negbin]
+    nb_cdf = p ** r                                         # P(0) = p^r: no incomplete beta needed
+    above = k1_nb > 1.0
+    nb_cdf[above] = special.betainc(r[above], k1_nb[above], p[above])
+    live_cdf[negbin] = nb_cdf
+    live_cdf[~negbin] = special.gammaincc(k1[~negbin], m[~negbin])
+    cdf[live] = live_cdf
+    out[is_count] = cdf
     return out
 
 
@@ -145,12 +153,14 @@ class WindowCells:
         """The cells ``where`` (a mask or index over the flat cells)."""
         return WindowCells(*(getattr(self, item.name)[where] for item in fields(self)))
 
-    def pit(self, theta: float, level: float, where: np.ndarray | None = None) -> np.ndarray:
-        """PIT shares (:func:`pit_coverage`) of the cells ``where`` (all by default) inside their
-        central ``level`` window interval at ``theta``: 0/1 for normal cells."""
+    def pit(self, theta: float, levels: tuple[float, ...], where: np.ndarray | None = None) -> list[np.ndarray]:
+        """PIT shares (:func:`pit_share`) of the cells ``where`` (all by default) inside their
+        central window interval at ``theta``, one array per level (0/1 for normal cells); the
+        cdf is evaluated once for all levels."""
         cells = self if where is None else self.select(where)
-        return pit_coverage(cells.actual, cells.mean, window_var(cells.base_var, cells.pair_var, theta),
-                            cells.is_count, level)
+        bounds = pit_bounds(cells.actual, cells.mean, window_var(cells.base_var, cells.pair_var, theta),
+                            cells.is_count)
+        return [pit_share(*bounds, level) for level in levels]
 
 
 def window_cells(windows: WindowErrors, use: np.ndarray) -> WindowCells:
@@ -180,12 +190,14 @@ def fit_theta(cells: WindowCells, level: float = FIT_LEVEL, where: np.ndarray | 
     (:meth:`WindowCells.pit`); 0 without cells.
 
     Normal cells only: the ``level`` order statistic of the :func:`critical_theta` thresholds
-    (exact; ``THETA_MAX`` when even that is not enough). With count cells, whose PIT shares are fractions: bisection on the mean share,
-    which grows with ``theta`` (``BISECTION_STEPS`` steps, resolution ``THETA_MAX / 2^steps``)
-    until it saturates: a count distribution matched to two moments puts extra variance mostly
-    on zero, so its upper tail stops widening. When ``THETA_MAX`` does not reach ``level``, the
-    fit is the smallest ``theta`` within ``SATURATION_TOLERANCE`` of what ``THETA_MAX`` reaches
-    (more would add buffer that buys next to no coverage).
+    (exact; ``THETA_MAX`` when even that is not enough). With count cells, whose PIT shares are
+    fractions: the root of (mean share - level), which grows with ``theta``, by the Illinois
+    method (modified regula falsi; Dowell & Jarratt 1971), to ``THETA_RESOLUTION`` or
+    ``SHARE_RESOLUTION`` above the level. The share saturates: a count distribution matched to
+    two moments puts extra variance mostly on zero, so its upper tail stops widening. When
+    ``THETA_MAX`` does not reach ``level``, the fit is the smallest ``theta`` within
+    ``SATURATION_TOLERANCE`` of what ``THETA_MAX`` reaches (more would add buffer that buys next
+    to no coverage).
     """
     part = cells if where is None else cells.select(where)
     if not part.actual.size:
@@ -194,14 +206,40 @@ def fit_theta(cells: WindowCells, level: float = FIT_LEVEL, where: np.ndarray | 
         order = np.sort(critical_theta(part, level))
         needed = order[min(int(np.ceil(level * order.size)) - 1, order.size - 1)]
         return float(min(needed, THETA_MAX)) if np.isfinite(needed) else THETA_MAX
-    widest = float(part.pit(THETA_MAX, level).mean())
-    target = level if widest >= level else widest - SATURATION_TOLERANCE
-    if part.pit(0.0, level).mean() >= target:
+
+    fixed = part.pair_var <= 0           # 1-week windows: their share does not depend on theta
+    fixed_sum = float(part.select(fixed).pit(0.0, (level,))[0].sum())
+    moving = part.select(~fixed)
+
+    def shortfall(theta: float) -> float:
+        return (fixed_sum + float(moving.pit(theta, (level,))[0].sum())) / part.actual.size - target
+
+    target = level
+    at_zero = shortfall(0.0)
+    if at_zero >= 0.0:
         return 0.0
-    lo, hi = 0.0, THETA_MAX
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if part.pit(mid, level).mean() >= target else (mid, hi)
+    widest = shortfall(THETA_MAX)
+    if widest < 0.0:   # saturated: aim just below what THETA_MAX reaches
+        target = level + widest - SATURATION_TOLERANCE
+        at_zero, widest = at_zero - widest + SATURATION_TOLERANCE, SATURATION_TOLERANCE
+        if at_zero >= 0.0:
+            return 0.0
+    # Illinois (modified regula falsi) on the increasing share: few evaluations of the cdf
+    lo, hi, low_gap, high_gap, last_side = 0.0, THETA_MAX, at_zero, widest, 0
+    for _ in range(SEARCH_STEPS):
+        if hi - lo <= THETA_RESOLUTION or high_gap <= SHARE_RESOLUTION:
+            break
+        mid = lo + (hi - lo) * low_gap / (low_gap - high_gap)
+        mid = min(max(mid, lo + THETA_RESOLUTION / 2), hi - THETA_RESOLUTION / 2)
+        gap = shortfall(mid)
+        if gap >= 0.0:
+            hi, high_gap = mid, gap
+            low_gap = low_gap / 2 if last_side == 1 else low_gap
+            last_side = 1
+        else:
+            lo, low_gap = mid, gap
+            high_gap = high_gap / 2 if last_side == -1 else high_gap
+            last_side = -1
     return hi
 
 
@@ -234,13 +272,20 @@ def pit_share(upper: np.ndarray, lower: np.ndarray, level: float) -> np.ndarray:
         return np.where(width > 0, overlap / np.where(width > 0, width, 1.0), point)
 
 
+def pit_bounds(actual: np.ndarray, mean: np.ndarray, var: np.ndarray,
+               is_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(F(y), F(ceil y - 1))`` of each outcome under the normal / matched count forecast (for a
+    normal forecast both are ``F(y)``): the PIT interval of :func:`pit_share`."""
+    upper = demand_cdf(actual, mean, var, is_count)
+    lower = np.where(is_count, demand_cdf(np.ceil(actual) - 1.0, mean, var, is_count), upper)
+    return upper, lower
+
+
 def pit_coverage(actual: np.ndarray, mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
                  level: float) -> np.ndarray:
     """:func:`pit_share` of each outcome under the normal / matched count forecast (for a normal
     forecast: whether ``F(y)`` lies inside, i.e. plain interval coverage)."""
-    upper = demand_cdf(actual, mean, var, is_count)
-    lower = np.where(is_count, demand_cdf(np.ceil(actual) - 1.0, mean, var, is_count), upper)
-    return pit_share(upper, lower, level)
+    return pit_share(*pit_bounds(actual, mean, var, is_count), level)
 
 
 def window_interval(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray,
