@@ -139,7 +139,7 @@ chosen[["sku", "demand_class", "abc", "xyz", "adi", "cv2", "history_weeks", "dem
 #
 # The same steps as `engine._select_group`: backtest cuts (origins + the final cut), training
 # scales, every candidate's forecasts from every cut (`run_candidates`, which calls
-# `naive_forecasts`, `ses_forecasts`, `holt_damped_forecasts`, `seasonal_ses_forecasts`,
+# `naive_forecasts`, `ses_forecasts`, `robust_ses_forecasts`, `holt_damped_forecasts`, `seasonal_ses_forecasts`,
 # `croston_sba_forecasts`, `tsb_forecasts`, the combination, ...), then `select_by_backtest`.
 # Selection pools information over the SKUs it is given (seasonal profiles shrunk toward the
 # pool, scores shrunk toward the class mean of each model), so the models run on the **whole**

@@ -19,10 +19,11 @@ from .smoothing import (
     mean_forecasts,
     naive_forecasts,
     seasonal_naive_forecasts,
+    robust_ses_forecasts,
     ses_forecasts,
 )
 
-SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "seasonal_ses", "holt_damped", "combination",
+SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "ses_robust", "seasonal_ses", "holt_damped", "combination",
                                        "seasonal_naive", "naive")
 INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination", "adida", "mean")
 COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
@@ -90,6 +91,8 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
                                              insample_rmse=snaive.insample_rmse, valid=keep)
     if "ses" in wanted:
         out["ses"] = ses_forecasts(y, start, cuts, horizon)
+    if "ses_robust" in wanted:
+        out["ses_robust"] = robust_ses_forecasts(y, start, cuts, horizon)
     if "holt_damped" in wanted:
         out["holt_damped"] = holt_damped_forecasts(y, start, cuts, horizon)
     if "seasonal_ses" in wanted and seasonal is not None and seasonal[1].any():

@@ -200,3 +200,66 @@ def holt_damped_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, ho
     fitted = forecasts_from_grid(sse_at, start, cuts, horizon, min_train, lambda j, best, rows: (
         level_at[j][best, rows][:, None] + trend_at[j][best, rows][:, None] * damp_sum[best]))
     return CutForecasts(mean=np.maximum(fitted.mean, 0.0), insample_rmse=fitted.insample_rmse, valid=fitted.valid)
+
+
+# Robust SES (Gelper, Fried & Croux 2010, "Robust forecasting with exponential and Holt-Winters
+# smoothing", J. Forecasting 29, 285-300): Huber-cleaned level updates, biweight scale.
+ROBUST_HUBER_K: float = 2.0          # errors beyond k running scales are cut back to k scales
+ROBUST_SCALE_WEIGHT: float = 0.1     # lambda_sigma of the scale recursion
+ROBUST_WARMUP_WEEKS: int = 8         # plain SES updates and a running-RMS scale before this age
+BIWEIGHT_K: float = 2.0
+BIWEIGHT_C: float = 2.52             # makes E[rho(Z)] = 1 for standard normal Z (Gelper et al. §2)
+
+
+def biweight_rho(z: np.ndarray, k: float = BIWEIGHT_K, c: float = BIWEIGHT_C) -> np.ndarray:
+    """Bounded biweight rho: ``c (1 - (1 - (z/k)^2)^3)`` for ``|z| <= k``, else ``c``."""
+    inside = np.minimum((z / k) ** 2, 1.0)
+    return c * (1.0 - (1.0 - inside) ** 3)
+
+
+def robust_ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
+                         alphas: np.ndarray = SES_ALPHAS, min_train: int = 2) -> CutForecasts:
+    """SES whose level ignores the part of a one-step error beyond ``ROBUST_HUBER_K`` running
+    scales (a promotion or a holiday spike then moves the level by at most k scales), alpha chosen
+    per SKU and cut from ``alphas`` by in-sample SSE of the raw one-step errors.
+
+    With ``e_t = y_t - l_{t-1}`` and running scale ``s_{t-1}`` (Gelper, Fried & Croux 2010, eqs. 3-6)::
+
+        l_t     = l_{t-1} + w_t s_{t-1} psi(e_t / s_{t-1}),      psi(x) = max(-k, min(k, x))  (Huber)
+        s_t^2   = lambda rho(e_t / s_{t-1}) s_{t-1}^2 + (1 - lambda) s_{t-1}^2              (biweight rho)
+
+    ``w_t = max(alpha, 1/k_t)`` as in :func:`ses_forecasts`. For the first ``ROBUST_WARMUP_WEEKS``
+    weeks of a SKU (and while the scale is 0) the update is the plain SES one and ``s^2`` the
+    running mean of squared errors. Forecast: ``yhat_{c+h} = l_{c-1}`` (flat).
+    """
+    n, _ = y.shape
+    cuts = np.asarray(cuts, dtype=np.int64)
+    alphas = np.asarray(alphas, dtype=np.float64)
+    start = np.asarray(start, dtype=np.int64)
+    y_time = masked_by_start(y, start)
+    level = np.zeros((alphas.size, n))
+    scale2 = np.zeros((alphas.size, n))
+    sse = np.zeros((alphas.size, n))
+    level_at = np.empty((cuts.size, alphas.size, n))
+    sse_at = np.empty((cuts.size, alphas.size, n))
+    weights = WarmupWeights(alphas, start)
+    cut_index = {int(c): j for j, c in enumerate(cuts)}
+    for t in range(int(cuts.max())):
+        err = y_time[t] - level
+        sse += err * err
+        age = t - start                                                 # (n,) 0 at the first week
+        scale = np.sqrt(scale2)
+        robust = (age >= ROBUST_WARMUP_WEEKS)[None, :] & (scale > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(robust, err / np.where(robust, scale, 1.0), 0.0)
+        cleaned = np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale, err)
+        level += weights.at(t) * cleaned
+        running = scale2 + (err * err - scale2) / np.maximum(age, 1)[None, :]   # mean of e^2 since age 1
+        updated = scale2 * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
+        scale2 = np.where(robust, updated, np.where((age >= 1)[None, :], running, 0.0))
+        j = cut_index.get(t + 1)
+        if j is not None:
+            level_at[j] = level
+            sse_at[j] = sse
+    sse_at -= first_error_squared(y_time, start, cuts).T[:, None, :]
+    return forecasts_from_grid(sse_at, start, cuts, horizon, min_train, lambda j, best, rows: level_at[j][best, rows])
