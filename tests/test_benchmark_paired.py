@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from tests.benchmark_scripts import benchmark_module
 
-def _benchmark_module():
-    """benchmarks/forecast_accuracy.py imported by path (benchmarks is not a package)."""
-    if "forecast_accuracy" in sys.modules:
-        return sys.modules["forecast_accuracy"]
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "forecast_accuracy.py"
-    spec = importlib.util.spec_from_file_location("forecast_accuracy", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["forecast_accuracy"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fa = _benchmark_module()
+fa = benchmark_module("forecast_accuracy")
 
 
 def test_constant_difference_gives_a_point_interval() -> None:

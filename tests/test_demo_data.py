@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.demo_data import (CONTRACT_TABLES, DEFAULT_AS_OF, TRUTH_TABLE,
                                  default_supplier_count, generate_demo_data, write_demo_data)
+from tests.benchmark_scripts import benchmark_module
 
 N_SKUS = 300
 YEARS = 2.0
@@ -215,21 +216,6 @@ needs_real_data = pytest.mark.skipif(not (REAL_DATA_DIR / "man_items.csv").exist
                                      reason="real data sets not available")
 
 
-def _adapter_module():
-    """benchmarks/real_data_adapter.py imported by path (benchmarks is not a package)."""
-    import importlib.util
-    import sys
-
-    if "real_data_adapter" in sys.modules:
-        return sys.modules["real_data_adapter"]
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "real_data_adapter.py"
-    spec = importlib.util.spec_from_file_location("real_data_adapter", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["real_data_adapter"] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
 def _assert_references(tables: dict[str, pd.DataFrame]) -> None:
     skus, suppliers = set(tables["items"]["sku"]), set(tables["suppliers"]["supplier_id"])
     assert set(tables["sales"]["sku"]) <= skus
@@ -240,7 +226,7 @@ def _assert_references(tables: dict[str, pd.DataFrame]) -> None:
 
 @needs_real_data
 def test_man_adapter_accounts_for_every_row(tmp_path: Path) -> None:
-    adapter = _adapter_module()
+    adapter = benchmark_module("real_data_adapter")
     tables, report = adapter.adapt_man(REAL_DATA_DIR)
     _assert_references(tables)
     assert report.rows_out["sales"] + sum(report.dropped.values()) == report.rows_in[
@@ -256,7 +242,7 @@ def test_man_adapter_accounts_for_every_row(tmp_path: Path) -> None:
 
 @needs_real_data
 def test_scms_adapter_drops_dirty_lead_times() -> None:
-    tables, report = _adapter_module().adapt_scms(REAL_DATA_DIR)
+    tables, report = benchmark_module("real_data_adapter").adapt_scms(REAL_DATA_DIR)
     _assert_references(tables)
     rows_in = report.rows_in["scms_po_lines_with_leadtimes.csv"]
     assert report.rows_out["purchase_orders"] + sum(report.dropped.values()) == rows_in
