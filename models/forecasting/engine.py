@@ -35,7 +35,13 @@ import pandas as pd
 from scipy import stats
 
 from .backtest import Scores, candidate_rows, choose, prior_table, score_candidates
-from .candidates import INTERMITTENT_CANDIDATES, SMOOTH_CANDIDATES, backtest_cuts, run_candidates
+from .candidates import (
+    INTERMITTENT_CANDIDATES,
+    SMOOTH_CANDIDATES,
+    backtest_cuts,
+    run_candidates,
+    seasonal_allowed,
+)
 from .classify import ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
 from .coverage import CoverageTally, add_weekly_coverage, calibrate_windows, coverage_frame
 from .hurdle import count_class_bands, count_class_pit, count_class_var, size_moments
@@ -185,7 +191,7 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     smooth_rows = np.flatnonzero(np.isin(demand_class, (SMOOTH, ERRATIC)))
     count_rows = np.flatnonzero(np.isin(demand_class, (INTERMITTENT, LUMPY)))
     seasonal = None
-    if smooth_rows.size and n_columns >= season_length:
+    if smooth_rows.size and seasonal_allowed(start[smooth_rows], cuts, season_length).any():
         seasonal = seasonal_indices(y[smooth_rows], start[smooth_rows], cuts, season_length)
     _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
                   SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel)

@@ -244,19 +244,29 @@ def robust_ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, hor
     sse_at = np.empty((cuts.size, alphas.size, n))
     weights = WarmupWeights(alphas, start)
     cut_index = {int(c): j for j, c in enumerate(cuts)}
+    all_robust_from = int(start.max()) + ROBUST_WARMUP_WEEKS       # every SKU past its warm-up
+    err, z, step = (np.empty((alphas.size, n)) for _ in range(3))
     for t in range(int(cuts.max())):
-        err = y_time[t] - level
+        np.subtract(y_time[t], level, out=err)
         sse += err * err
-        age = t - start                                                 # (n,) 0 at the first week
         scale = np.sqrt(scale2)
-        robust = (age >= ROBUST_WARMUP_WEEKS)[None, :] & (scale > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(robust, err / np.where(robust, scale, 1.0), 0.0)
-        cleaned = np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale, err)
-        level += weights.at(t) * cleaned
-        running = scale2 + (err * err - scale2) / np.maximum(age, 1)[None, :]   # mean of e^2 since age 1
-        updated = scale2 * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
-        scale2 = np.where(robust, updated, np.where((age >= 1)[None, :], running, 0.0))
+        if t >= all_robust_from and scale.min() > 0:                # fast path: no masks needed
+            np.divide(err, scale, out=z)
+            np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K, out=step)
+            step *= scale
+            step *= weights.at(t)
+            level += step
+            scale2 *= 1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0)
+        else:
+            age = t - start                                             # (n,) 0 at the first week
+            robust = (age >= ROBUST_WARMUP_WEEKS)[None, :] & (scale > 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.where(robust, err / np.where(robust, scale, 1.0), 0.0)
+            cleaned = np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale, err)
+            level += weights.at(t) * cleaned
+            running = scale2 + (err * err - scale2) / np.maximum(age, 1)[None, :]   # mean of e^2 since age 1
+            updated = scale2 * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
+            scale2 = np.where(robust, updated, np.where((age >= 1)[None, :], running, 0.0))
         j = cut_index.get(t + 1)
         if j is not None:
             level_at[j] = level
