@@ -11,6 +11,8 @@ FPP3), sections 5.2 (naive, seasonal naive), 8.1 (simple exponential smoothing) 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from .forecast_types import (
@@ -107,13 +109,19 @@ def seasonal_naive_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
     return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid)
 
 
+ErrorCleaning = Callable[[int, np.ndarray], np.ndarray]
+
+
 def ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
-                  alphas: np.ndarray = SES_ALPHAS, min_train: int = 2) -> CutForecasts:
+                  alphas: np.ndarray = SES_ALPHAS, min_train: int = 2,
+                  cleaning: ErrorCleaning | None = None) -> CutForecasts:
     """Simple exponential smoothing (FPP3 8.1), alpha chosen per SKU and cut from ``alphas``.
 
     Error-correction form: ``e_t = y_t - l_{t-1}``, ``l_t = l_{t-1} + w_t e_t`` with
     ``w_t = max(alpha, 1/k_t)`` (running-mean warm-up, so ``l_start = y_start``).
     Forecast: ``yhat_{c+h} = l_{c-1}`` (flat). SSE counts errors for ``t > start``.
+    ``cleaning(t, e_t)`` (G, n), when given, returns the error the level is updated with
+    (:func:`robust_ses_forecasts`); the SSE is always that of the raw errors.
     """
     n, _ = y.shape
     cuts = np.asarray(cuts, dtype=np.int64)
@@ -132,7 +140,8 @@ def ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: i
         np.subtract(y_time[t], level, out=err)
         np.multiply(err, err, out=square)
         sse += square
-        np.multiply(weights.at(t), err, out=err)
+        step = err if cleaning is None else cleaning(t, err)
+        np.multiply(weights.at(t), step, out=err)
         level += err
         j = cut_index.get(t + 1)
         if j is not None:
@@ -217,6 +226,31 @@ def biweight_rho(z: np.ndarray, k: float = BIWEIGHT_K, c: float = BIWEIGHT_C) ->
     return c * (1.0 - (1.0 - inside) ** 3)
 
 
+class HuberCleaning:
+    """The one-step errors of :func:`robust_ses_forecasts`, cut back to ``ROBUST_HUBER_K`` running
+    scales, with the scale's biweight recursion; state (G, n) per grid point and SKU."""
+
+    def __init__(self, shape: tuple[int, int], start: np.ndarray) -> None:
+        self.start = np.asarray(start, dtype=np.int64)
+        self.scale2 = np.zeros(shape)
+        self.all_robust_from = int(self.start.max()) + ROBUST_WARMUP_WEEKS   # every SKU past warm-up
+
+    def __call__(self, t: int, err: np.ndarray) -> np.ndarray:
+        scale = np.sqrt(self.scale2)
+        if t >= self.all_robust_from and scale.min() > 0:               # fast path: no masks
+            z = err / scale
+            self.scale2 *= 1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0)
+            return np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale
+        age = t - self.start                                             # (n,) 0 at the first week
+        robust = (age >= ROBUST_WARMUP_WEEKS)[None, :] & (scale > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(robust, err / np.where(robust, scale, 1.0), 0.0)
+        running = self.scale2 + (err * err - self.scale2) / np.maximum(age, 1)[None, :]   # mean e^2 since age 1
+        updated = self.scale2 * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
+        self.scale2 = np.where(robust, updated, np.where((age >= 1)[None, :], running, 0.0))
+        return np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale, err)
+
+
 def robust_ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
                          alphas: np.ndarray = SES_ALPHAS, min_train: int = 2) -> CutForecasts:
     """SES whose level ignores the part of a one-step error beyond ``ROBUST_HUBER_K`` running
@@ -228,48 +262,10 @@ def robust_ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, hor
         l_t     = l_{t-1} + w_t s_{t-1} psi(e_t / s_{t-1}),      psi(x) = max(-k, min(k, x))  (Huber)
         s_t^2   = lambda rho(e_t / s_{t-1}) s_{t-1}^2 + (1 - lambda) s_{t-1}^2              (biweight rho)
 
-    ``w_t = max(alpha, 1/k_t)`` as in :func:`ses_forecasts`. For the first ``ROBUST_WARMUP_WEEKS``
-    weeks of a SKU (and while the scale is 0) the update is the plain SES one and ``s^2`` the
-    running mean of squared errors. Forecast: ``yhat_{c+h} = l_{c-1}`` (flat).
+    ``w_t = max(alpha, 1/k_t)`` as in :func:`ses_forecasts` (the same recursion, with
+    :class:`HuberCleaning`). For the first ``ROBUST_WARMUP_WEEKS`` weeks of a SKU (and while the
+    scale is 0) the update is the plain SES one and ``s^2`` the running mean of squared errors.
+    Forecast: ``yhat_{c+h} = l_{c-1}`` (flat).
     """
-    n, _ = y.shape
-    cuts = np.asarray(cuts, dtype=np.int64)
-    alphas = np.asarray(alphas, dtype=np.float64)
-    start = np.asarray(start, dtype=np.int64)
-    y_time = masked_by_start(y, start)
-    level = np.zeros((alphas.size, n))
-    scale2 = np.zeros((alphas.size, n))
-    sse = np.zeros((alphas.size, n))
-    level_at = np.empty((cuts.size, alphas.size, n))
-    sse_at = np.empty((cuts.size, alphas.size, n))
-    weights = WarmupWeights(alphas, start)
-    cut_index = {int(c): j for j, c in enumerate(cuts)}
-    all_robust_from = int(start.max()) + ROBUST_WARMUP_WEEKS       # every SKU past its warm-up
-    err, z, step = (np.empty((alphas.size, n)) for _ in range(3))
-    for t in range(int(cuts.max())):
-        np.subtract(y_time[t], level, out=err)
-        sse += err * err
-        scale = np.sqrt(scale2)
-        if t >= all_robust_from and scale.min() > 0:                # fast path: no masks needed
-            np.divide(err, scale, out=z)
-            np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K, out=step)
-            step *= scale
-            step *= weights.at(t)
-            level += step
-            scale2 *= 1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0)
-        else:
-            age = t - start                                             # (n,) 0 at the first week
-            robust = (age >= ROBUST_WARMUP_WEEKS)[None, :] & (scale > 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                z = np.where(robust, err / np.where(robust, scale, 1.0), 0.0)
-            cleaned = np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale, err)
-            level += weights.at(t) * cleaned
-            running = scale2 + (err * err - scale2) / np.maximum(age, 1)[None, :]   # mean of e^2 since age 1
-            updated = scale2 * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
-            scale2 = np.where(robust, updated, np.where((age >= 1)[None, :], running, 0.0))
-        j = cut_index.get(t + 1)
-        if j is not None:
-            level_at[j] = level
-            sse_at[j] = sse
-    sse_at -= first_error_squared(y_time, start, cuts).T[:, None, :]
-    return forecasts_from_grid(sse_at, start, cuts, horizon, min_train, lambda j, best, rows: level_at[j][best, rows])
+    cleaning = HuberCleaning((np.asarray(alphas).size, y.shape[0]), start)
+    return ses_forecasts(y, start, cuts, horizon, alphas, min_train, cleaning=cleaning)

@@ -211,27 +211,24 @@ def fit_theta(cells: WindowCells, level: float = FIT_LEVEL, where: np.ndarray | 
     fixed_sum = float(part.select(fixed).pit(0.0, (level,))[0].sum())
     moving = part.select(~fixed)
 
-    def shortfall(theta: float) -> float:
-        return (fixed_sum + float(moving.pit(theta, (level,))[0].sum())) / part.actual.size - target
+    def share(theta: float) -> float:
+        return (fixed_sum + float(moving.pit(theta, (level,))[0].sum())) / part.actual.size
 
-    target = level
-    at_zero = shortfall(0.0)
-    if at_zero >= 0.0:
+    at_zero = share(0.0)
+    if at_zero >= level:
         return 0.0
-    widest = shortfall(THETA_MAX)
-    if widest < 0.0:   # saturated: aim just below what THETA_MAX reaches
-        target = level + widest - SATURATION_TOLERANCE
-        at_zero, widest = at_zero - widest + SATURATION_TOLERANCE, SATURATION_TOLERANCE
-        if at_zero >= 0.0:
-            return 0.0
+    widest = share(THETA_MAX)
+    target = level if widest >= level else widest - SATURATION_TOLERANCE   # saturated: just below
+    if at_zero >= target:
+        return 0.0
     # Illinois (modified regula falsi) on the increasing share: few evaluations of the cdf
-    lo, hi, low_gap, high_gap, last_side = 0.0, THETA_MAX, at_zero, widest, 0
+    lo, hi, low_gap, high_gap, last_side = 0.0, THETA_MAX, at_zero - target, widest - target, 0
     for _ in range(SEARCH_STEPS):
         if hi - lo <= THETA_RESOLUTION or high_gap <= SHARE_RESOLUTION:
             break
         mid = lo + (hi - lo) * low_gap / (low_gap - high_gap)
         mid = min(max(mid, lo + THETA_RESOLUTION / 2), hi - THETA_RESOLUTION / 2)
-        gap = shortfall(mid)
+        gap = share(mid) - target
         if gap >= 0.0:
             hi, high_gap = mid, gap
             low_gap = low_gap / 2 if last_side == 1 else low_gap
