@@ -134,9 +134,10 @@ def class_members(classes: np.ndarray, name: str) -> np.ndarray:
 
 
 def score(train: np.ndarray, start: np.ndarray, actual: np.ndarray, forecast: np.ndarray,
-          classes: np.ndarray) -> pd.DataFrame:
-    """Per-class RMSSE, MASE (means over SKUs of ``scaled_errors``), WAPE and bias (class totals)."""
-    per_sku = scaled_errors(train, start, actual, forecast)
+          classes: np.ndarray, per_sku: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Per-class RMSSE, MASE (means over SKUs of ``scaled_errors``, computed unless given), WAPE
+    and bias (class totals)."""
+    per_sku = scaled_errors(train, start, actual, forecast) if per_sku is None else per_sku
     err = forecast - actual
     rows = []
     for name in CLASS_ORDER:
@@ -310,8 +311,8 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
     classes = result.classes["demand_class"].to_numpy()
     print("classes:", dict(pd.Series(classes).value_counts()))
     print("selected models:", dict(pd.Series(result.model).value_counts()))
-    tables = {"engine": score(train, start, actual, result.mean, classes)}
     per_sku = {"engine": scaled_errors(train, start, actual, result.mean)}
+    tables = {"engine": score(train, start, actual, result.mean, classes, per_sku["engine"])}
     seconds = {"engine": engine_seconds}
     key = data_key(name, train, start, holdout, f"{key_extra}_ets{ets_season_length}")
     methods = statsforecast_methods(season, ets_season_length) or {}
@@ -323,8 +324,8 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
         except Exception as exc:  # noqa: BLE001 - report and continue with the other peers
             print(f"{label} failed: {exc!r}")
             continue
-        tables[label], seconds[label] = score(train, start, actual, fc, classes), sec
         per_sku[label] = scaled_errors(train, start, actual, fc)
+        tables[label], seconds[label] = score(train, start, actual, fc, classes, per_sku[label]), sec
     if statsmodels_skus > 0:
         rng = np.random.default_rng(seed)
         rows = np.sort(rng.choice(n, size=min(statsmodels_skus, n), replace=False))
