@@ -35,7 +35,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,8 +56,21 @@ CLASS_ORDER = ["smooth", "erratic", "intermittent", "lumpy", "new", "inactive", 
 
 # ----------------------------------------------------------------------------- data
 
-def synthetic_panel(n: int, weeks: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mixed-class weekly demand: (skus, history (n, weeks), start)."""
+class Panel(NamedTuple):
+    """Weekly demand of ``skus``: ``y`` (n, T) from the week starting ``weeks[0]``, ``start`` = first
+    week of each SKU's history, ``weeks`` (T,) the first day of each column (``datetime64[D]``)."""
+
+    skus: np.ndarray
+    y: np.ndarray
+    start: np.ndarray
+    weeks: np.ndarray
+
+
+SYNTHETIC_FIRST_WEEK = "2023-01-02"
+
+
+def synthetic_panel(n: int, weeks: int, seed: int) -> Panel:
+    """Mixed-class weekly demand (no calendar events) on ISO weeks from ``SYNTHETIC_FIRST_WEEK``."""
     rng = np.random.default_rng(seed)
     t = np.arange(weeks)
     kind = rng.choice(["smooth", "seasonal", "trend", "erratic", "intermittent", "lumpy"], size=n,
@@ -80,34 +93,46 @@ def synthetic_panel(n: int, weeks: int, seed: int) -> tuple[np.ndarray, np.ndarr
     start = np.where(rng.uniform(size=n) < 0.1, rng.integers(0, weeks - 20, size=n), 0)
     y[t[None, :] < start[:, None]] = 0.0
     y[np.arange(n), start] = np.maximum(y[np.arange(n), start], 1.0)
-    return np.array([f"syn{i}" for i in range(n)]), y, start
+    weeks_index = np.datetime64(SYNTHETIC_FIRST_WEEK) + np.arange(weeks) * np.timedelta64(7, "D")
+    return Panel(np.array([f"syn{i}" for i in range(n)]), y, start, weeks_index)
 
 
-def _panel_from_long(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Long (sku, monday, qty) -> zero-filled matrix over consecutive weeks, start = first sale."""
-    week0 = frame["monday"].min()
-    frame = frame.assign(col=((frame["monday"] - week0).dt.days // 7).astype(int))
+def _panel_from_long(frame: pd.DataFrame) -> Panel:
+    """Long (sku, week_start, qty) -> zero-filled matrix with one column per distinct week (in
+    order), start = first sale. Every week of the data's span must occur in ``frame``."""
+    weeks = np.sort(frame["week_start"].unique())
+    col = np.searchsorted(weeks, frame["week_start"].to_numpy())
     skus = np.sort(frame["sku"].astype(str).unique())
     row = pd.Index(skus).get_indexer(frame["sku"].astype(str))
-    y = np.zeros((skus.size, int(frame["col"].max()) + 1))
-    np.add.at(y, (row, frame["col"].to_numpy()), frame["qty"].to_numpy(dtype=float))
+    y = np.zeros((skus.size, weeks.size))
+    np.add.at(y, (row, col), frame["qty"].to_numpy(dtype=float))
     y = np.maximum(y, 0.0)
     has_sale = y > 0
     start = np.where(has_sale.any(axis=1), has_sale.argmax(axis=1), y.shape[1])
-    return skus, y, start
+    return Panel(skus, y, start, weeks.astype("datetime64[D]"))
 
 
-def man_panel() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def man_panel() -> Panel:
     raw = pd.read_csv(REAL_DATA / "man_weekly_long.csv.gz")
     monday = pd.to_datetime(raw["year_week"] + "-1", format="%G-W%V-%u")
-    return _panel_from_long(pd.DataFrame({"sku": raw["sku"], "monday": monday, "qty": raw["demand"]}))
+    return _panel_from_long(pd.DataFrame({"sku": raw["sku"], "week_start": monday, "qty": raw["demand"]}))
 
 
-def jewelry_panel() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def jewelry_week_start(year: pd.Series, week: pd.Series) -> pd.Series:
+    """First day of the jewelry set's week ``week`` of ``year``: 1 January + 7 (week - 1) days.
+
+    The set's weeks are not ISO weeks: every year has weeks 1-52 (ISO 1998 has 53), and the
+    Valentine's peak is week 6 in all three years (Feb 14 falls in days 43-49, week 7, every
+    year: the sales week before it) and the Mother's Day peak is the week before the one holding
+    it in 1998, 1999 and 2000 only under this reading. (Read as ISO weeks, a missing 1998-W53
+    left an all-zero column in every SKU's history, and Mother's Day shifted.)"""
+    return pd.to_datetime(year.astype(str) + "-01-01") + pd.to_timedelta(7 * (week.astype(int) - 1), unit="D")
+
+
+def jewelry_panel() -> Panel:
     raw = pd.read_csv(REAL_DATA / "jewelry_weekly_long.csv")
-    key = raw["year"].astype(str) + "-W" + raw["week"].astype(int).map("{:02d}".format) + "-1"
-    monday = pd.to_datetime(key, format="%G-W%V-%u")
-    return _panel_from_long(pd.DataFrame({"sku": raw["sku"], "monday": monday, "qty": raw["units"]}))
+    week_start = jewelry_week_start(raw["year"], raw["week"])
+    return _panel_from_long(pd.DataFrame({"sku": raw["sku"], "week_start": week_start, "qty": raw["units"]}))
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -296,7 +321,7 @@ def cached_peer(path: Path | None, run: Callable[[], tuple[np.ndarray, float]]) 
 
 # ----------------------------------------------------------------------------- main
 
-def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, holdout: int,
+def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, weeks: np.ndarray, holdout: int,
               statsmodels_skus: int, seed: int, ets_season_length: int,
               cache_dir: Path | None = None, key_extra: str = "") -> None:
     train, actual = y[:, :-holdout], y[:, -holdout:]
@@ -306,7 +331,7 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, hol
     print(f"\n=== {name}: {n} SKUs x {train.shape[1]} training weeks, holdout {holdout} ===")
     season = 52 if train.shape[1] >= 2 * 52 else 1
     t0 = time.perf_counter()
-    result = forecast_demand(skus, train, start, holdout)
+    result = forecast_demand(skus, train, start, holdout, week_starts=weeks[:-holdout])
     engine_seconds = time.perf_counter() - t0
     classes = result.classes["demand_class"].to_numpy()
     print("classes:", dict(pd.Series(classes).value_counts()))
@@ -405,11 +430,11 @@ def main(argv: list[str] | None = None) -> None:
             data = jewelry_panel()
         else:
             raise SystemExit(f"unknown data set {name!r}")
-        skus, y, start = data
+        skus, y, start, weeks = data
         if args.skus and skus.size > args.skus:
             pick = np.sort(rng.choice(skus.size, size=args.skus, replace=False))
             skus, y, start = skus[pick], y[pick], start[pick]
-        benchmark(name, skus, y, start, args.holdout, args.statsmodels_skus, args.seed, args.ets_season,
+        benchmark(name, skus, y, start, weeks, args.holdout, args.statsmodels_skus, args.seed, args.ets_season,
                   cache_dir=args.peers_cache,
                   key_extra=f"n{skus.size}_s{args.seed}_sm{args.statsmodels_skus}")
 

@@ -46,9 +46,11 @@ from models.forecasting import forecast_demand
 from models.forecasting.backtest import select_by_backtest
 from models.forecasting.candidates import INTERMITTENT_CANDIDATES, SMOOTH_CANDIDATES, backtest_cuts, run_candidates
 from models.forecasting.classify import ERRATIC, INTERMITTENT, LUMPY, SMOOTH
+from models.forecasting.events import calendar_factors
 from models.forecasting.metrics import TrainingScales, training_scales
 from models.forecasting.seasonal import seasonal_indices
 from models.forecasting.smoothing import SES_ALPHAS, ses_forecasts
+from pipelines.config import ForecastConfig
 from pipelines.results import default_db_path, read_run
 
 SKUS_PER_CLASS = 5                                   # SKUs per demand class in the comparison set
@@ -87,11 +89,11 @@ finally:
 config = json.loads(run["config"])
 HISTORY_WEEKS = int(config.get("history_weeks", 156))
 HORIZON = int(config.get("horizon_weeks", run["horizon_weeks"]))
-FORECAST = {"season_length": 52, "backtest_origins": 4, "backtest_horizon": 13, **config.get("forecast", {})}
+FORECAST_CONFIG = ForecastConfig(**config.get("forecast", {}))
 sales["week"] = pd.to_datetime(sales["week"])
 forecasts_table["week"] = pd.to_datetime(forecasts_table["week"])
 as_of = pd.Timestamp(run["as_of"])
-print(f"run {run_id} as of {as_of.date()}: history {HISTORY_WEEKS} weeks, horizon {HORIZON}, {FORECAST}")
+print(f"run {run_id} as of {as_of.date()}: history {HISTORY_WEEKS} weeks, horizon {HORIZON}, {FORECAST_CONFIG}")
 
 # %% [markdown]
 # ## Demand matrix and `forecast_demand` (as the flow calls them)
@@ -105,6 +107,7 @@ print(f"run {run_id} as of {as_of.date()}: history {HISTORY_WEEKS} weeks, horizo
 skus = items["sku"].to_numpy(dtype=object)
 unit_cost = items.set_index("sku")["unit_cost"].reindex(skus).to_numpy(dtype=np.float64)
 demand = build_demand_matrix(sales, skus, last_complete_week(as_of), HISTORY_WEEKS)
+FORECAST = FORECAST_CONFIG.engine_options(demand.weeks)   # season_length, ..., week_starts, events
 
 started = time.perf_counter()
 result = forecast_demand(demand.skus, demand.quantity, demand.start, HORIZON, unit_cost, **FORECAST)
@@ -139,7 +142,8 @@ chosen[["sku", "demand_class", "abc", "xyz", "adi", "cv2", "history_weeks", "dem
 #
 # The same steps as `engine._select_group`: backtest cuts (origins + the final cut), training
 # scales, every candidate's forecasts from every cut (`run_candidates`, which calls
-# `naive_forecasts`, `ses_forecasts`, `robust_ses_forecasts`, `holt_damped_forecasts`, `seasonal_ses_forecasts`,
+# `naive_forecasts`, `ses_forecasts`, `robust_ses_forecasts`, `event_ses_forecasts` (SES on demand
+# adjusted for calendar events), `holt_damped_forecasts`, `seasonal_ses_forecasts`,
 # `croston_sba_forecasts`, `tsb_forecasts`, the combination, ...), then `select_by_backtest`.
 # Selection pools information over the SKUs it is given (seasonal profiles shrunk toward the
 # pool, scores shrunk toward the class mean of each model), so the models run on the **whole**
@@ -164,6 +168,10 @@ seasonal_all = None
 if smooth_rows_all.size and n_columns >= FORECAST["season_length"]:
     seasonal_all = seasonal_indices(y_all[smooth_rows_all], start_all[smooth_rows_all], cuts,
                                     FORECAST["season_length"])
+events_all = None
+if smooth_rows_all.size:
+    events_all = calendar_factors(y_all[smooth_rows_all], start_all[smooth_rows_all], cuts, steps,
+                                  FORECAST["week_starts"], FORECAST["events"])
 SELECT_TAKES_GROUPS = "groups" in inspect.signature(select_by_backtest).parameters
 
 
@@ -173,7 +181,9 @@ def run_group(rows, names, default, extra=None):
     if seasonal_all is not None and "seasonal_ses" in names:
         local = np.searchsorted(smooth_rows_all, rows)
         season = (seasonal_all[0][local], seasonal_all[1][local])
-    candidates = run_candidates(names, y_all[rows], start_all[rows], cuts, steps, FORECAST["season_length"], season)
+    events = events_all if "ses_events" in names else None   # pooled over the smooth/erratic group
+    candidates = run_candidates(names, y_all[rows], start_all[rows], cuts, steps, FORECAST["season_length"], season,
+                                events)
     candidates.update(extra or {})
     scales = TrainingScales(scales_all.squared[rows], scales_all.absolute[rows], scales_all.mean_demand[rows])
     options = {"groups": demand_class[rows]} if SELECT_TAKES_GROUPS else {}

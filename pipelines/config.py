@@ -13,6 +13,7 @@ Example ``safestock.toml`` (every key optional)::
     season_length = 52
     backtest_origins = 4
     backtest_horizon = 13
+    event_calendar = "us_retail"        # or "none": moving-date events for the ses_events model
 
     [policy]
     service_level_type = "cycle"        # or "fill_rate"
@@ -38,6 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from models.forecasting.calendar import EVENT_CALENDARS
 from models.inventory import PolicyConfig
 
 
@@ -50,6 +54,16 @@ class ForecastConfig:
     season_length: int = 52
     backtest_origins: int = 4
     backtest_horizon: int = 13
+    event_calendar: str = "us_retail"   # a key of models.forecasting.calendar.EVENT_CALENDARS
+
+    def engine_options(self, week_starts: Any = None) -> dict[str, Any]:
+        """Keyword arguments of ``models.forecasting.forecast_demand`` for this configuration (the
+        flow, its policy replay and the notebooks call the engine with these); ``week_starts``:
+        first day of each history week (``datetime64`` array or DatetimeIndex)."""
+        weeks = None if week_starts is None else np.asarray(week_starts, dtype="datetime64[D]")
+        return {"season_length": self.season_length, "backtest_origins": self.backtest_origins,
+                "backtest_horizon": self.backtest_horizon, "week_starts": weeks,
+                "events": EVENT_CALENDARS[self.event_calendar]}
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,9 @@ def load_config(path: Path | None) -> PipelineConfig:
         raise ConfigError(f"{path}: cannot read configuration: {error}") from error
     forecast = _build(ForecastConfig, raw.pop("forecast", {}), f"{path} [forecast]")
     policy = _build(PolicyConfig, raw.pop("policy", {}), f"{path} [policy]")
+    if forecast.event_calendar not in EVENT_CALENDARS:
+        raise ConfigError(f"{path} [forecast]: event_calendar must be one of {sorted(EVENT_CALENDARS)}, "
+                          f"not {forecast.event_calendar!r}")
     if policy.service_level_type not in ("cycle", "fill_rate"):
         raise ConfigError(f"{path} [policy]: service_level_type must be 'cycle' or 'fill_rate'")
     config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy}, str(path))

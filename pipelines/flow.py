@@ -81,7 +81,7 @@ def _forecast_cache_key(context: object, parameters: dict[str, Any]) -> str:
     """Key of a partition's forecast: its SKUs, history, costs, configuration and the code."""
     digest = hashlib.sha256(_forecasting_code_digest().encode())
     digest.update("\x1f".join(map(str, parameters["skus"])).encode("utf-8", "surrogatepass"))
-    for name in ("history", "start", "unit_cost"):
+    for name in ("history", "start", "unit_cost", "weeks"):
         digest.update(np.ascontiguousarray(parameters[name]).tobytes())
     digest.update(repr(parameters["config"]).encode())
     return f"safestock-forecast-{digest.hexdigest()}"
@@ -91,18 +91,18 @@ def _forecast_cache_key(context: object, parameters: dict[str, Any]) -> str:
 @task(name="forecast-partition", cache_key_fn=_forecast_cache_key, persist_result=True,
       cache_expiration=timedelta(days=2))
 def forecast_partition_task(
-    skus: np.ndarray, history: np.ndarray, start: np.ndarray, unit_cost: np.ndarray, config: PipelineConfig
+    skus: np.ndarray, history: np.ndarray, start: np.ndarray, unit_cost: np.ndarray, weeks: np.ndarray,
+    config: PipelineConfig,
 ) -> ForecastResult:
-    """Forecast one partition of SKUs (runs on a Dask worker when the flow uses Dask)."""
+    """Forecast one partition of SKUs (runs on a Dask worker when the flow uses Dask).
+    ``weeks``: the Monday of each history column (for the calendar of events)."""
     return forecast_demand(
         skus,
         history,
         start,
         config.horizon_weeks,
         unit_cost,
-        season_length=config.forecast.season_length,
-        backtest_origins=config.forecast.backtest_origins,
-        backtest_horizon=config.forecast.backtest_horizon,
+        **config.forecast.engine_options(weeks),
     )
 
 
@@ -112,7 +112,7 @@ def forecast_all(demand: DemandMatrix, unit_cost: np.ndarray, config: PipelineCo
     announce(f"Forecasting {len(demand.skus):,} SKUs in {len(partitions)} partition(s)")
     futures = [
         forecast_partition_task.submit(
-            demand.skus[rows], demand.quantity[rows], demand.start[rows], unit_cost[rows], config
+            demand.skus[rows], demand.quantity[rows], demand.start[rows], unit_cost[rows], demand.weeks.to_numpy(), config
         )
         for rows in partitions
     ]
@@ -168,7 +168,7 @@ def policy_backtest_task(
         config.policy,
         weeks=config.policy_backtest_weeks,
         forecast_fn=periodic_forecast_fn(
-            engine_forecast_fn(config.horizon_weeks, season_length=config.forecast.season_length),
+            engine_forecast_fn(config.horizon_weeks, **config.forecast.engine_options(demand.weeks)),
             config.policy_backtest_reforecast_weeks,
         ),
         unit_cost=policy["unit_cost"].to_numpy()[rows],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .events import event_ses_forecasts
 from .forecast_types import CutForecasts
 from .intermittent import adida_forecasts, aggregate_forecasts, croston_sba_forecasts, tsb_forecasts
 from .seasonal import seasonal_ses_forecasts
@@ -23,7 +24,7 @@ from .smoothing import (
     ses_forecasts,
 )
 
-SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "ses_robust", "seasonal_ses", "holt_damped", "combination",
+SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "ses_robust", "ses_events", "seasonal_ses", "holt_damped", "combination",
                                        "seasonal_naive", "naive")
 INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination", "adida", "mean")
 COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
@@ -66,8 +67,11 @@ def backtest_cuts(n_columns: int, origins: int, horizon: int, min_origin: int = 
 
 def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
                    horizon: int, season_length: int,
-                   seasonal: tuple[np.ndarray, np.ndarray] | None) -> dict[str, CutForecasts]:
-    """Forecasts of the named models from every cut. ``seasonal`` = (indices, valid) or None.
+                   seasonal: tuple[np.ndarray, np.ndarray] | None,
+                   events: np.ndarray | None = None) -> dict[str, CutForecasts]:
+    """Forecasts of the named models from every cut. ``seasonal`` = (indices, valid) or None;
+    ``events`` = (n_cuts, >= T + horizon) calendar-event factors (:func:`.events.event_factors`)
+    or None (``ses_events`` is then not offered).
 
     Seasonal candidates are valid only for SKUs with :func:`seasonal_allowed` (they are not
     offered at all when no SKU qualifies).
@@ -93,6 +97,8 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
         out["ses"] = ses_forecasts(y, start, cuts, horizon)
     if "ses_robust" in wanted:
         out["ses_robust"] = robust_ses_forecasts(y, start, cuts, horizon)
+    if "ses_events" in wanted and events is not None:
+        out["ses_events"] = event_ses_forecasts(y, start, cuts, horizon, events)
     if "holt_damped" in wanted:
         out["holt_damped"] = holt_damped_forecasts(y, start, cuts, horizon)
     if "seasonal_ses" in wanted and seasonal is not None and seasonal[1].any():

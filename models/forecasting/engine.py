@@ -28,7 +28,7 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,8 +42,10 @@ from .candidates import (
     run_candidates,
     seasonal_allowed,
 )
+from .calendar import US_RETAIL_EVENTS, Event
 from .classify import ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
 from .coverage import CoverageTally, add_weekly_coverage, calibrate_windows, coverage_frame
+from .events import calendar_factors
 from .hurdle import count_class_bands, count_class_pit, count_class_var, size_moments
 from .intervals import (
     Bands,
@@ -91,16 +93,25 @@ class _Selected:
     origin_used: np.ndarray     # (n, K)
     model: np.ndarray           # (n,) object
     accuracy_parts: list[pd.DataFrame]
+    step_scale: dict[str, np.ndarray] = field(default_factory=dict)   # model -> (n_cuts, H), see CutForecasts
+
+    def interval_scale(self, rows: np.ndarray) -> np.ndarray:
+        """(rows, n_cuts, H) interval scale per step: in-sample RMSE x the model's step scale."""
+        scale = np.repeat(self.insample_rmse[rows][:, :, None], self.mean.shape[2], axis=2)
+        for name, factor in self.step_scale.items():
+            scale[self.model[rows] == name] *= factor[None, :, :]
+        return scale
 
 
 def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.ndarray,
                   cuts: np.ndarray, horizon: int, backtest_horizon: int, season_length: int,
                   names: tuple[str, ...], default: str, scales: TrainingScales,
                   seasonal: tuple[np.ndarray, np.ndarray] | None, groups: np.ndarray,
-                  out: _Selected, pooled: bool = False) -> None:
+                  out: _Selected, pooled: bool = False, events: np.ndarray | None = None) -> None:
     """Backtest and select for the SKUs ``rows`` of one group into ``out``.
 
     ``groups`` (n,) labels the SKUs whose backtest scores form the selection prior (classes).
+    ``events``: calendar-event factors per cut shared by the group (:func:`.events.event_factors`).
 
     Pass 1 runs the candidates chunk by chunk (``CHUNK_SKUS`` SKUs, on ``WORKER_THREADS``
     threads; numpy releases the GIL inside array operations) and keeps each SKU's scores plus
@@ -112,11 +123,12 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
         part = rows[lo:lo + CHUNK_SKUS]
         local = slice(lo, lo + part.size)
         season = None if seasonal is None else (seasonal[0][local], seasonal[1][local])
-        candidates = run_candidates(names, y[part], start[part], cuts, horizon, season_length, season)
+        candidates = run_candidates(names, y[part], start[part], cuts, horizon, season_length, season, events)
         part_scales = TrainingScales(scales.squared[part], scales.absolute[part], scales.mean_demand[part])
         scores = score_candidates(y[part], start[part], cuts, backtest_horizon, candidates, part_scales)
         kept = {name: (idx, candidates[name].mean[idx], candidates[name].insample_rmse[idx])
                 for name, idx in candidate_rows(scores, default, pooled).items() if idx.size}
+        out.step_scale.update({name: c.step_scale for name, c in candidates.items() if c.step_scale is not None})
         return part, scores, kept
 
     if not rows.size:
@@ -167,8 +179,15 @@ def _put(target: Bands, rows: np.ndarray, source: Bands) -> None:
 
 def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, horizon: int,
                     unit_value: np.ndarray | None = None, *, season_length: int = 52,
-                    backtest_origins: int = 4, backtest_horizon: int = 13) -> ForecastResult:
-    """Classify, select a model per SKU by rolling-origin RMSSE, forecast ``horizon`` weeks."""
+                    backtest_origins: int = 4, backtest_horizon: int = 13,
+                    week_starts: np.ndarray | None = None,
+                    events: tuple[Event, ...] = US_RETAIL_EVENTS) -> ForecastResult:
+    """Classify, select a model per SKU by rolling-origin RMSSE, forecast ``horizon`` weeks.
+
+    ``week_starts`` (T,) first day of each history column (``datetime64``; weeks are 7 days
+    apart, the forecast weeks follow the last one): with it, smooth/erratic SKUs are also offered
+    ``ses_events``, SES on demand adjusted for the calendar ``events`` (:mod:`.events`).
+    """
     y = np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=np.float64)), nan=0.0)
     n, n_columns = y.shape
     skus = np.asarray(skus).astype(str).reshape(-1)
@@ -193,8 +212,11 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     seasonal = None
     if smooth_rows.size and seasonal_allowed(start[smooth_rows], cuts, season_length).any():
         seasonal = seasonal_indices(y[smooth_rows], start[smooth_rows], cuts, season_length)
+    event_index = None
+    if smooth_rows.size and week_starts is not None:
+        event_index = calendar_factors(y[smooth_rows], start[smooth_rows], cuts, steps, week_starts, events)
     _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
-                  SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel)
+                  SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel, events=event_index)
     _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
                   INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel,
                   pooled=POOLED_COUNT_SELECTION)
@@ -213,21 +235,22 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     if smooth_rows.size:
         rows = smooth_rows
         sigma = sel.insample_rmse[rows]
+        sigma_steps = sel.interval_scale(rows)                          # (rows, cuts, steps)
         fine = np.char.add(demand_class[rows].astype(str), np.asarray(sel.model[rows], dtype=str))
         coarse = demand_class[rows].astype(str)
         if n_origins:
             with np.errstate(divide="ignore", invalid="ignore"):
-                z = (actual[rows] - backtest_mean[rows]) / sigma[:, :-1, None]
+                z = (actual[rows] - backtest_mean[rows]) / sigma_steps[:, :-1, :backtest_horizon]
             use = sel.origin_used[rows] & (sigma[:, :-1] > 0)
         else:
             z, use = np.zeros((rows.size, 0, backtest_horizon)), np.zeros((rows.size, 0), dtype=bool)
         tables, which = table_per_sku(z, use, fine, coarse, horizon)
-        _put(bands, rows, empirical_bands(mean[rows], sigma[:, -1], tables, which))
+        _put(bands, rows, empirical_bands(mean[rows], sigma_steps[:, -1, :horizon], tables, which))
         for k in range(n_origins):   # cross-fitted coverage: shapes from the other origins
             others = use.copy()
             others[:, k] = False
             t_k, w_k = table_per_sku(z, others, fine, coarse, backtest_horizon)
-            b_k = empirical_bands(backtest_mean[rows, k], sigma[:, k], t_k, w_k)
+            b_k = empirical_bands(backtest_mean[rows, k], sigma_steps[:, k, :backtest_horizon], t_k, w_k)
             backtest_var[rows, k] = b_k.sd ** 2
             add_weekly_coverage(tally, coarse, actual[rows, k], use[:, k], bands=b_k)
 

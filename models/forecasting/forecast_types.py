@@ -34,11 +34,15 @@ class CutForecasts:
     insample_rmse: (n, n_cuts) root mean one-step in-sample squared error of the parameters
                    chosen at that cut (the scale used for prediction intervals).
     valid:         (n, n_cuts) whether the model could be fitted at that cut (enough history).
+    step_scale:    (n_cuts, H) factor on the interval scale per step after each cut, shared by
+                   all SKUs (a multiplicative model's adjusted-scale RMSE times its calendar
+                   factor), or None for 1.
     """
 
     mean: np.ndarray
     insample_rmse: np.ndarray
     valid: np.ndarray
+    step_scale: np.ndarray | None = None
 
 
 def masked_by_start(y: np.ndarray, start: np.ndarray) -> np.ndarray:

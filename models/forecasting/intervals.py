@@ -117,11 +117,13 @@ def table_per_sku(z: np.ndarray, use: np.ndarray, fine_group: np.ndarray, coarse
 
 def empirical_bands(mean: np.ndarray, sigma: np.ndarray, tables: list[IntervalTable],
                     which: np.ndarray) -> Bands:
-    """Bands ``mean + sigma q_h`` (clipped at 0) and ``sd = sigma rms_h``; mean (n, H), sigma (n,)."""
+    """Bands ``mean + sigma q_h`` (clipped at 0) and ``sd = sigma rms_h``; mean (n, H), sigma (n,)
+    or per step (n, H)."""
     horizon = mean.shape[1]
     quantiles = np.stack([t.quantiles[:horizon] for t in tables])[which]   # (n, H, 4)
     rms = np.stack([t.rms[:horizon] for t in tables])[which]                # (n, H)
-    sigma = np.nan_to_num(sigma, nan=0.0)[:, None]
+    sigma = np.nan_to_num(sigma, nan=0.0)
+    sigma = sigma[:, None] if sigma.ndim == 1 else sigma
     bound = [np.maximum(mean + sigma * quantiles[:, :, i], 0.0) for i in range(4)]
     return Bands(sd=sigma * rms, lo95=bound[0], lo80=bound[1], hi80=bound[2], hi95=bound[3])
 

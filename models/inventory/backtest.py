@@ -86,15 +86,17 @@ def rolling_estimate(history: np.ndarray, start: np.ndarray, demand_class: np.nd
     return np.repeat(mean[:, None], horizon, axis=1), np.repeat(sd[:, None], horizon, axis=1), family
 
 
-def engine_forecast_fn(horizon: int = 26, **kwargs) -> ForecastFn:
+def engine_forecast_fn(horizon: int = 26, week_starts: np.ndarray | None = None, **kwargs) -> ForecastFn:
     """A ``forecast_fn`` re-running ``models.forecasting.forecast_demand`` on the history so far;
     it also returns the forecast's fitted ``level_error_weeks`` (the window model's n_e), which
-    the replay's policy then uses, as the pipeline's does."""
+    the replay's policy then uses, as the pipeline's does. ``week_starts``: first day of every
+    column of the full history (the replay's history so far is its first columns)."""
     from models.forecasting import forecast_demand
 
     def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, ...]:
         skus = np.arange(history.shape[0]).astype(str)
-        result = forecast_demand(skus, history, start, horizon, **kwargs)
+        weeks = None if week_starts is None else week_starts[:history.shape[1]]
+        result = forecast_demand(skus, history, start, horizon, week_starts=weeks, **kwargs)
         return result.mean, result.sd, result.family, result.level_error_weeks
 
     return forecast
