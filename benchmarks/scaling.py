@@ -3,7 +3,8 @@
 Generates weekly demand directly as a SKU x week matrix (a mix of smooth seasonal, erratic and
 intermittent series), splits it with the pipeline's own partitioning (`models.partition`),
 forecasts every partition with `forecast_demand`, merges, and prints seconds, seconds per 1,000
-SKUs and peak memory. With ``--workers N`` the partitions run on a dask.distributed
+SKUs and peak memory. The weeks are dated (ISO Mondays from 2023-01-02), so the engine also fits
+its calendar-event model, as in the flow (``--no-calendar`` leaves the dates out). With ``--workers N`` the partitions run on a dask.distributed
 LocalCluster of N worker processes (the same engine the flow's DaskTaskRunner uses).
 
     python benchmarks/scaling.py --skus 10000 100000
@@ -22,6 +23,7 @@ from models.forecasting import forecast_demand
 from models.partition import merge_forecasts, partition_skus
 
 WEEKS = 156
+WEEK_STARTS = np.datetime64("2023-01-02") + np.timedelta64(7, "D") * np.arange(WEEKS)
 
 
 def synthetic_weekly_demand(n_skus: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,18 +46,19 @@ def synthetic_weekly_demand(n_skus: int, seed: int) -> tuple[np.ndarray, np.ndar
     return skus, demand, start
 
 
-def forecast_partition(skus: np.ndarray, history: np.ndarray, start: np.ndarray):
-    return forecast_demand(skus, history, start, 26, None)
+def forecast_partition(skus: np.ndarray, history: np.ndarray, start: np.ndarray, week_starts: np.ndarray | None):
+    return forecast_demand(skus, history, start, 26, None, week_starts=week_starts)
 
 
-def run(n_skus: int, partition_size: int, client) -> float:
+def run(n_skus: int, partition_size: int, client, week_starts: np.ndarray | None) -> float:
     skus, demand, start = synthetic_weekly_demand(n_skus, seed=n_skus)
     partitions = partition_skus(skus, partition_size)
     started = time.perf_counter()
     if client is None:
-        parts = [forecast_partition(skus[p], demand[p], start[p]) for p in partitions]
+        parts = [forecast_partition(skus[p], demand[p], start[p], week_starts) for p in partitions]
     else:
-        futures = [client.submit(forecast_partition, skus[p], demand[p], start[p], pure=False) for p in partitions]
+        futures = [client.submit(forecast_partition, skus[p], demand[p], start[p], week_starts, pure=False)
+                   for p in partitions]
         parts = client.gather(futures)
     merged = merge_forecasts(parts, partitions, n_skus)
     seconds = time.perf_counter() - started
@@ -68,6 +71,7 @@ def main() -> None:
     parser.add_argument("--skus", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--partition-size", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--no-calendar", action="store_true", help="undated weeks: no calendar-event model")
     args = parser.parse_args()
 
     client = None
@@ -79,7 +83,7 @@ def main() -> None:
     print(f"{'SKUs':>10} {'partitions':>10} {'seconds':>9} {'s/1k SKUs':>10} {'peak RSS MiB':>13}  "
           f"({'dask x' + str(args.workers) if client else 'serial'})")
     for n_skus in args.skus:
-        seconds, n_partitions = run(n_skus, args.partition_size, client)
+        seconds, n_partitions = run(n_skus, args.partition_size, client, None if args.no_calendar else WEEK_STARTS)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{n_skus:>10,} {n_partitions:>10} {seconds:>9.1f} {seconds / n_skus * 1000:>10.3f} {peak:>13,.0f}")
     if client is not None:

@@ -73,6 +73,7 @@ class PlannerData:
     data_quality: pd.DataFrame
     policy_backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
     limits: ReportLimits = field(default_factory=ReportLimits)
+    models_used: pd.DataFrame = field(default_factory=pd.DataFrame)   # model, skus
 
 
 @dataclass
@@ -175,6 +176,7 @@ def fetch_planner_data(
         sku_detail=fetch_sku_detail(con, run_id, drilldown_skus, limits),
         supplier_risk=query(con, "report_supplier_risk", run_id=run_id, row_limit=limits.table_rows),
         accuracy_by_class=query(con, "report_accuracy_by_class", run_id=run_id),
+        models_used=query(con, "report_models_used", run_id=run_id),
         forecast_tracking=query(
             con,
             "report_forecast_tracking",

@@ -24,6 +24,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from models.forecasting.candidates import MODEL_DESCRIPTIONS
 from pipelines import report_charts as charts
 from pipelines.config import PipelineConfig
 from pipelines.exports import supplier_csv_name
@@ -216,6 +217,11 @@ def backtest_summary(data: PlannerData) -> dict[str, Any]:
     }
 
 
+def model_legend(models_used: pd.DataFrame) -> list[dict[str, Any]]:
+    """The run's selected models (most SKUs first) with what each does."""
+    return [{**row, "description": MODEL_DESCRIPTIONS.get(str(row["model"]), "")} for row in records(models_used)]
+
+
 def planner_context(data: PlannerData) -> dict[str, Any]:
     """Template variables of the planner report."""
     figures = {
@@ -241,6 +247,7 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "supplier_risk": records(data.supplier_risk),
         "supplier_risk_note": _table_note(data.supplier_risk),
         "accuracy_by_class": records(data.accuracy_by_class),
+        "models_used": model_legend(data.models_used),
         "forecast_tracking": records(data.forecast_tracking),
         "data_quality": records(data.data_quality),
         "data_quality_note": _table_note(data.data_quality),

@@ -138,8 +138,8 @@ def _insert_new_run_details(con: duckdb.DuckDBPyConnection) -> None:
                                (run, "SKU-002", "erratic", 1.1, 0.6, "B", "Y", 110, 1500.0),
                                (run, "SKU-003", "smooth", 1.0, 0.0, "C", "X", 110, 220.0)])
     _insert(con, "forecast_accuracy", [
-        (run, sku, model, 0.8, 0.7, 0.2, 0.05, model == "ets")
-        for sku in ("SKU-001", "SKU-002", "SKU-003") for model in ("ets", "croston")
+        (run, sku, model, 0.8, 0.7, 0.2, 0.05, model == ("sba" if sku == "SKU-002" else "ses_events"))
+        for sku in ("SKU-001", "SKU-002", "SKU-003") for model in ("ses_events", "sba")
     ])
     _insert(con, "inventory_policy", [
         (run, item[0], item[1], 0.95, "cycle", 2.0, 0.5, 1.0, 11.0, 3.0, 33.0, 6.0, ss, rop, rop + 40,

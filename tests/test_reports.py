@@ -198,6 +198,23 @@ def test_at_risk_rows_are_marked_and_counted(html: dict[str, str]) -> None:
     assert 'id="at-risk-mismatch"' not in planner
 
 
+def test_model_legend_lists_the_runs_models_with_what_they_do(html: dict[str, str]) -> None:
+    planner = html["planner"]
+    table = planner[planner.index('id="models-table"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<tr><td><code>([^<]+)</code></td><td class="num" data-value="(\d+)">', table)
+    assert rows == [("ses_events", "2"), ("sba", "1")]                       # most SKUs first
+    assert "Syntetos-Boylan bias correction" in table
+    assert "on their real dates each year" in table
+
+
+def test_every_model_the_engine_can_select_is_described() -> None:
+    from models.forecasting.candidates import INTERMITTENT_CANDIDATES, MODEL_DESCRIPTIONS, SMOOTH_CANDIDATES
+    emitted = set(SMOOTH_CANDIDATES) | set(INTERMITTENT_CANDIDATES) | {"new_mean", "zero"}
+    assert emitted <= set(MODEL_DESCRIPTIONS)
+    assert all(text.strip() for text in MODEL_DESCRIPTIONS.values())
+
+
 def test_policy_backtest_section(html: dict[str, str], small_db: Path, tmp_path: Path) -> None:
     planner = html["planner"]
     assert '<a href="#policy-backtest">Policy backtest</a>' in planner

@@ -29,6 +29,31 @@ SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "ses_robust", "ses_events", "season
 INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination", "adida", "mean")
 COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
 COMBINED_INTERMITTENT: tuple[str, ...] = ("sba", "tsb", "ses")
+# What each model name in the ``model`` columns does, in a planner's words (the planner report's legend).
+MODEL_DESCRIPTIONS: dict[str, str] = {
+    "naive": "last week's demand, carried forward",
+    "seasonal_naive": "demand of the same week a year earlier",
+    "mean": "mean weekly demand over the SKU's whole history",
+    "ses": "exponential smoothing: a weighted average of past weeks, recent weeks weighing more",
+    "ses_robust": "exponential smoothing that limits how far one spike week (a promotion, a holiday) moves "
+                  "the level",
+    "ses_events": "exponential smoothing of demand with calendar events taken out (Christmas, Valentine's "
+                  "Day, Easter, Mother's and Father's Day, on their real dates each year); each event's "
+                  "effect, learned across SKUs, is put back into the weeks it falls on",
+    "holt_damped": "exponential smoothing with a trend that flattens out",
+    "seasonal_ses": "exponential smoothing of the level times a yearly seasonal profile (the SKU's own, "
+                    "shrunk toward its group's)",
+    "combination": "the average of several models: smoothing, damped trend and seasonal (smooth demand) or "
+                   "SBA, TSB and smoothing (intermittent demand)",
+    "croston": "Croston: demand size and the weeks between demands smoothed separately",
+    "sba": "Croston with the Syntetos-Boylan bias correction",
+    "tsb": "chance of a demand week and demand size smoothed separately (Teunter-Syntetos-Babai); follows a "
+           "SKU that stops selling",
+    "adida": "exponential smoothing of demand summed over blocks of weeks, spread back evenly",
+    "new_mean": "new SKU (under 13 weeks of history): the rate of the weeks after its first sale, shrunk "
+                "toward a guess pooled over launches",
+    "zero": "inactive SKU: no demand in the recent past, forecast 0",
+}
 MIN_TRAIN_WEEKS: int = 13
 SEASONAL_MODELS: tuple[str, ...] = ("seasonal_ses", "seasonal_naive")
 MIN_SEASONS: float = 2.0

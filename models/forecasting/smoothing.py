@@ -234,21 +234,48 @@ class HuberCleaning:
         self.start = np.asarray(start, dtype=np.int64)
         self.scale2 = np.zeros(shape)
         self.all_robust_from = int(self.start.max()) + ROBUST_WARMUP_WEEKS   # every SKU past warm-up
+        self.scale = np.empty(shape)
+        self.z = np.empty(shape)
+        self.work = np.empty(shape)
+
+    def _fast(self, err: np.ndarray) -> np.ndarray:
+        """The robust update with every SKU past warm-up and a positive scale, in place:
+        ``1 + lambda (rho(z) - 1) = (1 - lambda + lambda c) - lambda c (1 - min((z/k)^2, 1))^3``."""
+        scale, z, work = self.scale, self.z, self.work
+        np.divide(err, scale, out=z)
+        np.multiply(z, z, out=work)
+        work *= 1.0 / (BIWEIGHT_K * BIWEIGHT_K)
+        np.minimum(work, 1.0, out=work)
+        np.subtract(1.0, work, out=work)
+        np.multiply(work, work * work, out=work)
+        lam_c = ROBUST_SCALE_WEIGHT * BIWEIGHT_C
+        np.multiply(work, -lam_c, out=work)
+        work += 1.0 - ROBUST_SCALE_WEIGHT + lam_c
+        self.scale2 *= work
+        np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K, out=z)
+        z *= scale
+        return z
 
     def __call__(self, t: int, err: np.ndarray) -> np.ndarray:
-        scale = np.sqrt(self.scale2)
+        scale = np.sqrt(self.scale2, out=self.scale)
         if t >= self.all_robust_from and scale.min() > 0:               # fast path: no masks
-            z = err / scale
-            self.scale2 *= 1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0)
-            return np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale
+            return self._fast(err)
         age = t - self.start                                             # (n,) 0 at the first week
-        robust = (age >= ROBUST_WARMUP_WEEKS)[None, :] & (scale > 0)
+        pending = np.flatnonzero((age < ROBUST_WARMUP_WEEKS) | (scale <= 0).any(axis=0))
+        if not pending.size:
+            return self._fast(err)
+        # SKUs in warm-up (or with a zero scale): the fast update for all, then theirs redone
+        err_p, scale2_p, scale_p, age_p = err[:, pending], self.scale2[:, pending], scale[:, pending], age[pending]
+        scale[:, pending] = 1.0
+        cleaned = self._fast(err)
+        robust = (age_p >= ROBUST_WARMUP_WEEKS)[None, :] & (scale_p > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(robust, err / np.where(robust, scale, 1.0), 0.0)
-        running = self.scale2 + (err * err - self.scale2) / np.maximum(age, 1)[None, :]   # mean e^2 since age 1
-        updated = self.scale2 * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
-        self.scale2 = np.where(robust, updated, np.where((age >= 1)[None, :], running, 0.0))
-        return np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale, err)
+            z = np.where(robust, err_p / np.where(robust, scale_p, 1.0), 0.0)
+        running = scale2_p + (err_p * err_p - scale2_p) / np.maximum(age_p, 1)[None, :]   # mean e^2 since age 1
+        updated = scale2_p * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
+        self.scale2[:, pending] = np.where(robust, updated, np.where((age_p >= 1)[None, :], running, 0.0))
+        cleaned[:, pending] = np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale_p, err_p)
+        return cleaned
 
 
 def robust_ses_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
