@@ -57,7 +57,8 @@ def demo_inputs(n: int, seed: int = 42) -> dict:
     lead_mean = suppliers["lead_time_days"].to_numpy(float) / 7.0
     return dict(history=history, unit_cost=items["unit_cost"].to_numpy(float), lead_mean=lead_mean,
                 lead_sd=config.nominal_lead_time_cv * lead_mean,
-                review=suppliers["review_period_days"].to_numpy(float) / 7.0, abc_levels=True)
+                review=suppliers["review_period_days"].to_numpy(float) / 7.0, abc_levels=True,
+                week_starts=weekly.columns.to_numpy().astype("datetime64[D]"))
 
 
 def man_inputs() -> dict:
@@ -67,7 +68,9 @@ def man_inputs() -> dict:
     lead_mean = items["lead_time_weeks"].to_numpy(float)
     return dict(history=history_frame.to_numpy(float), unit_cost=items["unit_cost_eur"].to_numpy(float),
                 lead_mean=lead_mean, lead_sd=PolicyConfig().nominal_lead_time_cv * lead_mean,
-                review=np.ones(len(items)), abc_levels=False)
+                review=np.ones(len(items)), abc_levels=False,
+                week_starts=pd.to_datetime(history_frame.columns + "-1", format="%G-W%V-%u").to_numpy()
+                .astype("datetime64[D]"))
 
 
 def run(name: str, data: dict, weeks: int, engine: bool = False) -> None:
@@ -83,7 +86,7 @@ def run(name: str, data: dict, weeks: int, engine: bool = False) -> None:
             level = np.full(n, 0.95)
         tables = {}
         for interval_model in ("weekly", "compound"):  # before / after
-            forecast_fn = periodic_forecast_fn(engine_forecast_fn(26), 4) if engine else None
+            forecast_fn = periodic_forecast_fn(engine_forecast_fn(26, week_starts=data["week_starts"]), 4) if engine else None
             began = time.perf_counter()
             tables[interval_model] = backtest_policy(
                 history, start, classes.demand_class, level, data["lead_mean"], data["lead_sd"], data["review"],
