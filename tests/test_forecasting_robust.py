@@ -45,14 +45,16 @@ def ref_robust_ses(x: list[float], alphas: np.ndarray) -> tuple[float, float]:
 
 
 def test_vectorised_robust_ses_equals_loop() -> None:
-    """Every SKU and cut against the per-series loop, on series with spikes and late starts."""
+    """Every SKU and cut against the per-series loop, on series with spikes, late starts and a
+    zero scale after the warm-up (the masked path for some SKUs while the others are robust)."""
     rng = np.random.default_rng(7)
     n, weeks = 16, 80
     y = rng.gamma(4.0, 5.0, (n, weeks)).round()
     spikes = rng.uniform(size=(n, weeks)) < 0.05
     y[spikes] *= rng.uniform(3, 8, spikes.sum())
     start = rng.integers(0, 40, n)
-    start[0] = 0
+    start[0] = start[1] = 0
+    y[1, :30] = 10.0                     # zero errors, so a zero scale, long past the warm-up
     y[np.arange(weeks)[None, :] < start[:, None]] = 0.0
     cuts = np.array([45, 60, 80])
     fc = robust_ses_forecasts(y, start, cuts, 3)

@@ -4,14 +4,15 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
 
 1. Columns before ``start[i]`` are zeroed and ignored; negative/NaN demand is treated as 0.
 2. :func:`classify_demand` -> smooth / erratic / intermittent / lumpy / new / inactive, ABC, XYZ.
-3. Smooth + erratic SKUs: candidates naive, seasonal naive, SES, damped Holt, seasonal SES
-   (seasonal ones only with >= 2 full seasons before the last backtest origin,
+3. Smooth + erratic SKUs: candidates naive, seasonal naive, SES, robust SES, SES on demand
+   adjusted for calendar events (when the weeks' dates are given, :mod:`.events`), damped Holt,
+   seasonal SES (seasonal ones only with >= 2 full seasons before the last backtest origin,
    :func:`.candidates.seasonal_allowed`) and the equal-weight combination of
    SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES,
    ADIDA, the mean, and the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE
    against the class's pooled backtest winner as reference (:mod:`.backtest`).
-4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU scale for smooth/erratic
-   ('normal' family); the hurdle (occurrence x shifted count size) model for intermittent/lumpy
+4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU (for the calendar model
+   per-step) scale for smooth/erratic ('normal' family); the hurdle (occurrence x shifted count size) model for intermittent/lumpy
    (:mod:`.hurdle`), Poisson / negative binomial where it does not apply.
 5. New SKUs (< 13 weeks): rate from the weeks after the first sale, shrunk toward a pooled
    first-week-based guess (:func:`new_sku_rate`; the first week is a sale by definition and
