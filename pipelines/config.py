@@ -15,6 +15,12 @@ Example ``safestock.toml`` (every key optional)::
     backtest_horizon = 13
     event_calendar = "us_retail"        # or "none": moving-date events for the ses_events model
 
+    [[forecast.extra_events]]           # more events, after the calendar's (any number of tables)
+    name = "memorial_day"
+    date = "05/mon/-1"                  # "MM-DD", "easter+N" or "MM/<weekday>/N" (+/- days)
+    weeks_before = 1                    # 0-8, default 1
+    weeks_after = 0                     # 0-8, default 0
+
     [policy]
     service_level_type = "cycle"        # or "fill_rate"
     default_service_level = 0.95
@@ -34,6 +40,7 @@ Example ``safestock.toml`` (every key optional)::
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +48,12 @@ from typing import Any
 
 import numpy as np
 
-from models.forecasting.calendar import EVENT_CALENDARS
+from models.forecasting.calendar import EVENT_CALENDARS, Event, parse_date_rule
 from models.inventory import PolicyConfig
+
+
+EXTRA_EVENT_KEYS: tuple[str, ...] = ("name", "date", "weeks_before", "weeks_after")
+MAX_EVENT_WEEKS: int = 8
 
 
 class ConfigError(ValueError):
@@ -55,6 +66,40 @@ class ForecastConfig:
     backtest_origins: int = 4
     backtest_horizon: int = 13
     event_calendar: str = "us_retail"   # a key of models.forecasting.calendar.EVENT_CALENDARS
+    extra_events: tuple[dict[str, Any], ...] = ()   # [[forecast.extra_events]] tables, see calendar_events
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_events", tuple(self.extra_events))   # a list from TOML or JSON
+
+    def calendar_events(self) -> tuple[Event, ...]:
+        """The base calendar's events, then ``extra_events`` (lower priority where windows overlap).
+        Each extra event is a table ``name`` (letters, digits, _), ``date`` (a rule,
+        :data:`models.forecasting.calendar.RULE_FORMS`), ``weeks_before`` and ``weeks_after``
+        (0-8, default 1 and 0). ``ValueError`` naming the entry and the key when one is invalid."""
+        extra = []
+        names = {event.name for event in EVENT_CALENDARS[self.event_calendar]}
+        for number, entry in enumerate(self.extra_events, start=1):
+            where = f"extra_events #{number}"
+            unknown = sorted(set(entry) - set(EXTRA_EVENT_KEYS))
+            if unknown or "name" not in entry or "date" not in entry:
+                raise ValueError(f"{where}: needs keys 'name' and 'date' (optional 'weeks_before', 'weeks_after')"
+                                 + (f"; unknown key(s) {unknown}" if unknown else ""))
+            name = entry["name"]
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]+", name) or name in names:
+                raise ValueError(f"{where}: name {name!r} must be letters, digits and _, and not repeat an "
+                                 f"event already in the calendar ({', '.join(sorted(names))})")
+            weeks = {key: entry.get(key, default) for key, default in (("weeks_before", 1), ("weeks_after", 0))}
+            for key, value in weeks.items():
+                if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_EVENT_WEEKS:
+                    raise ValueError(f"{where} ({name}): {key} must be a whole number of weeks 0-{MAX_EVENT_WEEKS}, "
+                                     f"not {value!r}")
+            try:
+                rule = parse_date_rule(entry["date"])
+            except ValueError as error:
+                raise ValueError(f"{where} ({name}): {error}") from None
+            names.add(name)
+            extra.append(Event(name, rule, weeks["weeks_before"], weeks["weeks_after"]))
+        return EVENT_CALENDARS[self.event_calendar] + tuple(extra)
 
     def engine_options(self, week_starts: Any = None) -> dict[str, Any]:
         """Keyword arguments of ``models.forecasting.forecast_demand`` for this configuration (the
@@ -63,7 +108,7 @@ class ForecastConfig:
         weeks = None if week_starts is None else np.asarray(week_starts, dtype="datetime64[D]")
         return {"season_length": self.season_length, "backtest_origins": self.backtest_origins,
                 "backtest_horizon": self.backtest_horizon, "week_starts": weeks,
-                "events": EVENT_CALENDARS[self.event_calendar]}
+                "events": self.calendar_events()}
 
 
 @dataclass(frozen=True)
@@ -97,11 +142,18 @@ def load_config(path: Path | None) -> PipelineConfig:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: cannot read configuration: {error}") from error
-    forecast = _build(ForecastConfig, raw.pop("forecast", {}), f"{path} [forecast]")
+    forecast_raw = raw.pop("forecast", {})
+    if not isinstance(forecast_raw.get("extra_events", []), list):
+        raise ConfigError(f"{path} [forecast]: extra_events must be an array of tables ([[forecast.extra_events]])")
+    forecast = _build(ForecastConfig, forecast_raw, f"{path} [forecast]")
     policy = _build(PolicyConfig, raw.pop("policy", {}), f"{path} [policy]")
     if forecast.event_calendar not in EVENT_CALENDARS:
         raise ConfigError(f"{path} [forecast]: event_calendar must be one of {sorted(EVENT_CALENDARS)}, "
                           f"not {forecast.event_calendar!r}")
+    try:
+        forecast.calendar_events()
+    except ValueError as error:
+        raise ConfigError(f"{path} [forecast] {error}") from None
     if policy.service_level_type not in ("cycle", "fill_rate"):
         raise ConfigError(f"{path} [policy]: service_level_type must be 'cycle' or 'fill_rate'")
     config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy}, str(path))

@@ -33,3 +33,32 @@ def test_unknown_event_calendar_is_refused_naming_file_section_and_choices(tmp_p
     with pytest.raises(ConfigError, match=r"safestock.toml \[forecast\]: event_calendar must be one of "
                                           r"\['none', 'us_retail'\], not 'uk_retail'"):
         load_config(path)
+
+
+def test_extra_events_join_the_calendar_with_their_dates(tmp_path: Path) -> None:
+    path = tmp_path / "safestock.toml"
+    path.write_text('[forecast]\nevent_calendar = "none"\n'
+                    '[[forecast.extra_events]]\nname = "mothering_sunday"\ndate = "easter-21"\nweeks_before = 2\n'
+                    '[[forecast.extra_events]]\nname = "memorial_day"\ndate = "05/mon/-1"\n')
+    events = load_config(path).forecast.engine_options(None)["events"]
+    assert [(e.name, e.weeks_before, e.weeks_after) for e in events] == [
+        ("mothering_sunday", 2, 0), ("memorial_day", 1, 0)]
+    assert str(events[0].date(2024)) == "2024-03-10"          # UK Mothering Sunday 2024
+    assert str(events[1].date(2024)) == "2024-05-27"          # US Memorial Day 2024
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ('name = "sale"\ndate = "31-12"', r"extra_events #2 \(sale\): date rule '31-12': 31-12 is not a date"),
+    ('name = "sale"\ndate = "02-29"', r"extra_events #2 \(sale\): date rule '02-29': 02-29 is not a date every"),
+    ('name = "sale"\ndate = "11/thu/4"\nweeks_before = 9', r"extra_events #2 \(sale\): weeks_before must be a whole "
+                                                           r"number of weeks 0-8, not 9"),
+    ('name = "christmas"\ndate = "12-24"', r"extra_events #2: name 'christmas' must be letters, digits and _, "
+                                           r"and not repeat"),
+    ('name = "sale"\nwhen = "12-24"', r"extra_events #2: needs keys 'name' and 'date'.*unknown key\(s\) \['when'\]"),
+])
+def test_a_bad_extra_event_is_refused_naming_file_entry_and_key(tmp_path: Path, entry: str, message: str) -> None:
+    path = tmp_path / "safestock.toml"
+    path.write_text('[[forecast.extra_events]]\nname = "ok"\ndate = "07-04"\n'
+                    f'[[forecast.extra_events]]\n{entry}\n')
+    with pytest.raises(ConfigError, match=r"safestock.toml \[forecast\] " + message):
+        load_config(path)

@@ -16,6 +16,7 @@ from models.forecasting.calendar import (
     event_weeks,
     fixed_date,
     nth_weekday,
+    parse_date_rule,
 )
 from models.forecasting.events import calendar_factors, event_factors, event_ses_forecasts
 
@@ -34,6 +35,32 @@ def test_date_rules_against_published_dates():
     assert nth_weekday(6, 6, 3)(1999) == dt.date(1999, 6, 20)        # US Father's Day
     assert nth_weekday(11, 3, 4)(2023) == dt.date(2023, 11, 23)      # Thanksgiving
     assert fixed_date(12, 25)(2023) == dt.date(2023, 12, 25)
+
+
+@pytest.mark.parametrize(("text", "year", "expected"), [
+    ("12-25", 2023, "2023-12-25"),
+    ("easter", 2000, "2000-04-23"),
+    ("easter-21", 2024, "2024-03-10"),        # UK Mothering Sunday
+    ("05/sun/2", 1999, "1999-05-09"),         # US Mother's Day
+    ("11/thu/4+1", 2023, "2023-11-24"),       # Black Friday
+    ("05/mon/-1", 2024, "2024-05-27"),        # US Memorial Day (last Monday)
+    ("12/sun/-1", 2023, "2023-12-31"),        # last Sunday of December
+    (" 06/SUN/3 ", 1999, "1999-06-20"),       # US Father's Day; case and blanks ignored
+])
+def test_date_rules_from_text(text: str, year: int, expected: str):
+    assert str(parse_date_rule(text)(year)) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("xmas", "is not one of"),
+    ("02-29", "not a date every year has"),
+    ("13/sun/1", "month must be 01-12"),
+    ("05/son/1", "weekday one of mon, tue"),
+    ("05/sun/5", "not every year has a 5th sun"),
+])
+def test_bad_date_rules_are_refused_with_the_forms(text: str, message: str):
+    with pytest.raises(ValueError, match=message):
+        parse_date_rule(text)
 
 
 def test_event_weeks_label_the_week_holding_the_date_and_its_window():

@@ -15,6 +15,7 @@ Pure functions; dates are numpy ``datetime64[D]``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,8 +32,12 @@ def fixed_date(month: int, day: int) -> DateRule:
 
 def nth_weekday(month: int, weekday: int, n: int) -> DateRule:
     """The ``n``-th ``weekday`` (Monday = 0 … Sunday = 6) of ``month`` (US Mother's Day:
-    second Sunday of May, ``nth_weekday(5, 6, 2)``)."""
+    second Sunday of May, ``nth_weekday(5, 6, 2)``); ``n = -1`` is the last one (US Memorial
+    Day: ``nth_weekday(5, 0, -1)``)."""
     def rule(year: int) -> dt.date:
+        if n < 0:
+            last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+            return last - dt.timedelta(days=(last.weekday() - weekday) % 7 + 7 * (-n - 1))
         first = dt.date(year, month, 1)
         return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
     return rule
@@ -41,6 +46,46 @@ def nth_weekday(month: int, weekday: int, n: int) -> DateRule:
 def easter_offset(days: int = 0) -> DateRule:
     """Western Easter Sunday plus ``days`` (dateutil's computus; Good Friday: ``-2``)."""
     return lambda year: easter(year) + dt.timedelta(days=days)
+
+
+def shifted(rule: DateRule, days: int) -> DateRule:
+    """``rule``'s date plus ``days`` (US Black Friday: the 4th Thursday of November + 1)."""
+    return rule if days == 0 else (lambda year: rule(year) + dt.timedelta(days=days))
+
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RULE = re.compile(r"^(?:(?P<month>\d{1,2})-(?P<day>\d{1,2})|(?P<easter>easter)"
+                   r"|(?P<nth_month>\d{1,2})/(?P<weekday>[a-z]{3})/(?P<n>-1|[1-5]))(?P<shift>[+-]\d{1,3})?$")
+RULE_FORMS: str = ('"MM-DD" (e.g. "12-25"), "easter" or "MM/<mon..sun>/N" (N = 1..5 or -1 for the last; '
+                   '"05/sun/2" = 2nd Sunday of May), each optionally + or - days ("easter-21", "11/thu/4+1")')
+
+
+def parse_date_rule(text: str) -> DateRule:
+    """A date rule from its text form, :data:`RULE_FORMS`; ``ValueError`` naming the text and the
+    forms when it is not one of them (or names a date that not every year has)."""
+    match = _RULE.match(str(text).strip().lower())
+    if match is None:
+        raise ValueError(f"date rule {text!r} is not one of {RULE_FORMS}")
+    shift = int(match["shift"] or 0)
+    if match["easter"]:
+        return easter_offset(shift)
+    if match["month"]:
+        month, day = int(match["month"]), int(match["day"])
+        try:
+            dt.date(2023, month, day)             # a non-leap year: 29 February is refused
+        except ValueError:
+            raise ValueError(f"date rule {text!r}: {month:02d}-{day:02d} is not a date every year has") from None
+        return shifted(fixed_date(month, day), shift)
+    month = int(match["nth_month"])
+    if not 1 <= month <= 12 or match["weekday"] not in WEEKDAYS:
+        raise ValueError(f"date rule {text!r}: month must be 01-12 and the weekday one of {', '.join(WEEKDAYS)}")
+    n = int(match["n"])
+    rule = nth_weekday(month, WEEKDAYS.index(match["weekday"]), n)
+    if n == 5:
+        for year in range(2000, 2028):           # a 5th weekday exists only in some months and years
+            if rule(year).month != month:
+                raise ValueError(f"date rule {text!r}: not every year has a 5th {match['weekday']} in that month")
+    return shifted(rule, shift)
 
 
 @dataclass(frozen=True)
