@@ -53,6 +53,7 @@ from .intervals import (
     count_bands,
     count_family,
     empirical_bands,
+    shocks_per_group,
     table_per_sku,
     training_dispersion,
 )
@@ -239,19 +240,24 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
         sigma_steps = sel.interval_scale(rows)                          # (rows, cuts, steps)
         fine = np.char.add(demand_class[rows].astype(str), np.asarray(sel.model[rows], dtype=str))
         coarse = demand_class[rows].astype(str)
+        tau2 = np.zeros((rows.size, n_origins + 1))
         if n_origins:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                z = (actual[rows] - backtest_mean[rows]) / sigma_steps[:, :-1, :backtest_horizon]
             use = sel.origin_used[rows] & (sigma[:, :-1] > 0)
+            error = actual[rows] - backtest_mean[rows]
+            shock, tau2 = shocks_per_group(error, backtest_mean[rows], use, coarse)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = (error - backtest_mean[rows] * shock) / sigma_steps[:, :-1, :backtest_horizon]
         else:
             z, use = np.zeros((rows.size, 0, backtest_horizon)), np.zeros((rows.size, 0), dtype=bool)
         tables, which = table_per_sku(z, use, fine, coarse, horizon)
-        _put(bands, rows, empirical_bands(mean[rows], sigma_steps[:, -1, :horizon], tables, which))
-        for k in range(n_origins):   # cross-fitted coverage: shapes from the other origins
+        _put(bands, rows, empirical_bands(mean[rows], sigma_steps[:, -1, :horizon], tables, which,
+                                          common_sd=mean[rows] * np.sqrt(tau2[:, -1:])))
+        for k in range(n_origins):   # cross-fitted coverage: shapes and shared shock from the other origins
             others = use.copy()
             others[:, k] = False
             t_k, w_k = table_per_sku(z, others, fine, coarse, backtest_horizon)
-            b_k = empirical_bands(backtest_mean[rows, k], sigma_steps[:, k, :backtest_horizon], t_k, w_k)
+            b_k = empirical_bands(backtest_mean[rows, k], sigma_steps[:, k, :backtest_horizon], t_k, w_k,
+                                  common_sd=backtest_mean[rows, k] * np.sqrt(tau2[:, k:k + 1]))
             backtest_var[rows, k] = b_k.sd ** 2
             add_weekly_coverage(tally, coarse, actual[rows, k], use[:, k], bands=b_k)
 

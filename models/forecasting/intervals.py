@@ -115,15 +115,65 @@ def table_per_sku(z: np.ndarray, use: np.ndarray, fine_group: np.ndarray, coarse
     return tables, which
 
 
+def common_shocks(error: np.ndarray, mean: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The part of the backtest errors that all SKUs share: a relative shock per origin and step.
+
+    With errors ``e_ikh = y - f`` of SKUs i at origin k, step h (``use`` (n, K) cells counted):
+    ``r_kh = sum_i e_ikh / sum_i f_ikh`` (the group's relative error), idiosyncratic residuals
+    ``u_ikh = e_ikh - f_ikh r_kh``. Under ``e = f eta + u`` with a shock ``eta_kh`` of variance
+    tau^2 shared by the SKUs, ``E[r^2] = tau^2 + sum_i Var u / F^2``, so
+    ``tau^2 = mean_kh (r_kh^2 - sum_i u_ikh^2 / F_kh^2)``, at least 0 (a random-effects moment
+    estimator, cf. DerSimonian & Laird 1986). Returns ``r`` (K, h) and ``tau2`` (K + 1,):
+    entry k leaves origin k out (for cross-fitted coverage), the last uses every origin.
+    """
+    n_origins = error.shape[1]
+    weight = use[:, :, None].astype(np.float64)
+    total_mean = (np.nan_to_num(mean) * weight).sum(axis=0)                 # (K, h)
+    total_error = (np.nan_to_num(error) * weight).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shock = np.where(total_mean > 0, total_error / total_mean, 0.0)
+        resid = ((np.nan_to_num(error) - np.nan_to_num(mean) * shock[None]) ** 2 * weight).sum(axis=0)
+        excess = np.where(total_mean > 0, shock ** 2 - resid / total_mean ** 2, np.nan)
+    tau2 = np.zeros(n_origins + 1)
+    for k in range(n_origins + 1):
+        kept = np.delete(excess, k, axis=0) if k < n_origins else excess
+        kept = kept[np.isfinite(kept)]
+        tau2[k] = max(float(kept.mean()), 0.0) if kept.size else 0.0
+    return shock, tau2
+
+
+def shocks_per_group(error: np.ndarray, mean: np.ndarray, use: np.ndarray,
+                     groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`common_shocks` per group (demand class) with at least ``MIN_POOL_SKUS`` SKUs with
+    data, else over all SKUs: ``r`` per SKU (n, K, h) and ``tau2`` per SKU (n, K + 1)."""
+    shock_all, tau2_all = common_shocks(error, mean, use)
+    shock = np.broadcast_to(shock_all[None], error.shape).copy()
+    tau2 = np.broadcast_to(tau2_all[None], (error.shape[0], tau2_all.size)).copy()
+    has_data = use.any(axis=1)
+    for key in np.unique(groups):
+        members = groups == key
+        if (members & has_data).sum() < MIN_POOL_SKUS:
+            continue
+        group_shock, group_tau2 = common_shocks(error[members], mean[members], use[members])
+        shock[members] = group_shock[None]
+        tau2[members] = group_tau2[None]
+    return shock, tau2
+
+
 def empirical_bands(mean: np.ndarray, sigma: np.ndarray, tables: list[IntervalTable],
-                    which: np.ndarray) -> Bands:
-    """Bands ``mean + sigma q_h`` (clipped at 0) and ``sd = sigma rms_h``; mean (n, H), sigma (n,)
-    or per step (n, H)."""
+                    which: np.ndarray, common_sd: np.ndarray | None = None) -> Bands:
+    """Bands ``mean + s q_h`` (clipped at 0) and ``sd = s rms_h``; mean (n, H), sigma (n,) or per
+    step (n, H). ``s = sigma``, or with a shared shock of sd ``common_sd`` (n, H) (see
+    :func:`common_shocks`) ``s = sqrt(sigma^2 + (common_sd / rms_h)^2)``: the idiosyncratic shape
+    scaled to the total sd ``sqrt(sigma^2 rms_h^2 + common_sd^2)``."""
     horizon = mean.shape[1]
     quantiles = np.stack([t.quantiles[:horizon] for t in tables])[which]   # (n, H, 4)
     rms = np.stack([t.rms[:horizon] for t in tables])[which]                # (n, H)
     sigma = np.nan_to_num(sigma, nan=0.0)
     sigma = sigma[:, None] if sigma.ndim == 1 else sigma
+    if common_sd is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sigma = np.sqrt(sigma ** 2 + np.where(rms > 0, (common_sd / rms) ** 2, 0.0))
     bound = [np.maximum(mean + sigma * quantiles[:, :, i], 0.0) for i in range(4)]
     return Bands(sd=sigma * rms, lo95=bound[0], lo80=bound[1], hi80=bound[2], hi95=bound[3])
 
