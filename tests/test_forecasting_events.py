@@ -18,7 +18,7 @@ from models.forecasting.calendar import (
     nth_weekday,
     parse_date_rule,
 )
-from models.forecasting.events import calendar_factors, event_factors, event_ses_forecasts
+from models.forecasting.events import adjustment_factors, calendar_factors, event_factors, event_ses_forecasts
 
 WEEK = np.timedelta64(7, "D")
 
@@ -174,3 +174,11 @@ def test_calendar_factors_need_matching_weeks_and_an_event_in_history():
                          US_RETAIL_EVENTS)
     # 10 weeks from 6 March 2023 hold Easter (9 April) but no event of an empty calendar
     assert calendar_factors(y, np.zeros(2, dtype=int), np.array([10]), 4, mondays("2023-03-06", 10), ()) is None
+
+
+def test_each_history_week_is_adjusted_by_the_next_cuts_factors():
+    """No cut sees factors estimated after it: weeks before cut 4 use cut 4's row, weeks 4-6 cut
+    7's, weeks 7-9 cut 10's."""
+    factors = np.array([[1.0] * 12, [2.0] * 12, [3.0] * 12])
+    np.testing.assert_array_equal(adjustment_factors(factors, np.array([4, 7, 10]), 10),
+                                  [1, 1, 1, 1, 2, 2, 2, 3, 3, 3])
