@@ -24,6 +24,7 @@ from typing import Annotated, Optional  # noqa: E402
 import pandas as pd  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 
 from pipelines.progress import listening  # noqa: E402
 
@@ -80,7 +81,7 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
         console.print(str(error), markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except ConfigError as error:
-        console.print(f"[bold red]Configuration rejected:[/] {error}", markup=True, highlight=False)
+        console.print(f"[bold red]Configuration rejected:[/] {escape(str(error))}", markup=True, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except RunInProgressError as error:
         console.print(f"[bold yellow]{error}[/]", highlight=False)

@@ -43,6 +43,19 @@ def test_run_with_bad_input_exits_2_naming_file_line_column(
     assert not db.exists()
 
 
+def test_bad_config_exits_2_naming_section_entry_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "safestock.toml"
+    config.write_text('[[forecast.extra_events]]\nname = "sale"\ndate = "02-30"\n')
+    db = tmp_path / "s.duckdb"
+    result = runner.invoke(app, ["run", "--input", str(tmp_path), "--db", str(db), "--reports", str(tmp_path / "r"),
+                                 "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())                    # undo the console's line wrapping
+    assert "Configuration rejected" in output and "[forecast] extra_events #1 (sale)" in output
+    assert "02-30 is not a date every year has" in output
+    assert not db.exists()
+
+
 def test_run_while_another_holds_the_database_exits_3(demo_input: Path, tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
     with storage.run_lock(db):
