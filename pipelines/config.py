@@ -80,6 +80,8 @@ class ForecastConfig:
         names = {event.name for event in EVENT_CALENDARS[self.event_calendar]}
         for number, entry in enumerate(self.extra_events, start=1):
             where = f"extra_events #{number}"
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where}: must be a table ([[forecast.extra_events]]), not {entry!r}")
             unknown = sorted(set(entry) - set(EXTRA_EVENT_KEYS))
             if unknown or "name" not in entry or "date" not in entry:
                 raise ValueError(f"{where}: needs keys 'name' and 'date' (optional 'weeks_before', 'weeks_after')"

@@ -62,3 +62,14 @@ def test_a_bad_extra_event_is_refused_naming_file_entry_and_key(tmp_path: Path, 
                     f'[[forecast.extra_events]]\n{entry}\n')
     with pytest.raises(ConfigError, match=r"safestock.toml \[forecast\] " + message):
         load_config(path)
+
+
+def test_extra_events_that_are_not_tables_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "safestock.toml"
+    path.write_text('[forecast]\nextra_events = ["12-24"]\n')
+    with pytest.raises(ConfigError, match=r"extra_events #1: must be a table \(\[\[forecast.extra_events\]\]\), "
+                                          r"not '12-24'"):
+        load_config(path)
+    path.write_text('[forecast]\nextra_events = "12-24"\n')
+    with pytest.raises(ConfigError, match="extra_events must be an array of tables"):
+        load_config(path)

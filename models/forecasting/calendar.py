@@ -121,10 +121,6 @@ class EventWeeks:
     key: np.ndarray
     labels: tuple[str, ...]
 
-    @property
-    def any(self) -> bool:
-        return bool((self.key >= 0).any())
-
 
 def event_weeks(week_starts: np.ndarray, events: tuple[Event, ...]) -> EventWeeks:
     """Label each week of the grid ``week_starts`` (ascending ``datetime64[D]`` starts; a date
