@@ -12,6 +12,14 @@ from models.forecasting.calendar import US_RETAIL_EVENTS
 from pipelines.config import ConfigError, load_config
 
 
+def assert_refused(tmp_path: Path, text: str, message: str) -> None:
+    """A safestock.toml holding ``text`` is refused with a ConfigError matching ``message``."""
+    path = tmp_path / "safestock.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
 def test_default_engine_options_carry_the_us_retail_calendar_and_the_weeks() -> None:
     weeks = pd.date_range("2024-01-01", periods=3, freq="7D")
     options = load_config(None).forecast.engine_options(weeks)
@@ -28,11 +36,9 @@ def test_event_calendar_none_turns_events_off(tmp_path: Path) -> None:
 
 
 def test_unknown_event_calendar_is_refused_naming_file_section_and_choices(tmp_path: Path) -> None:
-    path = tmp_path / "safestock.toml"
-    path.write_text('[forecast]\nevent_calendar = "uk_retail"\n')
-    with pytest.raises(ConfigError, match=r"safestock.toml \[forecast\]: event_calendar must be one of "
-                                          r"\['none', 'us_retail'\], not 'uk_retail'"):
-        load_config(path)
+    assert_refused(tmp_path, '[forecast]\nevent_calendar = "uk_retail"\n',
+                   r"safestock.toml \[forecast\]: event_calendar must be one of \['none', 'us_retail'\], "
+                   r"not 'uk_retail'")
 
 
 def test_extra_events_join_the_calendar_with_their_dates(tmp_path: Path) -> None:
@@ -57,19 +63,11 @@ def test_extra_events_join_the_calendar_with_their_dates(tmp_path: Path) -> None
     ('name = "sale"\nwhen = "12-24"', r"extra_events #2: needs keys 'name' and 'date'.*unknown key\(s\) \['when'\]"),
 ])
 def test_a_bad_extra_event_is_refused_naming_file_entry_and_key(tmp_path: Path, entry: str, message: str) -> None:
-    path = tmp_path / "safestock.toml"
-    path.write_text('[[forecast.extra_events]]\nname = "ok"\ndate = "07-04"\n'
-                    f'[[forecast.extra_events]]\n{entry}\n')
-    with pytest.raises(ConfigError, match=r"safestock.toml \[forecast\] " + message):
-        load_config(path)
+    assert_refused(tmp_path, f'[[forecast.extra_events]]\nname = "ok"\ndate = "07-04"\n'
+                             f'[[forecast.extra_events]]\n{entry}\n', r"safestock.toml \[forecast\] " + message)
 
 
 def test_extra_events_that_are_not_tables_are_refused(tmp_path: Path) -> None:
-    path = tmp_path / "safestock.toml"
-    path.write_text('[forecast]\nextra_events = ["12-24"]\n')
-    with pytest.raises(ConfigError, match=r"extra_events #1: must be a table \(\[\[forecast.extra_events\]\]\), "
-                                          r"not '12-24'"):
-        load_config(path)
-    path.write_text('[forecast]\nextra_events = "12-24"\n')
-    with pytest.raises(ConfigError, match="extra_events must be an array of tables"):
-        load_config(path)
+    assert_refused(tmp_path, '[forecast]\nextra_events = ["12-24"]\n',
+                   r"extra_events #1: must be a table \(\[\[forecast.extra_events\]\]\), not '12-24'")
+    assert_refused(tmp_path, '[forecast]\nextra_events = "12-24"\n', "extra_events must be an array of tables")
