@@ -226,6 +226,21 @@ def biweight_rho(z: np.ndarray, k: float = BIWEIGHT_K, c: float = BIWEIGHT_C) ->
     return c * (1.0 - (1.0 - inside) ** 3)
 
 
+def scale_factor(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``s_t^2 / s_{t-1}^2 = 1 + lambda (rho(z) - 1)`` of the biweight scale recursion, computed in
+    ``out`` (a new array when None) as ``(1 - lambda + lambda c) - lambda c (1 - min((z/k)^2, 1))^3``
+    (:func:`biweight_rho` expanded, with no temporaries in the hot loop)."""
+    work = np.multiply(z, z, out=out)
+    work *= 1.0 / (BIWEIGHT_K * BIWEIGHT_K)
+    np.minimum(work, 1.0, out=work)
+    np.subtract(1.0, work, out=work)
+    np.multiply(work, work * work, out=work)
+    lam_c = ROBUST_SCALE_WEIGHT * BIWEIGHT_C
+    work *= -lam_c
+    work += 1.0 - ROBUST_SCALE_WEIGHT + lam_c
+    return work
+
+
 class HuberCleaning:
     """The one-step errors of :func:`robust_ses_forecasts`, cut back to ``ROBUST_HUBER_K`` running
     scales, with the scale's biweight recursion; state (G, n) per grid point and SKU."""
@@ -239,19 +254,10 @@ class HuberCleaning:
         self.work = np.empty(shape)
 
     def _fast(self, err: np.ndarray) -> np.ndarray:
-        """The robust update with every SKU past warm-up and a positive scale, in place:
-        ``1 + lambda (rho(z) - 1) = (1 - lambda + lambda c) - lambda c (1 - min((z/k)^2, 1))^3``."""
-        scale, z, work = self.scale, self.z, self.work
+        """The robust update with every SKU past warm-up and a positive scale, in place."""
+        scale, z = self.scale, self.z
         np.divide(err, scale, out=z)
-        np.multiply(z, z, out=work)
-        work *= 1.0 / (BIWEIGHT_K * BIWEIGHT_K)
-        np.minimum(work, 1.0, out=work)
-        np.subtract(1.0, work, out=work)
-        np.multiply(work, work * work, out=work)
-        lam_c = ROBUST_SCALE_WEIGHT * BIWEIGHT_C
-        np.multiply(work, -lam_c, out=work)
-        work += 1.0 - ROBUST_SCALE_WEIGHT + lam_c
-        self.scale2 *= work
+        self.scale2 *= scale_factor(z, out=self.work)
         np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K, out=z)
         z *= scale
         return z
@@ -272,7 +278,7 @@ class HuberCleaning:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(robust, err_p / np.where(robust, scale_p, 1.0), 0.0)
         running = scale2_p + (err_p * err_p - scale2_p) / np.maximum(age_p, 1)[None, :]   # mean e^2 since age 1
-        updated = scale2_p * (1.0 + ROBUST_SCALE_WEIGHT * (biweight_rho(z) - 1.0))
+        updated = scale2_p * scale_factor(z)
         self.scale2[:, pending] = np.where(robust, updated, np.where((age_p >= 1)[None, :], running, 0.0))
         cleaned[:, pending] = np.where(robust, np.clip(z, -ROBUST_HUBER_K, ROBUST_HUBER_K) * scale_p, err_p)
         return cleaned
