@@ -33,9 +33,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None, help="TOML configuration (e.g. partition_size)")
     args = parser.parse_args()
 
-    from pipelines.demo_data import generate_demo_data, write_demo_data
-    from pipelines.flow import configured_flow
-    from pipelines.progress import listening
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
+    from safestock.pipelines.flow import configured_flow
+    from safestock.pipelines.progress import listening
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="safestock_bench_"))
     input_dir = args.input

@@ -43,9 +43,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.forecasting import forecast_demand, window_demand  # noqa: E402
-from models.forecasting.coverage import WINDOW_WEEKS  # noqa: E402
-from models.forecasting.windows import pit_coverage  # noqa: E402
+from safestock.models.forecasting import forecast_demand, window_demand  # noqa: E402
+from safestock.models.forecasting.coverage import WINDOW_WEEKS  # noqa: E402
+from safestock.models.forecasting.windows import pit_coverage  # noqa: E402
 
 REAL_DATA = Path("/work/shared/data/real")
 MIN_PEER_WEEKS = 10   # statsforecast AutoETS raises "tiny datasets" on very short series
@@ -212,7 +212,7 @@ def coverage(actual: np.ndarray, lo: np.ndarray, hi: np.ndarray, classes: np.nda
 
 def window_coverage(result, actual: np.ndarray, classes: np.ndarray) -> dict[str, tuple[float, float]]:
     """PIT coverage (80 %, 95 %) of the holdout's totals over its first k weeks, k in
-    ``WINDOW_WEEKS``, by :func:`models.forecasting.window_demand` (the fitted window model)."""
+    ``WINDOW_WEEKS``, by :func:`safestock.models.forecasting.window_demand` (the fitted window model)."""
     is_count = np.isin(result.family, ["poisson", "negbin"])
     shares: dict[int, list[np.ndarray]] = {80: [], 95: []}
     for k in (k for k in WINDOW_WEEKS if k <= actual.shape[1]):
@@ -231,7 +231,14 @@ def window_coverage(result, actual: np.ndarray, classes: np.ndarray) -> dict[str
 def statsforecast_methods(season_length: int, ets_season_length: int
                           ) -> dict[str, Callable[[], object]] | None:
     try:
-        from statsforecast.models import ADIDA, IMAPA, TSB, AutoETS, CrostonOptimized, SeasonalNaive
+        from statsforecast.models import (
+            ADIDA,
+            IMAPA,
+            TSB,
+            AutoETS,
+            CrostonOptimized,
+            SeasonalNaive,
+        )
     except ImportError:
         print("NOTICE: statsforecast is not installed (pip install statsforecast); peers skipped.")
         return None

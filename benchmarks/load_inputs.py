@@ -1,7 +1,7 @@
-"""How fast `pipelines.load.load_inputs` reads, validates and aggregates a large sales table.
+"""How fast `safestock.pipelines.inputs.load_inputs` reads, validates and aggregates a large sales table.
 
 Generates an input folder under /tmp (never in the repository): the small tables (items,
-suppliers, inventory, purchase_orders) from `pipelines.demo_data.generate_demo_data` for
+suppliers, inventory, purchase_orders) from `safestock.pipelines.demo.data.generate_demo_data` for
 `--skus` SKUs, and a synthetic sales table of `--rows` rows written by DuckDB (every SKU sold on
 consecutive days over ~3 years, a few returns, a few rows after as_of). Then it runs
 `load_inputs` in a fresh process per format and prints wall time, peak RSS and rows/s.
@@ -37,8 +37,11 @@ FORMATS = ("csv", "parquet", "parquet-dir")
 def generate(folder: Path, rows: int, skus: int, fmt: str) -> Path:
     """Write the input folder for `fmt` (reused when already complete)."""
     import duckdb
-
-    from pipelines.demo_data import DEFAULT_AS_OF, generate_demo_data, write_demo_data
+    from safestock.pipelines.demo.data import (
+        DEFAULT_AS_OF,
+        generate_demo_data,
+        write_demo_data,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / ".bench.json"
@@ -89,7 +92,7 @@ def generate(folder: Path, rows: int, skus: int, fmt: str) -> Path:
 
 def run_once(folder: Path, memory_limit: str | None) -> dict:
     """Load the folder in this process; wall time, peak RSS, rows."""
-    from pipelines.load import load_inputs
+    from safestock.pipelines.inputs import load_inputs
 
     started = time.perf_counter()
     loaded = (load_inputs(folder) if memory_limit is None

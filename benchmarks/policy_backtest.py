@@ -10,7 +10,7 @@ the engine every 4 weeks as the pipeline does. Each is run with the interval mod
 ("weekly") and after ("compound": shared level error + compound occurrences x sizes for
 intermittent / lumpy), followed by a before/after table per class.
 
-* demo: ``pipelines.demo_data.generate_demo_data`` sales aggregated to weeks; lead time = the
+* demo: ``safestock.pipelines.demo.data.generate_demo_data`` sales aggregated to weeks; lead time = the
   supplier's nominal lead time (sd = nominal CV x mean), its review period, ABC service levels.
 * MAN: /work/shared/data/real/man_weekly_long.csv.gz (weekly demand per spare part) and
   man_items.csv (lead_time_weeks, unit_cost_eur), read in place; review weekly, lead-time sd =
@@ -30,9 +30,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.forecasting.classify import classify_demand  # noqa: E402
-from models.inventory import PolicyConfig, backtest_policy  # noqa: E402
-from models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn  # noqa: E402
+from safestock.models.forecasting.classify import classify_demand  # noqa: E402
+from safestock.models.inventory import PolicyConfig, backtest_policy  # noqa: E402
+from safestock.models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn  # noqa: E402
 
 REAL = Path("/work/shared/data/real")
 
@@ -43,7 +43,7 @@ def first_sale(history: np.ndarray) -> np.ndarray:
 
 
 def demo_inputs(n: int, seed: int = 42) -> dict:
-    from pipelines.demo_data import generate_demo_data
+    from safestock.pipelines.demo.data import generate_demo_data
 
     tables = generate_demo_data(n, seed=seed)
     sales = tables["sales"].assign(week=lambda f: f["date"].dt.to_period("W-SUN").dt.start_time,

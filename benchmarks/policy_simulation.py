@@ -31,9 +31,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.inventory import (PolicyConfig, compute_policy, estimate_lead_times, project_risk,  # noqa: E402
-                              recommend_orders)
-from models.inventory.simulation import LEAD_TIME_MODELS, evaluate_policy  # noqa: E402
+from safestock.models.inventory import (  # noqa: E402
+    PolicyConfig,
+    compute_policy,
+    estimate_lead_times,
+    project_risk,
+    recommend_orders,
+)
+from safestock.models.inventory.simulation import LEAD_TIME_MODELS, evaluate_policy  # noqa: E402
 
 TOLERANCE = 0.02
 

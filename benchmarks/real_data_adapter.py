@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipelines.demo_data import CONTRACT_TABLES, write_demo_data  # noqa: E402
+from safestock.pipelines.demo.data import CONTRACT_TABLES, write_demo_data  # noqa: E402
 
 REAL_DATA_DIR = Path("/work/shared/data/real")
 MAN_SUPPLIERS = {"nl": ("SUP-NL", "MAN supplier Netherlands"), "asia": ("SUP-ASIA", "MAN supplier Asia")}

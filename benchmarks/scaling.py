@@ -1,7 +1,7 @@
 """How the forecast stage scales with the number of SKUs, serial and on a local Dask cluster.
 
 Generates weekly demand directly as a SKU x week matrix (a mix of smooth seasonal, erratic and
-intermittent series), splits it with the pipeline's own partitioning (`models.partition`),
+intermittent series), splits it with the pipeline's own partitioning (`safestock.models.partition`),
 forecasts every partition with `forecast_demand`, merges, and prints seconds, seconds per 1,000
 SKUs and peak memory. The weeks are dated (ISO Mondays from 2023-01-02), so the engine also fits
 its calendar-event model, as in the flow (``--no-calendar`` leaves the dates out). With ``--workers N`` the partitions run on a dask.distributed
@@ -18,9 +18,8 @@ import resource
 import time
 
 import numpy as np
-
-from models.forecasting import forecast_demand
-from models.partition import merge_forecasts, partition_skus
+from safestock.models.forecasting import forecast_demand
+from safestock.models.partition import merge_forecasts, partition_skus
 
 WEEKS = 156
 WEEK_STARTS = np.datetime64("2023-01-02") + np.timedelta64(7, "D") * np.arange(WEEKS)

@@ -11,10 +11,9 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-
-from models.forecasting import ForecastResult
-from models.forecasting.classify import abc_classes
-from models.forecasting.coverage import COVERAGE_COLUMNS
+from safestock.models.forecasting import ForecastResult
+from safestock.models.forecasting.classify import abc_classes
+from safestock.models.forecasting.coverage import COVERAGE_COLUMNS
 
 _ARRAY_FIELDS = ("mean", "sd", "lo80", "hi80", "lo95", "hi95", "model", "family", "level_error_weeks")
 
@@ -73,7 +72,7 @@ def merge_forecasts(parts: list[ForecastResult], indices: list[np.ndarray], n_sk
 def merge_coverage(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Per-class coverage of several partitions: series-weighted means of every share; the
     shared-error share ``1 / level_error_weeks`` averaged the same way (each partition fits it
-    on its own backtest, :mod:`models.forecasting.coverage`; SKUs keep their partition's value)."""
+    on its own backtest, :mod:`safestock.models.forecasting.coverage`; SKUs keep their partition's value)."""
     coverage = pd.concat(frames, ignore_index=True)
     if coverage.empty:
         return coverage

@@ -29,12 +29,10 @@
 # %%
 
 import duckdb
-import numpy as np
 import pandas as pd
 import plotly.express as px
-
-from models.forecasting.classify import ADI_CUTOFF, CV2_CUTOFF, DEMAND_CLASSES
-from pipelines.results import default_db_path, read_run
+from safestock.models.forecasting.classify import ADI_CUTOFF, CV2_CUTOFF, DEMAND_CLASSES
+from safestock.pipelines.results import default_db_path, read_run
 
 EXAMPLES_PER_CLASS = 3      # example SKUs plotted per demand class
 WEEKS_SHOWN = 104           # weeks of history in the example plots

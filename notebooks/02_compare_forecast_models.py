@@ -40,18 +40,22 @@ import duckdb
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-
-from models.demand_matrix import build_demand_matrix, last_complete_week
-from models.forecasting import forecast_demand
-from models.forecasting.backtest import select_by_backtest
-from models.forecasting.candidates import INTERMITTENT_CANDIDATES, SMOOTH_CANDIDATES, backtest_cuts, run_candidates
-from models.forecasting.classify import ERRATIC, INTERMITTENT, LUMPY, SMOOTH
-from models.forecasting.events import calendar_factors
-from models.forecasting.metrics import TrainingScales, training_scales
-from models.forecasting.seasonal import seasonal_indices
-from models.forecasting.smoothing import SES_ALPHAS, ses_forecasts
-from pipelines.config import ForecastConfig
-from pipelines.results import default_db_path, read_run
+from safestock.models.demand_matrix import build_demand_matrix, last_complete_week
+from safestock.models.forecasting import forecast_demand
+from safestock.models.forecasting.backtest import select_by_backtest
+from safestock.models.forecasting.candidates import (
+    INTERMITTENT_CANDIDATES,
+    SMOOTH_CANDIDATES,
+    backtest_cuts,
+    run_candidates,
+)
+from safestock.models.forecasting.classify import ERRATIC, INTERMITTENT, LUMPY, SMOOTH
+from safestock.models.forecasting.events import calendar_factors
+from safestock.models.forecasting.metrics import TrainingScales, training_scales
+from safestock.models.forecasting.seasonal import seasonal_indices
+from safestock.models.forecasting.smoothing import SES_ALPHAS, ses_forecasts
+from safestock.pipelines.config import ForecastConfig
+from safestock.pipelines.results import default_db_path, read_run
 
 SKUS_PER_CLASS = 5                                   # SKUs per demand class in the comparison set
 CLASSES = (SMOOTH, ERRATIC, INTERMITTENT, LUMPY)     # classes that get model selection

@@ -15,13 +15,13 @@
 # # 03 · Service level vs safety stock
 #
 # How much stock does each extra point of service cost? For the SKUs of the latest succeeded
-# run, the policy is recomputed with `models.inventory.compute_policy` (the function the flow's
+# run, the policy is recomputed with `safestock.models.inventory.compute_policy` (the function the flow's
 # `policy_task` calls) at a sweep of service-level targets, from the run's stored forecasts,
 # lead times, items and suppliers. The curve of **total safety-stock value vs target** is shown
 # per ABC class, next to the run's actual targets (A 98 %, B 95 %, C 90 % by default).
 #
 # On a subset of SKUs the **achieved** service is then measured with the vectorised Monte Carlo
-# of `models.inventory.simulation` (`simulate_policy`): each SKU gets stationary weekly demand
+# of `safestock.models.inventory.simulation` (`simulate_policy`): each SKU gets stationary weekly demand
 # with its forecast's mean, sd and distribution family, and gamma lead times with its estimated
 # lead-time mean and sd (whole weeks), as in `simulation.evaluate_policy`.
 #
@@ -39,18 +39,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 import plotly.express as px
-
-from models.demand_matrix import build_demand_matrix, last_complete_week
-from models.inventory import LeadTimes, PolicyConfig, compute_policy
-from models.inventory.distribution import is_count_family
-from models.inventory.simulation import (
+from safestock.models.demand_matrix import build_demand_matrix, last_complete_week
+from safestock.models.inventory import LeadTimes, PolicyConfig, compute_policy
+from safestock.models.inventory.simulation import (
     DemandModel,
     discrete_lead_time_pmf,
     pmf_moments,
     sample_demand,
     simulate_policy,
 )
-from pipelines.results import default_db_path, read_run
+from safestock.pipelines.results import default_db_path, read_run
 
 SERVICE_LEVELS = [0.80, 0.85, 0.90, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995]
 SIM_SKUS_PER_CLASS = 8        # simulated SKUs per ABC class (highest demand value first)

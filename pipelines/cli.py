@@ -25,8 +25,7 @@ import pandas as pd  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
-
-from pipelines.progress import listening  # noqa: E402
+from safestock.pipelines.progress import listening  # noqa: E402
 
 app = typer.Typer(help="Demand forecasts, safety stock, backorder risk and purchase orders.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -67,10 +66,10 @@ def _progress_display() -> Iterator[Callable[[str], None]]:
 def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], config: Optional[Path],
               wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None) -> None:
     """Run the weekly flow with a progress display; map failures to exit codes."""
-    from pipelines.config import ConfigError
-    from pipelines.flow import ReportsFailedError, configured_flow
-    from pipelines.load import InputValidationError
-    from pipelines.storage import RunInProgressError
+    from safestock.pipelines.config import ConfigError
+    from safestock.pipelines.flow import ReportsFailedError, configured_flow
+    from safestock.pipelines.inputs import InputValidationError
+    from safestock.pipelines.storage import RunInProgressError
 
     try:
         with _progress_display() as show, listening(show):
@@ -139,7 +138,7 @@ def serve(
     Runs until stopped (Ctrl-C). Without PREFECT_API_URL Prefect uses a local temporary server;
     point PREFECT_API_URL at a Prefect server (`prefect server start`) to see runs in its UI.
     """
-    from pipelines.flow import configured_flow
+    from safestock.pipelines.flow import configured_flow
 
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     flow = configured_flow(workers, dask_address)
@@ -168,9 +167,8 @@ def explain(
 ) -> None:
     """Show why a SKU got its safety stock, reorder point, risk and order: every input and level."""
     import duckdb
-
-    from pipelines.results import read_run
-    from pipelines.sqlfiles import sql
+    from safestock.pipelines.results import read_run
+    from safestock.pipelines.sqlfiles import sql
 
     if not db.is_file():
         console.print(f"[bold red]No database at {db}[/]", highlight=False)
@@ -209,7 +207,7 @@ def generate(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
     """Generate a seeded demo input folder (see docs/demo-data.md)."""
-    from pipelines.demo_data import generate_demo_data, write_demo_data
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
 
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
@@ -226,7 +224,7 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
 ) -> None:
     """Generate demo data, run the weekly flow, and print where the results are."""
-    from pipelines.demo_data import generate_demo_data, write_demo_data
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
 
     input_dir = out_dir / "input"
     with console.status(f"Generating demo data ({skus:,} SKUs)…"):

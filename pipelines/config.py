@@ -47,10 +47,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from models.forecasting.calendar import EVENT_CALENDARS, Event, parse_date_rule
-from models.inventory import PolicyConfig
-
+from safestock.models.forecasting.calendar import (
+    EVENT_CALENDARS,
+    Event,
+    parse_date_rule,
+)
+from safestock.models.inventory import PolicyConfig
 
 EXTRA_EVENT_KEYS: tuple[str, ...] = ("name", "date", "weeks_before", "weeks_after")
 MAX_EVENT_WEEKS: int = 8
@@ -65,7 +67,7 @@ class ForecastConfig:
     season_length: int = 52
     backtest_origins: int = 4
     backtest_horizon: int = 13
-    event_calendar: str = "us_retail"   # a key of models.forecasting.calendar.EVENT_CALENDARS
+    event_calendar: str = "us_retail"   # a key of safestock.models.forecasting.calendar.EVENT_CALENDARS
     extra_events: tuple[dict[str, Any], ...] = ()   # [[forecast.extra_events]] tables, see calendar_events
 
     def __post_init__(self) -> None:
@@ -74,7 +76,7 @@ class ForecastConfig:
     def calendar_events(self) -> tuple[Event, ...]:
         """The base calendar's events, then ``extra_events`` (lower priority where windows overlap).
         Each extra event is a table ``name`` (letters, digits, _), ``date`` (a rule,
-        :data:`models.forecasting.calendar.RULE_FORMS`), ``weeks_before`` and ``weeks_after``
+        :data:`safestock.models.forecasting.calendar.RULE_FORMS`), ``weeks_before`` and ``weeks_after``
         (0-8, default 1 and 0). ``ValueError`` naming the entry and the key when one is invalid."""
         extra = []
         names = {event.name for event in EVENT_CALENDARS[self.event_calendar]}
@@ -104,7 +106,7 @@ class ForecastConfig:
         return EVENT_CALENDARS[self.event_calendar] + tuple(extra)
 
     def engine_options(self, week_starts: Any = None) -> dict[str, Any]:
-        """Keyword arguments of ``models.forecasting.forecast_demand`` for this configuration (the
+        """Keyword arguments of ``safestock.models.forecasting.forecast_demand`` for this configuration (the
         flow, its policy replay and the notebooks call the engine with these); ``week_starts``:
         first day of each history week (``datetime64`` array or DatetimeIndex)."""
         weeks = None if week_starts is None else np.asarray(week_starts, dtype="datetime64[D]")

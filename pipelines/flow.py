@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
+import safestock.models.forecasting as forecasting_package
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run
 from prefect.states import State
-
-import models.forecasting as forecasting_package
-from models.demand_matrix import DemandMatrix, build_demand_matrix, first_forecast_week, last_complete_week
-from models.forecasting import ForecastResult, forecast_demand
-from models.inventory import (
+from safestock.models.demand_matrix import (
+    DemandMatrix,
+    build_demand_matrix,
+    first_forecast_week,
+    last_complete_week,
+)
+from safestock.models.forecasting import ForecastResult, forecast_demand
+from safestock.models.inventory import (
     LeadTimes,
     backtest_policy,
     compute_policy,
@@ -37,14 +41,17 @@ from models.inventory import (
     recommend_orders,
     rollup_suppliers,
 )
-from models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn
-from models.partition import merge_forecasts, partition_skus, sample_skus
-from pipelines import artifacts, exports, storage
-from pipelines.config import PipelineConfig, load_config
-from pipelines.load import InputValidationError, LoadedInputs, load_inputs
-from pipelines.outputs import assemble_outputs, history_window_notes
-from pipelines.progress import announce
-from pipelines.reports import render_reports
+from safestock.models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn
+from safestock.models.partition import merge_forecasts, partition_skus, sample_skus
+from safestock.pipelines import storage
+from safestock.pipelines.config import PipelineConfig, load_config
+from safestock.pipelines.inputs import LoadedInputs, load_inputs
+from safestock.pipelines.progress import announce
+from safestock.pipelines.reporting import artifacts
+from safestock.pipelines.reporting import orders as exports
+from safestock.pipelines.reporting.render import render_reports
+from safestock.pipelines.storage import RunSummary
+from safestock.pipelines.storage.outputs import assemble_outputs, history_window_notes
 
 
 def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
@@ -72,8 +79,9 @@ def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix
 def _forecasting_code_digest() -> str:
     """Hash of the forecasting code, so a code change invalidates cached forecasts."""
     digest = hashlib.sha256()
-    for path in sorted(Path(forecasting_package.__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
+    sources = [entry for entry in files(forecasting_package).iterdir() if entry.name.endswith(".py")]
+    for source in sorted(sources, key=lambda entry: entry.name):
+        digest.update(source.read_bytes())
     return digest.hexdigest()
 
 
@@ -241,21 +249,6 @@ class ReportsFailedError(RuntimeError):
             f"run {run_id} succeeded and its results are in the database, but writing the reports "
             f"failed: {type(error).__name__}: {error}"
         )
-
-
-@dataclass
-class RunSummary:
-    """What a finished run produced (printed by the CLI)."""
-
-    run_id: str
-    as_of: date
-    db_path: Path
-    reports: dict[str, Path]
-    skus: int
-    skus_at_risk: int
-    order_lines: int
-    order_value: float
-    superseded: list[str] = field(default_factory=list)
 
 
 def _run_name() -> str:

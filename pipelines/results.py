@@ -10,15 +10,22 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+from safestock.pipelines.sqlfiles import sql
 
-from pipelines.sqlfiles import sql
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATABASE = Path("demo_output") / "safestock.duckdb"  # what `safestock demo` (and `make demo`) writes
 
 
-def default_db_path() -> Path:
-    """``$SAFESTOCK_DB``, else the database ``make demo`` writes (``demo_output/safestock.duckdb``)."""
-    return Path(os.environ.get("SAFESTOCK_DB") or REPO_ROOT / "demo_output" / "safestock.duckdb")
+def default_db_path(start: Path | None = None) -> Path:
+    """``$SAFESTOCK_DB``; else the nearest ``demo_output/safestock.duckdb`` in ``start`` (default: the
+    working directory) or a folder above it, so a notebook opened in ``notebooks/`` finds the
+    checkout's demo; else ``demo_output/safestock.duckdb`` under ``start``."""
+    if os.environ.get("SAFESTOCK_DB"):
+        return Path(os.environ["SAFESTOCK_DB"])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DEMO_DATABASE).is_file():
+            return folder / DEMO_DATABASE
+    return here / DEMO_DATABASE
 
 
 def read_run(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.Series:

@@ -32,7 +32,7 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded 120-SKU demo input folder (CSV), generated once per session."""
-    from pipelines.demo_data import generate_demo_data, write_demo_data
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
 
     folder = tmp_path_factory.mktemp("demo_input")
     write_demo_data(generate_demo_data(120, seed=7), folder)
@@ -42,7 +42,7 @@ def demo_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_database(prefect_harness: None, demo_input: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DuckDB file written by one real flow run on the demo input (read it, do not modify it)."""
-    from pipelines.flow import weekly_run
+    from safestock.pipelines.flow import weekly_run
 
     out = tmp_path_factory.mktemp("demo_run")
     weekly_run(input_dir=demo_input, db_path=out / "safestock.duckdb", reports_dir=out / "reports")

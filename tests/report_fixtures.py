@@ -12,8 +12,7 @@ import re
 from pathlib import Path
 
 import duckdb
-
-SCHEMA_SQL = Path(__file__).resolve().parents[1] / "sql" / "schema.sql"
+from safestock.pipelines.sqlfiles import sql
 
 RUN_OLD, RUN_NEW = "run-2024-05-05", "run-2024-06-02"
 AS_OF_OLD, AS_OF_NEW = dt.date(2024, 5, 5), dt.date(2024, 6, 2)
@@ -69,7 +68,7 @@ def old_run_forecast(sku_index: int) -> float:
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the project's output tables."""
-    con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+    con.execute(sql("schema"))
 
 
 def _leading_columns(con: duckdb.DuckDBPyConnection, table: str, count: int) -> str:

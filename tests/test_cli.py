@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from safestock.pipelines import storage
+from safestock.pipelines.cli import app
 from typer.testing import CliRunner
-
-from pipelines import storage
-from pipelines.cli import app
 
 runner = CliRunner()
 
@@ -90,8 +89,8 @@ def test_demo_command_prints_database_and_report_paths(tmp_path: Path) -> None:
 
 
 def test_serve_deployment_has_weekly_cron_and_absolute_parameters(tmp_path: Path, monkeypatch) -> None:
-    from pipelines.cli import deployment_options
-    from pipelines.flow import weekly_run
+    from safestock.pipelines.cli import deployment_options
+    from safestock.pipelines.flow import weekly_run
 
     monkeypatch.chdir(tmp_path)
     options = deployment_options(Path("in"), Path("s.duckdb"), Path("reports"), "0 6 * * 1", "Europe/Berlin",

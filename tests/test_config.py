@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.forecasting.calendar import US_RETAIL_EVENTS
-from pipelines.config import ConfigError, load_config
+from safestock.models.forecasting.calendar import US_RETAIL_EVENTS
+from safestock.pipelines.config import ConfigError, load_config
 
 
 def assert_refused(tmp_path: Path, text: str, message: str) -> None:

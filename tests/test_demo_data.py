@@ -1,4 +1,4 @@
-"""Tests for the seeded demo-data generator (pipelines/demo_data.py)."""
+"""Tests for the seeded demo-data generator (pipelines/demo/)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from safestock.pipelines.demo.data import (
+    CONTRACT_TABLES,
+    DEFAULT_AS_OF,
+    TRUTH_TABLE,
+    default_supplier_count,
+    generate_demo_data,
+    write_demo_data,
+)
 
-from pipelines.demo_data import (CONTRACT_TABLES, DEFAULT_AS_OF, TRUTH_TABLE,
-                                 default_supplier_count, generate_demo_data, write_demo_data)
 from tests.benchmark_scripts import benchmark_module
 
 N_SKUS = 300
@@ -203,7 +209,7 @@ def test_write_round_trip(tables: dict[str, pd.DataFrame], tmp_path: Path, fmt: 
 
 
 def test_generated_folder_passes_the_loader(tmp_path: Path) -> None:
-    from pipelines.load import load_inputs
+    from safestock.pipelines.inputs import load_inputs
 
     write_demo_data(generate_demo_data(60, years=1.0, seed=3), tmp_path)
     loaded = load_inputs(tmp_path)

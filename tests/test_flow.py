@@ -10,9 +10,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
-from pipelines.flow import weekly_run
-from pipelines.load import InputValidationError
+from safestock.pipelines.flow import weekly_run
+from safestock.pipelines.inputs import InputValidationError
 
 pytestmark = pytest.mark.slow
 
@@ -170,7 +169,7 @@ def test_failure_mid_run_is_recorded_and_keeps_previous_results(
     def broken_policy(*args, **kwargs):
         raise RuntimeError("injected failure in the policy stage")
 
-    import pipelines.flow as flow_module
+    import safestock.pipelines.flow as flow_module
 
     monkeypatch.setattr(flow_module, "compute_policy", broken_policy)
     with pytest.raises(RuntimeError, match="injected failure"):
@@ -186,8 +185,8 @@ def test_failure_mid_run_is_recorded_and_keeps_previous_results(
 def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Only I/O failures are retried: a bad file stays bad, so it is validated once."""
-    import pipelines.flow as flow_module
-    from pipelines.contract import ValidationIssue
+    import safestock.pipelines.flow as flow_module
+    from safestock.pipelines.inputs.contract import ValidationIssue
 
     calls: list[int] = []
 
@@ -205,7 +204,7 @@ def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path
 def test_forecast_partitions_are_cached_by_input(prefect_harness: None, demo_input: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A re-run on unchanged inputs (e.g. after a failed write) reuses the finished forecasts."""
-    import pipelines.flow as flow_module
+    import safestock.pipelines.flow as flow_module
 
     calls: list[int] = []
     real_forecast = flow_module.forecast_demand
@@ -239,7 +238,7 @@ def test_run_publishes_summary_and_top_risk_artifacts(first_run) -> None:
 def test_report_failure_after_commit_says_results_were_written(
     prefect_harness: None, demo_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.flow as flow_module
+    import safestock.pipelines.flow as flow_module
 
     def broken_reports(*args, **kwargs):
         raise OSError("disk full")

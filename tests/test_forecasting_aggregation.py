@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.forecasting.backtest import (
+from safestock.models.forecasting.backtest import (
     Scores,
     beats_combination,
     beats_reference,
     no_evidence_choice,
     pooled_reference,
 )
-from models.forecasting.intermittent import (
+from safestock.models.forecasting.intermittent import (
     aggregate_forecasts,
     aggregation_levels,
     bucket_sums,
     mean_demand_intervals,
     ses_bucket_fit,
 )
-from models.forecasting.smoothing import mean_forecasts
+from safestock.models.forecasting.smoothing import mean_forecasts
 
 FINE_ALPHAS = np.linspace(0.1, 0.3, 201)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.forecasting import ForecastResult, forecast_demand
-from models.forecasting.classify import abc_classes, classify_demand
+from safestock.models.forecasting import ForecastResult, forecast_demand
+from safestock.models.forecasting.classify import abc_classes, classify_demand
 
 
 def _alternating(weeks: int, low: float, high: float, every: int = 1) -> np.ndarray:
@@ -217,9 +216,11 @@ def test_frames_follow_contract() -> None:
 
 
 def test_count_quantiles_match_scipy() -> None:
+    from safestock.models.forecasting.intervals import (
+        _closed_form_quantile,
+        count_quantiles,
+    )
     from scipy import stats
-
-    from models.forecasting.intervals import _closed_form_quantile, count_quantiles
 
     # includes means whose P(0) underflows (800 Poisson, NB with r ln(phi) > 700)
     mu = np.array([0.0, 0.05, 0.4, 1.3, 7.0, 55.0, 300.0, 800.0, 0.7, 3.0, 40.0, 2000.0])
@@ -237,7 +238,7 @@ def test_count_quantiles_match_scipy() -> None:
 
 
 def test_combination_is_default_without_paired_evidence() -> None:
-    from models.forecasting.backtest import beats_combination
+    from safestock.models.forecasting.backtest import beats_combination
 
     # model 0 better at every origin by a steady margin (allowed); model 1 better on average but
     # only thanks to one origin (not allowed); model 2 = the combination

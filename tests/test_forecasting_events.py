@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import pytest
-
-from models.forecasting import forecast_demand
-from models.forecasting.calendar import (
+from safestock.models.forecasting import forecast_demand
+from safestock.models.forecasting.calendar import (
     US_RETAIL_EVENTS,
     Event,
     easter_offset,
@@ -18,7 +17,12 @@ from models.forecasting.calendar import (
     nth_weekday,
     parse_date_rule,
 )
-from models.forecasting.events import adjustment_factors, calendar_factors, event_factors, event_ses_forecasts
+from safestock.models.forecasting.events import (
+    adjustment_factors,
+    calendar_factors,
+    event_factors,
+    event_ses_forecasts,
+)
 
 WEEK = np.timedelta64(7, "D")
 

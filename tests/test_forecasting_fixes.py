@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.forecasting import engine, forecast_demand
+from safestock.models.forecasting import engine, forecast_demand
 
 
 def _mixed_panel(n: int, weeks: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.forecasting import backtest, candidates, engine, forecast_demand
-from models.forecasting.candidates import backtest_cuts, seasonal_allowed
-from models.forecasting.smoothing import HOLT_ALPHAS, SES_ALPHAS, ses_forecasts
-from models.forecasting.seasonal import seasonal_ses_forecasts
+from safestock.models.forecasting import backtest, candidates, engine, forecast_demand
+from safestock.models.forecasting.candidates import backtest_cuts, seasonal_allowed
+from safestock.models.forecasting.seasonal import seasonal_ses_forecasts
+from safestock.models.forecasting.smoothing import (
+    HOLT_ALPHAS,
+    SES_ALPHAS,
+    ses_forecasts,
+)
 
 MAX_ALPHA = 0.3
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
-
-from models.forecasting.hurdle import (
+from safestock.models.forecasting.hurdle import (
     hurdle_cdf,
     hurdle_quantiles,
     hurdle_var,
     size_moments,
 )
-from models.forecasting.windows import pit_coverage, pit_share
+from safestock.models.forecasting.windows import pit_coverage, pit_share
+from scipy import stats
 
 
 def test_hand_worked_example() -> None:

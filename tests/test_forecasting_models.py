@@ -11,10 +11,18 @@ import math
 
 import numpy as np
 import pytest
-
-from models.forecasting.intermittent import croston_sba_forecasts, tsb_forecasts, tsb_grid
-from models.forecasting.seasonal import fourier_smooth, seasonal_indices, seasonal_ses_forecasts
-from models.forecasting.smoothing import (
+from safestock.models.forecasting.intermittent import (
+    CROSTON_ALPHAS,
+    croston_sba_forecasts,
+    tsb_forecasts,
+    tsb_grid,
+)
+from safestock.models.forecasting.seasonal import (
+    fourier_smooth,
+    seasonal_indices,
+    seasonal_ses_forecasts,
+)
+from safestock.models.forecasting.smoothing import (
     SES_ALPHAS,
     holt_damped_forecasts,
     holt_damped_grid,
@@ -22,7 +30,6 @@ from models.forecasting.smoothing import (
     seasonal_naive_forecasts,
     ses_forecasts,
 )
-from models.forecasting.intermittent import CROSTON_ALPHAS
 
 ONE = np.array([0])
 

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-
-from models.forecasting.smoothing import (
+from safestock.models.forecasting.smoothing import (
     BIWEIGHT_C,
     BIWEIGHT_K,
     ROBUST_HUBER_K,

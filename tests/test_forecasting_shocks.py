@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.forecasting import forecast_demand
-from scipy import stats
-
-from models.forecasting.intervals import (
+from safestock.models.forecasting import forecast_demand
+from safestock.models.forecasting.intervals import (
     LEVELS,
     IntervalTable,
     common_shocks,
     empirical_bands,
     shocks_per_group,
 )
+from scipy import stats
 
 
 def test_shock_worked_by_hand():

@@ -6,11 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
-
-from models.forecasting import forecast_demand
-from models.forecasting.coverage import COVERAGE_COLUMNS
-from models.forecasting.windows import (
+from safestock.models.forecasting import forecast_demand
+from safestock.models.forecasting.coverage import COVERAGE_COLUMNS
+from safestock.models.forecasting.windows import (
     SATURATION_TOLERANCE,
     critical_theta,
     demand_cdf,
@@ -21,7 +19,8 @@ from models.forecasting.windows import (
     window_errors,
     window_interval,
 )
-from models.partition import merge_coverage
+from safestock.models.partition import merge_coverage
+from scipy import stats
 
 
 def test_window_totals_by_hand() -> None:
@@ -184,7 +183,7 @@ def test_window_demand_of_a_forecast_by_hand_and_in_simulation() -> None:
     """By hand: weeks 2..4 of mean 10, 12, 14, 16 and sd 2 with n_e = 4: mean 42, variance
     3 * 4 + (9 - 3) * 4 / 4 = 18. Simulated: series with a random-walk level, the engine's own
     window distribution covers realised 8-week totals about as often as it says."""
-    from models.forecasting import window_demand
+    from safestock.models.forecasting import window_demand
 
     totals = window_demand(np.array([[10.0, 12, 14, 16]]), np.full((1, 4), 2.0), np.array(["normal"]),
                            np.array([4.0]), weeks=3, first=1)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.inventory import PolicyConfig, backtest_policy
-from models.inventory.backtest import BACKTEST_COLUMNS
+from safestock.models.inventory import PolicyConfig, backtest_policy
+from safestock.models.inventory.backtest import BACKTEST_COLUMNS
 
 TOLERANCE = 0.02
 
@@ -78,7 +77,7 @@ def test_rolling_estimator_replay_runs_per_class() -> None:
 
 
 def test_periodic_forecast_reuses_and_shifts_the_last_forecast() -> None:
-    from models.inventory.backtest import periodic_forecast_fn
+    from safestock.models.inventory.backtest import periodic_forecast_fn
 
     calls: list[int] = []
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.inventory import PolicyConfig
-from models.inventory.compound import (compound_pmf, orders_seen, pmf_cdf, pmf_fill_rate_level, pmf_loss_curve,
-                                       pmf_quantile, recent_sizes)
-from models.inventory.policy import policy_levels
+from safestock.models.inventory import PolicyConfig
+from safestock.models.inventory.compound import (
+    compound_pmf,
+    orders_seen,
+    pmf_cdf,
+    pmf_fill_rate_level,
+    pmf_loss_curve,
+    pmf_quantile,
+    recent_sizes,
+)
+from safestock.models.inventory.policy import policy_levels
 
 
 def _monte_carlo(lam: float, sizes: np.ndarray, c2: float, draws: int, rng: np.random.Generator) -> np.ndarray:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.inventory import PolicyConfig, estimate_lead_times
+from safestock.models.inventory import PolicyConfig, estimate_lead_times
 
 AS_OF = pd.Timestamp("2025-06-30")
 

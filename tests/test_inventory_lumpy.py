@@ -14,13 +14,18 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-from models.inventory import PolicyConfig
-from models.inventory.compound import (GRID, compound_level_pmf, compound_pmf, compound_undershoot_pmf,
-                                       pmf_quantile, recent_sizes)
-from models.inventory.policy import cumulative_at, policy_levels
-from models.inventory.simulation import simulate_policy
-from models.inventory.undershoot import undershoot_moments
+from safestock.models.inventory import PolicyConfig
+from safestock.models.inventory.compound import (
+    GRID,
+    compound_level_pmf,
+    compound_pmf,
+    compound_undershoot_pmf,
+    pmf_quantile,
+    recent_sizes,
+)
+from safestock.models.inventory.policy import cumulative_at, policy_levels
+from safestock.models.inventory.simulation import simulate_policy
+from safestock.models.inventory.undershoot import undershoot_moments
 
 
 def _size_pmf(sizes: list[int], probs: list[float], grid: int = GRID) -> np.ndarray:

@@ -6,13 +6,19 @@ import dataclasses
 
 import numpy as np
 import pytest
+from safestock.models.inventory import PolicyConfig
+from safestock.models.inventory.lead_time_mixture import (
+    gamma_nodes,
+    mixture_levels,
+    mixture_moments,
+)
+from safestock.models.inventory.policy import cumulative_at, policy_levels
+from safestock.models.inventory.simulation import evaluate_policy
+from safestock.models.inventory.undershoot import (
+    lattice_undershoot_exact,
+    undershoot_moments,
+)
 from scipy import integrate, stats
-
-from models.inventory import PolicyConfig
-from models.inventory.lead_time_mixture import gamma_nodes, mixture_levels, mixture_moments
-from models.inventory.policy import cumulative_at, policy_levels
-from models.inventory.simulation import evaluate_policy
-from models.inventory.undershoot import lattice_undershoot_exact, undershoot_moments
 
 TOLERANCE = 0.02
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.inventory import LeadTimes, PolicyConfig, recommend_orders, rollup_suppliers
+from safestock.models.inventory import (
+    LeadTimes,
+    PolicyConfig,
+    recommend_orders,
+    rollup_suppliers,
+)
 
 AS_OF = pd.Timestamp("2026-01-07")
 NAT = pd.NaT

@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from safestock.models.inventory import LeadTimes, PolicyConfig, compute_policy
+from safestock.models.inventory.distribution import (
+    fill_rate_level,
+    loss,
+    normal_loss_function,
+    quantile,
+)
+from safestock.models.inventory.policy import cumulative_at
+from safestock.models.inventory.undershoot import undershoot_moments
 from scipy import stats
-
-from models.inventory import LeadTimes, PolicyConfig, compute_policy
-from models.inventory.distribution import fill_rate_level, loss, normal_loss_function, quantile
-from models.inventory.policy import cumulative_at
-from models.inventory.undershoot import undershoot_moments
 
 
 def _inputs(n: int = 1, *, unit_cost: float = 10.0, review_days: float = 0.0, lead_mean: float = 4.0,

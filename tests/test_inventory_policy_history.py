@@ -7,13 +7,21 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.inventory import LeadTimes, PolicyConfig, backtest_policy, compute_policy
-from models.inventory import backtest as backtest_module
-from models.inventory import policy as policy_module
-from models.inventory.distribution import is_count_family
-from models.inventory.policy import (LEVEL_ERROR_WEEKS, economic_order_quantity, interval_model_inputs,
-                                     policy_levels)
+from safestock.models.inventory import (
+    LeadTimes,
+    PolicyConfig,
+    backtest_policy,
+    compute_policy,
+)
+from safestock.models.inventory import backtest as backtest_module
+from safestock.models.inventory import policy as policy_module
+from safestock.models.inventory.distribution import is_count_family
+from safestock.models.inventory.policy import (
+    LEVEL_ERROR_WEEKS,
+    economic_order_quantity,
+    interval_model_inputs,
+    policy_levels,
+)
 
 
 def _case(n: int = 6, weeks: int = 120, seed: int = 3):

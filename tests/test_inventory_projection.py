@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from safestock.models.inventory import LeadTimes, PolicyConfig, project_risk
+from safestock.models.inventory.distribution import _count_params
 from scipy import stats
-
-from models.inventory import LeadTimes, PolicyConfig, project_risk
-from models.inventory.distribution import _count_params
 
 AS_OF = pd.Timestamp("2026-01-07")          # a Wednesday
 FIRST_WEEK = pd.Timestamp("2026-01-12")     # Monday of the next ISO week

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.inventory.simulation import (discrete_lead_time_pmf, evaluate_policy, pmf_moments, sequential_lead_times,
-                                         simulate_policy)
+from safestock.models.inventory.simulation import (
+    discrete_lead_time_pmf,
+    evaluate_policy,
+    pmf_moments,
+    sequential_lead_times,
+    simulate_policy,
+)
 
 TOLERANCE = 0.02
 

@@ -1,4 +1,4 @@
-"""Tests of pipelines.load: a valid folder loads; every contract violation is reported with
+"""Tests of safestock.pipelines.inputs: a valid folder loads; every contract violation is reported with
 file, line and column; all problems are reported at once; weekly aggregation by hand."""
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ import duckdb
 import pandas as pd
 import pytest
 from pandas.api import types as ptypes
-
-from pipelines.load import InputValidationError, LoadedInputs, ValidationIssue, load_inputs
+from safestock.pipelines.inputs import (
+    InputValidationError,
+    LoadedInputs,
+    ValidationIssue,
+    load_inputs,
+)
 
 VALID_FILES = {
     "suppliers.csv": """supplier_id,name,lead_time_days,review_period_days

@@ -1,4 +1,4 @@
-"""Fuzz tests of pipelines.load: whatever bytes an input file holds, load_inputs returns
+"""Fuzz tests of safestock.pipelines.inputs: whatever bytes an input file holds, load_inputs returns
 LoadedInputs or raises InputValidationError whose issues name input files, never another
 exception. Kept small (each load opens a DuckDB connection) so the module runs in ~20 s."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from safestock.pipelines.inputs import InputValidationError, LoadedInputs, load_inputs
 
-from pipelines.load import InputValidationError, LoadedInputs, load_inputs
 from tests.test_load import VALID_FILES, write_folder
 
 # These tests never touch `random`. Hypothesis flags any change of the global random state

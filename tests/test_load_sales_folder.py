@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from safestock.pipelines.inputs import InputValidationError, load_inputs
 
-from pipelines.load import InputValidationError, load_inputs
 from tests.test_load import VALID_FILES, write_folder
 
 

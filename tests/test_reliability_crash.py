@@ -20,9 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
-from pipelines.flow import weekly_run
-from pipelines.storage import RUN_TABLES
+from safestock.pipelines.flow import weekly_run
+from safestock.pipelines.storage import RUN_TABLES
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +139,7 @@ def api_url(prefect_harness: None) -> str:
 @pytest.fixture(scope="module")
 def demo_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small (40-SKU) demo folder: every run here costs seconds."""
-    from pipelines.demo_data import generate_demo_data, write_demo_data
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
 
     folder = tmp_path_factory.mktemp("crash_input")
     write_demo_data(generate_demo_data(40, seed=1), folder)

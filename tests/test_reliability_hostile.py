@@ -24,11 +24,10 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from safestock.pipelines.cli import app
+from safestock.pipelines.inputs import load_inputs
+from safestock.pipelines.storage import RUN_TABLES
 from typer.testing import CliRunner
-
-from pipelines.cli import app
-from pipelines.load import load_inputs
-from pipelines.storage import RUN_TABLES
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +97,7 @@ def assert_clean_outcome(result, touched: set[str]) -> None:
 @pytest.fixture(scope="module")
 def base_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small valid demo folder (20 SKUs, 1.5 years) that the cases mutate."""
-    from pipelines.demo_data import generate_demo_data, write_demo_data
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
 
     folder = tmp_path_factory.mktemp("hostile_base")
     write_demo_data(generate_demo_data(20, seed=5, years=1.5), folder)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -14,9 +13,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from pipelines.exports import supplier_csv_name, write_supplier_orders
-from pipelines.reports import supplier_csv_name as report_link_name
+from safestock.pipelines.reporting.orders import (
+    supplier_csv_name,
+    write_supplier_orders,
+)
+from safestock.pipelines.reporting.render import supplier_csv_name as report_link_name
 
 PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -113,8 +114,8 @@ def test_order_files_are_written_inside_the_orders_folder(tmp_path: Path) -> Non
 def hostile_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory):
     """A real flow run whose SKUs, descriptions, supplier ids and names carry XSS / SQL / path
     payloads."""
-    from pipelines.demo_data import generate_demo_data, write_demo_data
-    from pipelines.flow import weekly_run
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
+    from safestock.pipelines.flow import weekly_run
 
     out = tmp_path_factory.mktemp("hostile_run")
     folder = out / "input"
@@ -156,7 +157,7 @@ def test_sql_injection_payload_is_data(hostile_run) -> None:
 
 def test_headline_at_risk_equals_supplier_rollup_in_a_real_run(hostile_run) -> None:
     """The planner's "SKUs at risk" KPI == sum(supplier_risk.skus_at_risk), the pipeline's count."""
-    from pipelines.report_data import ReportLimits, fetch_planner_data
+    from safestock.pipelines.reporting.data import ReportLimits, fetch_planner_data
 
     out, summary = hostile_run
     with duckdb.connect(str(out / "s.duckdb"), read_only=True) as con:
@@ -221,36 +222,37 @@ def test_reports_fire_no_dialog_in_a_browser(hostile_run, report: str) -> None:
 
 # ----------------------------------------------------------------------------------- static SQL check
 
-# Every expression formatted into SQL text in pipelines/*.py, reviewed: each is a quoted
+# Every expression formatted into SQL text in pipelines/**/*.py, reviewed: each is a quoted
 # identifier, a loader-generated table name, a fragment built from contract constants, or an
 # integer constant. User values always travel as bound parameters ($name / ?).
 ALLOWED_SQL_FORMATTING = {
-    ("load.py", "sales.raw_table"), ("load.py", "staged.raw_table"), ("load.py", "', '.join(selects)"),
-    ("load.py", "blank_sql(quote_identifier(column.name))"),
-    ("load_staging.py", "quote_identifier(raw)"), ("load_staging.py", "quote_identifier(stage)"),
-    ("load_staging.py", "quote_identifier(rejects)"), ("load_staging.py", "quote_identifier(rejects_table)"),
-    ("load_staging.py", "', '.join(columns)"), ("load_staging.py", "rejects"),
-    ("load_staging.py", "f'rejects_scan_{spec.name}'"), ("load_staging.py", "MAX_REJECTS_RECORDED"),
-    ("load_checks.py", "staged.raw_table"), ("load_checks.py", "', '.join(selects)"),
-    ("load_checks.py", "', '.join(codes)"), ("load_checks.py", "key_sql"), ("load_checks.py", "child.raw_table"),
-    ("load_checks.py", "quote_identifier(column)"), ("load_checks.py", "parent.raw_table"),
-    ("load_checks.py", "quote_identifier(parent_key)"),
-    ("load_sources.py", "', union_by_name = true' if path.is_dir() else ''"),
-    ("storage.py", "table"), ("storage.py", "quoted"),
+    ("inputs/load.py", "sales.raw_table"), ("inputs/load.py", "staged.raw_table"), ("inputs/load.py", "', '.join(selects)"),
+    ("inputs/load.py", "blank_sql(quote_identifier(column.name))"),
+    ("inputs/staging.py", "quote_identifier(raw)"), ("inputs/staging.py", "quote_identifier(stage)"),
+    ("inputs/staging.py", "quote_identifier(rejects)"), ("inputs/staging.py", "quote_identifier(rejects_table)"),
+    ("inputs/staging.py", "', '.join(columns)"), ("inputs/staging.py", "rejects"),
+    ("inputs/staging.py", "f'rejects_scan_{spec.name}'"), ("inputs/staging.py", "MAX_REJECTS_RECORDED"),
+    ("inputs/checks.py", "staged.raw_table"), ("inputs/checks.py", "', '.join(selects)"),
+    ("inputs/checks.py", "', '.join(codes)"), ("inputs/checks.py", "key_sql"), ("inputs/checks.py", "child.raw_table"),
+    ("inputs/checks.py", "quote_identifier(column)"), ("inputs/checks.py", "parent.raw_table"),
+    ("inputs/checks.py", "quote_identifier(parent_key)"),
+    ("inputs/sources.py", "', union_by_name = true' if path.is_dir() else ''"),
+    ("storage/database.py", "table"), ("storage/database.py", "quoted"),
     # the sales fast path: contract-derived check codes and parse expressions, constant read
     # options, and a scan subquery whose user-supplied header names are bound as $column_N
-    ("load_staging.py", "', '.join((f'{e} as {n}' for e, n in parsed.items()))"),
-    ("load_staging.py", "', '.join(code_names)"), ("load_staging.py", "', '.join(codes)"),
-    ("load_staging.py", "'line' if line != 'null' else 'null'"), ("load_staging.py", "counts"),
-    ("load_staging.py", "scan"), ("load.py", "scan"),
-    ("load_staging.py", "source.parquet_line()"), ("load_staging.py", "source.parquet_options()"),
+    ("inputs/staging.py", "', '.join((f'{e} as {n}' for e, n in parsed.items()))"),
+    ("inputs/staging.py", "', '.join(code_names)"), ("inputs/staging.py", "', '.join(codes)"),
+    ("inputs/staging.py", "'line' if line != 'null' else 'null'"), ("inputs/staging.py", "counts"),
+    ("inputs/staging.py", "scan"), ("inputs/load.py", "scan"),
+    ("inputs/staging.py", "source.parquet_line()"), ("inputs/staging.py", "source.parquet_options()"),
 }
 SQL_CALLS = {"execute", "executemany", "sql", "query"}
 
 
 def _formatted_sql_expressions() -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
-    for path in sorted(PIPELINES.glob("*.py")):
+    for path in sorted(PIPELINES.rglob("*.py")):
+        name = path.relative_to(PIPELINES).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
@@ -258,12 +260,12 @@ def _formatted_sql_expressions() -> set[tuple[str, str]]:
                 continue
             first = node.args[0]
             if isinstance(first, ast.JoinedStr):
-                found |= {(path.name, ast.unparse(v.value)) for v in first.values if isinstance(v, ast.FormattedValue)}
+                found |= {(name, ast.unparse(v.value)) for v in first.values if isinstance(v, ast.FormattedValue)}
             elif isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute) and first.func.attr == "format":
-                found |= {(path.name, ast.unparse(k.value)) for k in first.keywords}
-                found |= {(path.name, ast.unparse(a)) for a in first.args}
+                found |= {(name, ast.unparse(k.value)) for k in first.keywords}
+                found |= {(name, ast.unparse(a)) for a in first.args}
             elif isinstance(first, (ast.BinOp, ast.Name)) and node.func.attr != "sql":
-                found.add((path.name, ast.unparse(first)))  # "..." + value, "..." % value, prebuilt text
+                found.add((name, ast.unparse(first)))  # "..." + value, "..." % value, prebuilt text
     return found
 
 
@@ -274,11 +276,11 @@ def test_sql_is_never_formatted_from_user_values() -> None:
 
 
 def test_storage_formats_only_constant_table_names() -> None:
-    """storage.py formats `table` (from RUN_TABLES) and `quoted` (column names read from the
+    """storage/database.py formats `table` (from RUN_TABLES) and `quoted` (column names read from the
     database schema), never values."""
-    from pipelines import storage
+    from safestock.pipelines import storage
 
-    text = (PIPELINES / "storage.py").read_text(encoding="utf-8")
+    text = (PIPELINES / "storage/database.py").read_text(encoding="utf-8")
     assert "for table in RUN_TABLES:" in text
     assert all(re.fullmatch(r"[a-z_]+", table) for table in storage.RUN_TABLES)
     assert "_table_columns(con, table)" in text

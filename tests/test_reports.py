@@ -1,4 +1,4 @@
-"""Tests of the planner and buyer HTML reports (pipelines/reports.py).
+"""Tests of the planner and buyer HTML reports (pipelines/reporting/).
 
 Fast checks run on the rendered HTML; the browser checks open both files in headless Chromium
 (playwright) and are skipped only when /usr/bin/chromium is missing.
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from safestock.pipelines.reporting.data import ReportLimits, fetch_planner_data
+from safestock.pipelines.reporting.render import render_reports, supplier_csv_name
 
-from pipelines.report_data import ReportLimits, fetch_planner_data
-from pipelines.reports import render_reports, supplier_csv_name
 from tests.report_fixtures import (
     AMP_SUPPLIER,
     BACKTEST,
@@ -209,7 +209,11 @@ def test_model_legend_lists_the_runs_models_with_what_they_do(html: dict[str, st
 
 
 def test_every_model_the_engine_can_select_is_described() -> None:
-    from models.forecasting.candidates import INTERMITTENT_CANDIDATES, MODEL_DESCRIPTIONS, SMOOTH_CANDIDATES
+    from safestock.models.forecasting.candidates import (
+        INTERMITTENT_CANDIDATES,
+        MODEL_DESCRIPTIONS,
+        SMOOTH_CANDIDATES,
+    )
     emitted = set(SMOOTH_CANDIDATES) | set(INTERMITTENT_CANDIDATES) | {"new_mean", "zero"}
     assert emitted <= set(MODEL_DESCRIPTIONS)
     assert all(text.strip() for text in MODEL_DESCRIPTIONS.values())
@@ -246,7 +250,9 @@ def browser():
     """One headless Chromium for the module."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing (CI installs the Debian chromium package)")
-    from playwright.sync_api import sync_playwright   # a test dependency: fail loudly if absent
+    from playwright.sync_api import (
+        sync_playwright,  # a test dependency: fail loudly if absent
+    )
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

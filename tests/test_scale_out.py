@@ -8,9 +8,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.partition import partition_skus
-from pipelines.flow import configured_flow, weekly_run
+from safestock.models.partition import partition_skus
+from safestock.pipelines.flow import configured_flow, weekly_run
 
 TABLES = ["sku_class", "forecasts", "forecast_accuracy", "inventory_policy", "backorder_risk", "projection",
           "supplier_risk", "purchase_recommendations"]

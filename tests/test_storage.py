@@ -9,8 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
-from pipelines import storage
+from safestock.pipelines import storage
 
 
 def _outputs(value: float) -> dict[str, pd.DataFrame]:

@@ -2,7 +2,7 @@
 
 Public interface used by the pipeline::
 
-    from models.forecasting import forecast_demand, ForecastResult
+    from safestock.models.forecasting import forecast_demand, ForecastResult
 
 Modules: ``classify`` (Syntetos–Boylan, ABC/XYZ), ``smoothing`` (naive, seasonal naive, SES,
 damped Holt), ``seasonal`` (shrunk Fourier seasonal indices x SES), ``intermittent`` (Croston,
@@ -14,7 +14,7 @@ intermittent demand), ``windows`` (demand summed over k weeks: ``window_demand``
 
 The distribution of total demand over any window of weeks of a forecast::
 
-    from models.forecasting import window_demand
+    from safestock.models.forecasting import window_demand
     totals = window_demand(result.mean, result.sd, result.family, result.level_error_weeks, weeks=8)
 """
 

@@ -2,7 +2,7 @@
 
 Origins are non-overlapping: ``T - H_b, T - 2 H_b, ...`` (``H_b`` = backtest horizon), oldest
 first; each origin re-fits every model's parameters on data before it (see
-:mod:`models.forecasting.forecast_types`). An origin counts for a SKU only if the SKU has at
+:mod:`safestock.models.forecasting.forecast_types`). An origin counts for a SKU only if the SKU has at
 least ``min_train`` weeks of history before it. A candidate is eligible for a SKU only if it is
 valid at every counted origin and at the final cut, so all eligible candidates are compared on
 the same origins. Selection = smallest mean RMSSE over origins (M5 measure; never MASE, which

@@ -3,7 +3,7 @@ cuts, and one pass per model over all SKUs (:func:`run_candidates`), plus the eq
 combination (:func:`combine_forecasts`). Scoring and the choice per SKU: :mod:`.backtest`.
 
 Each model is re-fitted at every cut on data before it (see
-:mod:`models.forecasting.forecast_types`); seasonal models are offered only with enough seasons
+:mod:`safestock.models.forecasting.forecast_types`); seasonal models are offered only with enough seasons
 (:func:`seasonal_allowed`).
 """
 
@@ -13,14 +13,19 @@ import numpy as np
 
 from .events import event_ses_forecasts
 from .forecast_types import CutForecasts
-from .intermittent import adida_forecasts, aggregate_forecasts, croston_sba_forecasts, tsb_forecasts
+from .intermittent import (
+    adida_forecasts,
+    aggregate_forecasts,
+    croston_sba_forecasts,
+    tsb_forecasts,
+)
 from .seasonal import seasonal_ses_forecasts
 from .smoothing import (
     holt_damped_forecasts,
     mean_forecasts,
     naive_forecasts,
-    seasonal_naive_forecasts,
     robust_ses_forecasts,
+    seasonal_naive_forecasts,
     ses_forecasts,
 )
 

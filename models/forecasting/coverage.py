@@ -27,9 +27,9 @@ import pandas as pd
 from .classify import DEMAND_CLASSES
 from .intervals import Bands
 from .windows import (
+    FIT_LEVEL,
     WindowCells,
     WindowErrors,
-    FIT_LEVEL,
     fit_theta,
     level_error_weeks,
     pit_share,

@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from .backtest import Scores, candidate_rows, choose, prior_table, score_candidates
+from .calendar import US_RETAIL_EVENTS, Event
 from .candidates import (
     INTERMITTENT_CANDIDATES,
     SMOOTH_CANDIDATES,
@@ -43,9 +44,21 @@ from .candidates import (
     run_candidates,
     seasonal_allowed,
 )
-from .calendar import US_RETAIL_EVENTS, Event
-from .classify import ERRATIC, INACTIVE, INTERMITTENT, LUMPY, NEW, SMOOTH, classify_demand
-from .coverage import CoverageTally, add_weekly_coverage, calibrate_windows, coverage_frame
+from .classify import (
+    ERRATIC,
+    INACTIVE,
+    INTERMITTENT,
+    LUMPY,
+    NEW,
+    SMOOTH,
+    classify_demand,
+)
+from .coverage import (
+    CoverageTally,
+    add_weekly_coverage,
+    calibrate_windows,
+    coverage_frame,
+)
 from .events import calendar_factors
 from .hurdle import count_class_bands, count_class_pit, count_class_var, size_moments
 from .intervals import (
@@ -57,9 +70,9 @@ from .intervals import (
     table_per_sku,
     training_dispersion,
 )
-from .windows import level_error_weeks as _level_error_weeks
 from .metrics import TrainingScales, training_scales
 from .seasonal import seasonal_indices
+from .windows import level_error_weeks as _level_error_weeks
 
 CHUNK_SKUS: int = 4096
 WORKER_THREADS: int = 2

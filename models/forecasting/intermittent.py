@@ -8,7 +8,7 @@ intermittent demand approach (ADIDA)", JORS 62 — ADIDA; Petropoulos & Kourentz
 "Forecast combinations for intermittent demand", JORS 66 — IMAPA (:func:`aggregate_forecasts`,
 non-overlapping, as statsforecast 2.x ``ADIDA`` / ``IMAPA`` but refitted at every cut).
 
-Conventions as in :mod:`models.forecasting.forecast_types` (one pass serves every cut,
+Conventions as in :mod:`safestock.models.forecasting.forecast_types` (one pass serves every cut,
 parameters chosen per SKU and cut by one-step in-sample SSE, running-mean warm-up weights
 ``max(alpha, 1/k)`` where k counts demands, intervals or periods as stated below).
 """

@@ -1,7 +1,7 @@
 """Benchmarks and exponential smoothing for smooth/erratic demand, vectorised over SKUs.
 
 Every function returns :class:`CutForecasts` for all ``cuts`` from a single pass over time
-(see :mod:`models.forecasting.forecast_types` for the conventions: masking before ``start``,
+(see :mod:`safestock.models.forecasting.forecast_types` for the conventions: masking before ``start``,
 per-cut parameter choice by in-sample one-step SSE, running-mean warm-up).
 
 Formulas follow Hyndman & Athanasopoulos, *Forecasting: Principles and Practice* (3rd ed.,

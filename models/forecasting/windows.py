@@ -24,7 +24,7 @@ share, :func:`critical_theta`). ``theta = 0`` (no shared term, ``n_e = inf``) wh
 model already covers enough: the fit only widens. Judging count totals by plain interval
 coverage instead would over-state it (a zero-heavy total sits inside its integer interval more
 often than the level says) and leave the buffer of intermittent SKUs too thin. How the fits are
-pooled over origins and classes: :func:`models.forecasting.coverage.calibrate_windows`.
+pooled over origins and classes: :func:`safestock.models.forecasting.coverage.calibrate_windows`.
 
 **PIT coverage of count forecasts.** A central 80 % interval of a count distribution on a
 mostly-zero series cannot cover 80 % of weeks (a zero week is always inside once ``P(0) > 10 %``).

@@ -17,7 +17,7 @@
 Demand estimate at a review (default, ``forecast_fn=None``): a rolling estimator - mean and
 variance of the last ``estimate_weeks`` weeks of the SKU's history (from its first sale),
 flat over the horizon; count family (Poisson / negative binomial) for intermittent and lumpy
-classes, normal otherwise. Re-running ``models.forecasting.forecast_demand`` at every review is
+classes, normal otherwise. Re-running ``safestock.models.forecasting.forecast_demand`` at every review is
 possible through ``forecast_fn`` (see ``engine_forecast_fn``) but costs one full forecast per
 replayed week (``periodic_forecast_fn``: every few weeks). A ``forecast_fn`` may return a fourth
 array, the forecast's ``level_error_weeks`` per SKU, which the interval model then uses instead
@@ -55,6 +55,7 @@ from .policy import (  # noqa: F401  (the constants are re-exported: they were d
     interval_model_inputs,
     policy_levels,
 )
+
 LAUNCH_WEEKS = 13   # the forecasting engine's 'new' threshold (classify.NEW_WEEKS)
 BACKTEST_COLUMNS = [
     "demand_class", "skus", "weeks", "service_level_target", "cycle_service_level", "fill_rate_target",
@@ -87,11 +88,11 @@ def rolling_estimate(history: np.ndarray, start: np.ndarray, demand_class: np.nd
 
 
 def engine_forecast_fn(horizon: int = 26, week_starts: np.ndarray | None = None, **kwargs) -> ForecastFn:
-    """A ``forecast_fn`` re-running ``models.forecasting.forecast_demand`` on the history so far;
+    """A ``forecast_fn`` re-running ``safestock.models.forecasting.forecast_demand`` on the history so far;
     it also returns the forecast's fitted ``level_error_weeks`` (the window model's n_e), which
     the replay's policy then uses, as the pipeline's does. ``week_starts``: first day of every
     column of the full history (the replay's history so far is its first columns)."""
-    from models.forecasting import forecast_demand
+    from safestock.models.forecasting import forecast_demand
 
     def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, ...]:
         skus = np.arange(history.shape[0]).astype(str)

@@ -41,12 +41,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .compound import (
+    compound_level_pmf,
+    orders_seen,
+    pmf_fill_rate_level,
+    pmf_fill_rate_level_undershoot,
+    pmf_quantile,
+    recent_sizes,
+)
 from .config import LeadTimes, PolicyConfig
-from .compound import (compound_level_pmf, orders_seen, pmf_fill_rate_level, pmf_fill_rate_level_undershoot,
-                       pmf_quantile, recent_sizes)
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
 from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
-from .undershoot import MAX_LATTICE_UNITS, lattice_undershoot, lattice_undershoot_exact, undershoot_moments
+from .undershoot import (
+    MAX_LATTICE_UNITS,
+    lattice_undershoot,
+    lattice_undershoot_exact,
+    undershoot_moments,
+)
 
 WEEKS_PER_YEAR = 52.0
 TAIL_WEEKS = 13

@@ -2,7 +2,7 @@
 
 Every query lives in ``sql/report_*.sql`` (one ``with … select * from final`` statement per file)
 and is run with bound parameters on a read-only DuckDB connection. This module only fetches and
-shapes frames; formatting and charts live in ``pipelines.reports`` / ``pipelines.report_charts``.
+shapes frames; formatting and charts live in ``safestock.pipelines.reporting.render`` / ``safestock.pipelines.reporting.charts``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-
-from pipelines.sqlfiles import sql
+from safestock.pipelines.sqlfiles import sql
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from models.demand_matrix import DemandMatrix, first_forecast_week
-from models.forecasting import ForecastResult
-from models.inventory import LeadTimes
-from pipelines.load import DataQualityNote, LoadedInputs
+from safestock.models.demand_matrix import DemandMatrix, first_forecast_week
+from safestock.models.forecasting import ForecastResult
+from safestock.models.inventory import LeadTimes
+from safestock.pipelines.inputs import DataQualityNote, LoadedInputs
 
 
 def forecast_table(skus: np.ndarray, forecast: ForecastResult, first_week: pd.Timestamp) -> pd.DataFrame:

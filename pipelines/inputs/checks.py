@@ -5,11 +5,14 @@ and unknown references, each reported as issues capped per kind ("... and N more
 from __future__ import annotations
 
 import duckdb
-
-from pipelines.contract import ValidationIssue, quote_identifier, value_check_cases
-from pipelines.load_sources import show
-from pipelines.load_staging import StagedTable, ensure_staged
-from pipelines.sqlfiles import sql
+from safestock.pipelines.inputs.contract import (
+    ValidationIssue,
+    quote_identifier,
+    value_check_cases,
+)
+from safestock.pipelines.inputs.sources import show
+from safestock.pipelines.inputs.staging import StagedTable, ensure_staged
+from safestock.pipelines.sqlfiles import sql
 
 MAX_ISSUES_PER_KIND = 50
 

@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-
-from pipelines.contract import (
-    FILE_SUFFIXES, TABLES, TableSpec, ValidationIssue, quote_identifier, staged_value_sql,
+from safestock.pipelines.inputs.contract import (
+    FILE_SUFFIXES,
+    TABLES,
+    TableSpec,
+    ValidationIssue,
+    quote_identifier,
+    staged_value_sql,
 )
-from pipelines.sqlfiles import sql
+from safestock.pipelines.sqlfiles import sql
 
 MAX_VALUE_SHOWN = 60
 MAX_HEADER_BYTES = 1 << 20

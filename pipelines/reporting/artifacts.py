@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-
-if TYPE_CHECKING:
-    from pipelines.flow import RunSummary
+from safestock.pipelines.storage.records import RunSummary
 
 TOP_RISKS = 20
 
 
-def summary_markdown(summary: "RunSummary") -> str:
+def summary_markdown(summary: RunSummary) -> str:
     """Markdown KPIs and report links for the Prefect UI."""
     lines = [
         f"# safestock run {summary.run_id}",
@@ -44,7 +40,7 @@ def top_risks_table(risk: pd.DataFrame, items: pd.DataFrame, limit: int = TOP_RI
     return table.where(pd.notna(table), None).astype(str).replace("None", "").to_dict("records")
 
 
-def publish(summary: "RunSummary", risk: pd.DataFrame, items: pd.DataFrame) -> None:
+def publish(summary: RunSummary, risk: pd.DataFrame, items: pd.DataFrame) -> None:
     """Publish both artifacts for the current flow run (keys: lowercase, digits, dashes)."""
     create_markdown_artifact(key="safestock-summary", markdown=summary_markdown(summary),
                              description=f"safestock weekly run as of {summary.as_of}")

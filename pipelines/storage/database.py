@@ -15,14 +15,13 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-
-from pipelines.sqlfiles import sql
+from safestock.pipelines.sqlfiles import sql
+from safestock.pipelines.storage.records import RunRecord
 
 # Tables holding one set of rows per run, keyed by run_id (the public output interface).
 RUN_TABLES: tuple[str, ...] = (
@@ -107,13 +106,6 @@ def run_lock(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         yield
     finally:
         handle.close()
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    run_id: str
-    as_of: pd.Timestamp
-    started_at: datetime
 
 
 def start_run(db_path: Path, as_of: pd.Timestamp, input_dir: str, config: Mapping[str, object]) -> RunRecord:

@@ -8,8 +8,8 @@ as `InputValidationError`. Raw sales lines never enter pandas: they are aggregat
 complete ISO weeks, so memory stays bounded (DuckDB spills to a temporary directory).
 
 This module orchestrates (`load_inputs`) and builds the results: typed frames, notes and the
-weekly sales aggregate. Finding and reading inputs: `load_sources`; staging into DuckDB and
-the sales fast path: `load_staging`; value, key and reference checks: `load_checks`.
+weekly sales aggregate. Finding and reading inputs: `sources`; staging into DuckDB and
+the sales fast path: `staging`; value, key and reference checks: `checks`; the contract: `contract`.
 """
 
 from __future__ import annotations
@@ -23,21 +23,19 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-
-from pipelines.contract import (  # noqa: F401  (the issue types are part of this module's API)
-    FILE_SUFFIXES, TABLES, DataQualityNote, InputValidationError, TableSpec, ValidationIssue,
-    blank_sql, quote_identifier, staged_value_sql, typed_sql, value_check_cases,
+from safestock.pipelines.inputs.checks import check_keys, check_references, check_values
+from safestock.pipelines.inputs.contract import (
+    TABLES,
+    DataQualityNote,
+    InputValidationError,
+    ValidationIssue,
+    blank_sql,
+    quote_identifier,
+    typed_sql,
 )
-from pipelines.load_checks import (  # noqa: F401  (constant re-exported, as before the split)
-    MAX_ISSUES_PER_KIND, check_keys, check_references, check_values,
-)
-from pipelines.load_sources import (  # noqa: F401  (constants re-exported, as before the split)
-    FOLDER_TABLES, MAX_HEADER_BYTES, MAX_VALUE_SHOWN, find_input_files, sha256,
-)
-from pipelines.load_staging import (  # noqa: F401  (constant re-exported, as before the split)
-    MAX_REJECTS_RECORDED, StagedTable, sales_fast, stage,
-)
-from pipelines.sqlfiles import sql
+from safestock.pipelines.inputs.sources import find_input_files, sha256
+from safestock.pipelines.inputs.staging import StagedTable, sales_fast, stage
+from safestock.pipelines.sqlfiles import sql
 
 
 @dataclass

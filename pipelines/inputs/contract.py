@@ -1,10 +1,10 @@
 """The input-folder contract: which files, columns, types, defaults and value rules.
 
-This module is the single source of truth for `pipelines.load` (which generates its SQL type
+This module is the single source of truth for `safestock.pipelines.inputs` (which generates its SQL type
 checks and typed projections from it) and for `docs/data-contract.md` (which documents it).
 Every SQL identifier used by the loader comes from here and is quoted with `quote_identifier`.
 It also defines the types describing contract violations (`ValidationIssue`,
-`InputValidationError`) and notes (`DataQualityNote`), re-exported by `pipelines.load`.
+`InputValidationError`) and notes (`DataQualityNote`), re-exported by `safestock.pipelines.inputs`.
 """
 
 from __future__ import annotations

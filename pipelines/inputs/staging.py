@@ -9,12 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-
-from pipelines.contract import (
-    TableSpec, ValidationIssue, quote_identifier, staged_value_sql, value_check_cases,
+from safestock.pipelines.inputs.contract import (
+    TableSpec,
+    ValidationIssue,
+    quote_identifier,
+    staged_value_sql,
+    value_check_cases,
 )
-from pipelines.load_sources import Source, file_name, first_error_line, read_header, show
-from pipelines.sqlfiles import sql
+from safestock.pipelines.inputs.sources import (
+    Source,
+    file_name,
+    first_error_line,
+    read_header,
+    show,
+)
+from safestock.pipelines.sqlfiles import sql
 
 MAX_REJECTS_RECORDED = 1000  # per file; beyond it DuckDB skips malformed records uncounted
 

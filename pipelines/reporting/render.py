@@ -1,10 +1,10 @@
 """Planner and buyer HTML reports of one pipeline run.
 
-Public entry point: :func:`render_reports` (order-file names: :func:`pipelines.exports.supplier_csv_name`).
+Public entry point: :func:`render_reports` (order-file names: :func:`safestock.pipelines.reporting.orders.supplier_csv_name`).
 
 Each report is one self-contained HTML file (CSS, JS and plotly.js inlined; works offline).
-Data comes from ``sql/report_*.sql`` via :mod:`pipelines.report_data`; figures from
-:mod:`pipelines.report_charts`; markup from ``reports/*.html.j2`` (jinja2, autoescape on, so
+Data comes from ``sql/report_*.sql`` via :mod:`safestock.pipelines.reporting.data`; figures from
+:mod:`safestock.pipelines.reporting.charts`; markup from ``reports/*.html.j2`` (jinja2, autoescape on, so
 every value from the input data is HTML-escaped).
 """
 
@@ -15,20 +15,19 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import duckdb
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FunctionLoader, StrictUndefined
 from markupsafe import Markup, escape
-
-from models.forecasting.candidates import MODEL_DESCRIPTIONS
-from pipelines import report_charts as charts
-from pipelines.config import PipelineConfig
-from pipelines.exports import supplier_csv_name
-from pipelines.report_data import (
+from safestock.models.forecasting.candidates import MODEL_DESCRIPTIONS
+from safestock.pipelines.config import PipelineConfig
+from safestock.pipelines.reporting import charts
+from safestock.pipelines.reporting.data import (
     BuyerData,
     PlannerData,
     ReportLimits,
@@ -36,8 +35,9 @@ from pipelines.report_data import (
     fetch_planner_data,
     records,
 )
+from safestock.pipelines.reporting.orders import supplier_csv_name
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "reports"
+TEMPLATES = files("safestock.reports")  # the repository's reports/ folder, shipped as package data
 # Windows device names (COM0/LPT0 included, as current Windows documentation lists them)
 
 
@@ -123,10 +123,17 @@ def td_text(value: Any) -> Markup:
     return Markup(f"<td>{escape(format_value(value, 'text'))}</td>")
 
 
+def _template_text(name: str) -> str | None:
+    """A template's text from ``safestock.reports`` (None when there is none: jinja2 then raises
+    TemplateNotFound)."""
+    resource = TEMPLATES.joinpath(name)
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
 def _environment() -> Environment:
     """Jinja2 environment over ``reports/`` with autoescaping and the report filters."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
+        loader=FunctionLoader(_template_text),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -140,7 +147,7 @@ def _environment() -> Environment:
 
 def _asset(name: str) -> Markup:
     """Our own CSS/JS file from ``reports/`` for inlining (trusted, not input data)."""
-    text = (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+    text = TEMPLATES.joinpath(name).read_text(encoding="utf-8")
     if "</" in text and name.endswith(".js"):
         raise ValueError(f"{name} must not contain '</' (it is inlined into a <script>)")
     return Markup(text)

@@ -8,13 +8,10 @@ deliveries in the demo data are consequences of a policy, not painted on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    from pipelines.demo_data import SkuParams
+from safestock.pipelines.demo.params import SkuParams
 
 WEEKDAY_PROFILE = np.array([1.2, 1.15, 1.1, 1.1, 1.05, 0.25, 0.15])
 WEEKDAY_PROFILE = WEEKDAY_PROFILE / WEEKDAY_PROFILE.mean()

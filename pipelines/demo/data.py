@@ -4,14 +4,13 @@
 day-by-day simulation, vectorised over SKUs, of customer demand and of a periodic-review (s, Q)
 replenishment policy. Sales lines, purchase-order lines (history and open orders) and the
 inventory snapshot at `as_of` all come out of that simulation
-(`pipelines.demo_replenishment`), so stock-outs, backorders, late and partial deliveries are
+(`safestock.pipelines.demo.replenishment`), so stock-outs, backorders, late and partial deliveries are
 consequences of the policy, not painted on. `write_demo_data` is the only function doing I/O.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
-
-from pipelines.demo_replenishment import simulate_replenishment
+from safestock.pipelines.demo.params import SkuParams
+from safestock.pipelines.demo.replenishment import simulate_replenishment
 
 DEFAULT_AS_OF = dt.date(2026, 11, 15)  # a Sunday: the history ends on a complete ISO week
 CONTRACT_TABLES = ("sales", "items", "suppliers", "inventory", "purchase_orders")
@@ -58,23 +57,6 @@ _SUPPLIER_WORDS = (["Nordic", "Atlas", "Delta", "Orion", "Vega", "Summit", "Harb
                     "Pioneer", "Falcon", "Cedar", "Apex", "Meridian", "Polar", "Sierra"],
                    ["Components", "Supply", "Industrial", "Trading", "Parts", "Logistics"],
                    ["Ltd", "GmbH", "Inc", "BV", "SA"])
-
-
-@dataclass(frozen=True)
-class SkuParams:
-    """Per-SKU generating parameters (arrays of length n_skus)."""
-
-    demand_class: np.ndarray  # smooth | erratic | intermittent | lumpy | new | discontinued
-    pattern: np.ndarray  # the demand process actually used (one of PATTERNS)
-    rate: np.ndarray  # customer orders per day at trend/season level 1
-    size_mean: np.ndarray
-    size_shape: np.ndarray
-    amp: np.ndarray
-    phase: np.ndarray
-    trend: np.ndarray
-    shock_shape: np.ndarray
-    start_day: np.ndarray  # first day with demand
-    end_day: np.ndarray  # first day without demand (n_days when still selling)
 
 
 def _split_counts(shares: dict[str, float], n: int) -> dict[str, int]:

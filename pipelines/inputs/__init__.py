@@ -1,0 +1,16 @@
+"""Inputs: find, read, stage and validate an input folder against the contract
+(docs/data-contract.md) and return typed frames.
+
+Rooms: ``contract`` (the tables and their rules), ``sources`` (finding and reading files),
+``staging`` (files into DuckDB, the sales fast path), ``checks`` (values, keys, references),
+``load`` (orchestration and the typed result).
+"""
+
+from safestock.pipelines.inputs.contract import (
+    DataQualityNote,
+    InputValidationError,
+    ValidationIssue,
+)
+from safestock.pipelines.inputs.load import LoadedInputs, load_inputs
+
+__all__ = ["DataQualityNote", "InputValidationError", "LoadedInputs", "ValidationIssue", "load_inputs"]
