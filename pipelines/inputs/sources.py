@@ -89,6 +89,10 @@ def find_input_files(input_dir: Path) -> tuple[dict[str, Path], list[ValidationI
     """One file per contract table: `<table>.csv`, `<table>.csv.gz` or `<table>.parquet`."""
     found: dict[str, Path] = {}
     issues: list[ValidationIssue] = []
+    if input_dir.is_file():
+        return found, [ValidationIssue(str(input_dir), None, None,
+                                       "is a file, not a folder: --input takes the folder that holds sales, items, "
+                                       f"suppliers, inventory and purchase_orders (here: {input_dir.parent})")]
     if not input_dir.is_dir():
         return found, [ValidationIssue(str(input_dir), None, None, "input folder does not exist")]
     for name in TABLES:

@@ -9,6 +9,7 @@ single quote (OWASP "CSV injection").
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -72,21 +73,32 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def write_supplier_orders(orders: pd.DataFrame, items: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
     """Write one CSV of recommended lines per supplier; returns ``{supplier_id: path}``.
 
-    Files of suppliers without recommended lines this run are removed so that the folder
-    always reflects the latest run (the folder belongs to safestock: every ``*.csv`` in it is
-    an order file of an earlier run).
+    All or nothing: every file is first written to a hidden temporary name in ``out_dir``; only
+    when all are complete are they renamed into place (an atomic rename each) and the files of
+    suppliers without recommended lines this run removed, so the folder always reflects one run
+    (the folder belongs to safestock: every ``*.csv`` in it is an order file of an earlier run).
+    A failure while writing (a full disk, a permission error) leaves the previous files as they
+    were and no partial or empty file behind.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("*.csv"):
-        stale.unlink()
     recommended = orders[orders["status"] == "recommended"] if "status" in orders else orders
-    if recommended.empty:
-        return {}
-    lines = recommended.merge(items[["sku", "description", "pack_size"]], on="sku", how="left")
-    written: dict[str, Path] = {}
-    for supplier_id, supplier_lines in lines.groupby("supplier_id", sort=True):
-        path = out_dir / supplier_csv_name(str(supplier_id))
-        table = neutralise_formulas(supplier_lines.reindex(columns=ORDER_CSV_COLUMNS))
-        table.to_csv(path, index=False, date_format="%Y-%m-%d")
-        written[str(supplier_id)] = path
+    staged: dict[str, tuple[Path, Path]] = {}
+    try:
+        if not recommended.empty:
+            lines = recommended.merge(items[["sku", "description", "pack_size"]], on="sku", how="left")
+            for supplier_id, supplier_lines in lines.groupby("supplier_id", sort=True):
+                path = out_dir / supplier_csv_name(str(supplier_id))
+                temporary = out_dir / f".{path.name}.{os.getpid()}.tmp"
+                staged[str(supplier_id)] = (temporary, path)
+                table = neutralise_formulas(supplier_lines.reindex(columns=ORDER_CSV_COLUMNS))
+                table.to_csv(temporary, index=False, date_format="%Y-%m-%d")
+    except BaseException:
+        for temporary, _ in staged.values():
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, path in staged.values():
+        os.replace(temporary, path)
+    written = {supplier_id: path for supplier_id, (_, path) in staged.items()}
+    for stale in set(out_dir.glob("*.csv")) - set(written.values()):
+        stale.unlink()
     return written
