@@ -68,11 +68,12 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
     """Run the weekly flow with a progress display; map failures to exit codes."""
     from safestock.pipelines.config import ConfigError
     from safestock.pipelines.flow import ReportsFailedError, configured_flow
+    from safestock.pipelines.prefect_server import temporary_prefect_server
     from safestock.pipelines.inputs import InputValidationError
     from safestock.pipelines.storage import RunInProgressError
 
     try:
-        with _progress_display() as show, listening(show):
+        with _progress_display() as show, listening(show), temporary_prefect_server():
             summary = configured_flow(workers, dask_address)(input_dir=input_dir, db_path=db, reports_dir=reports, as_of=as_of,
                                  config_path=config, wait_seconds=wait)
     except InputValidationError as error:
@@ -135,15 +136,17 @@ def serve(
 ) -> None:
     """Register the weekly flow as a Prefect deployment on a cron schedule and serve it.
 
-    Runs until stopped (Ctrl-C). Without PREFECT_API_URL Prefect uses a local temporary server;
+    Runs until stopped (Ctrl-C). Without PREFECT_API_URL a local temporary server runs (and stops with this command);
     point PREFECT_API_URL at a Prefect server (`prefect server start`) to see runs in its UI.
     """
     from safestock.pipelines.flow import configured_flow
+    from safestock.pipelines.prefect_server import temporary_prefect_server
 
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     flow = configured_flow(workers, dask_address)
     out.print(f"Serving deployment [bold]{name}[/] on '{cron}' ({timezone}); Ctrl-C stops.")
-    flow.serve(name=name, **deployment_options(input, db, reports, cron, timezone, config))
+    with temporary_prefect_server():
+        flow.serve(name=name, **deployment_options(input, db, reports, cron, timezone, config))
 
 
 def deployment_options(input: Path, db: Path, reports: Path, cron: str, timezone: str,
