@@ -27,8 +27,10 @@ from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from safestock.pipelines.progress import listening  # noqa: E402
 
+# Plain click help (rich_markup_mode=None): typer's rich panels print a misleading `<bool>` value
+# beside every flag (--verbose, --help), as if flags took an argument.
 app = typer.Typer(help="Demand forecasts, safety stock, backorder risk and purchase orders.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False, rich_markup_mode=None)
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -183,8 +185,12 @@ def explain(
             console.print(f"[bold red]{error}[/]", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         row = con.execute(sql("explain_sku"), {"run_id": run["run_id"], "sku": sku}).df()
+        similar = [] if not row.empty else [code for (code,) in con.execute(
+            sql("explain_similar_skus"), {"run_id": run["run_id"], "sku": sku, "limit": 5}).fetchall()]
     if row.empty:
-        console.print(f"[bold red]SKU {sku!r} is not in run {run['run_id']}[/]", highlight=False)
+        console.print(f"[bold red]SKU {escape(repr(sku))} is not in run {run['run_id']}[/]", highlight=False)
+        if similar:
+            console.print("Did you mean: " + ", ".join(similar) + "?", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     out.print(f"[bold]{sku}[/] in run {run['run_id']} (as of {run['as_of']:%Y-%m-%d})", highlight=False)
     for column, value in row.iloc[0].items():

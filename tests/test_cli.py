@@ -122,3 +122,26 @@ def test_explain_shows_every_number_behind_a_recommended_order(demo_database: Pa
 
     unknown = runner.invoke(app, ["explain", "NO-SUCH-SKU", "--db", str(demo_database)])
     assert unknown.exit_code == 2 and "not in run" in unknown.output
+
+
+@pytest.mark.slow
+def test_explain_suggests_the_closest_sku_codes(demo_database: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(demo_database), read_only=True) as con:
+        sku = con.execute("select sku from inventory_policy order by sku limit 1").fetchone()[0]
+    typo = sku[:-1] + ("X" if sku[-1] != "X" else "Y")
+    for asked in (sku.lower(), typo):
+        result = runner.invoke(app, ["explain", asked, "--db", str(demo_database)])
+        assert result.exit_code == 2, result.output
+        suggestion = next(line for line in result.output.splitlines() if line.startswith("Did you mean:"))
+        assert sku in suggestion.removeprefix("Did you mean: ").rstrip("?").split(", ")
+    nothing_close = runner.invoke(app, ["explain", "ZZZZZZZZZZZZZZZZZZZZ", "--db", str(demo_database)])
+    assert nothing_close.exit_code == 2 and "Did you mean" not in nothing_close.output
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["demo"], ["explain"]])
+def test_help_shows_flags_without_a_value(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.output and "<bool>" not in result.output
