@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from datetime import date, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated, Optional  # noqa: E402
+from typing import Annotated, NoReturn, Optional  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import typer  # noqa: E402
@@ -65,13 +65,39 @@ def _progress_display() -> Iterator[Callable[[str], None]]:
         yield lambda message: console.print(f"{datetime.now():%H:%M:%S} {message}", highlight=False)
 
 
+def _input_rejected(error: Exception) -> NoReturn:
+    console.print(f"[bold red]Input rejected[/] ({len(error.issues)} problem(s)); nothing was written.")
+    console.print(str(error), markup=False, highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _config_rejected(error: Exception) -> NoReturn:
+    console.print(f"[bold red]Configuration rejected:[/] {escape(str(error))}", markup=True, highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
 def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], config: Optional[Path],
               wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None) -> None:
-    """Run the weekly flow with a progress display; map failures to exit codes."""
-    from safestock.pipelines.config import ConfigError
+    """Run the weekly flow with a progress display; map failures to exit codes.
+
+    The configuration and the input files' structure (files present, readable, required columns)
+    are checked first, before Prefect is imported or its server started: such a mistake is
+    reported in about a second. The flow then validates everything else."""
+    from safestock.pipelines.inputs import InputValidationError, check_input_structure
+
+    try:
+        check_input_structure(input_dir)
+    except InputValidationError as error:
+        _input_rejected(error)
+    from safestock.pipelines.config import ConfigError, load_config
+
+    try:
+        load_config(config)
+    except ConfigError as error:
+        _config_rejected(error)
+
     from safestock.pipelines.flow import ReportsFailedError, configured_flow
     from safestock.pipelines.prefect_server import temporary_prefect_server
-    from safestock.pipelines.inputs import InputValidationError
     from safestock.pipelines.storage import RunInProgressError
 
     try:
@@ -79,12 +105,9 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
             summary = configured_flow(workers, dask_address)(input_dir=input_dir, db_path=db, reports_dir=reports, as_of=as_of,
                                  config_path=config, wait_seconds=wait)
     except InputValidationError as error:
-        console.print(f"[bold red]Input rejected[/] ({len(error.issues)} problem(s)); nothing was written.")
-        console.print(str(error), markup=False, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        _input_rejected(error)
     except ConfigError as error:
-        console.print(f"[bold red]Configuration rejected:[/] {escape(str(error))}", markup=True, highlight=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+        _config_rejected(error)
     except RunInProgressError as error:
         console.print(f"[bold yellow]{error}[/]", highlight=False)
         raise typer.Exit(EXIT_RUN_IN_PROGRESS) from None

@@ -145,3 +145,24 @@ def test_help_shows_flags_without_a_value(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "--help" in result.output and "<bool>" not in result.output
+
+
+def test_missing_column_is_rejected_before_prefect_starts(demo_input: Path, tmp_path: Path) -> None:
+    """A structural input mistake is reported without importing Prefect or starting its server."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "input"
+    shutil.copytree(demo_input, folder)
+    sales = folder / "sales.csv"
+    header, rest = sales.read_text().split("\n", 1)
+    sales.write_text(header.replace("quantity", "qty") + "\n" + rest)
+    probe = ("import sys\nfrom safestock.pipelines.cli import app\n"
+             "try:\n    app([" + ", ".join(repr(a) for a in ["run", "--input", str(folder), "--db", str(tmp_path / "x.duckdb"),
+                                                         "--reports", str(tmp_path / "r")]) + "])\n"
+             "except SystemExit as stop:\n    print('exit', stop.code, 'prefect' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "sales.csv, column 'quantity': required column is missing" in result.stderr, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "exit 2 False"
+    assert not (tmp_path / "x.duckdb").exists()

@@ -11,6 +11,7 @@ from safestock.pipelines.inputs.contract import (
     InputValidationError,
     ValidationIssue,
 )
-from safestock.pipelines.inputs.load import LoadedInputs, load_inputs
+from safestock.pipelines.inputs.load import LoadedInputs, check_input_structure, load_inputs
 
-__all__ = ["DataQualityNote", "InputValidationError", "LoadedInputs", "ValidationIssue", "load_inputs"]
+__all__ = ["DataQualityNote", "InputValidationError", "LoadedInputs", "ValidationIssue", "check_input_structure",
+           "load_inputs"]

@@ -33,7 +33,7 @@ from safestock.pipelines.inputs.contract import (
     quote_identifier,
     typed_sql,
 )
-from safestock.pipelines.inputs.sources import find_input_files, sha256
+from safestock.pipelines.inputs.sources import find_input_files, read_header, sha256
 from safestock.pipelines.inputs.staging import StagedTable, sales_fast, stage
 from safestock.pipelines.sqlfiles import sql
 
@@ -143,6 +143,19 @@ def _cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def check_input_structure(input_dir: Path) -> None:
+    """The cheap part of validation, run before anything slow starts (the CLI calls it before
+    Prefect): every input file is there, readable, and has its required columns, judged from the
+    header lines alone. Raises InputValidationError with all such issues; ``load_inputs`` repeats
+    these checks and adds the value, key and reference checks."""
+    paths, issues = find_input_files(Path(input_dir))
+    with duckdb.connect() as con:
+        for table, path in paths.items():
+            read_header(con, TABLES[table], path, issues)
+    if issues:
+        raise InputValidationError(issues)
 
 
 def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
