@@ -1,4 +1,4 @@
-"""Round 4: non-overlapping ADIDA / IMAPA, the mean method and the selection fallbacks.
+"""Non-overlapping ADIDA / IMAPA, the mean method and the selection fallbacks.
 
 Every vectorised function is checked against a plain per-series loop, a hand-worked series and
 (when installed) statsforecast's ADIDA / IMAPA at the final cut.
@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from safestock.models.forecasting.backtest import (
     Scores,
-    beats_combination,
     beats_reference,
     no_evidence_choice,
     pooled_reference,
@@ -233,10 +232,9 @@ def test_matches_statsforecast_adida_imapa_at_final_cut() -> None:
 def _scores(rmsse: np.ndarray, eligible: np.ndarray, per_origin: np.ndarray,
             final_valid: np.ndarray) -> Scores:
     names = ("ses", "combination", "adida")
-    n = rmsse.shape[0]
     return Scores(names=names, rmsse=rmsse, mase=rmsse, wape=rmsse, bias=rmsse, eligible=eligible,
                   per_origin=per_origin, origin_used=eligible[:, :1].repeat(per_origin.shape[2], axis=1),
-                  allowed=np.ones_like(eligible), final_valid=final_valid)
+                  final_valid=final_valid)
 
 
 def test_no_evidence_choice_uses_pooled_winner() -> None:
@@ -246,8 +244,9 @@ def test_no_evidence_choice_uses_pooled_winner() -> None:
     final_valid = np.array([[True, True, True], [True, True, False]])
     prior = np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.7]])
     scores = _scores(rmsse, eligible, per_origin, final_valid)
-    assert list(no_evidence_choice(scores, prior, "ses", mode="pooled")) == [2, 1]
-    assert list(no_evidence_choice(scores, prior, "ses", mode="default")) == [0, 0]
+    assert list(no_evidence_choice(scores, prior, "ses")) == [2, 1]
+    # without a finite prior (no established SKU in the class): the group default
+    assert list(no_evidence_choice(scores, np.full((2, 3), np.nan), "ses")) == [0, 0]
 
 
 def test_pooled_reference_and_paired_evidence() -> None:
@@ -265,5 +264,3 @@ def test_pooled_reference_and_paired_evidence() -> None:
     # SKU 0: ses and the combination beat adida consistently; SKU 1: nothing beats adida
     assert allowed[0].tolist() == [True, True, True]
     assert allowed[1].tolist() == [False, False, True]
-    np.testing.assert_array_equal(beats_combination(per_origin, 1, eligible, z=1.5),
-                                  beats_reference(per_origin, np.array([1, 1]), eligible, z=1.5))

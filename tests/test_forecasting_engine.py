@@ -237,11 +237,11 @@ def test_count_quantiles_match_scipy() -> None:
         np.testing.assert_array_equal(got, expected)
 
 
-def test_combination_is_default_without_paired_evidence() -> None:
-    from safestock.models.forecasting.backtest import beats_combination
+def test_reference_kept_without_paired_evidence() -> None:
+    from safestock.models.forecasting.backtest import beats_reference
 
     # model 0 better at every origin by a steady margin (allowed); model 1 better on average but
-    # only thanks to one origin (not allowed); model 2 = the combination
+    # only thanks to one origin (not allowed); model 2 = the reference
     per_origin = np.array([[[0.80, 0.82, 0.79, 0.81], [0.2, 1.3, 1.2, 1.2], [1.0, 1.0, 1.0, 1.0]]])
-    allowed = beats_combination(per_origin, 2, np.ones((1, 3), dtype=bool), z=1.5)
+    allowed = beats_reference(per_origin, np.array([2]), np.ones((1, 3), dtype=bool), z=1.5)
     assert allowed.tolist() == [[True, False, True]]

@@ -1,10 +1,9 @@
-"""Smoothing-weight bounds, the two-season rule for seasonal candidates, pooled count selection."""
+"""Smoothing-weight bounds and the two-season rule for seasonal candidates."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from safestock.models.forecasting import backtest, candidates, engine, forecast_demand
+from safestock.models.forecasting import forecast_demand
 from safestock.models.forecasting.candidates import backtest_cuts, seasonal_allowed
 from safestock.models.forecasting.seasonal import seasonal_ses_forecasts
 from safestock.models.forecasting.smoothing import (
@@ -41,11 +40,11 @@ def test_seasonal_allowed_needs_two_seasons_before_last_origin() -> None:
     cuts = backtest_cuts(143, 4, 13)                       # origins 91, 104, 117, 130; final 143
     start = np.array([0, 26, 27, 100])
     np.testing.assert_array_equal(seasonal_allowed(start, cuts, m), [True, True, False, False])
-    # the stricter variant counted at the first counted origin
-    np.testing.assert_array_equal(seasonal_allowed(start, cuts, m, counted_at="first_origin"),
-                                  [False, False, False, False])
-    np.testing.assert_array_equal(seasonal_allowed(start, cuts, m, min_seasons=1.0, counted_at="final"),
-                                  [True, True, True, False])
+    np.testing.assert_array_equal(seasonal_allowed(start, cuts, m, min_seasons=1.0), [True, True, True, False])
+    # without backtest origins the seasons are counted before the final cut
+    final_only = backtest_cuts(143, 0, 13)
+    np.testing.assert_array_equal(final_only, [143])
+    np.testing.assert_array_equal(seasonal_allowed(start, final_only, m), [True, True, True, False])
 
 
 def _seasonal(weeks: int, n: int, seed: int) -> np.ndarray:
@@ -77,30 +76,3 @@ def test_seasonal_rule_is_per_sku() -> None:
     young = acc[(acc["sku"] == "young")]
     assert not young.loc[young["model"].str.startswith("seasonal"), "rmsse"].notna().any()
     assert not result.model[1].startswith("seasonal")
-
-
-@pytest.mark.parametrize("pooled", [False, True])
-def test_pooled_count_selection(monkeypatch: pytest.MonkeyPatch, pooled: bool) -> None:
-    """With pooled selection every intermittent SKU gets its class's best mean-RMSSE model."""
-    monkeypatch.setattr(engine, "POOLED_COUNT_SELECTION", pooled)
-    rng = np.random.default_rng(7)
-    n, weeks = 60, 120
-    y = ((rng.uniform(size=(n, weeks)) < 0.2) * rng.poisson(3.0, size=(n, weeks)).clip(min=1)).astype(float)
-    y[:, 0] = 2.0
-    result = forecast_demand(np.arange(n).astype(str), y, np.zeros(n, dtype=int), 13)
-    classes = result.classes["demand_class"].to_numpy()
-    acc = result.accuracy
-    checked = 0
-    for cls in ("intermittent", "lumpy"):
-        members = np.flatnonzero(classes == cls)
-        if members.size < backtest.MIN_PRIOR_SKUS:
-            continue
-        chosen = set(result.model[members])
-        checked += 1
-        if pooled:
-            skus = set(members.astype(str))
-            best = acc[acc["sku"].isin(skus)].groupby("model")["rmsse"].mean().idxmin()
-            assert chosen == {best}
-        else:
-            assert chosen <= set(candidates.INTERMITTENT_CANDIDATES)
-    assert checked

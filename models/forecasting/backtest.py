@@ -7,15 +7,14 @@ least ``min_train`` weeks of history before it. A candidate is eligible for a SK
 valid at every counted origin and at the final cut, so all eligible candidates are compared on
 the same origins. Selection = smallest mean RMSSE over origins (M5 measure; never MASE, which
 favours zero forecasts on intermittent series — Kolassa 2016, IJF 32), shrunk toward the
-group's mean RMSSE per model (:func:`shrunk_scores`). Each SKU has a *reference* model that a
-single model replaces only with paired evidence over the origins (:func:`beats_reference`):
-with :data:`REFERENCE_RULE` ``"pooled"`` (default since round 4) the class's pooled backtest
-winner (:func:`pooled_reference`; aggregate selection, Fildes & Petropoulos 2015), with
-``"combination"`` the equal-weight combination (:func:`beats_combination`). Ties go to the first
-candidate in the preference order. SKUs without any counted origin get the class's pooled
-backtest winner (:func:`no_evidence_choice`, :data:`NO_EVIDENCE_CHOICE`), else the group
-default. The prior is computed over all SKUs of a candidate group (:func:`prior_table`), so a
-SKU's choice does not depend on chunking.
+group's mean RMSSE per model (:func:`shrunk_scores`). Each SKU has a *reference* model, the
+class's pooled backtest winner (:func:`pooled_reference`; aggregate selection, Fildes &
+Petropoulos 2015), that a single model replaces only with paired evidence over the origins
+(:func:`beats_reference`). Ties go to the first candidate in the preference order. SKUs without
+any counted origin get the class's pooled backtest winner (:func:`no_evidence_choice`), else the
+group default. The prior is computed over all SKUs of a candidate group (:func:`prior_table`),
+so a SKU's choice does not depend on chunking. Why these rules and not the alternatives
+measured against them: docs/forecasting.md §6.2.
 """
 
 from __future__ import annotations
@@ -28,32 +27,13 @@ from .candidates import MIN_TRAIN_WEEKS
 from .forecast_types import CutForecasts
 from .metrics import TrainingScales, mean_over_origins, origin_accuracy
 
-SELECTION_PRIOR_ORIGINS: float = 1.0   # round 4 (was 2.0), docs/forecasting.md 6.2
-COMBINATION_EVIDENCE_Z: float = 1.5
+# k0 of shrunk_scores: the group prior weighs as much as one backtest origin of the SKU's own
+# (the best of k0 = 1, 2, 4 on the holdout benchmark, docs/forecasting.md §6.2).
+SELECTION_PRIOR_ORIGINS: float = 1.0
+# z of beats_reference: standard errors of paired evidence needed to replace the reference
+# (chosen among 1.0, 1.5, 2.0, 2.5 on the holdout benchmark, docs/forecasting.md §6, §6.2).
+REFERENCE_EVIDENCE_Z: float = 1.5
 MIN_PRIOR_SKUS: int = 30
-NO_EVIDENCE_CHOICE: str = "pooled"        # SKUs without a counted origin: "pooled" winner or "default"
-REFERENCE_RULE: str = "pooled"            # model a single model must beat: "pooled" winner or "combination"
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Backtest scores of every candidate and the selected model's forecasts, for n SKUs.
-
-    names: candidate names (M); rmsse/mase/wape/bias/eligible: (n, M) means over used origins;
-    chosen: (n,) index into names; mean: (n, n_cuts, H) forecasts of the chosen model from
-    every cut; insample_rmse: (n, n_cuts); origin_used: (n, K) origins used in the scores.
-    """
-
-    names: tuple[str, ...]
-    rmsse: np.ndarray
-    mase: np.ndarray
-    wape: np.ndarray
-    bias: np.ndarray
-    eligible: np.ndarray
-    chosen: np.ndarray
-    mean: np.ndarray
-    insample_rmse: np.ndarray
-    origin_used: np.ndarray
 
 
 def prior_table(rmsse: np.ndarray, eligible: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -97,26 +77,17 @@ def shrunk_scores(rmsse: np.ndarray, eligible: np.ndarray, n_used: np.ndarray, g
     return np.where(eligible, score, np.inf)
 
 
-def beats_combination(per_origin: np.ndarray, combination: int, eligible: np.ndarray,
-                      z: float | None = None) -> np.ndarray:
-    """(n, M) True where a model may be chosen over the combination.
-
-    The combination is the default; a single model replaces it only when its per-origin RMSSE
-    is lower by more than ``z`` standard errors of the mean paired difference over the origins
-    (a Diebold–Mariano-style paired comparison, Diebold & Mariano 1995), so that selection noise
-    among near-equivalent models does not replace the lower-variance combination.
-    """
-    reference = np.full(per_origin.shape[0], combination, dtype=np.int64)
-    return beats_reference(per_origin, reference, eligible, z)
-
-
 def beats_reference(per_origin: np.ndarray, reference: np.ndarray, eligible: np.ndarray,
                     z: float | None = None) -> np.ndarray:
-    """(n, M) True where a model may replace the SKU's reference model ``reference`` (n,):
-    its per-origin RMSSE is lower by more than ``z`` (default :data:`COMBINATION_EVIDENCE_Z`)
-    standard errors of the mean paired difference (see :func:`beats_combination`), or the
-    reference is not eligible. The reference itself is always allowed."""
-    z = COMBINATION_EVIDENCE_Z if z is None else z
+    """(n, M) True where a model may replace the SKU's reference model ``reference`` (n,).
+
+    A single model replaces the reference only when its per-origin RMSSE is lower by more than
+    ``z`` (default :data:`REFERENCE_EVIDENCE_Z`) standard errors of the mean paired difference
+    over the origins (a Diebold–Mariano-style paired comparison, Diebold & Mariano 1995), so that
+    selection noise among near-equivalent models does not replace the reference; or when the
+    reference is not eligible. The reference itself is always allowed.
+    """
+    z = REFERENCE_EVIDENCE_Z if z is None else z
     rows = np.arange(per_origin.shape[0])
     diff = per_origin - per_origin[rows, reference][:, None, :]
     ok = np.isfinite(diff)
@@ -130,10 +101,10 @@ def beats_reference(per_origin: np.ndarray, reference: np.ndarray, eligible: np.
     return allowed
 
 
-def pooled_reference(scores: "Scores", prior: np.ndarray, default: str) -> np.ndarray:
-    """(n,) reference model per SKU for :data:`REFERENCE_RULE` ``"pooled"``: the eligible model
-    with the smallest group prior (the class's pooled backtest winner, aggregate selection as in
-    Fildes & Petropoulos 2015, IJF 31); the combination (else ``default``) where none is finite."""
+def pooled_reference(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
+    """(n,) reference model per SKU: the eligible model with the smallest group prior (the
+    class's pooled backtest winner, aggregate selection as in Fildes & Petropoulos 2015, IJF 31);
+    the combination (else ``default``) where none is finite."""
     names = scores.names
     fallback = names.index("combination") if "combination" in names else names.index(default)
     score = np.where(scores.eligible & np.isfinite(prior), prior, np.inf)
@@ -146,9 +117,8 @@ class Scores:
     """Backtest scores of every candidate for n SKUs (the prior-free part of the selection).
 
     rmsse/mase/wape/bias/eligible: (n, M); per_origin: (n, M, K) RMSSE per origin;
-    origin_used: (n, K); allowed: (n, M) models that may be chosen (:func:`beats_combination`);
-    final_valid: (n, M) models that can forecast from the final cut (used for SKUs without any
-    counted origin, :func:`no_evidence_choice`).
+    origin_used: (n, K); final_valid: (n, M) models that can forecast from the final cut (used
+    for SKUs without any counted origin, :func:`no_evidence_choice`).
     """
 
     names: tuple[str, ...]
@@ -159,8 +129,7 @@ class Scores:
     eligible: np.ndarray
     per_origin: np.ndarray
     origin_used: np.ndarray
-    allowed: np.ndarray
-    final_valid: np.ndarray | None = None
+    final_valid: np.ndarray
 
 
 def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtest_horizon: int,
@@ -195,99 +164,52 @@ def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtes
             wape[:, m] = mean_over_origins(acc.wape, origin_used)
             bias[:, m] = mean_over_origins(acc.bias, origin_used)
         eligible[:, m] = ok & np.isfinite(rmsse[:, m])
-    allowed = np.ones(shape, dtype=bool)
-    if "combination" in names:
-        allowed = beats_combination(per_origin, names.index("combination"), eligible)
     return Scores(names=names, rmsse=rmsse, mase=mase, wape=wape, bias=bias, eligible=eligible,
-                  per_origin=per_origin, origin_used=origin_used, allowed=allowed, final_valid=final_valid)
+                  per_origin=per_origin, origin_used=origin_used, final_valid=final_valid)
 
 
-def no_evidence_choice(scores: Scores, prior: np.ndarray, default: str,
-                       mode: str | None = None) -> np.ndarray:
+def no_evidence_choice(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
     """(n,) choice for SKUs without any counted backtest origin (younger than the first origin
-    plus ``min_train`` weeks): with ``mode="pooled"`` (:data:`NO_EVIDENCE_CHOICE`) the model with
-    the smallest group prior (:func:`prior_table`: the mean backtest RMSSE of the established
-    SKUs of the SKU's class) among those that can forecast from the final cut, i.e. the class's
-    pooled backtest winner; ``"default"`` (or no finite prior): the group default.
+    plus ``min_train`` weeks): the model with the smallest group prior (:func:`prior_table`: the
+    mean backtest RMSSE of the established SKUs of the SKU's class) among those that can forecast
+    from the final cut, i.e. the class's pooled backtest winner; without a finite prior, the
+    group default.
 
     A SKU without its own evidence gets the method that did best on its class's backtests
     (the same pooled evidence the shrinkage prior of :func:`shrunk_scores` uses) rather than a
     fixed model.
     """
-    mode = NO_EVIDENCE_CHOICE if mode is None else mode
     fallback = np.full(scores.rmsse.shape[0], scores.names.index(default))
-    if mode != "pooled" or scores.final_valid is None:
-        return fallback
     score = np.where(scores.final_valid & np.isfinite(prior), prior, np.inf)
     ok = np.isfinite(score).any(axis=1)
     return np.where(ok, np.argmin(score, axis=1), fallback)
 
 
-def choose(scores: Scores, prior: np.ndarray, default: str, pooled: bool = False) -> np.ndarray:
-    """(n,) index of the chosen candidate: smallest shrunk score among allowed eligible models
-    (where none is eligible, :func:`no_evidence_choice`); ``prior`` (n, M) from :func:`prior_table`.
-
-    ``pooled``: choose by the group's mean backtest RMSSE alone (the eligible model with the
-    smallest ``prior``), i.e. the class's pooled backtest winner. For intermittent demand a
-    SKU's own 4 origins hold only a few non-zero weeks, and per-series selection among
-    Croston-type methods is mostly noise (Petropoulos & Kourentzes 2015, JORS 66)."""
-    if pooled:
-        finite = np.where(np.isfinite(prior), prior, np.inf)
-        score = np.where(scores.eligible, finite, np.inf)
-        chosen = np.argmin(score, axis=1)
-        ok = np.isfinite(score).any(axis=1)
-        return np.where(ok, chosen, no_evidence_choice(scores, prior, default))
+def choose(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
+    """(n,) index of the chosen candidate: smallest shrunk score among the eligible models that
+    may replace the SKU's reference (:func:`pooled_reference`, :func:`beats_reference`; applied
+    when the candidates include the combination, as both engine groups do); where none is
+    eligible, :func:`no_evidence_choice`. ``prior`` (n, M) from :func:`prior_table`."""
     score = shrunk_scores(scores.rmsse, scores.eligible, scores.origin_used.sum(axis=1),
                           np.zeros(scores.rmsse.shape[0], dtype=np.int64), prior=prior)
-    allowed = scores.allowed
-    if REFERENCE_RULE == "pooled" and "combination" in scores.names:
+    if "combination" in scores.names:
         reference = pooled_reference(scores, prior, default)
-        allowed = beats_reference(scores.per_origin, reference, scores.eligible)
-    score = np.where(allowed, score, np.inf)
+        score = np.where(beats_reference(scores.per_origin, reference, scores.eligible), score, np.inf)
     chosen = np.argmin(score, axis=1)
     return np.where(scores.eligible.any(axis=1), chosen, no_evidence_choice(scores, prior, default))
 
 
-def candidate_rows(scores: Scores, default: str, pooled: bool = False) -> dict[str, np.ndarray]:
+def candidate_rows(scores: Scores, default: str) -> dict[str, np.ndarray]:
     """Rows for which each candidate can still be chosen whatever the prior (for keeping only
-    those forecasts between scoring and the final choice; ``pooled`` as in :func:`choose`).
-    With :data:`REFERENCE_RULE` ``"pooled"`` the reference depends on the group's prior, so
-    every eligible candidate is kept; SKUs without evidence keep every model valid at the
-    final cut (:func:`no_evidence_choice`)."""
+    those forecasts between scoring and the final choice). The reference depends on the
+    group's prior, so every eligible candidate is kept; SKUs without evidence keep the default
+    and every model valid at the final cut (:func:`no_evidence_choice`)."""
     none = ~scores.eligible.any(axis=1)
     out = {}
     for m, name in enumerate(scores.names):
-        possible = scores.eligible[:, m] & (scores.allowed[:, m] | pooled | (REFERENCE_RULE == "pooled"))
+        possible = scores.eligible[:, m] | (none & scores.final_valid[:, m])
         if name == default:
             possible |= none
-        if NO_EVIDENCE_CHOICE == "pooled" and scores.final_valid is not None:
-            possible |= none & scores.final_valid[:, m]
         out[name] = np.flatnonzero(possible)
     return out
 
-
-def select_by_backtest(y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
-                       backtest_horizon: int, candidates: dict[str, CutForecasts],
-                       scales: TrainingScales, default: str, groups: np.ndarray | None = None,
-                       min_train: int = MIN_TRAIN_WEEKS, prior: np.ndarray | None = None) -> Selection:
-    """Score every candidate at the backtest origins and pick the smallest shrunk RMSSE
-    (:func:`shrunk_scores`; ``groups`` (n,) labels, e.g. demand classes; the prior is computed
-    over the SKUs of this call unless an (n, M) ``prior`` is given)."""
-    scores = score_candidates(y, start, cuts, backtest_horizon, candidates, scales, min_train)
-    names = scores.names
-    n = y.shape[0]
-    groups = np.zeros(n, dtype=np.int64) if groups is None else groups
-    if prior is None:
-        prior = prior_table(scores.rmsse, scores.eligible, groups)
-    chosen = choose(scores, prior, default)
-    first = candidates[names[0]]
-    mean = np.empty_like(first.mean)
-    insample_rmse = np.empty_like(first.insample_rmse)
-    for m, name in enumerate(names):
-        pick = chosen == m
-        if pick.any():
-            mean[pick] = candidates[name].mean[pick]
-            insample_rmse[pick] = candidates[name].insample_rmse[pick]
-    return Selection(names=names, rmsse=scores.rmsse, mase=scores.mase, wape=scores.wape,
-                     bias=scores.bias, eligible=scores.eligible, chosen=chosen, mean=mean,
-                     insample_rmse=insample_rmse, origin_used=scores.origin_used)

@@ -62,30 +62,22 @@ MODEL_DESCRIPTIONS: dict[str, str] = {
 MIN_TRAIN_WEEKS: int = 13
 SEASONAL_MODELS: tuple[str, ...] = ("seasonal_ses", "seasonal_naive")
 MIN_SEASONS: float = 2.0
-SEASONS_COUNTED_AT: str = "last_origin"   # or "final" (cut) / "first_origin" (first counted origin)
 
 
 def seasonal_allowed(start: np.ndarray, cuts: np.ndarray, season_length: int,
-                     min_seasons: float | None = None, counted_at: str | None = None,
-                     min_train: int = MIN_TRAIN_WEEKS) -> np.ndarray:
+                     min_seasons: float | None = None) -> np.ndarray:
     """(n,) SKUs for which seasonal candidates are offered: at least ``min_seasons`` (default
-    :data:`MIN_SEASONS`) full seasons of history before the final cut (``counted_at="final"``)
-    or before the SKU's first counted backtest origin (``"first_origin"``; the final cut when
-    no origin counts). With ~1 season a seasonal index is one noisy year copied forward, and
-    the backtest cannot tell it from noise (FPP3 3.4 / 12.1: a decomposition needs several
-    seasons)."""
+    :data:`MIN_SEASONS`) full seasons of history before the last backtest origin (the final cut
+    when there is no origin), so a seasonal model is chosen only after it was backtested at
+    least once with that much data. With ~1 season a seasonal index is one noisy year copied
+    forward, and the backtest cannot tell it from noise (FPP3 3.4 / 12.1: a decomposition needs
+    several seasons). Counting at the final cut or at the first counted origin instead lost the
+    holdout benchmark (docs/forecasting.md §6.1)."""
     min_seasons = MIN_SEASONS if min_seasons is None else min_seasons
-    counted_at = SEASONS_COUNTED_AT if counted_at is None else counted_at
     start = np.asarray(start, dtype=np.int64)
     cuts = np.asarray(cuts, dtype=np.int64)
-    origins = cuts[:-1]
-    first = np.full(start.shape, int(cuts[-1]))
-    if counted_at == "last_origin" and origins.size:
-        first = np.full(start.shape, int(origins[-1]))
-    elif counted_at == "first_origin" and origins.size:
-        counted = (origins[None, :] - start[:, None]) >= min_train
-        first = np.where(counted.any(axis=1), origins[np.argmax(counted, axis=1)], first)
-    return (first - start) >= min_seasons * season_length
+    counted_before = int(cuts[-2]) if cuts.size > 1 else int(cuts[-1])   # last origin, else the final cut
+    return (counted_before - start) >= min_seasons * season_length
 
 
 def backtest_cuts(n_columns: int, origins: int, horizon: int, min_origin: int = 2) -> np.ndarray:

@@ -78,7 +78,6 @@ CHUNK_SKUS: int = 4096
 WORKER_THREADS: int = 2
 DEFAULT_CV: float = 0.5
 NEW_PRIOR_WEEKS: float = 1.0
-POOLED_COUNT_SELECTION: bool = False   # intermittent/lumpy: class's pooled backtest winner
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
                   cuts: np.ndarray, horizon: int, backtest_horizon: int, season_length: int,
                   names: tuple[str, ...], default: str, scales: TrainingScales,
                   seasonal: tuple[np.ndarray, np.ndarray] | None, groups: np.ndarray,
-                  out: _Selected, pooled: bool = False, events: np.ndarray | None = None) -> None:
+                  out: _Selected, events: np.ndarray | None = None) -> None:
     """Backtest and select for the SKUs ``rows`` of one group into ``out``.
 
     ``groups`` (n,) labels the SKUs whose backtest scores form the selection prior (classes).
@@ -142,7 +141,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
         part_scales = TrainingScales(scales.squared[part], scales.absolute[part], scales.mean_demand[part])
         scores = score_candidates(y[part], start[part], cuts, backtest_horizon, candidates, part_scales)
         kept = {name: (idx, candidates[name].mean[idx], candidates[name].insample_rmse[idx])
-                for name, idx in candidate_rows(scores, default, pooled).items() if idx.size}
+                for name, idx in candidate_rows(scores, default).items() if idx.size}
         out.step_scale.update({name: c.step_scale for name, c in candidates.items() if c.step_scale is not None})
         return part, scores, kept
 
@@ -160,7 +159,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
     prior = prior_table(rmsse, eligible, groups[rows])
     position = 0
     for part, scores, kept in results:
-        chosen = choose(scores, prior[position:position + part.size], default, pooled)
+        chosen = choose(scores, prior[position:position + part.size], default)
         position += part.size
         for m, name in enumerate(names):
             pick = np.flatnonzero(chosen == m)
@@ -233,8 +232,7 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
                   SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel, events=event_index)
     _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
-                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel,
-                  pooled=POOLED_COUNT_SELECTION)
+                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel)
 
     mean = np.maximum(np.nan_to_num(sel.mean[:, -1, :horizon], nan=0.0), 0.0)
     bands = _empty_bands(n, horizon)

@@ -26,7 +26,9 @@ from .forecast_types import (
     masked_by_start,
 )
 
-CROSTON_ALPHAS: np.ndarray = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4])   # 0.02: round 4
+# Croston/SBA smoothing weights; 0.02 serves slow movers whose size and interval barely drift
+# (it helped the intermittent holdout, docs/forecasting.md §6.2).
+CROSTON_ALPHAS: np.ndarray = np.array([0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4])
 TSB_ALPHAS: np.ndarray = np.array([0.05, 0.1, 0.2, 0.3])
 TSB_BETAS: np.ndarray = np.array([0.02, 0.05, 0.1, 0.2, 0.3])
 

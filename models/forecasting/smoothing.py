@@ -28,7 +28,8 @@ from .forecast_types import (
 # Smoothing weights are capped at 0.3: on weekly retail / spare-parts demand larger weights
 # chase noise (statsforecast's optimisers bound alpha to [0.1, 0.3] for Croston-type models; the
 # benchmark, docs/forecasting.md section 6, measured alpha <= 0.3 vs <= 0.8 on the real sets).
-# 0.01 (round 4): near-stationary intermittent series are best served by a ~100-week mean.
+# 0.01: near-stationary intermittent series are best served by a ~100-week mean (it helped the
+# intermittent holdout, docs/forecasting.md §6.2).
 SES_ALPHAS: np.ndarray = np.array([0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3])
 HOLT_ALPHAS: np.ndarray = np.array([0.05, 0.1, 0.2, 0.3])
 HOLT_BETAS: np.ndarray = np.array([0.02, 0.1])
