@@ -87,15 +87,23 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
 
     try:
         check_input_structure(input_dir)
+        input_error = None
     except InputValidationError as error:
-        _input_rejected(error)
-    from safestock.pipelines.config import ConfigError, load_config
+        input_error = error
+    if config is not None:  # no file: the defaults, nothing to check (and scipy stays unimported)
+        from safestock.pipelines.config import ConfigError, load_config
 
-    try:
-        load_config(config)
-    except ConfigError as error:
-        _config_rejected(error)
+        try:
+            load_config(config)
+        except ConfigError as error:
+            if input_error is not None:
+                console.print(f"[bold red]Configuration rejected:[/] {escape(str(error))}", highlight=False)
+            else:
+                _config_rejected(error)
+    if input_error is not None:
+        _input_rejected(input_error)
 
+    from safestock.pipelines.config import ConfigError
     from safestock.pipelines.flow import ReportsFailedError, configured_flow
     from safestock.pipelines.prefect_server import temporary_prefect_server
     from safestock.pipelines.storage import RunInProgressError

@@ -51,6 +51,7 @@ def test_bad_config_exits_2_naming_section_entry_and_key(tmp_path: Path) -> None
     assert result.exit_code == 2, result.output
     output = " ".join(result.output.split())                    # undo the console's line wrapping
     assert "Configuration rejected" in output and "[forecast] extra_events #1 (sale)" in output
+    assert "Input rejected" in output and "sales.csv: missing file" in output  # both reported at once
     assert "02-30 is not a date every year has" in output
     assert not db.exists()
 
