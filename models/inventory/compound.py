@@ -16,7 +16,8 @@ Syntetos & Boylan 2006 for intermittent demand):
   Poisson with that relative variance c² is the negative binomial NB(r = 1/c², mean λ), so
     Var N = λ + c² λ²  (forecast / level uncertainty, not only the weekly noise).
 * U: the exact undershoot of the reorder point for this compound demand (``compound_undershoot_pmf``,
-  first passage of the walk of review-period demands over Q = S - s; Round 9). It can be as large
+  first passage of the walk of review-period demands over Q = S - s; docs/inventory-policy.md, "lumpy
+  demand in the replay"). It can be as large
   as one big order, which the normal-moment undershoot (``undershoot.undershoot_moments``, a gamma
   with those two moments - still available through ``extra_mean`` / ``extra_var``) misses: on the
   demo's lumpy SKUs the normal-ladder E[U] was 0.46-0.68 of the exact one.
