@@ -1,10 +1,10 @@
 """Policy backtest: replay the last weeks of real demand under the (R, s, S) policy.
 
 ``backtest_policy`` walks week by week over the last ``weeks`` weeks of the demand history
-(vectorised over SKUs), after ``warmup_weeks`` of replay that are not measured:
+(vectorised over SKUs), after ``warmup_weeks`` of replay that are not measured; each week is one
+``week_step.week_step`` (the same step as ``simulation.simulate_policy``):
 
-1. receipts due this week arrive (a *replenishment cycle* ends just before each receipt, as in
-   ``simulation.simulate_policy``);
+1. receipts due this week arrive (a *replenishment cycle* ends just before each receipt);
 2. the week's actual demand is met from stock on hand, the rest is backordered;
 3. at a review (end of every ``round(review_period_weeks)``-th week) the policy is recomputed
    from the data available then - demand up to and including this week - exactly as the
@@ -55,8 +55,10 @@ from .policy import (  # noqa: F401  (the constants are re-exported: they were d
     interval_model_inputs,
     policy_levels,
 )
+from .week_step import initial_state, week_step
 
 LAUNCH_WEEKS = 13   # the forecasting engine's 'new' threshold (classify.NEW_WEEKS)
+STOCK_TOLERANCE = 1e-9  # units: net stock above -this is no stock-out, orders up to this are not placed
 BACKTEST_COLUMNS = [
     "demand_class", "skus", "weeks", "service_level_target", "cycle_service_level", "fill_rate_target",
     "fill_rate", "average_on_hand", "backorder_units", "review_cycle_service_level", "cycles", "demand_units",
@@ -172,9 +174,6 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
 
     rng = np.random.default_rng(seed)
     lead_draw = lead_time_draws(lead_mean, lead_sd, (n, weeks + warmup), rng)
-    slots = int(lead_draw.max()) + 2
-    pipeline = np.zeros((n, slots))
-    last_arrival = np.full(n, -1)
     rows = np.arange(n)
 
     def levels(week: int, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -201,46 +200,30 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         return s, np.where(stocked, s + core["order_quantity"], 0.0)
 
     reorder_point, order_up_to = levels(first, np.ones(n, dtype=bool))
-    net = order_up_to.copy()
-    on_order = np.zeros(n)
+    state = initial_state(order_up_to, int(lead_draw.max()))
     keys = ("demand", "served", "cycles", "ok", "on_hand", "reviews", "reviews_ok")
     totals = {key: np.zeros(n) for key in keys}
     short_in_review = np.zeros(n, dtype=bool)
     for step in range(warmup + weeks):
         week = first + step
         measured = step >= warmup
-        slot = step % slots
-        receipts = pipeline[:, slot].copy()
-        pipeline[:, slot] = 0.0
-        arriving = receipts > 0
-        if measured:
-            totals["cycles"] += arriving
-            totals["ok"] += arriving & (net >= -1e-9)
-        net += receipts
-        on_order -= receipts
         demand = history[:, week]
-        served = np.minimum(demand, np.maximum(net, 0.0))
-        net -= demand
-        short_in_review |= net < -1e-9
-        if measured:
-            totals["demand"] += demand
-            totals["served"] += served
-            totals["on_hand"] += np.maximum(net, 0.0)
         is_review = (step + 1) % review_int == 0
+        if is_review.any():  # the review at the end of the week sees the demand up to and including it
+            reorder_point[is_review], order_up_to[is_review] = levels(week + 1, is_review)
+        outcome = week_step(state, demand, is_review, reorder_point, order_up_to, lead_draw[:, step],
+                            tolerance=STOCK_TOLERANCE)
+        state = outcome.state
+        short_in_review |= state.net_stock < -STOCK_TOLERANCE
         if measured:
+            totals["cycles"] += outcome.cycle_ended
+            totals["ok"] += outcome.cycle_met
+            totals["demand"] += demand
+            totals["served"] += outcome.served
+            totals["on_hand"] += state.on_hand
             totals["reviews"] += is_review
             totals["reviews_ok"] += is_review & ~short_in_review
         short_in_review &= ~is_review
-        if is_review.any():
-            reorder_point[is_review], order_up_to[is_review] = levels(week + 1, is_review)
-            position = net + on_order
-            order = np.where(is_review & (position <= reorder_point), order_up_to - position, 0.0)
-            order = np.where(order > 1e-9, order, 0.0)
-            placed = order > 0
-            arrival = np.maximum(step + 1 + lead_draw[:, step], last_arrival)  # no overtaking
-            last_arrival = np.where(placed, arrival, last_arrival)
-            pipeline[rows[placed], arrival[placed] % slots] += order[placed]
-            on_order += order
 
     frame = pd.DataFrame({
         "sku_index": rows, "demand_class": demand_class, "service_level": level,

@@ -1,6 +1,7 @@
 """Monte Carlo check of the (R, s, S) policy: achieved service vs target over many SKUs at once.
 
-Discrete weeks, backorders, periodic review every R weeks (vectorised over SKUs; loop over weeks):
+Discrete weeks, backorders, periodic review every R weeks (vectorised over SKUs; loop over weeks,
+each one ``week_step.week_step``, the step the policy replay uses too):
 
 1. receipts due this week arrive (a *replenishment cycle* ends just before each receipt);
 2. the week's demand is met from on-hand stock, the rest is backordered;
@@ -41,6 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from .week_step import initial_state, week_step
 
 DEMAND_KINDS = ("normal", "poisson", "negbin", "intermittent")
 INTERMITTENT_PROBABILITY = 0.3
@@ -198,43 +201,24 @@ def simulate_policy(reorder_point: np.ndarray, order_up_to: np.ndarray, demand: 
     as they are, so orders may cross.
     """
     n, weeks = demand.shape
-    horizon = int(lead_time_weeks.max()) + 2
-    pipeline = np.zeros((n, horizon))
-    net = order_up_to.astype(float).copy()
-    on_order = np.zeros(n)
-    rows = np.arange(n)
-    last_arrival = np.full(n, -1)
+    state = initial_state(order_up_to, int(lead_time_weeks.max()))
+    reviewed, not_reviewed = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
     effective = np.full((n, weeks), np.nan)
     totals = {key: np.zeros(n) for key in ("demand", "served", "cycles", "ok", "on_hand", "backorders")}
     for week in range(weeks):
-        measured = week >= warmup_weeks
-        slot = week % horizon
-        receipts = pipeline[:, slot].copy()
-        pipeline[:, slot] = 0.0
-        arriving = receipts > 0
-        if measured:
-            totals["cycles"] += arriving
-            totals["ok"] += arriving & (net >= 0)
-        net += receipts
-        on_order -= receipts
-        served = np.minimum(demand[:, week], np.maximum(net, 0.0))
-        net -= demand[:, week]
-        if measured:
+        review = reviewed if (week + 1) % review_period_weeks == 0 else not_reviewed
+        outcome = week_step(state, demand[:, week], review, reorder_point, order_up_to,
+                            lead_time_weeks[:, week].astype(int), allow_crossover=allow_crossover)
+        state = outcome.state
+        placed = outcome.order > 0
+        effective[placed, week] = outcome.lead_time[placed]
+        if week >= warmup_weeks:
+            totals["cycles"] += outcome.cycle_ended
+            totals["ok"] += outcome.cycle_met
             totals["demand"] += demand[:, week]
-            totals["served"] += served
-            totals["on_hand"] += np.maximum(net, 0.0)
-            totals["backorders"] += np.maximum(-net, 0.0)
-        if (week + 1) % review_period_weeks == 0:
-            position = net + on_order
-            order = np.where(position <= reorder_point, order_up_to - position, 0.0)
-            arrival = week + 1 + lead_time_weeks[:, week].astype(int)
-            if not allow_crossover:
-                arrival = np.maximum(arrival, last_arrival)  # no overtaking (< week + horizon still)
-            placed = order > 0
-            last_arrival = np.where(placed, arrival, last_arrival)
-            effective[placed, week] = arrival[placed] - week - 1
-            pipeline[rows, arrival % horizon] += order
-            on_order += order
+            totals["served"] += outcome.served
+            totals["on_hand"] += state.on_hand
+            totals["backorders"] += state.backorders
     measured_weeks = max(weeks - warmup_weeks, 1)
     return SimulationResult(
         demand=totals["demand"], served=totals["served"], cycles=totals["cycles"],
