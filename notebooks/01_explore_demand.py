@@ -27,12 +27,18 @@
 #   cell and re-run all.
 
 # %%
-
 import duckdb
+import numpy as np
 import pandas as pd
 import plotly.express as px
 from safestock.models.forecasting.classify import ADI_CUTOFF, CV2_CUTOFF, DEMAND_CLASSES
-from safestock.pipelines.results import default_db_path, read_run
+from safestock.pipelines.results import (
+    default_db_path,
+    read_demand_matrix,
+    read_run,
+    read_run_table,
+    read_runs,
+)
 
 EXAMPLES_PER_CLASS = 3      # example SKUs plotted per demand class
 WEEKS_SHOWN = 104           # weeks of history in the example plots
@@ -46,28 +52,25 @@ print(f"database: {DB_PATH}")
 # ## Load the run and its tables
 #
 # `runs` holds one row per attempt; the newest succeeded run is the one the reports show.
-# `sales_weekly` has no `run_id` (the newest data wins), so the history is cut at the run's
-# last complete ISO week.
+# `read_demand_matrix` rebuilds the SKU x week demand matrix the run forecast from, as the flow
+# builds it (`build_demand_matrix` over the run's SKUs, cut at its last complete ISO week and
+# `history_weeks`; weeks without sales are 0 from each SKU's first sale on). `sales_weekly` has
+# no `run_id` (the newest data wins).
 
 # %%
 con = duckdb.connect(str(DB_PATH), read_only=True)
 try:
-    runs = con.execute("select * from runs order by started_at").df()
+    runs = read_runs(con)
     run = read_run(con, RUN_ID)
-    last_week = pd.Timestamp(run["first_forecast_week"]) - pd.Timedelta(weeks=1)
-    sku_class = con.execute("select * from sku_class where run_id = ? order by sku", [run["run_id"]]).df()
-    items = con.execute("select * from items_snapshot where run_id = ? order by sku", [run["run_id"]]).df()
-    sales = con.execute(
-        "select sku, week, quantity from sales_weekly where week < ? order by sku, week",
-        [pd.Timestamp(run["first_forecast_week"]).date()],
-    ).df()
+    sku_class = read_run_table(con, "sku_class", run["run_id"])
+    demand = read_demand_matrix(con, run)
 finally:
     con.close()
 
-sales["week"] = pd.to_datetime(sales["week"])
+history = demand.to_long()   # sku, week, quantity: every history week of every SKU
 print(f"run {run['run_id']}  as of {pd.Timestamp(run['as_of']).date()}  status {run['status']}")
-print(f"{len(sku_class)} SKUs classified, {len(sales):,} SKU-weeks of history "
-      f"({sales['week'].min().date()} .. {sales['week'].max().date()})")
+print(f"{len(sku_class)} SKUs classified, {len(history):,} SKU-weeks of history "
+      f"({demand.weeks[0].date()} .. {demand.weeks[-1].date()})")
 runs[["run_id", "as_of", "status", "skus", "finished_at"]]
 
 # %% [markdown]
@@ -139,8 +142,8 @@ examples = (
     .groupby("demand_class", sort=False).head(EXAMPLES_PER_CLASS)
     .sort_values(["demand_class", "demand_value"], ascending=[True, False])
 )
-recent = sales[(sales["week"] > last_week - pd.Timedelta(weeks=WEEKS_SHOWN))
-               & sales["sku"].isin(examples["sku"])]
+recent = history[(history["week"] > demand.weeks[-1] - pd.Timedelta(weeks=WEEKS_SHOWN))
+                 & history["sku"].isin(examples["sku"])]
 recent = recent.merge(examples[["sku", "demand_class", "abc"]], on="sku")
 recent["series"] = recent["sku"] + " (" + recent["abc"] + ")"
 fig = px.line(
@@ -156,11 +159,16 @@ examples[["demand_class", "sku", "abc", "xyz", "adi", "cv2", "history_weeks", "d
 # %% [markdown]
 # ## Summary
 #
-# One row per demand class (printed as text so it can be checked without a browser).
+# One row per demand class (printed as text so it can be checked without a browser);
+# `mean_zero_week_share` = mean over the class's SKUs of the share of history weeks (from the
+# first sale) without demand.
 
 # %%
 summary = mix[["skus", "share_of_skus", "share_of_value"]].reset_index()
-zero_weeks = sales.assign(zero=sales["quantity"] <= 0).groupby("sku")["zero"].mean()
+in_history = np.arange(len(demand.weeks))[None, :] >= demand.start[:, None]
+with np.errstate(invalid="ignore"):
+    zero_share = ((demand.quantity <= 0) & in_history).sum(axis=1) / in_history.sum(axis=1)
+zero_weeks = pd.Series(zero_share, index=demand.skus)
 summary["mean_zero_week_share"] = (
     sku_class.assign(z=sku_class["sku"].map(zero_weeks)).groupby("demand_class")["z"].mean()
     .reindex(summary["demand_class"]).to_numpy()

@@ -1,15 +1,23 @@
-"""Reading a run's results back from the DuckDB file (notebooks, ad-hoc analysis).
+"""Reading a run's results back from the DuckDB file (notebooks, ``safestock explain``, ad-hoc analysis).
 
 Open the file read-only and close it soon: an open connection blocks the next pipeline write.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+from safestock.models.demand_matrix import (
+    DemandMatrix,
+    build_demand_matrix,
+    last_complete_week,
+)
+from safestock.models.inventory import PolicyConfig
+from safestock.pipelines.config import ForecastConfig, PipelineConfig
 from safestock.pipelines.sqlfiles import sql
 
 DEMO_DATABASE = Path("demo_output") / "safestock.duckdb"  # what `safestock demo` (and `make demo`) writes
@@ -39,3 +47,35 @@ def read_run(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd.Se
     if run.empty:
         raise LookupError(f"no run {run_id!r} in this database")
     return run.iloc[0]
+
+
+def read_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every ``runs`` row (one per attempt: running, succeeded, failed, superseded), oldest first."""
+    return con.execute(sql("run_list")).df()
+
+
+def read_run_table(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> pd.DataFrame:
+    """The rows of ``run_id`` in the per-run table ``table`` (any table with a ``run_id`` column:
+    ``sku_class``, ``forecasts``, ``forecast_accuracy``, ``items_snapshot``, ...), sorted by every
+    column left to right, so by sku first. An unknown table raises ``duckdb.CatalogException``."""
+    return con.execute(sql("run_table"), {"table": table, "run_id": run_id}).df()
+
+
+def run_config(run: pd.Series) -> PipelineConfig:
+    """The configuration the run used, rebuilt from its ``runs.config`` JSON (written by the flow
+    from ``PipelineConfig.as_dict``); ``TypeError`` when it holds a key this version does not know."""
+    raw = json.loads(run["config"])
+    return PipelineConfig(**{**raw, "forecast": ForecastConfig(**raw.get("forecast", {})),
+                             "policy": PolicyConfig(**raw.get("policy", {}))})
+
+
+def read_demand_matrix(con: duckdb.DuckDBPyConnection, run: pd.Series) -> DemandMatrix:
+    """The SKU x week demand matrix the run forecast from, built as the flow's weekly-demand task
+    builds it: ``build_demand_matrix`` over the run's SKUs (``items_snapshot``, sorted by sku), its
+    last complete ISO week and its ``history_weeks``. ``sales_weekly`` keeps the newest data, so
+    weeks that a later run re-loaded show the later figures."""
+    last_week = last_complete_week(pd.Timestamp(run["as_of"]))
+    sales = con.execute(sql("run_sales_weekly"), {"run_id": run["run_id"], "last_week": last_week.date()}).df()
+    sales["week"] = pd.to_datetime(sales["week"])
+    skus = read_run_table(con, "items_snapshot", run["run_id"])["sku"].to_numpy(dtype=object)
+    return build_demand_matrix(sales, skus, last_week, run_config(run).history_weeks)

@@ -206,7 +206,9 @@ def test_frames_follow_contract() -> None:
                              unit_value=np.array([1.0, 2.0, 3.0, 4.0]))
     assert list(result.classes.columns) == ["sku", "demand_class", "adi", "cv2", "abc", "xyz",
                                             "history_weeks", "demand_value"]
-    assert list(result.accuracy.columns) == ["sku", "model", "rmsse", "mase", "wape", "bias", "selected"]
+    assert list(result.accuracy.columns) == ["sku", "model", "rmsse", "mase", "wape", "bias", "eligible",
+                                             "selected"]
+    assert not result.accuracy.loc[result.accuracy["rmsse"].isna(), "eligible"].any()
     assert list(result.coverage.columns) == ["demand_class", "series", "coverage80", "coverage95",
                                              "pit_coverage80", "pit_coverage95", "window_coverage80",
                                              "window_coverage95", "level_error_weeks"]

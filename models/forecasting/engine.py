@@ -93,7 +93,7 @@ class ForecastResult:
     model: np.ndarray
     family: np.ndarray
     classes: pd.DataFrame
-    accuracy: pd.DataFrame
+    accuracy: pd.DataFrame          # sku x candidate: rmsse, mase, wape, bias, eligible, selected
     coverage: pd.DataFrame
     level_error_weeks: np.ndarray   # (n,) n_e of the window model (inf: no shared error), :mod:`.windows`
 
@@ -176,7 +176,7 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
             "sku": np.repeat(skus[part], n_models),
             "model": np.tile(np.asarray(names, dtype=object), part.size),
             "rmsse": scores.rmsse.ravel(), "mase": scores.mase.ravel(),
-            "wape": scores.wape.ravel(), "bias": scores.bias.ravel(),
+            "wape": scores.wape.ravel(), "bias": scores.bias.ravel(), "eligible": scores.eligible.ravel(),
             "selected": (np.arange(n_models)[None, :] == chosen[:, None]).ravel(),
         }))
 
@@ -311,10 +311,10 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     other = np.flatnonzero(np.isin(demand_class, (NEW, INACTIVE)))
     accuracy_parts = sel.accuracy_parts + [pd.DataFrame({
         "sku": skus[other], "model": sel.model[other], "rmsse": np.nan, "mase": np.nan,
-        "wape": np.nan, "bias": np.nan, "selected": True})]
+        "wape": np.nan, "bias": np.nan, "eligible": False, "selected": True})]
     accuracy = pd.concat([p for p in accuracy_parts if len(p)], ignore_index=True) if any(
         len(p) for p in accuracy_parts) else pd.DataFrame(
-        columns=["sku", "model", "rmsse", "mase", "wape", "bias", "selected"])
+        columns=["sku", "model", "rmsse", "mase", "wape", "bias", "eligible", "selected"])
     accuracy["selected"] = accuracy["selected"].astype(bool)
     return ForecastResult(
         mean=mean, sd=bands.sd, lo80=bands.lo80, hi80=bands.hi80, lo95=bands.lo95, hi95=bands.hi95,
