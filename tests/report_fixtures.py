@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import duckdb
-from safestock.pipelines.sqlfiles import sql
+from safestock.pipelines import storage
 
 RUN_OLD, RUN_NEW = "run-2024-05-05", "run-2024-06-02"
 AS_OF_OLD, AS_OF_NEW = dt.date(2024, 5, 5), dt.date(2024, 6, 2)
@@ -67,8 +67,8 @@ def old_run_forecast(sku_index: int) -> float:
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the project's output tables."""
-    con.execute(sql("schema"))
+    """Create the project's output tables (from the registry) and views."""
+    storage.create_schema(con)
 
 
 def _leading_columns(con: duckdb.DuckDBPyConnection, table: str, count: int) -> str:

@@ -237,7 +237,7 @@ ALLOWED_SQL_FORMATTING = {
     ("inputs/checks.py", "quote_identifier(column)"), ("inputs/checks.py", "parent.raw_table"),
     ("inputs/checks.py", "quote_identifier(parent_key)"),
     ("inputs/sources.py", "', union_by_name = true' if path.is_dir() else ''"),
-    ("storage/database.py", "table"), ("storage/database.py", "quoted"),
+    ("storage/database.py", "table.name"), ("storage/database.py", "quoted"),
     # the sales fast path: contract-derived check codes and parse expressions, constant read
     # options, and a scan subquery whose user-supplied header names are bound as $column_N
     ("inputs/staging.py", "', '.join((f'{e} as {n}' for e, n in parsed.items()))"),
@@ -275,12 +275,26 @@ def test_sql_is_never_formatted_from_user_values() -> None:
     assert found <= ALLOWED_SQL_FORMATTING, f"review and allow-list: {sorted(found - ALLOWED_SQL_FORMATTING)}"
 
 
-def test_storage_formats_only_constant_table_names() -> None:
-    """storage/database.py formats `table` (from RUN_TABLES) and `quoted` (column names read from the
-    database schema), never values."""
-    from safestock.pipelines import storage
+def test_storage_formats_only_registry_identifiers() -> None:
+    """storage/database.py formats `table.name` and `quoted` (column names), and storage/schema.py
+    builds the DDL, only from the output-table registry, whose identifiers and types are checked
+    when it is declared: a name or type that is not a plain identifier / known type is refused."""
+    from safestock.pipelines.storage.tables import (
+        DUCKDB_TYPES,
+        OUTPUT_TABLES,
+        Column,
+        OutputTable,
+    )
 
     text = (PIPELINES / "storage/database.py").read_text(encoding="utf-8")
-    assert "for table in RUN_TABLES:" in text
-    assert all(re.fullmatch(r"[a-z_]+", table) for table in storage.RUN_TABLES)
-    assert "_table_columns(con, table)" in text
+    assert "for table in per_run_tables():" in text
+    assert "columns = [name for name in table.column_names if name in frame.columns]" in text
+    for table in OUTPUT_TABLES:
+        assert re.fullmatch(r"[a-z_][a-z0-9_]*", table.name)
+        assert all(re.fullmatch(r"[a-z_][a-z0-9_]*", c.name) and c.type in DUCKDB_TYPES for c in table.columns)
+    with pytest.raises(ValueError, match="not an identifier"):
+        Column('x"; drop table runs; --', "varchar", "hostile name")
+    with pytest.raises(ValueError, match="type"):
+        Column("x", "varchar; drop table runs", "hostile type")
+    with pytest.raises(ValueError, match="not an identifier"):
+        OutputTable("Runs;", "hostile table", "row", (), (), per_run=False)

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 from safestock.pipelines import storage
+from safestock.pipelines.storage import table_doc, tables
 
 
 def _outputs(value: float) -> dict[str, pd.DataFrame]:
@@ -153,3 +154,91 @@ def test_forecast_vs_actual_view_matches_forecasts_of_earlier_runs_with_later_sa
     rows = _count(db, "select run_id, week, forecast, actual, error, inside80, inside95 from forecast_vs_actual")
     # only the week that has actuals now (2026-01-05) is tracked; 13 is outside 8..12 but inside 5..15
     assert rows == [(earlier.run_id, pd.Timestamp("2026-01-05").date(), 10.0, 13.0, -3.0, False, True)]
+
+
+# ------------------------------------------------------------------ the output-table registry
+
+def _information_schema(db: Path) -> dict[str, list[tuple[str, str, bool]]]:
+    """table -> [(column, DuckDB type, nullable)] in ordinal order, read from a real DuckDB file."""
+    columns: dict[str, list[tuple[str, str, bool]]] = {}
+    for table, column, data_type, is_nullable in _count(
+        db, "select table_name, column_name, data_type, is_nullable from information_schema.columns "
+            "where table_schema = 'main' and table_name in (select table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE') order by table_name, ordinal_position"
+    ):
+        columns.setdefault(table, []).append((column, data_type, is_nullable == "YES"))
+    return columns
+
+
+def _registry_columns(table: tables.OutputTable) -> list[tuple[str, str, bool]]:
+    return [(c.name, c.type.upper(), c.nullable) for c in table.columns]
+
+
+def test_generated_schema_creates_every_registered_column_with_its_type(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    storage.connect(db).close()
+    found = _information_schema(db)
+    assert sorted(found) == sorted(t.name for t in tables.OUTPUT_TABLES)  # no table besides the registry's
+    for table in tables.OUTPUT_TABLES:
+        assert found[table.name] == _registry_columns(table), table.name
+    assert _count(db, "select table_name, constraint_column_names from duckdb_constraints() "
+                      "where constraint_type = 'PRIMARY KEY'") == [("runs", ["run_id"])]
+    assert _count(db, "select count(*) from forecast_vs_actual") == [(0,)]  # the hand-written view
+
+
+def test_database_of_an_older_safestock_gains_the_registered_columns(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as con:  # forecasts and policy_backtest as first released
+        con.execute("create table forecasts (run_id varchar not null, sku varchar not null, week date not null, "
+                    "step integer not null, mean double not null, lo80 double, hi80 double, lo95 double, "
+                    "hi95 double, model varchar not null, sd double)")
+        con.execute("create table policy_backtest (run_id varchar not null, demand_class varchar not null, "
+                    "skus integer, weeks integer, service_level_target double, cycle_service_level double, "
+                    "fill_rate_target double, fill_rate double, average_on_hand double, backorder_units double)")
+        con.execute("insert into forecasts values ('old', 'A', date '2025-01-06', 1, 5, 1, 9, 0, 12, 'ses', 2)")
+    storage.connect(db).close()
+
+    found = _information_schema(db)
+    for name in ("forecasts", "policy_backtest"):  # the appended columns are nullable in the registry too
+        assert found[name] == _registry_columns(tables.output_table(name)), name
+    assert [c for c, _, _ in found["forecasts"]][-1] == "family"
+    assert [(c, t) for c, t, _ in found["policy_backtest"]][-3:] == [
+        ("review_cycle_service_level", "DOUBLE"), ("cycles", "BIGINT"), ("demand_units", "DOUBLE")]
+    assert _count(db, "select run_id, mean, family from forecasts") == [("old", 5.0, None)]  # old rows kept
+    _complete_run(db, "2026-01-04", 1.0, ["2025-12-29"])  # and the current writer works on it
+    assert _count(db, "select count(*) from inventory_policy") == [(2,)]
+
+
+def test_unregistered_output_table_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    run = storage.start_run(db, pd.Timestamp("2026-01-04"), "in", {})
+    outputs = {**_outputs(1.0), "shadow_table": pd.DataFrame({"sku": ["A"]})}
+    with pytest.raises(ValueError, match="shadow_table"):
+        storage.write_run(db, run, outputs, _sales(["2025-12-29"], 1.0), _summary())
+    assert _count(db, "select count(*) from inventory_policy") == [(0,)]
+    assert "shadow_table" not in _information_schema(db)
+
+    complete = {name: pd.DataFrame() for name in tables.RUN_TABLES}
+    tables.check_run_outputs(complete)  # exactly the registry's per-run tables: accepted
+    with pytest.raises(ValueError, match=r"unregistered \['shadow_table'\]"):
+        tables.check_run_outputs({**complete, "shadow_table": pd.DataFrame()})
+    with pytest.raises(ValueError, match=r"missing \['policy_backtest'\]"):
+        tables.check_run_outputs({k: v for k, v in complete.items() if k != "policy_backtest"})
+
+
+def test_frame_missing_a_non_nullable_column_names_table_and_column(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    run = storage.start_run(db, pd.Timestamp("2026-01-04"), "in", {})
+    outputs = _outputs(1.0)
+    outputs["purchase_recommendations"] = outputs["purchase_recommendations"].drop(columns="reason")
+    with pytest.raises(ValueError, match=r"'purchase_recommendations'.*'reason'"):
+        storage.write_run(db, run, outputs, _sales(["2025-12-29"], 1.0), _summary())
+    assert _count(db, "select count(*) from inventory_policy") == [(0,)]  # nothing of the run written
+
+
+def test_committed_output_tables_doc_is_the_generated_one() -> None:
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "output-tables.md").read_text(encoding="utf-8")
+    assert committed == table_doc.output_tables_markdown(), (
+        f"docs/output-tables.md is out of date with pipelines/storage/tables.py; regenerate it: "
+        f"{table_doc.REGENERATE}"
+    )

@@ -1,14 +1,17 @@
-"""Storage: the DuckDB results file — schema, run records, the run lock, the atomic write of a
-run's output tables — and the shaping of stage results into those tables.
+"""Storage: the DuckDB results file — the output-table registry, schema, run records, the run
+lock, the atomic write of a run's output tables — and the shaping of stage results into those tables.
 
-Rooms: ``records`` (RunRecord, RunSummary), ``database`` (connections, lock, run rows, write),
-``outputs`` (stage results → output frames).
+Rooms: ``tables`` (the output-table registry: every table and column, declared once), ``schema``
+(DDL generated from it), ``table_doc`` (its markdown, docs/output-tables.md), ``records``
+(RunRecord, RunSummary), ``database`` (connections, lock, run rows, write), ``outputs`` (stage
+results → output frames).
 """
 
 from safestock.pipelines.storage.database import (
-    RUN_TABLES,
     RunInProgressError,
+    check_frame,
     connect,
+    create_schema,
     fail_run,
     latest_run_id,
     run_lock,
@@ -16,6 +19,8 @@ from safestock.pipelines.storage.database import (
     write_run,
 )
 from safestock.pipelines.storage.records import RunRecord, RunSummary
+from safestock.pipelines.storage.tables import OUTPUT_TABLES, RUN_TABLES, output_table
 
-__all__ = ["RUN_TABLES", "RunInProgressError", "RunRecord", "RunSummary", "connect", "fail_run",
-           "latest_run_id", "run_lock", "start_run", "write_run"]
+__all__ = ["OUTPUT_TABLES", "RUN_TABLES", "RunInProgressError", "RunRecord", "RunSummary", "check_frame",
+           "connect", "create_schema", "fail_run", "latest_run_id", "output_table", "run_lock", "start_run",
+           "write_run"]

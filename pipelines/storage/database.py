@@ -1,5 +1,6 @@
 """The DuckDB results database: schema, run records, the run lock and the atomic write.
 
+The tables are those of the registry (``storage.tables``; DDL from ``storage.schema``).
 A run writes nothing but its ``runs`` row until it has computed everything; then all of its
 output tables are written in ONE transaction, together with marking earlier runs for the same
 ``as_of`` as superseded (their rows deleted). A crash or an error before that commit leaves the
@@ -22,26 +23,8 @@ import duckdb
 import pandas as pd
 from safestock.pipelines.sqlfiles import sql
 from safestock.pipelines.storage.records import RunRecord
-
-# Tables holding one set of rows per run, keyed by run_id (the public output interface).
-RUN_TABLES: tuple[str, ...] = (
-    "sku_class",
-    "forecasts",
-    "forecast_accuracy",
-    "forecast_coverage",
-    "lead_times",
-    "inventory_policy",
-    "backorder_risk",
-    "projection",
-    "supplier_risk",
-    "purchase_recommendations",
-    "data_quality",
-    "items_snapshot",
-    "suppliers_snapshot",
-    "inventory_snapshot",
-    "purchase_orders_snapshot",
-    "policy_backtest",
-)
+from safestock.pipelines.storage.schema import schema_ddl
+from safestock.pipelines.storage.tables import RUN_TABLES, OutputTable, per_run_tables
 
 
 class RunInProgressError(RuntimeError):
@@ -68,9 +51,14 @@ def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
         return duckdb.connect(str(db_path), read_only=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
-    con.execute(sql("schema"))
-    con.execute(sql("schema_migrations"))
+    create_schema(con)
     return con
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the registered tables (adding columns an older safestock's database lacks), then the views."""
+    con.execute(schema_ddl())
+    con.execute(sql("schema_views"))
 
 
 @contextmanager
@@ -134,23 +122,31 @@ def fail_run(db_path: Path, run_id: str, error: str) -> None:
         con.execute(sql("run_fail"), {"run_id": run_id, "finished_at": utc_now(), "error": error[:4000]})
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
-        [table],
-    ).fetchall()
-    return [row[0] for row in rows]
+def check_frame(table: OutputTable, frame: pd.DataFrame) -> None:
+    """Refuse a frame with rows that lacks one of the table's non-nullable columns.
 
-
-def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Insert the frame's columns that the table has, matched by name."""
+    Nullable columns a frame lacks are written as NULL; columns the table does not have are not
+    written. A frame without rows writes nothing and is not checked.
+    """
     if frame.empty:
         return
-    columns = [c for c in _table_columns(con, table) if c in frame.columns]
+    for column in table.columns:
+        if not column.nullable and column.name not in frame.columns:
+            raise ValueError(
+                f"output table {table.name!r}: the frame has no column {column.name!r}, which may not be NULL"
+            )
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: OutputTable, frame: pd.DataFrame) -> None:
+    """Insert the frame's columns that the registered table has, matched by name."""
+    check_frame(table, frame)
+    if frame.empty:
+        return
+    columns = [name for name in table.column_names if name in frame.columns]
     con.register("incoming_frame", frame[columns])
     try:
         quoted = ", ".join(f'"{c}"' for c in columns)
-        con.execute(f'insert into "{table}" ({quoted}) select {quoted} from incoming_frame')
+        con.execute(f'insert into "{table.name}" ({quoted}) select {quoted} from incoming_frame')
     finally:
         con.unregister("incoming_frame")
 
@@ -164,12 +160,13 @@ def write_run(
 ) -> list[str]:
     """Write all outputs of ``run`` atomically and supersede earlier runs for the same as_of.
 
-    ``outputs`` maps table names from RUN_TABLES to frames without ``run_id``. Returns the ids
-    of the superseded runs. Either everything is committed or nothing is.
+    ``outputs`` maps names of the registry's per-run tables (``tables.RUN_TABLES``) to frames
+    without ``run_id``; each frame is checked against its table's columns (``check_frame``).
+    Returns the ids of the superseded runs. Either everything is committed or nothing is.
     """
     unknown = set(outputs) - set(RUN_TABLES)
     if unknown:
-        raise ValueError(f"not output tables: {sorted(unknown)}")
+        raise ValueError(f"not registered per-run output tables: {sorted(unknown)}")
     with connect(db_path) as con:
         con.begin()
         try:
@@ -179,11 +176,11 @@ def write_run(
                     sql("runs_superseded"), {"as_of": run.as_of.date(), "run_id": run.run_id}
                 ).fetchall()
             ]
-            for table in RUN_TABLES:
+            for table in per_run_tables():
                 if superseded:
-                    con.execute(f'delete from "{table}" where run_id in (select unnest(?))', [superseded])
-                if table in outputs:
-                    _insert_frame(con, table, outputs[table].assign(run_id=run.run_id))
+                    con.execute(f'delete from "{table.name}" where run_id in (select unnest(?))', [superseded])
+                if table.name in outputs:
+                    _insert_frame(con, table, outputs[table.name].assign(run_id=run.run_id))
             if superseded:
                 con.execute(
                     "update runs set status = 'superseded' where run_id in (select unnest(?))", [superseded]

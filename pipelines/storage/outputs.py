@@ -1,4 +1,4 @@
-"""Shape the stages' results into the output tables of sql/schema.sql (without run_id)."""
+"""Shape the stages' results into the per-run output tables of the registry (storage/tables.py), without run_id."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from safestock.models.demand_matrix import DemandMatrix, first_forecast_week
 from safestock.models.forecasting import ForecastResult
 from safestock.models.inventory import LeadTimes
 from safestock.pipelines.inputs import DataQualityNote, LoadedInputs
+from safestock.pipelines.storage.tables import RUN_TABLES, check_run_outputs
 
 
 def forecast_table(skus: np.ndarray, forecast: ForecastResult, first_week: pd.Timestamp) -> pd.DataFrame:
@@ -65,8 +66,11 @@ def assemble_outputs(
     policy_backtest: pd.DataFrame,
     extra_notes: list[DataQualityNote] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every per-run output table keyed by its name in sql/schema.sql."""
-    return {
+    """Every per-run output table of the registry keyed by its name, in registry order.
+
+    Refuses (ValueError) a result that is not exactly the registry's per-run tables.
+    """
+    outputs = {
         "sku_class": forecast.classes,
         "forecasts": forecast_table(demand.skus, forecast, first_forecast_week(inputs.as_of)),
         "forecast_accuracy": forecast.accuracy,
@@ -84,3 +88,5 @@ def assemble_outputs(
         "purchase_orders_snapshot": inputs.purchase_orders,
         "policy_backtest": policy_backtest,
     }
+    check_run_outputs(outputs)
+    return {name: outputs[name] for name in RUN_TABLES}

@@ -1,0 +1,393 @@
+"""The output-table registry: every table of the results database, declared once.
+
+Each ``OutputTable`` names a table, says what one row is, and lists its columns in database order
+with their DuckDB types, nullability and meaning. The registry drives the schema
+(``storage.schema.schema_ddl``), the writer (``database.write_run`` writes and validates the
+per-run tables), the assembly of a run's outputs (``outputs.assemble_outputs``) and the
+generated table list ``docs/output-tables.md``. Adding an output table means: an entry here, the
+model function producing its frame, and wiring that frame into ``assemble_outputs``.
+
+The names, types and order of the columns are the public interface: append columns, never rename
+or retype them (databases written by an older safestock gain appended columns when opened). A
+column appended to an existing table must be nullable: rows written before it have no value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+DUCKDB_TYPES = frozenset({"varchar", "double", "integer", "bigint", "boolean", "date", "timestamp"})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: ``name`` (identifier), DuckDB ``type``, meaning, and whether NULL is allowed."""
+
+    name: str
+    type: str
+    description: str
+    nullable: bool = True
+
+    def __post_init__(self) -> None:
+        if not IDENTIFIER.fullmatch(self.name):
+            raise ValueError(f"column name {self.name!r} is not an identifier [a-z_][a-z0-9_]*")
+        if self.type not in DUCKDB_TYPES:
+            raise ValueError(f"column {self.name!r}: type {self.type!r} is not one of {sorted(DUCKDB_TYPES)}")
+
+
+@dataclass(frozen=True)
+class OutputTable:
+    """One table of the results database.
+
+    ``grain`` says what one row is; ``key`` lists the columns that identify a row (documented and
+    kept unique by the writers; enforced as a PRIMARY KEY only when ``primary_key``). ``per_run``
+    tables carry ``run_id`` first and are written by ``write_run`` from ``assemble_outputs``.
+    """
+
+    name: str
+    description: str
+    grain: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    per_run: bool = True
+    primary_key: bool = False
+
+    def __post_init__(self) -> None:
+        if not IDENTIFIER.fullmatch(self.name):
+            raise ValueError(f"table name {self.name!r} is not an identifier [a-z_][a-z0-9_]*")
+        names = [column.name for column in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name!r} declares a column twice")
+        if missing := [k for k in self.key if k not in names]:
+            raise ValueError(f"table {self.name!r}: key columns {missing} are not columns")
+        if self.per_run and (names[:1] != ["run_id"] or self.columns[0].nullable):
+            raise ValueError(f"per-run table {self.name!r} must start with a non-nullable run_id column")
+        if self.primary_key and (not self.key or any(self.column(k).nullable for k in self.key)):
+            raise ValueError(f"table {self.name!r}: a primary key needs non-nullable key columns")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> Column:
+        """The column called ``name`` (KeyError if the table has none)."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+def _run_id() -> Column:
+    return Column("run_id", "varchar", "the run that wrote the row (`runs.run_id`)", nullable=False)
+
+
+def _text(name: str, description: str, nullable: bool = True) -> Column:
+    return Column(name, "varchar", description, nullable)
+
+
+def _number(name: str, description: str, nullable: bool = True) -> Column:
+    return Column(name, "double", description, nullable)
+
+
+def _count(name: str, description: str) -> Column:
+    return Column(name, "integer", description)
+
+
+def _day(name: str, description: str, nullable: bool = True) -> Column:
+    return Column(name, "date", description, nullable)
+
+
+_SKU = "SKU code"
+_SUPPLIER = "supplier code"
+_LT_MEAN = "mean lead time, weeks"
+_LT_SD = "standard deviation of the lead time, weeks"
+_LT_P90 = "90th percentile of the lead time, weeks"
+
+OUTPUT_TABLES: tuple[OutputTable, ...] = (
+    OutputTable(
+        "runs", "Every pipeline attempt; `as_of` is the planning date it was made for. A successful "
+        "re-run for the same as_of deletes the earlier run's rows and marks it `superseded`.",
+        "attempt", ("run_id",), per_run=False, primary_key=True, columns=(
+            _text("run_id", "`<as_of>_<start time>`: identifies the attempt", nullable=False),
+            _day("as_of", "planning date (latest inventory snapshot unless given)", nullable=False),
+            Column("started_at", "timestamp", "start, UTC", nullable=False),
+            Column("finished_at", "timestamp", "end, UTC (NULL while running)"),
+            _text("status", "running | succeeded | failed | superseded", nullable=False),
+            _text("error", "why the attempt failed"),
+            _text("input_dir", "input folder read"),
+            _count("pid", "process id of the run"),
+            _count("skus", "SKUs planned"),
+            _day("first_forecast_week", "Monday of forecast step 1"),
+            _count("horizon_weeks", "weeks forecast ahead"),
+            _text("service_level_type", "cycle | fill_rate"),
+            _text("input_files", "JSON: file -> {sha256, rows}"),
+            _text("config", "JSON of the configuration used"),
+        )),
+    OutputTable(
+        "sales_weekly", "Weekly demand history (ISO weeks), zero-filled from each SKU's first sale. "
+        "The newest data wins: a run replaces the (sku, week) pairs its input covers.",
+        "SKU × ISO week", ("sku", "week"), per_run=False, columns=(
+            _text("sku", _SKU, nullable=False),
+            _day("week", "Monday of the ISO week", nullable=False),
+            _number("quantity", "units sold", nullable=False),
+        )),
+    OutputTable(
+        "sku_class", "Demand class of every SKU (Syntetos–Boylan with new/inactive) and ABC/XYZ classes.",
+        "SKU", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("demand_class", "smooth | erratic | intermittent | lumpy | new | inactive", nullable=False),
+            _number("adi", "average inter-demand interval, weeks"),
+            _number("cv2", "squared coefficient of variation of the non-zero demand sizes"),
+            _text("abc", "A/B/C by cumulative share of demand value"),
+            _text("xyz", "X/Y/Z by coefficient of variation of weekly demand"),
+            _count("history_weeks", "weeks since the SKU's first sale within the history window"),
+            _number("demand_value", "demand value over the history (units × unit cost)"),
+        )),
+    OutputTable(
+        "forecasts", "Weekly forecast of every SKU with 80 % and 95 % intervals.",
+        "SKU × week ahead", ("run_id", "sku", "step"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _day("week", "Monday of the forecast week", nullable=False),
+            Column("step", "integer", "weeks ahead: 1 = first week after as_of", nullable=False),
+            _number("mean", "forecast mean, units", nullable=False),
+            _number("lo80", "lower bound of the 80 % interval"),
+            _number("hi80", "upper bound of the 80 % interval"),
+            _number("lo95", "lower bound of the 95 % interval"),
+            _number("hi95", "upper bound of the 95 % interval"),
+            _text("model", "selected forecasting model", nullable=False),
+            _number("sd", "forecast standard deviation, units"),
+            _text("family", "normal | poisson | negbin: distribution for sums over weeks"),
+        )),
+    OutputTable(
+        "forecast_accuracy", "Backtest accuracy of every candidate model of every SKU.",
+        "SKU × candidate model", ("run_id", "sku", "model"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("model", "candidate model", nullable=False),
+            _number("rmsse", "root mean squared scaled error"),
+            _number("mase", "mean absolute scaled error"),
+            _number("wape", "weighted absolute percentage error"),
+            _number("bias", "mean error (forecast − actual)"),
+            Column("selected", "boolean", "the model chosen for the forecast", nullable=False),
+        )),
+    OutputTable(
+        "forecast_coverage", "Calibration of the forecast intervals in the backtest, per demand class.",
+        "demand class", ("run_id", "demand_class"), columns=(
+            _run_id(),
+            _text("demand_class", "demand class (or all)", nullable=False),
+            _count("series", "SKUs measured"),
+            _number("coverage80", "share of backtest actuals inside the weekly 80 % bands"),
+            _number("coverage95", "share of backtest actuals inside the weekly 95 % bands"),
+            _number("pit_coverage80", "coverage80 judged by the PIT (fair to count forecasts)"),
+            _number("pit_coverage95", "coverage95 judged by the PIT"),
+            _number("window_coverage80", "80 % coverage of demand totals over 1–13 weeks, by the PIT"),
+            _number("window_coverage95", "95 % coverage of demand totals over 1–13 weeks, by the PIT"),
+            _number("level_error_weeks", "fitted shared-error term n_e of the multi-week distribution"),
+        )),
+    OutputTable(
+        "lead_times", "Lead-time distribution used for every SKU.",
+        "SKU", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _number("lead_time_weeks_mean", _LT_MEAN),
+            _number("lead_time_weeks_sd", _LT_SD),
+            _number("lead_time_weeks_p90", _LT_P90),
+            _count("receipts", "receipts the estimate is based on"),
+            _text("source", "sku | supplier | nominal: where the estimate comes from"),
+        )),
+    OutputTable(
+        "inventory_policy", "Replenishment policy (s, S) of every SKU.",
+        "SKU", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _number("service_level", "target service level"),
+            _text("service_level_type", "cycle | fill_rate"),
+            _number("lead_time_weeks_mean", _LT_MEAN),
+            _number("lead_time_weeks_sd", _LT_SD),
+            _number("review_period_weeks", "review period, weeks"),
+            _number("demand_per_week_mean", "mean weekly demand"),
+            _number("demand_per_week_sd", "standard deviation of weekly demand"),
+            _number("protection_demand_mean", "mean demand over the protection interval (lead time + review)"),
+            _number("protection_demand_sd", "standard deviation of demand over the protection interval"),
+            _number("safety_stock", "reorder point − mean protection demand"),
+            _number("reorder_point", "s: order when the inventory position is at or below it"),
+            _number("order_up_to", "S: order up to this inventory position"),
+            _number("eoq", "economic order quantity"),
+            _text("method", "how s was computed (service type / distribution + adjustments)"),
+            _number("level_error_weeks", "the forecast's n_e the interval used (inf = none)"),
+        )),
+    OutputTable(
+        "backorder_risk", "Stock-out risk of every SKU from its current inventory position, without a new order.",
+        "SKU", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _number("on_hand", "units on hand"),
+            _number("on_order", "units on open purchase orders"),
+            _number("backordered", "units backordered"),
+            _number("inventory_position", "on hand + on order − backordered"),
+            _number("stockout_probability", "P(demand over the protection interval > inventory position)"),
+            _number("expected_backorder_units", "expected units short over the protection interval"),
+            _number("expected_backorder_value", "expected_backorder_units × unit cost"),
+            _number("weeks_of_cover", "net stock / mean weekly forecast"),
+            _day("projected_stockout_week", "first week with backorder probability ≥ 0.5"),
+            _day("order_by", "latest order date: projected stock-out − lead-time p90, not before as_of"),
+        )),
+    OutputTable(
+        "projection", "Expected stock of every SKU week by week, with open purchase orders arriving.",
+        "SKU × week ahead", ("run_id", "sku", "step"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _day("week", "Monday of the week", nullable=False),
+            Column("step", "integer", "weeks ahead: 1 = first week after as_of", nullable=False),
+            _number("demand_mean", "mean forecast demand of the week"),
+            _number("receipts", "units expected to arrive in the week"),
+            _number("on_hand_expected", "expected on hand at the end of the week (negative: backorders)"),
+            _number("backorder_probability", "P(cumulative demand > available stock)"),
+            _number("expected_backorder_units", "expected units short by the end of the week"),
+        )),
+    OutputTable(
+        "supplier_risk", "Stock-out risk and delivery record rolled up per supplier.",
+        "supplier", ("run_id", "supplier_id"), columns=(
+            _run_id(),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _text("name", "supplier name"),
+            _count("skus", "SKUs supplied"),
+            _count("skus_at_risk", "SKUs with stockout_probability ≥ the at-risk threshold"),
+            _number("expected_backorder_units", "sum over the supplier's SKUs"),
+            _number("expected_backorder_value", "sum over the supplier's SKUs"),
+            _number("lead_time_weeks_mean", _LT_MEAN),
+            _number("lead_time_weeks_p90", _LT_P90),
+            _number("on_time_rate", "share of receipts on or before the expected date"),
+            _count("receipts", "receipts measured"),
+            _number("mean_days_late", "mean days received after the expected date"),
+        )),
+    OutputTable(
+        "purchase_recommendations", "Recommended (or deferred) purchase-order lines.",
+        "order line", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _text("sku", _SKU, nullable=False),
+            _number("order_quantity", "units to order (whole packs, at least the MOQ)", nullable=False),
+            _count("packs", "packs to order"),
+            _day("order_by", "order no later than"),
+            _day("expected_arrival", "order_by + mean lead time"),
+            _number("unit_cost", "cost per unit"),
+            _number("line_value", "order_quantity × unit_cost"),
+            _text("reason", "why the line is recommended or deferred", nullable=False),
+            _text("status", "recommended | deferred"),
+        )),
+    OutputTable(
+        "data_quality", "What was dropped, flagged or defaulted while loading (and noted by the run).",
+        "note", (), columns=(
+            _run_id(),
+            _text("file", "input file"),
+            Column("line", "bigint", "line of the file (NULL when not one line)"),
+            _text("column_name", "column concerned"),
+            _text("severity", "warning | info"),
+            _text("message", "what happened", nullable=False),
+            Column("rows", "bigint", "rows affected"),
+        )),
+    OutputTable(
+        "items_snapshot", "The items input the run used.", "input row", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER),
+            _text("description", "item description"),
+            _number("unit_cost", "cost per unit"),
+            _number("pack_size", "units per pack"),
+            _number("moq", "minimum order quantity, units"),
+            _number("service_level", "item's service-level target (NULL: the ABC default)"),
+            _text("status", "active | discontinued"),
+        )),
+    OutputTable(
+        "suppliers_snapshot", "The suppliers input the run used.", "input row", ("run_id", "supplier_id"),
+        columns=(
+            _run_id(),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _text("name", "supplier name"),
+            _number("lead_time_days", "nominal lead time, days"),
+            _number("review_period_days", "days between reviews"),
+            _number("min_order_value", "minimum value of one order"),
+        )),
+    OutputTable(
+        "inventory_snapshot", "The inventory input the run used.", "input row", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _number("on_hand", "units on hand"),
+            _number("backordered", "units backordered"),
+            _day("as_of", "snapshot date"),
+        )),
+    OutputTable(
+        "purchase_orders_snapshot", "The purchase-order lines input the run used.", "input row",
+        ("run_id", "po_id", "sku"), columns=(
+            _run_id(),
+            _text("po_id", "purchase-order number", nullable=False),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER),
+            _number("quantity", "units ordered"),
+            _day("order_date", "date ordered"),
+            _day("expected_date", "date expected"),
+            _day("received_date", "date received (NULL when open)"),
+            _number("received_quantity", "units received (NULL when open)"),
+            _text("status", "open | closed"),
+        )),
+    OutputTable(
+        "policy_backtest", "Replay of the policy on recent history: achieved service level and fill rate "
+        "against the targets.", "demand class", ("run_id", "demand_class"), columns=(
+            _run_id(),
+            _text("demand_class", "demand class (or all)", nullable=False),
+            _count("skus", "SKUs replayed"),
+            _count("weeks", "weeks replayed"),
+            _number("service_level_target", "cycle service-level target (NaN for a fill-rate run)"),
+            _number("cycle_service_level", "share of replenishment cycles without a stock-out"),
+            _number("fill_rate_target", "fill-rate target (NaN for a cycle run)"),
+            _number("fill_rate", "share of demand met from stock"),
+            _number("average_on_hand", "mean units on hand"),
+            _number("backorder_units", "units backordered"),
+            _number("review_cycle_service_level", "share of review periods without a stock-out"),
+            Column("cycles", "bigint", "replenishment cycles measured"),
+            _number("demand_units", "units demanded"),
+        )),
+)
+
+RUN_TABLES: tuple[str, ...] = tuple(table.name for table in OUTPUT_TABLES if table.per_run)
+"""Tables holding one set of rows per run, keyed by run_id, in registry order."""
+
+if len({table.name for table in OUTPUT_TABLES}) != len(OUTPUT_TABLES):
+    raise ValueError("the output-table registry declares a table twice")
+
+
+def output_table(name: str) -> OutputTable:
+    """The registered table called ``name`` (KeyError naming it if unregistered)."""
+    for table in OUTPUT_TABLES:
+        if table.name == name:
+            return table
+    raise KeyError(f"{name!r} is not a registered output table")
+
+
+def per_run_tables() -> tuple[OutputTable, ...]:
+    """The registered tables written once per run by ``write_run``, in registry order."""
+    return tuple(table for table in OUTPUT_TABLES if table.per_run)
+
+
+def check_run_outputs(outputs: Mapping[str, object]) -> None:
+    """Refuse a run's outputs unless they are exactly the registry's per-run tables.
+
+    An unregistered name is a table the schema would not have; a missing one is a registered
+    table the run would leave empty without saying so.
+    """
+    unregistered = sorted(set(outputs) - set(RUN_TABLES))
+    missing = [name for name in RUN_TABLES if name not in outputs]
+    if unregistered or missing:
+        raise ValueError(
+            "a run's outputs must be exactly the registered per-run tables (pipelines/storage/tables.py): "
+            f"unregistered {unregistered}, missing {missing}"
+        )
