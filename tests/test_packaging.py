@@ -10,6 +10,7 @@ of those folders is missing from the wheel, when a generic top-level name (``mod
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -60,9 +61,13 @@ def test_every_package_folder_is_declared() -> None:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A wheel built from the checkout (pip wheel, no dependencies)."""
+    """A wheel built from a clean copy of the checkout (pip wheel, no dependencies). Building in the
+    checkout would leave build/ behind, whose stale copies of deleted modules a later build ships."""
     out = tmp_path_factory.mktemp("wheel")
-    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(ROOT)],
+    source = out / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "demo_output", "artifacts", ".pytest_cache"))
+    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source)],
          cwd=out, env=dict(os.environ))
     (built,) = out.glob("safestock-*.whl")
     return built
