@@ -14,8 +14,8 @@ come from a supplier that delivers in order with the stated mean and CV ('sequen
 models/inventory/simulation.py); a last table compares it with the old i.i.d. lead times whose
 orders cross ('independent') and with i.i.d. draws held back to the previous arrival ('capped'),
 with the effective lead-time mean / CV measured on the simulated orders.
-Part 2 times estimate_lead_times, compute_policy, project_risk and recommend_orders on synthetic
-SKUs x 26 weeks.
+Part 2 times estimate_lead_times, build_planning_inputs, compute_policy, project_risk and
+recommend_orders on synthetic SKUs x 26 weeks.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from safestock.models.inventory import (  # noqa: E402
     PolicyConfig,
+    build_planning_inputs,
     compute_policy,
     estimate_lead_times,
     project_risk,
@@ -166,16 +167,19 @@ def speed(n: int, horizon: int = 26) -> dict[str, float]:
     lead_times = estimate_lead_times(data["purchase_orders"], data["items"], data["suppliers"], data["as_of"], config)
     timings["estimate_lead_times"] = time.perf_counter() - start
     start = time.perf_counter()
-    policy = compute_policy(data["skus"], data["mean"], data["sd"], data["family"], np.full(n, "smooth"),
-                            data["abc"], data["items"], data["suppliers"], lead_times, config)
+    inputs = build_planning_inputs(data["skus"], data["items"], data["suppliers"], lead_times, data["inventory"],
+                                   data["purchase_orders"], data["as_of"])
+    timings["build_planning_inputs"] = time.perf_counter() - start
+    start = time.perf_counter()
+    policy = compute_policy(inputs, data["mean"], data["sd"], data["family"], np.full(n, "smooth"), data["abc"],
+                            config)
     timings["compute_policy"] = time.perf_counter() - start
     start = time.perf_counter()
-    projection, risk = project_risk(data["skus"], data["mean"], data["sd"], data["family"], data["first_week"],
-                                    data["inventory"], data["purchase_orders"], policy, lead_times, data["as_of"],
+    projection, risk = project_risk(inputs, data["mean"], data["sd"], data["family"], data["first_week"], policy,
                                     config)
     timings["project_risk"] = time.perf_counter() - start
     start = time.perf_counter()
-    orders = recommend_orders(policy, risk, data["items"], data["suppliers"], lead_times, data["as_of"], config)
+    orders = recommend_orders(inputs, policy, risk, config)
     timings["recommend_orders"] = time.perf_counter() - start
     print(f"{'projection rows':>22}: {len(projection):,}\n{'order lines':>22}: {len(orders):,}")
     return timings

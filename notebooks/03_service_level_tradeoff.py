@@ -15,9 +15,10 @@
 # # 03 · Service level vs safety stock
 #
 # How much stock does each extra point of service cost? For the SKUs of the latest succeeded
-# run, the policy is recomputed with `safestock.models.inventory.compute_policy` (the function the flow's
-# `policy_task` calls) at a sweep of service-level targets, from the run's stored forecasts,
-# lead times, items and suppliers. The curve of **total safety-stock value vs target** is shown
+# run, the policy is recomputed as the flow computes it - `build_planning_inputs` (the flow's
+# `planning_inputs_task`) then `compute_policy` (its `policy_task`), both from
+# `safestock.models.inventory` - at a sweep of service-level targets, from the run's stored
+# forecasts, demand history, lead times, items and suppliers. The curve of **total safety-stock value vs target** is shown
 # per ABC class, next to the run's actual targets (A 98 %, B 95 %, C 90 % by default).
 #
 # On a subset of SKUs the **achieved** service is then measured with the vectorised Monte Carlo
@@ -25,22 +26,20 @@
 # with its forecast's mean, sd and distribution family, and gamma lead times with its estimated
 # lead-time mean and sd (whole weeks), as in `simulation.evaluate_policy`.
 #
-# * Database: env `SAFESTOCK_DB` (default `demo_output/safestock.duckdb`), read-only, closed
-#   right after loading. Nothing is written anywhere.
+# * Database: env `SAFESTOCK_DB` (default `demo_output/safestock.duckdb`), read through
+#   `safestock.pipelines.results`, read-only, closed right after loading. Nothing is written anywhere.
 # * Change the sweep, the subset size or the simulated years in the next cell.
 # * The target type (cycle service P1 or fill rate P2) is the run's `service_level_type`.
 
 # %%
 import dataclasses
-import json
 import time
 
 import duckdb
 import numpy as np
 import pandas as pd
 import plotly.express as px
-from safestock.models.demand_matrix import build_demand_matrix, last_complete_week
-from safestock.models.inventory import LeadTimes, PolicyConfig, compute_policy
+from safestock.models.inventory import LeadTimes, build_planning_inputs, compute_policy
 from safestock.models.inventory.simulation import (
     DemandModel,
     discrete_lead_time_pmf,
@@ -48,7 +47,13 @@ from safestock.models.inventory.simulation import (
     sample_demand,
     simulate_policy,
 )
-from safestock.pipelines.results import default_db_path, read_run
+from safestock.pipelines.results import (
+    default_db_path,
+    read_demand_matrix,
+    read_run,
+    read_run_table,
+    run_config,
+)
 
 SERVICE_LEVELS = [0.80, 0.85, 0.90, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995]
 SIM_SKUS_PER_CLASS = 8        # simulated SKUs per ABC class (highest demand value first)
@@ -63,9 +68,13 @@ print(f"database: {DB_PATH}")
 # %% [markdown]
 # ## Load the run's inputs to the policy
 #
+# Through `safestock.pipelines.results`: the run's demand matrix (`read_demand_matrix`, as the
+# flow's weekly-demand task builds it: its SKUs and the history `compute_policy` takes),
 # `forecasts` (weekly mean and sd per step), `lead_times`, `items_snapshot`,
 # `suppliers_snapshot`, `sku_class` (ABC) and the stored `inventory_policy`; the policy settings
-# come from the run's `config` column.
+# are the run's (`run_config`). `build_planning_inputs` aligns items, suppliers and lead times to
+# the demand matrix's SKUs, as in the flow (the stock and open orders it also takes are not
+# needed for a policy; nor are the per-supplier lead-time figures, which only date open orders).
 #
 # The forecast *family* (normal or count) is not a column of `forecasts`; it is read back from
 # `inventory_policy.method` (`cycle/negbin+undershoot` -> count). Discontinued and no-demand SKUs
@@ -76,26 +85,22 @@ con = duckdb.connect(str(DB_PATH), read_only=True)
 try:
     run = read_run(con, RUN_ID)
     run_id = run["run_id"]
-    forecasts = con.execute("select sku, step, mean, sd from forecasts where run_id = ? order by sku, step",
-                            [run_id]).df()
-    stored_policy = con.execute("select * from inventory_policy where run_id = ? order by sku", [run_id]).df()
-    sales = con.execute("select sku, week, quantity from sales_weekly where week < ? order by sku, week",
-                        [pd.Timestamp(run["first_forecast_week"]).date()]).df()
-    lead_per_sku = con.execute("select * exclude (run_id) from lead_times where run_id = ?", [run_id]).df()
-    items = con.execute("select * exclude (run_id) from items_snapshot where run_id = ? order by sku", [run_id]).df()
-    suppliers = con.execute("select * exclude (run_id) from suppliers_snapshot where run_id = ?", [run_id]).df()
-    sku_class = con.execute("select sku, demand_class, abc, demand_value from sku_class where run_id = ?",
-                            [run_id]).df()
+    demand = read_demand_matrix(con, run)
+    forecasts = read_run_table(con, "forecasts", run_id)
+    stored_policy = read_run_table(con, "inventory_policy", run_id)
+    lead_per_sku = read_run_table(con, "lead_times", run_id)
+    items = read_run_table(con, "items_snapshot", run_id)
+    suppliers = read_run_table(con, "suppliers_snapshot", run_id)
+    sku_class = read_run_table(con, "sku_class", run_id)
 finally:
     con.close()
 
-policy_settings = json.loads(run["config"]).get("policy", {})
-known = {f.name for f in dataclasses.fields(PolicyConfig)}
-config = PolicyConfig(**{k: v for k, v in policy_settings.items() if k in known})
-print(f"run {run_id} as of {pd.Timestamp(run['as_of']).date()}: {len(stored_policy)} SKUs, "
+config = run_config(run).policy
+skus = demand.skus.astype(str)
+stored_policy = stored_policy.set_index("sku").reindex(skus).reset_index()
+print(f"run {run_id} as of {pd.Timestamp(run['as_of']).date()}: {len(skus)} SKUs, "
       f"service level type {config.service_level_type!r}, targets by ABC {config.service_level_by_abc}")
 
-skus = stored_policy["sku"].to_numpy(dtype=str)
 mean = forecasts.pivot(index="sku", columns="step", values="mean").reindex(skus).to_numpy()
 sd = forecasts.pivot(index="sku", columns="step", values="sd").reindex(skus).to_numpy()
 method = stored_policy["method"].astype(str)
@@ -105,11 +110,8 @@ classes = sku_class.set_index("sku").reindex(skus)
 abc = classes["abc"].to_numpy(dtype=str)
 demand_class = classes["demand_class"].to_numpy(dtype=str)
 lead_times = LeadTimes(per_sku=lead_per_sku, per_supplier=pd.DataFrame())
-unit_cost = items.set_index("sku")["unit_cost"].reindex(skus).to_numpy(dtype=float)
-# the weekly demand history the flow's policy_task passes to compute_policy (as notebook 02 rebuilds it)
-sales["week"] = pd.to_datetime(sales["week"])
-demand = build_demand_matrix(sales, skus.astype(object), last_complete_week(pd.Timestamp(run["as_of"])),
-                             int(json.loads(run["config"]).get("history_weeks", 156)))
+inputs = build_planning_inputs(skus, items, suppliers, lead_times)
+unit_cost = inputs.unit_cost
 history = {"history": demand.quantity, "start": demand.start,
            # the window model's n_e per SKU that the flow took from the forecast (inf: none)
            "level_error_weeks": stored_policy["level_error_weeks"].to_numpy(dtype=float)}
@@ -121,8 +123,7 @@ history = {"history": demand.quantity, "start": demand.start,
 # otherwise the code changed since the run, and the sweep below describes the new code.
 
 # %%
-current = compute_policy(skus, mean, sd, family, demand_class, abc, items, suppliers, lead_times, config,
-                         **history)
+current = compute_policy(inputs, mean, sd, family, demand_class, abc, config, **history)
 diff = np.nanmax(np.abs(current["reorder_point"].to_numpy() - stored_policy["reorder_point"].to_numpy()))
 print(f"max |recomputed - stored reorder point| = {diff:.3g} units")
 stocked = ~current["method"].isin(["discontinued", "no_demand"]).to_numpy()
@@ -131,16 +132,16 @@ print(f"{int(stocked.sum())} stocked SKUs, {int((~stocked).sum())} discontinued 
 # %% [markdown]
 # ## The sweep
 #
-# Every SKU gets the same target (the `service_level` column of the items overrides the ABC
-# defaults, as in `compute_policy`), for each value in `SERVICE_LEVELS`. Safety stock = reorder
+# Every SKU gets the same target (the item's `service_level` overrides the ABC defaults, as in
+# `compute_policy`: here `PlanningInputs.service_level`), for each value in `SERVICE_LEVELS`. Safety stock = reorder
 # point - mean demand over lead time + review period; its value = units x unit cost.
 
 # %%
 started = time.perf_counter()
 sweep = []
 for level in SERVICE_LEVELS:
-    policy = compute_policy(skus, mean, sd, family, demand_class, abc, items.assign(service_level=level),
-                            suppliers, lead_times, config, **history)
+    targets = dataclasses.replace(inputs, service_level=np.full(len(skus), level))
+    policy = compute_policy(targets, mean, sd, family, demand_class, abc, config, **history)
     sweep.append(policy.assign(target=level, abc=abc, unit_cost=unit_cost, stocked=stocked,
                                safety_stock_value=policy["safety_stock"] * unit_cost,
                                reorder_point_value=policy["reorder_point"] * unit_cost))
@@ -175,7 +176,7 @@ fig.show()
 # truncated at 0, which adds a little mean for very variable SKUs); lead time = gamma with the
 # SKU's estimated mean and CV rounded to whole weeks (`discrete_lead_time_pmf`); the review
 # period rounded to whole weeks. The policy is recomputed for these stationary inputs at each
-# target and run through `simulate_policy` on the **same** demand and lead-time draws for every
+# target (the subset's planning inputs with those lead times and review periods) and run through `simulate_policy` on the **same** demand and lead-time draws for every
 # target (common random numbers, so the curve is smooth).
 
 # %%
@@ -192,9 +193,7 @@ n = rows.size
 weekly_mean = np.nanmean(mean[rows], axis=1)
 weekly_sd = np.sqrt(np.nanmean(sd[rows] ** 2, axis=1))
 sim_family = family[rows]
-lead = lead_per_sku.set_index("sku").reindex(skus[rows])
-review_days = suppliers.set_index("supplier_id")["review_period_days"].reindex(current["supplier_id"].iloc[rows])
-review_weeks = np.maximum(np.rint(review_days.fillna(7.0).to_numpy() / 7.0), 1).astype(int)
+review_weeks = np.maximum(np.rint(inputs.review_period_weeks[rows]), 1).astype(int)
 
 demand = np.empty((n, weeks))
 lead_draws = np.empty((n, weeks), dtype=np.int64)
@@ -208,29 +207,23 @@ for j in range(n):
     else:
         model = DemandModel("poisson", weekly_mean[j], np.sqrt(weekly_mean[j]), "poisson")
     demand[j] = sample_demand(model, 1, weeks, rng)[0]
-    mu = float(np.nan_to_num(lead["lead_time_weeks_mean"].iloc[j], nan=config.fallback_lead_time_days / 7))
-    sigma = float(np.nan_to_num(lead["lead_time_weeks_sd"].iloc[j], nan=0.0))
+    mu = float(np.nan_to_num(inputs.lead_time_weeks_mean[rows[j]], nan=config.fallback_lead_time_days / 7))
+    sigma = float(np.nan_to_num(inputs.lead_time_weeks_sd[rows[j]], nan=0.0))
     pmf = discrete_lead_time_pmf(mu, sigma / mu if mu > 0 else 0.0)
     lead_mean[j], lead_sd[j] = pmf_moments(pmf)
     lead_draws[j] = rng.choice(len(pmf), size=weeks, p=pmf)
 
-sim_items = items.set_index("sku").reindex(skus[rows]).reset_index()
-sim_suppliers = pd.DataFrame({"supplier_id": [f"R{r}" for r in review_weeks], "review_period_days": 7.0 * review_weeks,
-                              "lead_time_days": 7.0 * lead_mean, "name": "", "min_order_value": 0.0}
-                             ).drop_duplicates("supplier_id")
-sim_items["supplier_id"] = [f"R{r}" for r in review_weeks]
-sim_lead = LeadTimes(per_sku=pd.DataFrame({
-    "sku": skus[rows], "supplier_id": sim_items["supplier_id"], "lead_time_weeks_mean": lead_mean,
-    "lead_time_weeks_sd": lead_sd, "lead_time_weeks_p90": lead_mean, "receipts": 99, "source": "sku"}),
-    per_supplier=pd.DataFrame())
+sim_inputs = dataclasses.replace(build_planning_inputs(skus[rows], items, suppliers, lead_times),
+                                 lead_time_weeks_mean=lead_mean, lead_time_weeks_sd=lead_sd,
+                                 review_period_weeks=review_weeks.astype(float))
 horizon = mean.shape[1]
 flat_mean = np.repeat(weekly_mean[:, None], horizon, axis=1)
 flat_sd = np.repeat(weekly_sd[:, None], horizon, axis=1)
 
 simulated = []
 for level in SERVICE_LEVELS:
-    sim_policy = compute_policy(skus[rows], flat_mean, flat_sd, sim_family, demand_class[rows], abc[rows],
-                                sim_items.assign(service_level=level), sim_suppliers, sim_lead, config)
+    sim_policy = compute_policy(dataclasses.replace(sim_inputs, service_level=np.full(n, level)), flat_mean, flat_sd,
+                                sim_family, demand_class[rows], abc[rows], config)
     for r in np.unique(review_weeks):
         part = review_weeks == r
         res = simulate_policy(sim_policy["reorder_point"].to_numpy()[part], sim_policy["order_up_to"].to_numpy()[part],

@@ -34,7 +34,9 @@ from safestock.models.demand_matrix import (
 from safestock.models.forecasting import ForecastResult, forecast_demand
 from safestock.models.inventory import (
     LeadTimes,
+    PlanningInputs,
     backtest_policy,
+    build_planning_inputs,
     compute_policy,
     estimate_lead_times,
     project_risk,
@@ -133,21 +135,25 @@ def lead_time_task(inputs: LoadedInputs, config: PipelineConfig) -> LeadTimes:
     return estimate_lead_times(inputs.purchase_orders, inputs.items, inputs.suppliers, inputs.as_of, config.policy)
 
 
+@task(name="planning-inputs", cache_policy=NO_CACHE)
+def planning_inputs_task(demand: DemandMatrix, inputs: LoadedInputs, lead_times: LeadTimes) -> PlanningInputs:
+    """Items, suppliers, lead times, stock and open orders aligned once to the demand matrix's SKUs."""
+    return build_planning_inputs(demand.skus, inputs.items, inputs.suppliers, lead_times, inputs.inventory,
+                                 inputs.purchase_orders, inputs.as_of)
+
+
 @task(name="policy", cache_policy=NO_CACHE)
 def policy_task(
-    demand: DemandMatrix, forecast: ForecastResult, inputs: LoadedInputs, lead_times: LeadTimes, config: PipelineConfig
+    planning: PlanningInputs, demand: DemandMatrix, forecast: ForecastResult, config: PipelineConfig
 ) -> pd.DataFrame:
     announce("Computing safety stock and reorder points")
     return compute_policy(
-        demand.skus,
+        planning,
         forecast.mean,
         forecast.sd,
         forecast.family,
         forecast.classes["demand_class"].to_numpy(),
         forecast.classes["abc"].to_numpy(),
-        inputs.items,
-        inputs.suppliers,
-        lead_times,
         config.policy,
         history=demand.quantity,
         start=demand.start,
@@ -185,35 +191,26 @@ def policy_backtest_task(
 
 @task(name="backorder-risk", cache_policy=NO_CACHE)
 def risk_task(
-    demand: DemandMatrix,
-    forecast: ForecastResult,
-    inputs: LoadedInputs,
-    policy: pd.DataFrame,
-    lead_times: LeadTimes,
-    config: PipelineConfig,
+    planning: PlanningInputs, forecast: ForecastResult, policy: pd.DataFrame, config: PipelineConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     announce("Projecting stock and backorder risk")
     return project_risk(
-        demand.skus,
+        planning,
         forecast.mean,
         forecast.sd,
         forecast.family,
-        first_forecast_week(inputs.as_of),
-        inputs.inventory,
-        inputs.purchase_orders,
+        first_forecast_week(planning.planning_date()),
         policy,
-        lead_times,
-        inputs.as_of,
         config.policy,
     )
 
 
 @task(name="purchase-recommendations", cache_policy=NO_CACHE)
 def orders_task(
-    policy: pd.DataFrame, risk: pd.DataFrame, inputs: LoadedInputs, lead_times: LeadTimes, config: PipelineConfig
+    planning: PlanningInputs, policy: pd.DataFrame, risk: pd.DataFrame, config: PipelineConfig
 ) -> pd.DataFrame:
     announce("Recommending purchase orders")
-    return recommend_orders(policy, risk, inputs.items, inputs.suppliers, lead_times, inputs.as_of, config.policy)
+    return recommend_orders(planning, policy, risk, config.policy)
 
 
 @task(name="supplier-risk", cache_policy=NO_CACHE)
@@ -275,9 +272,10 @@ def weekly_run(
             demand = weekly_demand_task(inputs, config.history_weeks)
             forecast = forecast_all(demand, _unit_cost(inputs, demand), config)
             lead_times = lead_time_task(inputs, config)
-            policy = policy_task(demand, forecast, inputs, lead_times, config)
-            projection, risk = risk_task(demand, forecast, inputs, policy, lead_times, config)
-            orders = orders_task(policy, risk, inputs, lead_times, config)
+            planning = planning_inputs_task(demand, inputs, lead_times)
+            policy = policy_task(planning, demand, forecast, config)
+            projection, risk = risk_task(planning, forecast, policy, config)
+            orders = orders_task(planning, policy, risk, config)
             supplier_risk = supplier_task(risk, inputs, lead_times, config)
             backtest = policy_backtest_task(demand, forecast, policy, config)
             outputs = assemble_outputs(

@@ -8,6 +8,7 @@ import pytest
 from safestock.models.inventory import (
     LeadTimes,
     PolicyConfig,
+    build_planning_inputs,
     recommend_orders,
     rollup_suppliers,
 )
@@ -47,13 +48,16 @@ def _frames(min_order_v2: float = 500.0):
                                  "lead_time_weeks_sd": 0.2, "lead_time_weeks_p90": [2.5, 2.6, 1.0],
                                  "on_time_rate": [0.9, 0.5, np.nan], "receipts": [10, 4, 0],
                                  "mean_days_late": [1.0, 6.0, np.nan], "lateness_trend_days": [0.0, 3.0, np.nan]})
-    lead = LeadTimes(per_sku=pd.DataFrame(), per_supplier=per_supplier)
-    return policy, risk, items, suppliers, lead
+    per_sku = pd.DataFrame({"sku": t["sku"], "supplier_id": t["supplier_id"], "lead_time_weeks_mean": 2.0,
+                            "lead_time_weeks_sd": 0.2, "lead_time_weeks_p90": 2.5, "receipts": 10, "source": "sku"})
+    lead = LeadTimes(per_sku=per_sku, per_supplier=per_supplier)
+    inputs = build_planning_inputs(t["sku"].to_numpy(), items, suppliers, lead, as_of=AS_OF)
+    return inputs, policy, risk, suppliers, lead
 
 
 def test_triggers_rounding_and_reason() -> None:
-    policy, risk, items, suppliers, lead = _frames(min_order_v2=0.0)
-    orders = recommend_orders(policy, risk, items, suppliers, lead, AS_OF, PolicyConfig()).set_index("sku")
+    inputs, policy, risk, _, _ = _frames(min_order_v2=0.0)
+    orders = recommend_orders(inputs, policy, risk, PolicyConfig()).set_index("sku")
     # C above s with no urgent stock-out; D discontinued
     assert sorted(orders.index) == ["A", "B", "E", "F", "G"]
     # A: 200 - 40 = 160 -> 14 packs of 12 = 168
@@ -75,8 +79,8 @@ def test_triggers_rounding_and_reason() -> None:
 
 
 def test_min_order_value_deferral_when_top_up_exceeds_cap() -> None:
-    policy, risk, items, suppliers, lead = _frames(min_order_v2=500.0)
-    orders = recommend_orders(policy, risk, items, suppliers, lead, AS_OF, PolicyConfig()).set_index("sku")
+    inputs, policy, risk, _, _ = _frames(min_order_v2=500.0)
+    orders = recommend_orders(inputs, policy, risk, PolicyConfig()).set_index("sku")
     # V2 lines F (2 packs of 5 at 10 = 100) and G (3 packs of 10 at 2 = 60): 160 < 500, top-up 340 > cap 160
     assert list(orders.loc[["F", "G"], "status"]) == ["deferred", "deferred"]
     assert orders.loc["F", "reason"].startswith("deferred: supplier order 160.00 below minimum 500.00")
@@ -85,9 +89,8 @@ def test_min_order_value_deferral_when_top_up_exceeds_cap() -> None:
 
 
 def test_min_order_value_top_up_by_packs_in_risk_order() -> None:
-    policy, risk, items, suppliers, lead = _frames(min_order_v2=500.0)
-    orders = recommend_orders(policy, risk, items, suppliers, lead, AS_OF,
-                              PolicyConfig(max_top_up_ratio=3.0)).set_index("sku")
+    inputs, policy, risk, _, _ = _frames(min_order_v2=500.0)
+    orders = recommend_orders(inputs, policy, risk, PolicyConfig(max_top_up_ratio=3.0)).set_index("sku")
     # shortfall 340; one round of a pack each = 50 + 20 = 70: 4 rounds (280) + F (60 left, +50) + G (+20)
     assert list(orders.loc[["F", "G"], "packs"]) == [2 + 5, 3 + 5]
     v2_total = orders.loc[["F", "G"], "line_value"].sum()
@@ -97,14 +100,14 @@ def test_min_order_value_top_up_by_packs_in_risk_order() -> None:
 
 
 def test_top_up_stops_as_soon_as_minimum_met() -> None:
-    policy, risk, items, suppliers, lead = _frames(min_order_v2=190.0)
-    orders = recommend_orders(policy, risk, items, suppliers, lead, AS_OF, PolicyConfig()).set_index("sku")
+    inputs, policy, risk, _, _ = _frames(min_order_v2=190.0)
+    orders = recommend_orders(inputs, policy, risk, PolicyConfig()).set_index("sku")
     # shortfall 30: F (highest risk) +1 pack (50) is enough; G untouched
     assert list(orders.loc[["F", "G"], "packs"]) == [3, 3]
 
 
 def test_supplier_rollup() -> None:
-    _, risk, _, suppliers, lead = _frames()
+    _, _, risk, suppliers, lead = _frames()
     rollup = rollup_suppliers(risk, suppliers, lead, PolicyConfig(at_risk_probability=0.5)).set_index("supplier_id")
     assert rollup.loc["V1", "skus"] == 5 and rollup.loc["V1", "skus_at_risk"] == 2   # A 0.62, D 0.99
     assert rollup.loc["V2", "skus_at_risk"] == 1

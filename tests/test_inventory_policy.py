@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from safestock.models.inventory import LeadTimes, PolicyConfig, compute_policy
+from safestock.models.inventory import (
+    LeadTimes,
+    PlanningInputs,
+    PolicyConfig,
+    build_planning_inputs,
+    compute_policy,
+)
 from safestock.models.inventory.distribution import (
     fill_rate_level,
     loss,
@@ -18,7 +24,7 @@ from scipy import stats
 
 
 def _inputs(n: int = 1, *, unit_cost: float = 10.0, review_days: float = 0.0, lead_mean: float = 4.0,
-            lead_sd: float = 1.0, service_level: float = np.nan, status: str = "active"):
+            lead_sd: float = 1.0, service_level: float = np.nan, status: str | list[str] = "active") -> PlanningInputs:
     skus = np.array([f"S{i}" for i in range(n)])
     items = pd.DataFrame({"sku": skus, "supplier_id": "V1", "description": "", "unit_cost": unit_cost,
                           "pack_size": 1.0, "moq": 0.0, "service_level": service_level, "status": status})
@@ -27,7 +33,7 @@ def _inputs(n: int = 1, *, unit_cost: float = 10.0, review_days: float = 0.0, le
     per_sku = pd.DataFrame({"sku": skus, "supplier_id": "V1", "lead_time_weeks_mean": lead_mean,
                             "lead_time_weeks_sd": lead_sd, "lead_time_weeks_p90": lead_mean + 1.28 * lead_sd,
                             "receipts": 10, "source": "sku"})
-    return skus, items, suppliers, LeadTimes(per_sku=per_sku, per_supplier=pd.DataFrame())
+    return build_planning_inputs(skus, items, suppliers, LeadTimes(per_sku=per_sku, per_supplier=pd.DataFrame()))
 
 
 def test_safety_stock_with_variable_lead_time_worked_example() -> None:
@@ -35,9 +41,9 @@ def test_safety_stock_with_variable_lead_time_worked_example() -> None:
     # d = 100/week, sd_d = 20, L = 4 weeks, sd_L = 1 week:
     # sigma = sqrt(4*400 + 100^2*1) = sqrt(11600) = 107.703; z(0.95) = 1.6449 -> SS = 177.16, s = 577.16.
     # (the two-moment normal: PolicyConfig(lead_time_mixture=False); the default mixture is below)
-    skus, items, suppliers, lead = _inputs(service_level=0.95)
-    policy = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
-                            np.array(["smooth"]), np.array(["A"]), items, suppliers, lead,
+    inputs = _inputs(service_level=0.95)
+    policy = compute_policy(inputs, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
+                            np.array(["smooth"]), np.array(["A"]),
                             PolicyConfig(lead_time_mixture=False))
     row = policy.iloc[0]
     assert row["protection_demand_mean"] == pytest.approx(400.0)
@@ -48,11 +54,11 @@ def test_safety_stock_with_variable_lead_time_worked_example() -> None:
     assert row["eoq"] == pytest.approx(456.07, abs=0.01)
     assert row["order_up_to"] == pytest.approx(577.16 + 456.07, abs=0.02)
     assert row["method"] == "cycle/normal"
-    assert row["service_level"] == 0.95  # items.service_level wins over ABC (A = 0.98)
+    assert row["service_level"] == 0.95  # the item's service_level wins over ABC (A = 0.98)
     # default: the mixture over a gamma lead time (mean 4, sd 1) - the same moments, right-skewed, so a
     # higher 95 % point; the other columns are unchanged
-    mixture = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
-                             np.array(["smooth"]), np.array(["A"]), items, suppliers, lead, PolicyConfig()).iloc[0]
+    mixture = compute_policy(inputs, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
+                             np.array(["smooth"]), np.array(["A"]), PolicyConfig()).iloc[0]
     assert mixture["method"] == "cycle/normal+lt_mixture"
     assert mixture["reorder_point"] == pytest.approx(590.85, abs=0.05)   # +0.13 σ
     assert mixture["protection_demand_sd"] == pytest.approx(107.703, abs=1e-3)
@@ -62,9 +68,9 @@ def test_safety_stock_with_variable_lead_time_worked_example() -> None:
 def test_review_period_extends_protection_interval_and_abc_service_level() -> None:
     # Textbook (R, s, S) (SPT §7.x: the (s, Q) rule with L replaced by R + L):
     # R = 7 days -> P = 5 weeks: mean 500, var = 5*400 + 100^2*1 = 12000; class B -> 0.95.
-    skus, items, suppliers, lead = _inputs(review_days=7.0)
-    policy = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
-                            np.array(["smooth"]), np.array(["B"]), items, suppliers, lead,
+    inputs = _inputs(review_days=7.0)
+    policy = compute_policy(inputs, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
+                            np.array(["smooth"]), np.array(["B"]),
                             PolicyConfig(undershoot_correction=False, lead_time_mixture=False))
     row = policy.iloc[0]
     assert row["review_period_weeks"] == pytest.approx(1.0)
@@ -81,9 +87,9 @@ def test_seasonal_forecast_summed_over_actual_weeks_with_fraction() -> None:
     # 2.5 weeks: 10 + 20 + 0.5*30 = 45 ; past the horizon: 150 + 1 * mean(last weeks) = 150 + 30
     assert cumulative_at(weekly, np.array([2.5]))[0] == pytest.approx(45.0)
     assert cumulative_at(weekly, np.array([6.0]))[0] == pytest.approx(180.0)
-    skus, items, suppliers, lead = _inputs(lead_mean=2.5, lead_sd=0.0)
-    policy = compute_policy(skus, weekly, np.zeros((1, 5)), np.array(["normal"]), np.array(["smooth"]),
-                            np.array(["C"]), items, suppliers, lead, PolicyConfig())
+    inputs = _inputs(lead_mean=2.5, lead_sd=0.0)
+    policy = compute_policy(inputs, weekly, np.zeros((1, 5)), np.array(["normal"]), np.array(["smooth"]),
+                            np.array(["C"]), PolicyConfig())
     assert policy.loc[0, "protection_demand_mean"] == pytest.approx(45.0)
     assert policy.loc[0, "safety_stock"] == pytest.approx(0.0)
 
@@ -101,11 +107,11 @@ def test_fill_rate_safety_factor_from_normal_loss_table() -> None:
 def test_fill_rate_policy_end_to_end_uses_eoq_as_order_quantity() -> None:
     # L = 4, sd_L = 0, sd_d = 50 -> sigma = 100; unit cost chosen so EOQ = 300:
     # 300 = sqrt(2*5200*50/(0.25 c)) -> c = 2*5200*50/(0.25*90000) = 23.111
-    skus, items, suppliers, lead = _inputs(unit_cost=2 * 5200 * 50 / (0.25 * 90000.0), lead_sd=0.0,
+    inputs = _inputs(unit_cost=2 * 5200 * 50 / (0.25 * 90000.0), lead_sd=0.0,
                                            service_level=0.95)
     config = PolicyConfig(service_level_type="fill_rate")
-    policy = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 50.0), np.array(["normal"]),
-                            np.array(["smooth"]), np.array(["A"]), items, suppliers, lead, config)
+    policy = compute_policy(inputs, np.full((1, 26), 100.0), np.full((1, 26), 50.0), np.array(["normal"]),
+                            np.array(["smooth"]), np.array(["A"]), config)
     assert policy.loc[0, "eoq"] == pytest.approx(300.0)
     assert policy.loc[0, "safety_stock"] / 100.0 == pytest.approx(0.671, abs=0.003)
     assert policy.loc[0, "method"] == "fill_rate/normal"
@@ -113,11 +119,11 @@ def test_fill_rate_policy_end_to_end_uses_eoq_as_order_quantity() -> None:
 
 def test_count_families_use_poisson_and_negative_binomial_quantiles() -> None:
     # Poisson: mean 2/week, L = 3, no lead-time variance -> Poisson(6); P(<=9) = 0.916, P(<=10) = 0.957 -> s = 10.
-    skus, items, suppliers, lead = _inputs(n=2, lead_mean=3.0, lead_sd=0.0, service_level=0.95)
+    inputs = _inputs(n=2, lead_mean=3.0, lead_sd=0.0, service_level=0.95)
     mean = np.full((2, 26), 2.0)
     sd = np.array([np.full(26, np.sqrt(2.0)), np.full(26, 3.0)])  # second: var 9 > mean -> negbin
-    policy = compute_policy(skus, mean, sd, np.array(["poisson", "negbin"]), np.array(["smooth", "lumpy"]),
-                            np.array(["A", "A"]), items, suppliers, lead, PolicyConfig())
+    policy = compute_policy(inputs, mean, sd, np.array(["poisson", "negbin"]), np.array(["smooth", "lumpy"]),
+                            np.array(["A", "A"]), PolicyConfig())
     assert policy.loc[0, "reorder_point"] == 10.0
     assert policy.loc[0, "method"] == "cycle/poisson"
     m, v = 6.0, 27.0
@@ -138,11 +144,10 @@ def test_count_loss_matches_direct_summation() -> None:
 
 
 def test_discontinued_and_zero_demand_get_no_stock() -> None:
-    skus, items, suppliers, lead = _inputs(n=2)
-    items.loc[0, "status"] = "discontinued"
+    inputs = _inputs(n=2, status=["Discontinued", "active"])
     mean = np.array([np.full(26, 5.0), np.zeros(26)])
-    policy = compute_policy(skus, mean, np.ones((2, 26)), np.array(["normal", "poisson"]),
-                            np.array(["smooth", "inactive"]), np.array(["C", "C"]), items, suppliers, lead,
+    policy = compute_policy(inputs, mean, np.ones((2, 26)), np.array(["normal", "poisson"]),
+                            np.array(["smooth", "inactive"]), np.array(["C", "C"]),
                             PolicyConfig())
     assert list(policy["method"]) == ["discontinued", "no_demand"]
     assert (policy[["reorder_point", "order_up_to", "safety_stock"]].to_numpy() == 0).all()
@@ -151,11 +156,11 @@ def test_discontinued_and_zero_demand_get_no_stock() -> None:
 def test_policy_is_vectorised_over_many_skus() -> None:
     n = 2000
     rng = np.random.default_rng(3)
-    skus, items, suppliers, lead = _inputs(n=n)
+    inputs = _inputs(n=n)
     mean = rng.gamma(2.0, 5.0, size=(n, 26))
     family = rng.choice(["normal", "poisson", "negbin"], n)
-    policy = compute_policy(skus, mean, np.sqrt(mean) * 1.5, family, np.full(n, "smooth"),
-                            rng.choice(["A", "B", "C"], n), items, suppliers, lead, PolicyConfig())
+    policy = compute_policy(inputs, mean, np.sqrt(mean) * 1.5, family, np.full(n, "smooth"),
+                            rng.choice(["A", "B", "C"], n), PolicyConfig())
     assert len(policy) == n and policy["reorder_point"].notna().all()
     assert (policy["order_up_to"] >= policy["reorder_point"]).all()
 
@@ -179,9 +184,9 @@ def test_undershoot_corrected_reorder_point() -> None:
     # d = 100, sd_d = 20, L = 4 (sd_L = 1), R = 1, EOQ 456.07: X = D_L + U,
     # mean 400 + E[U], var 4*400 + 100^2 + Var U; s = quantile of X at 0.95 (two-moment normal; the
     # default lead-time mixture: tests/test_inventory_mixture.py).
-    skus, items, suppliers, lead = _inputs(review_days=7.0, service_level=0.95)
-    policy = compute_policy(skus, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
-                            np.array(["smooth"]), np.array(["A"]), items, suppliers, lead,
+    inputs = _inputs(review_days=7.0, service_level=0.95)
+    policy = compute_policy(inputs, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]),
+                            np.array(["smooth"]), np.array(["A"]),
                             PolicyConfig(lead_time_mixture=False))
     u_mean, u_var = undershoot_moments(np.array([100.0]), np.array([20.0]), np.array([456.07]))
     expected = 400 + u_mean[0] + 1.644854 * np.sqrt(11600 + u_var[0])

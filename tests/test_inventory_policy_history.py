@@ -11,6 +11,7 @@ from safestock.models.inventory import (
     LeadTimes,
     PolicyConfig,
     backtest_policy,
+    build_planning_inputs,
     compute_policy,
 )
 from safestock.models.inventory import backtest as backtest_module
@@ -46,14 +47,14 @@ def _case(n: int = 6, weeks: int = 120, seed: int = 3):
                               "review_period_days": [14.0], "min_order_value": [0.0]})
     per_sku = pd.DataFrame({"sku": skus, "supplier_id": "V1", "lead_time_weeks_mean": 6.0,
                             "lead_time_weeks_sd": 1.5, "lead_time_weeks_p90": 8.0, "receipts": 10, "source": "sku"})
-    lead = LeadTimes(per_sku=per_sku, per_supplier=pd.DataFrame())
-    return dict(skus=skus, mean=mean, sd=sd, family=family, classes=classes, abc=np.full(n, "B"), items=items,
-                suppliers=suppliers, lead=lead, history=history, start=start)
+    inputs = build_planning_inputs(skus, items, suppliers, LeadTimes(per_sku=per_sku, per_supplier=pd.DataFrame()))
+    return dict(inputs=inputs, mean=mean, sd=sd, family=family, classes=classes, abc=np.full(n, "B"),
+                history=history, start=start)
 
 
 def _policy(case: dict, config: PolicyConfig, **kwargs) -> pd.DataFrame:
-    return compute_policy(case["skus"], case["mean"], case["sd"], case["family"], case["classes"], case["abc"],
-                          case["items"], case["suppliers"], case["lead"], config, **kwargs)
+    return compute_policy(case["inputs"], case["mean"], case["sd"], case["family"], case["classes"], case["abc"],
+                          config, **kwargs)
 
 
 @pytest.mark.parametrize("service_level_type", ["cycle", "fill_rate"])
@@ -135,8 +136,7 @@ def test_forecast_level_error_weeks_reach_the_policy_and_the_replay(monkeypatch:
     mean, sd = np.full((n, 26), 10.0), np.full((n, 26), 3.0)
     family = np.array(["normal"] * n)
     classes = np.array(["smooth"] * n)
-    args = (case["skus"], mean, sd, family, classes, np.array(["A"] * n), case["items"], case["suppliers"],
-            case["lead"], PolicyConfig())
+    args = (case["inputs"], mean, sd, family, classes, np.array(["A"] * n), PolicyConfig())
     kwargs = dict(history=case["history"], start=case["start"])
     fixed = compute_policy(*args, **kwargs)
     shared = compute_policy(*args, **kwargs, level_error_weeks=np.full(n, 2.0))

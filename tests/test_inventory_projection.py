@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from safestock.models.inventory import LeadTimes, PolicyConfig, project_risk
+from safestock.models.inventory import (
+    LeadTimes,
+    PlanningInputs,
+    PolicyConfig,
+    build_planning_inputs,
+    project_risk,
+)
 from safestock.models.inventory.distribution import _count_params
 from scipy import stats
 
@@ -22,9 +28,18 @@ def _lead_times(skus, p90: float = 2.0, late_days: float = 7.0) -> LeadTimes:
     return LeadTimes(per_sku=per_sku, per_supplier=per_supplier)
 
 
-def _policy(skus, protection_mean, protection_sd, unit_cost=2.0) -> pd.DataFrame:
+def _inputs(skus, inventory: pd.DataFrame, purchase_orders: pd.DataFrame, lead_times: LeadTimes,
+            unit_cost: float = 2.0) -> PlanningInputs:
+    items = pd.DataFrame({"sku": skus, "supplier_id": "V1", "description": "", "unit_cost": unit_cost,
+                          "pack_size": 1.0, "moq": 0.0, "service_level": np.nan, "status": "active"})
+    suppliers = pd.DataFrame({"supplier_id": ["V1"], "name": ["Vendor"], "lead_time_days": [10.0],
+                              "review_period_days": [7.0], "min_order_value": [0.0]})
+    return build_planning_inputs(skus, items, suppliers, lead_times, inventory, purchase_orders, AS_OF)
+
+
+def _policy(skus, protection_mean, protection_sd) -> pd.DataFrame:
     return pd.DataFrame({"sku": skus, "supplier_id": "V1", "protection_demand_mean": protection_mean,
-                         "protection_demand_sd": protection_sd, "unit_cost": unit_cost})
+                         "protection_demand_sd": protection_sd})
 
 
 def _orders(rows) -> pd.DataFrame:
@@ -48,8 +63,8 @@ def test_hand_built_projection_with_open_partial_po_and_backorders() -> None:
     ])
     mean, sd = np.full((1, 8), 30.0), np.zeros((1, 8))
     config = PolicyConfig(horizon_weeks=8)
-    projection, risk = project_risk(skus, mean, sd, np.array(["normal"]), FIRST_WEEK, inventory, po,
-                                    _policy(skus, 45.0, 10.0), _lead_times(skus), AS_OF, config)
+    projection, risk = project_risk(_inputs(skus, inventory, po, _lead_times(skus)), mean, sd, np.array(["normal"]),
+                                    FIRST_WEEK, _policy(skus, 45.0, 10.0), config)
     # net 80; -30/week; +60 in week 3: 50, 20, 50, 20, -10, -40, -70, -100
     assert list(projection["on_hand_expected"]) == pytest.approx([50, 20, 50, 20, -10, -40, -70, -100])
     assert list(projection["receipts"]) == pytest.approx([0, 0, 60, 0, 0, 0, 0, 0])
@@ -71,9 +86,9 @@ def test_risk_probability_loss_and_order_by_clipped_at_as_of() -> None:
     skus = np.array(["Y"])
     inventory = pd.DataFrame({"sku": ["Y"], "on_hand": [10.0], "backordered": [0.0], "as_of": [AS_OF]})
     po = _orders([])
-    projection, risk = project_risk(skus, np.full((1, 6), 8.0), np.full((1, 6), 4.0), np.array(["normal"]),
-                                    FIRST_WEEK, inventory, po, _policy(skus, 20.0, 5.0, unit_cost=3.0),
-                                    _lead_times(skus, p90=6.0), AS_OF, PolicyConfig(horizon_weeks=6))
+    inputs = _inputs(skus, inventory, po, _lead_times(skus, p90=6.0), unit_cost=3.0)
+    projection, risk = project_risk(inputs, np.full((1, 6), 8.0), np.full((1, 6), 4.0), np.array(["normal"]),
+                                    FIRST_WEEK, _policy(skus, 20.0, 5.0), PolicyConfig(horizon_weeks=6))
     r = risk.iloc[0]
     assert r["stockout_probability"] == pytest.approx(stats.norm.sf(10, 20, 5))
     ebo = 5 * (stats.norm.pdf(-2) + 2 * stats.norm.sf(-2))  # sigma G(k), k = (10-20)/5 = -2
@@ -121,8 +136,8 @@ def test_vectorised_projection_equals_plain_loop() -> None:
     inventory = pd.DataFrame({"sku": skus, "on_hand": on_hand, "backordered": backordered, "as_of": AS_OF})
     rows = [(f"P{i}", skus[i], "V1", 30, "2025-12-01", str((FIRST_WEEK + pd.Timedelta(days=7 * (i % h))).date()),
              None, None, "open") for i in range(0, n, 2)]
-    projection, _ = project_risk(skus, mean, sd, family, FIRST_WEEK, inventory, _orders(rows),
-                                 _policy(skus, 10.0, 3.0), _lead_times(skus, late_days=0.0), AS_OF,
+    inputs = _inputs(skus, inventory, _orders(rows), _lead_times(skus, late_days=0.0))
+    projection, _ = project_risk(inputs, mean, sd, family, FIRST_WEEK, _policy(skus, 10.0, 3.0),
                                  PolicyConfig(horizon_weeks=h))
     receipts = projection["receipts"].to_numpy().reshape(n, h)
     expected_receipts = np.zeros((n, h))

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import LeadTimes, PolicyConfig
+from .config import PolicyConfig
+from .planning_inputs import PlanningInputs
 
 ORDER_COLUMNS = [
     "sku", "supplier_id", "order_quantity", "packs", "order_by", "expected_arrival", "unit_cost",
@@ -61,42 +62,44 @@ def top_up_packs(supplier: np.ndarray, pack_value: np.ndarray, shortfall: np.nda
     return np.where(value > 0, extra, 0).astype(np.int64)
 
 
-def recommend_orders(policy: pd.DataFrame, risk: pd.DataFrame, items: pd.DataFrame, suppliers: pd.DataFrame,
-                     lead_times: LeadTimes, as_of: pd.Timestamp, config: PolicyConfig) -> pd.DataFrame:
-    """Order lines per SKU (columns ``ORDER_COLUMNS``); see the module docstring for the rules."""
-    as_of = pd.Timestamp(as_of).normalize()
-    frame = policy.drop(columns=[c for c in ("unit_cost",) if c in policy]).merge(
-        risk[["sku", "inventory_position", "stockout_probability", "projected_stockout_week", "order_by"]],
-        on="sku", how="inner")
-    item = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku")
-    item = item.reindex(frame["sku"].astype(str))
+def recommend_orders(inputs: PlanningInputs, policy: pd.DataFrame, risk: pd.DataFrame,
+                     config: PolicyConfig) -> pd.DataFrame:
+    """Order lines per SKU (columns ``ORDER_COLUMNS``); see the module docstring for the rules.
+
+    ``policy`` and ``risk``: the ``compute_policy`` and ``project_risk`` frames of ``inputs`` (one
+    row per SKU, in their order); ``inputs`` built with ``as_of``."""
+    inputs.check_rows(policy, "policy")
+    inputs.check_rows(risk, "risk")
+    as_of = pd.Timestamp(inputs.planning_date()).normalize()
+    frame = policy.drop(columns=[c for c in ("unit_cost",) if c in policy]).reset_index(drop=True).assign(**{
+        column: risk[column].to_numpy()
+        for column in ("inventory_position", "stockout_probability", "projected_stockout_week", "order_by")})
     position = frame["inventory_position"].to_numpy(float)
     reorder_point = frame["reorder_point"].to_numpy(float)
-    review_days = np.round(frame["review_period_weeks"].to_numpy(float) * 7.0)
+    review_days = np.round(inputs.review_period_weeks * 7.0)
     next_review = as_of + pd.to_timedelta(review_days, unit="D")
     order_by = pd.DatetimeIndex(frame["order_by"])
     below = position <= reorder_point
     urgent = np.asarray(order_by.notna() & (order_by < next_review))
-    active = ((item["status"].astype(str).str.lower() != "discontinued").to_numpy()
-              & ~frame["method"].isin(["discontinued", "no_demand"]).to_numpy())
+    active = ~inputs.discontinued & ~frame["method"].isin(["discontinued", "no_demand"]).to_numpy()
     need = frame["order_up_to"].to_numpy(float) - position
     chosen = active & (below | urgent) & (need > 0)
 
-    frame, item = frame[chosen].reset_index(drop=True), item[chosen].reset_index(drop=True)
+    frame = frame[chosen].reset_index(drop=True)
     need, position, reorder_point, order_by = need[chosen], position[chosen], reorder_point[chosen], order_by[chosen]
     below = below[chosen]
-    packs, quantity = round_to_packs(need, item["moq"].to_numpy(float), item["pack_size"].to_numpy(float))
+    packs, quantity = round_to_packs(need, inputs.moq[chosen], inputs.pack_size[chosen])
     pack = quantity / np.maximum(packs, 1)
-    unit_cost = item["unit_cost"].to_numpy(float)
+    unit_cost = inputs.unit_cost[chosen]
 
     # supplier minimum order value: top up or defer
     frame = frame.assign(_packs=packs, _pack=pack, _cost=unit_cost, _value=quantity * np.nan_to_num(unit_cost),
-                         _below=below, _position=position, _order_by=order_by)
+                         _below=below, _position=position, _order_by=order_by,
+                         _minimum=inputs.min_order_value[chosen])
     frame = frame.sort_values(["supplier_id", "stockout_probability", "sku"], ascending=[True, False, True],
                               kind="stable").reset_index(drop=True)
     supplier_key = frame["supplier_id"].astype(str)
-    minimum = (suppliers.drop_duplicates("supplier_id").assign(supplier_id=lambda f: f["supplier_id"].astype(str))
-               .set_index("supplier_id")["min_order_value"].reindex(supplier_key).fillna(0.0).to_numpy(float))
+    minimum = frame["_minimum"].to_numpy(float)
     total = frame.groupby(supplier_key, sort=False)["_value"].transform("sum").to_numpy()
     shortfall = np.maximum(minimum - total, 0.0)
     pack_value = frame["_pack"].to_numpy() * np.nan_to_num(frame["_cost"].to_numpy())

@@ -32,8 +32,9 @@ forecast's level error shared by all weeks of an interval, and for intermittent 
 compound occurrences x sizes distribution of ``compound.py`` (method ``.../compound_negbin``).
 
 Discontinued items and SKUs with no forecast demand get s = S = 0 (method 'discontinued' /
-'no_demand'). The reorder point is never negative. The frame also carries ``unit_cost`` (from
-items) for the risk valuation downstream.
+'no_demand'). The reorder point is never negative. The per-SKU inputs (supplier, review period,
+lead time, target, unit cost, status) come aligned in a ``PlanningInputs`` (``planning_inputs``);
+the frame also carries ``unit_cost`` for the policy replay downstream.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ from .compound import (
     pmf_quantile,
     recent_sizes,
 )
-from .config import LeadTimes, PolicyConfig
+from .config import PolicyConfig
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
 from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
+from .planning_inputs import PlanningInputs, build_planning_inputs
 from .undershoot import (
     MAX_LATTICE_UNITS,
     lattice_undershoot,
@@ -102,10 +104,10 @@ def shared_level_error(first_week_var: np.ndarray, level_error_weeks: float | np
     return np.where(valid, first_week_var / np.where(valid, weeks, 1.0), 0.0)
 
 
-def service_levels(skus: np.ndarray, abc: np.ndarray, items: pd.DataFrame, config: PolicyConfig) -> np.ndarray:
-    """items.service_level where given, else config.service_level_by_abc[abc], else the default."""
-    keyed = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku")
-    given = keyed["service_level"].reindex(np.asarray(skus).astype(str)).to_numpy(float)
+def service_levels(given: np.ndarray, abc: np.ndarray, config: PolicyConfig) -> np.ndarray:
+    """The item's target ``given`` (``PlanningInputs.service_level``) where not NaN, else
+    config.service_level_by_abc[abc], else the default; clipped to [0.5, 0.9999]."""
+    given = np.asarray(given, dtype=float)
     from_class = (pd.Series(np.asarray(abc, dtype=object)).astype(str).map(config.service_level_by_abc)
                   .astype(float).fillna(config.default_service_level).to_numpy())
     level = np.where(np.isfinite(given), given, from_class)
@@ -265,12 +267,13 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
             "reorder_point": np.maximum(reorder_point, 0.0), "compound": use, "lt_mixture": mix}
 
 
-def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
-                   demand_class: np.ndarray, abc: np.ndarray, items: pd.DataFrame,
-                   suppliers: pd.DataFrame, lead_times: LeadTimes, config: PolicyConfig, *,
+def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
+                   demand_class: np.ndarray, abc: np.ndarray, config: PolicyConfig, *frame_form: object,
                    history: np.ndarray | None = None, start: np.ndarray | None = None,
                    level_error_weeks: float | np.ndarray | None = None) -> pd.DataFrame:
-    """One policy row per SKU (columns ``POLICY_COLUMNS``); see the module docstring.
+    """One policy row per SKU of ``inputs``, in its order (columns ``POLICY_COLUMNS``); see the
+    module docstring. ``mean`` / ``sd`` (n, h) weekly forecast, ``family``, ``demand_class`` and
+    ``abc`` (n,) in the same SKU order.
 
     ``level_error_weeks`` (a float or (n,) per SKU, inf = none): the forecast level's effective
     number of weeks n_e of the shared-error term (``ForecastResult.level_error_weeks``, as the
@@ -283,25 +286,30 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
     (``interval_model="compound"``, ``interval_model_inputs``): the forecast's shared level error
     for every SKU and, for intermittent / lumpy SKUs, the compound occurrences x sizes
     distribution (method ``<type>/compound_negbin``). Without them: the weekly model as before.
+
+    ``frame_form``: transitional, for ``simulation.evaluate_policy`` only, which still calls
+    ``compute_policy(skus, mean, sd, family, demand_class, abc, items, suppliers, lead_times,
+    config)``; the frames go through ``build_planning_inputs``. Remove once it builds the inputs.
     """
-    skus = np.asarray(skus).astype(str)
+    if not isinstance(inputs, PlanningInputs):
+        items, (suppliers, lead_times, config) = config, frame_form
+        inputs = build_planning_inputs(inputs, items, suppliers, lead_times)
+    elif frame_form:
+        raise TypeError(f"compute_policy takes 7 positional arguments, {7 + len(frame_form)} given")
+    skus = inputs.sku
     mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
     var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
     n, h = mean.shape
-    item = items.drop_duplicates("sku").assign(sku=lambda f: f["sku"].astype(str)).set_index("sku").reindex(skus)
-    lead = lead_times.per_sku.drop_duplicates("sku").set_index("sku").reindex(skus)
-    supplier = suppliers.drop_duplicates("supplier_id").assign(
-        supplier_id=lambda f: f["supplier_id"].astype(str)).set_index("supplier_id")
-    supplier_id = item["supplier_id"].astype(object).where(item["supplier_id"].notna(), lead["supplier_id"])
-    review_days = supplier["review_period_days"].reindex(supplier_id.astype(str)).to_numpy(float)
-    review = np.where(np.isfinite(review_days), np.maximum(review_days, 0.0), 7.0) / 7.0
+    if n != len(skus):
+        raise ValueError(f"the forecast has {n} rows for {len(skus)} SKUs")
+    review = inputs.review_period_weeks
     fallback = config.fallback_lead_time_days / 7.0
-    lead_mean = np.nan_to_num(lead["lead_time_weeks_mean"].to_numpy(float), nan=fallback)
-    lead_sd = np.nan_to_num(lead["lead_time_weeks_sd"].to_numpy(float), nan=fallback * config.nominal_lead_time_cv)
+    lead_mean = np.nan_to_num(inputs.lead_time_weeks_mean, nan=fallback)
+    lead_sd = np.nan_to_num(inputs.lead_time_weeks_sd, nan=fallback * config.nominal_lead_time_cv)
     is_count = is_count_family(family)
-    level = service_levels(skus, abc, items, config)
+    level = service_levels(inputs.service_level, abc, config)
     weekly_mean = mean.mean(axis=1)
-    unit_cost = item["unit_cost"].to_numpy(float)
+    unit_cost = inputs.unit_cost
     eoq = economic_order_quantity(WEEKS_PER_YEAR * weekly_mean, unit_cost, config)
     extra = {}
     if history is not None:
@@ -322,7 +330,7 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
     reorder_point, order_quantity = core["reorder_point"], core["order_quantity"]
     level_mean, level_var = core["level_mean"], core["level_var"]
 
-    discontinued = (item["status"].astype(str).str.lower() == "discontinued").to_numpy()
+    discontinued = inputs.discontinued
     no_demand = protection_mean <= 0
     stocked = ~(discontinued | no_demand)
     reorder_point = np.where(stocked, reorder_point, 0.0)
@@ -336,7 +344,7 @@ def compute_policy(skus: np.ndarray, mean: np.ndarray, sd: np.ndarray, family: n
 
     return pd.DataFrame({
         "sku": skus,
-        "supplier_id": supplier_id.to_numpy(),
+        "supplier_id": inputs.supplier_id,
         "service_level": level,
         "service_level_type": config.service_level_type,
         "lead_time_weeks_mean": lead_mean,
