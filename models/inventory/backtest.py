@@ -200,7 +200,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         return s, np.where(stocked, s + core["order_quantity"], 0.0)
 
     reorder_point, order_up_to = levels(first, np.ones(n, dtype=bool))
-    state = initial_state(order_up_to, int(lead_draw.max()))
+    state = initial_state(order_up_to, int(lead_draw.max(initial=0)))
     keys = ("demand", "served", "cycles", "ok", "on_hand", "reviews", "reviews_ok")
     totals = {key: np.zeros(n) for key in keys}
     short_in_review = np.zeros(n, dtype=bool)
@@ -236,6 +236,8 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     # of the extract) and fewer than LAUNCH_WEEKS weeks of history when the replay began
     launched = (start > 0) & (first - start < LAUNCH_WEEKS)
     frame["judged_class"] = np.where(launched, "new", demand_class)
+    if weeks < 1:  # under two weeks of history (a new store, an early --as-of): nothing to replay
+        frame = frame.iloc[:0]
     if per_sku:
         return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
                             backorder_units=frame["demand_units"] - frame["served"])
