@@ -53,7 +53,7 @@ from .compound import (
 from .config import PolicyConfig
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
 from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
-from .planning_inputs import PlanningInputs, build_planning_inputs
+from .planning_inputs import PlanningInputs
 from .undershoot import (
     MAX_LATTICE_UNITS,
     lattice_undershoot,
@@ -268,7 +268,7 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
 
 
 def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
-                   demand_class: np.ndarray, abc: np.ndarray, config: PolicyConfig, *frame_form: object,
+                   demand_class: np.ndarray, abc: np.ndarray, config: PolicyConfig, *,
                    history: np.ndarray | None = None, start: np.ndarray | None = None,
                    level_error_weeks: float | np.ndarray | None = None) -> pd.DataFrame:
     """One policy row per SKU of ``inputs``, in its order (columns ``POLICY_COLUMNS``); see the
@@ -286,16 +286,7 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     (``interval_model="compound"``, ``interval_model_inputs``): the forecast's shared level error
     for every SKU and, for intermittent / lumpy SKUs, the compound occurrences x sizes
     distribution (method ``<type>/compound_negbin``). Without them: the weekly model as before.
-
-    ``frame_form``: transitional, for ``simulation.evaluate_policy`` only, which still calls
-    ``compute_policy(skus, mean, sd, family, demand_class, abc, items, suppliers, lead_times,
-    config)``; the frames go through ``build_planning_inputs``. Remove once it builds the inputs.
     """
-    if not isinstance(inputs, PlanningInputs):
-        items, (suppliers, lead_times, config) = config, frame_form
-        inputs = build_planning_inputs(inputs, items, suppliers, lead_times)
-    elif frame_form:
-        raise TypeError(f"compute_policy takes 7 positional arguments, {7 + len(frame_form)} given")
     skus = inputs.sku
     mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
     var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2

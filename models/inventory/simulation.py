@@ -229,10 +229,12 @@ def simulate_policy(reorder_point: np.ndarray, order_up_to: np.ndarray, demand: 
 
 def _policy_inputs(model: DemandModel, n: int, lead_mean: float, lead_sd: float, target: float,
                    review_period_weeks: int, order_cover_weeks: float, horizon: int = 26):
-    """Frames for ``compute_policy`` as the pipeline would build them (known demand, known lead time)."""
+    """``PlanningInputs`` and the forecast for ``compute_policy``, built from item, supplier and
+    lead-time frames as the pipeline builds them (known demand, known lead time)."""
     import pandas as pd  # local: the simulation core is numpy-only
 
     from .config import LeadTimes
+    from .planning_inputs import build_planning_inputs
 
     skus = np.array([f"SIM{i}" for i in range(n)])
     annual = 52.0 * model.mean
@@ -248,7 +250,8 @@ def _policy_inputs(model: DemandModel, n: int, lead_mean: float, lead_sd: float,
                             "source": "sku"})
     mean = np.full((n, horizon), model.mean)
     sd = np.full((n, horizon), model.sd)
-    return skus, mean, sd, items, suppliers, LeadTimes(per_sku=per_sku, per_supplier=pd.DataFrame())
+    lead_times = LeadTimes(per_sku=per_sku, per_supplier=pd.DataFrame())
+    return build_planning_inputs(skus, items, suppliers, lead_times), mean, sd
 
 
 def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[float, ...] = (0.0, 0.25, 0.5),
@@ -290,10 +293,10 @@ def evaluate_policy(kinds: tuple[str, ...] = DEMAND_KINDS, lead_time_cvs: tuple[
             lead_mean, lead_sd = pmf_moments(pmf)
             for target in targets:
                 n = skus_per_cell
-                skus, mean, sd, items, suppliers, lead_times = _policy_inputs(
-                    model, n, lead_mean, lead_sd, target, review_period_weeks, order_cover_weeks)
-                policy = compute_policy(skus, mean, sd, np.full(n, model.family), np.full(n, "smooth"),
-                                        np.full(n, "A"), items, suppliers, lead_times, config)
+                inputs, mean, sd = _policy_inputs(model, n, lead_mean, lead_sd, target, review_period_weeks,
+                                                  order_cover_weeks)
+                policy = compute_policy(inputs, mean, sd, np.full(n, model.family), np.full(n, "smooth"),
+                                        np.full(n, "A"), config)
                 demand = sample_demand(model, n, weeks, rng)
                 lead_draws = draw_lead_times(pmf, n, weeks, rng, lead_time_model)
                 result = simulate_policy(policy["reorder_point"].to_numpy(), policy["order_up_to"].to_numpy(),
