@@ -4,6 +4,7 @@ Example ``safestock.toml`` (every key optional)::
 
     horizon_weeks = 26
     history_weeks = 156
+    currency = "EUR"                    # ISO 4217 code shown with money; default: none
     partition_size = 50000
     policy_backtest_weeks = 26
     policy_backtest_max_skus = 2000
@@ -55,6 +56,8 @@ from safestock.models.forecasting.calendar import (
 from safestock.models.inventory import PolicyConfig
 
 EXTRA_EVENT_KEYS: tuple[str, ...] = ("name", "date", "weeks_before", "weeks_after")
+#: A currency is an ISO 4217 alphabetic code: three upper-case letters (EUR, USD, JPY).
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 MAX_EVENT_WEEKS: int = 8
 
 
@@ -123,6 +126,7 @@ class PipelineConfig:
     policy_backtest_weeks: int = 26  # weeks of history replayed under the policy (0 = no backtest)
     policy_backtest_max_skus: int = 2_000   # a fixed hash sample of SKUs above this
     policy_backtest_reforecast_weeks: int = 4  # the replay re-runs the forecast engine this often
+    currency: str | None = None      # ISO 4217 code of every money value (unit costs, order values); None: unstated
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
@@ -161,5 +165,9 @@ def load_config(path: Path | None) -> PipelineConfig:
     if policy.service_level_type not in ("cycle", "fill_rate"):
         raise ConfigError(f"{path} [policy]: service_level_type must be 'cycle' or 'fill_rate'")
     config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy}, str(path))
+    if config.currency is not None and not (isinstance(config.currency, str)
+                                            and CURRENCY_CODE.fullmatch(config.currency)):
+        raise ConfigError(f"{path}: currency must be an ISO 4217 code of three upper-case letters "
+                          f"such as \"EUR\", not {config.currency!r}")
     # One horizon for forecast and projection: the top-level key wins.
     return dataclasses.replace(config, policy=dataclasses.replace(policy, horizon_weeks=config.horizon_weeks))

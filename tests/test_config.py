@@ -70,3 +70,17 @@ def test_extra_events_that_are_not_tables_are_refused(tmp_path: Path) -> None:
     assert_refused(tmp_path, '[forecast]\nextra_events = ["12-24"]\n',
                    r"extra_events #1: must be a table \(\[\[forecast.extra_events\]\]\), not '12-24'")
     assert_refused(tmp_path, '[forecast]\nextra_events = "12-24"\n', "extra_events must be an array of tables")
+
+
+def test_currency_defaults_to_none_and_takes_an_iso_code(tmp_path: Path) -> None:
+    assert load_config(None).currency is None
+    path = tmp_path / "safestock.toml"
+    path.write_text('currency = "EUR"\n')
+    assert load_config(path).currency == "EUR"
+    assert load_config(path).as_dict()["currency"] == "EUR"      # stored with the run (runs.config)
+
+
+@pytest.mark.parametrize("value", ['"eur"', '"€"', '"EURO"', "978"])
+def test_a_currency_that_is_not_an_iso_code_is_refused(tmp_path: Path, value: str) -> None:
+    assert_refused(tmp_path, f"currency = {value}\n",
+                   r"safestock.toml: currency must be an ISO 4217 code of three upper-case letters")
