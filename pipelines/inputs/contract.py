@@ -177,6 +177,8 @@ ITEMS = TableSpec(
         _text("sku"),
         _text("supplier_id"),
         _text("description", required=False, nullable=True),
+        _text("supplier_sku", required=False, nullable=True,
+              description="the supplier's code for the item, written to its order file; may be empty"),
         _number("unit_cost", minimum=0, unit="currency per unit"),
         _number("pack_size", minimum=1, unit="units per pack"),
         _number("moq", minimum=0, unit="units", description="minimum order quantity"),
