@@ -67,8 +67,10 @@ def test_triggers_rounding_and_reason() -> None:
     # E: above s, but order_by 2026-01-09 is before the next review 2026-01-14 -> 120 - 60
     assert orders.loc["E", "order_quantity"] == 60
     assert "before the next review" in orders.loc["E", "reason"]
-    assert orders.loc["A", "reason"] == ("position 40 <= reorder point 95 (safety stock 30); stock-out expected week "
-                                         "of 2026-03-02 (p=0.62); order covers 6.0 weeks")
+    # protection interval = 2 weeks mean lead time + 1 week review; p = 0.62; stock-out week 2026-03-02
+    assert orders.loc["A", "reason"] == ("position 40 <= reorder point 95 (safety stock 30); P(stock-out within lead "
+                                         "time + review, 3.0 weeks) 62 %; without new orders a stock-out is more "
+                                         "likely than not from the week of 2026-03-02; order covers 6.0 weeks")
     assert orders.loc["A", "order_by"] == pd.Timestamp("2026-02-16")
     assert orders.loc["B", "order_by"] == AS_OF
     # arrival when placed on its order-by date: 2026-02-16 + 2 weeks mean lead time
@@ -76,6 +78,19 @@ def test_triggers_rounding_and_reason() -> None:
     assert orders.loc["B", "expected_arrival"] == AS_OF + pd.Timedelta(days=14)
     assert orders.loc["F", "line_value"] == pytest.approx(100.0)
     assert (orders["status"] == "recommended").all()
+
+
+def test_reason_never_calls_an_unlikely_stock_out_expected() -> None:
+    """Issue 19.7: "stock-out expected week of … (p=0.04)" called a 4 % chance expected."""
+    inputs, policy, risk, _, _ = _frames(min_order_v2=0.0)
+    risk = risk.assign(stockout_probability=[0.04, 0.004, 0.01, 0.99, 0.9999, 0.80, 0.30])
+    orders = recommend_orders(inputs, policy, risk, PolicyConfig()).set_index("sku")
+    assert not orders["reason"].str.contains("expected").any()
+    assert "review, 3.0 weeks) 4 %; without new orders a stock-out is more likely than not from the week of 2026-03-02" \
+        in orders.loc["A", "reason"]
+    assert "review, 3.0 weeks) <1 %; no stock-out projected in the horizon" in orders.loc["B", "reason"]
+    assert "review, 3.0 weeks) >99 %; without new orders" in orders.loc["E", "reason"]
+    assert "review, 3.0 weeks) 80 %;" in orders.loc["F", "reason"]
 
 
 def test_min_order_value_deferral_when_top_up_exceeds_cap() -> None:

@@ -10,6 +10,11 @@ Rules (document in the README):
 * order_by = the risk's order_by (as_of when no stock-out is projected: the position already is
   at the reorder point); expected_arrival = order_by + mean lead time (the arrival when the
   order is placed on its order-by date; ordering earlier brings it forward).
+* Reason: the trigger (position vs reorder point, or order-by before the next review), then
+  P(stock-out within lead time + review) - the risk's stockout_probability over the protection
+  interval, as a whole percent - then, when the projection has one, the first week in which a
+  stock-out is more likely than not without new orders (projected_stockout_week: P(backorder)
+  >= 50 %), and the weeks of forecast the order covers.
 * Supplier minimum order value: when a supplier's lines total less than ``min_order_value``, the
   shortfall is topped up one pack at a time round-robin over its lines in decreasing stock-out
   probability, provided the extra value is at most ``config.max_top_up_ratio`` x the value of the
@@ -34,6 +39,14 @@ ORDER_COLUMNS = [
 def _text(values: np.ndarray, pattern: str) -> np.ndarray:
     """printf-format every element (vectorised over the array)."""
     return np.char.mod(pattern, np.asarray(values, dtype=float))
+
+
+def _percent(probability: np.ndarray | pd.Series) -> np.ndarray:
+    """Probabilities as whole percent ("62 %"); "<1 %" / ">99 %" rather than a misleading 0 or 100."""
+    p = np.asarray(probability, dtype=float)
+    text = np.char.add(_text(np.round(p * 100.0), "%.0f"), " %")
+    text = np.where((p > 0) & (p < 0.005), "<1 %", text)
+    return np.where((p > 0.995) & (p < 1), ">99 %", text)
 
 
 def round_to_packs(need: np.ndarray, moq: np.ndarray, pack_size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,11 +133,15 @@ def recommend_orders(inputs: PlanningInputs, policy: pd.DataFrame, risk: pd.Data
         + " (safety stock " + _text(frame["safety_stock"], "%.0f") + ")",
         "position " + _text(frame["_position"], "%.0f") + " > reorder point " + _text(frame["reorder_point"], "%.0f")
         + " but the order must be placed before the next review")
+    protection_weeks = frame["lead_time_weeks_mean"].to_numpy(float) + frame["review_period_weeks"].to_numpy(float)
+    reason = reason + "; P(stock-out within lead time + review, " + _text(protection_weeks, "%.1f") + " weeks) " \
+        + _percent(frame["stockout_probability"])
     reason = reason + np.where(
         stockout_week.notna(),
-        "; stock-out expected week of " + np.asarray(stockout_week.strftime("%Y-%m-%d").fillna(""), dtype=str),
+        "; without new orders a stock-out is more likely than not from the week of "
+        + np.asarray(stockout_week.strftime("%Y-%m-%d").fillna(""), dtype=str),
         "; no stock-out projected in the horizon")
-    reason = reason + " (p=" + _text(frame["stockout_probability"], "%.2f") + "); order covers " + _text(cover, "%.1f") + " weeks"
+    reason = reason + "; order covers " + _text(cover, "%.1f") + " weeks"
     reason = np.where(extra > 0, reason + "; topped up " + extra.astype(str) + " pack(s) to reach the supplier minimum "
                       + _text(minimum, "%.2f"), reason)
     reason = np.where(deferred, "deferred: supplier order " + _text(total, "%.2f") + " below minimum "
