@@ -1,6 +1,6 @@
 -- Stage one CSV input file: every contract column as VARCHAR (no type inference: SKU codes keep
 -- their leading zeros), trimmed, empty -> NULL, plus `line` = record number + 1 (header = line 1, first data row = line 2).
--- Malformed records (wrong column count, invalid UTF-8, over-long lines) go to the rejects
+-- Malformed records (wrong column count, invalid UTF-8, over-long lines, an unterminated quote) go to the rejects
 -- table instead of failing the read; pipelines/load.py reports them and renumbers `line`.
 -- Placeholders: {stage_table}, {rejects_table}, {rejects_scan} (loader-generated names),
 -- {rejects_limit} (loader constant: malformed records recorded at most);
@@ -20,6 +20,7 @@ with source as (
         escape = '"',
         encoding = 'utf-8',
         strict_mode = true,
+        auto_detect = false,  -- no sniffing: a sniffer failure (e.g. an unterminated quote) has no line number
         store_rejects = true,
         rejects_table = '{rejects_table}',
         rejects_scan = '{rejects_scan}',

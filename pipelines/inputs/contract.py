@@ -16,6 +16,10 @@ MAX_ISSUES_PRINTED = 200
 # No quantity, stock level or price in a supply chain comes near this; larger values are data
 # errors and would overflow the variance arithmetic downstream.
 MAX_MAGNITUDE = 1e12
+#: Plausibility caps of supplier durations: ten years of lead time, a review once a year at the
+#: least. Larger values are typos (9e11 days overflowed `as_of + lead time` as a pandas timestamp).
+MAX_LEAD_TIME_DAYS = 3650
+MAX_REVIEW_PERIOD_DAYS = 365
 
 @dataclass(frozen=True)
 class ValidationIssue:
@@ -81,7 +85,9 @@ class ColumnSpec:
 
     `required` means the column must be present in the file; `nullable` means a present
     column may still hold empty values (which then take `default`, or NULL/NaN/NaT).
-    Numeric bounds: `minimum` (inclusive unless `minimum_exclusive`) and `maximum_exclusive`.
+    Numeric bounds: `minimum` (inclusive unless `minimum_exclusive`), `maximum_exclusive`, and
+    `maximum` (inclusive: a plausibility cap, e.g. a lead time of at most ten years, which also
+    keeps `as_of + duration` inside pandas' timestamp range).
     """
 
     name: str
@@ -92,6 +98,7 @@ class ColumnSpec:
     minimum: float | None = None
     minimum_exclusive: bool = False
     maximum_exclusive: float | None = None
+    maximum: float | None = None
     choices: tuple[str, ...] = ()
     unit: str = ""
     description: str = ""
@@ -198,9 +205,10 @@ SUPPLIERS = TableSpec(
     (
         _text("supplier_id"),
         _text("name"),
-        _number("lead_time_days", minimum=0, unit="days", description="nominal lead time"),
+        _number("lead_time_days", minimum=0, maximum=MAX_LEAD_TIME_DAYS, unit="days",
+                description="nominal lead time"),
         _number("review_period_days", required=False, nullable=True, default=7, minimum=0,
-                minimum_exclusive=True, unit="days"),
+                minimum_exclusive=True, maximum=MAX_REVIEW_PERIOD_DAYS, unit="days"),
         _number("min_order_value", required=False, nullable=True, default=0, minimum=0,
                 unit="currency"),
     ),
@@ -282,6 +290,10 @@ def value_checks(column: ColumnSpec) -> list[tuple[str, str, str]]:
         if column.maximum_exclusive is not None:
             checks.append(("range_high", f"{number} >= {column.maximum_exclusive:g}",
                            f"must be < {column.maximum_exclusive:g}"))
+        if column.maximum is not None:
+            checks.append(("range_high", f"{number} > {column.maximum:g}",
+                           f"must be <= {column.maximum:g}"
+                           + (f" {column.unit}" if column.unit == "days" else "")))
     elif column.kind == "date":
         stamp = f"try_cast({t} as timestamp)"
         shaped = f"(length({t}) >= 10 and substr({t}, 5, 1) = '-' and substr({t}, 8, 1) = '-')"
