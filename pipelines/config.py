@@ -31,6 +31,7 @@ Example ``safestock.toml`` (every key optional)::
     undershoot_correction = true        # s protects lead-time demand + the review's undershoot
     lead_time_mixture = true            # variable lead time: gamma mixture (false: two-moment normal)
     lattice_undershoot = true           # Poisson demand: exact integer undershoot
+    max_cover_weeks = 52                # an order line covers at most this many weeks of forecast (0 = no cap)
 
     [policy.service_level_by_abc]
     A = 0.98
@@ -164,6 +165,10 @@ def load_config(path: Path | None) -> PipelineConfig:
         raise ConfigError(f"{path} [forecast] {error}") from None
     if policy.service_level_type not in ("cycle", "fill_rate"):
         raise ConfigError(f"{path} [policy]: service_level_type must be 'cycle' or 'fill_rate'")
+    if (isinstance(policy.max_cover_weeks, bool) or not isinstance(policy.max_cover_weeks, (int, float))
+            or not policy.max_cover_weeks >= 0):
+        raise ConfigError(f"{path} [policy]: max_cover_weeks must be a number of weeks >= 0 (0 = no cap), "
+                          f"not {policy.max_cover_weeks!r}")
     config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy}, str(path))
     if config.currency is not None and not (isinstance(config.currency, str)
                                             and CURRENCY_CODE.fullmatch(config.currency)):

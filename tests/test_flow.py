@@ -95,8 +95,15 @@ def test_policy_and_orders_are_consistent(first_run, demo_input: Path) -> None:
     assert (all_policy.loc[not_stocked, ["reorder_point", "safety_stock", "order_up_to"]] == 0).all().all()
     policy = all_policy[~not_stocked]
     assert len(policy) > 0.5 * len(all_policy)
-    np.testing.assert_allclose(policy["reorder_point"], policy["protection_demand_mean"] + policy["safety_stock"],
+    # safety stock = max(s - mean protection demand, 0); the method flags the SKUs where s lies below that mean
+    np.testing.assert_allclose(policy["safety_stock"],
+                               np.maximum(policy["reorder_point"] - policy["protection_demand_mean"], 0.0),
                                rtol=1e-6, atol=1e-6)
+    assert (policy["safety_stock"] >= 0).all()
+    below = policy["method"].str.endswith("+s_below_mean")
+    assert (policy.loc[below, "reorder_point"] < policy.loc[below, "protection_demand_mean"]).all()
+    cover = _query(db, "select weeks_of_cover from backorder_risk")["weeks_of_cover"]
+    assert cover.notna().any() and (cover.dropna() >= 0).all()   # NULL: stock but no forecast demand
     assert (policy["order_up_to"] >= policy["reorder_point"] - 1e-9).all()
 
     risk = _query(db, "select * from backorder_risk")

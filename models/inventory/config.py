@@ -29,6 +29,11 @@ class PolicyConfig:
     max_top_up_ratio: a supplier order below its ``min_order_value`` is topped up (extra packs on
         the highest-risk lines) only when the extra value is at most this multiple of the value
         of the lines actually needed; otherwise the supplier's lines are deferred.
+    max_cover_weeks: an order line is capped at this many weeks of forecast demand (the SKU's
+        mean weekly demand over the protection interval x this); 0 = no cap. The cap is rounded
+        down to whole packs; the minimum orderable quantity (MOQ rounded up to packs, at least one
+        pack) wins over it, and so does a top-up to the supplier's minimum order value - both are
+        supplier terms the line cannot go below; the line's reason says when the cap binds.
     undershoot_correction: the reorder point protects lead-time demand plus the undershoot of s
         (``undershoot.py``); False = the textbook D_{L+R}.
     lead_time_mixture: normal-family SKUs with a variable lead time get the exact mixture of the
@@ -51,6 +56,7 @@ class PolicyConfig:
     lateness_recent_days: int = 91
     fallback_lead_time_days: float = 28.0
     max_top_up_ratio: float = 1.0
+    max_cover_weeks: float = 52.0
     undershoot_correction: bool = True
     lead_time_mixture: bool = True
     lattice_undershoot: bool = True

@@ -7,6 +7,14 @@ Rules (document in the README):
   Discontinued items and SKUs without demand are never ordered.
 * Quantity = S - inventory position, at least the MOQ, rounded UP to whole packs
   (packs = ⌈max(S - IP, MOQ) / pack_size⌉).
+* Maximum cover (``config.max_cover_weeks`` W, 0 = none): a line orders at most W weeks of
+  forecast demand, cap = W x d (d = the policy's mean weekly demand over the protection
+  interval), in whole packs: packs = max(min(⌈max(S - IP, MOQ) / pack⌉, ⌊cap / pack⌋), packs_min),
+  packs_min = max(⌈MOQ / pack⌉, 1). So the cap is rounded down to whole packs, and the minimum
+  orderable quantity (MOQ in whole packs, at least one pack) wins over the cap: the line is needed
+  (its position is at or below s, or its order-by date comes before the next review) and the
+  supplier ships no less; the reason says which bound and by how much. The minimum-order-value
+  top-up below may also take a line past the cap (a supplier term too; its reason says so).
 * order_by = the risk's order_by (as_of when no stock-out is projected: the position already is
   at the reorder point); expected_arrival = order_by + mean lead time (the arrival when the
   order is placed on its order-by date; ordering earlier brings it forward).
@@ -57,6 +65,20 @@ def round_to_packs(need: np.ndarray, moq: np.ndarray, pack_size: np.ndarray) -> 
     return packs, packs * pack
 
 
+def cap_packs(packs: np.ndarray, moq: np.ndarray, pack_size: np.ndarray,
+              cap_units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(packs, capped, moq_wins) under the maximum-cover cap (module docstring): ``packs`` from
+    ``round_to_packs``, ``cap_units`` (inf = no cap). ``capped``: the line is lowered to the cap
+    (whole packs); ``moq_wins``: the line exceeds the cap but the minimum orderable quantity
+    (MOQ in whole packs, at least one pack) is above it, so the line keeps that minimum."""
+    pack = np.where(np.isfinite(pack_size) & (pack_size > 0), pack_size, 1.0)
+    minimum = np.maximum(np.ceil(np.nan_to_num(moq) / pack - 1e-9), 1.0)
+    cap = np.floor(np.where(np.isfinite(cap_units), cap_units, np.inf) / pack + 1e-9)
+    over = packs > cap
+    capped_packs = np.where(over, np.maximum(cap, minimum), packs).astype(np.int64)
+    return capped_packs, over & (minimum <= cap), over & (minimum > cap)
+
+
 def top_up_packs(supplier: np.ndarray, pack_value: np.ndarray, shortfall: np.ndarray) -> np.ndarray:
     """Extra packs per line to cover each supplier's ``shortfall`` (value), lines in priority order.
 
@@ -101,14 +123,23 @@ def recommend_orders(inputs: PlanningInputs, policy: pd.DataFrame, risk: pd.Data
     frame = frame[chosen].reset_index(drop=True)
     need, position, reorder_point, order_by = need[chosen], position[chosen], reorder_point[chosen], order_by[chosen]
     below = below[chosen]
-    packs, quantity = round_to_packs(need, inputs.moq[chosen], inputs.pack_size[chosen])
+    moq, pack_size = inputs.moq[chosen], inputs.pack_size[chosen]
+    packs, quantity = round_to_packs(need, moq, pack_size)
     pack = quantity / np.maximum(packs, 1)
+    weekly_demand = frame["demand_per_week_mean"].to_numpy(float)
+    cap_units = (config.max_cover_weeks * weekly_demand if config.max_cover_weeks > 0
+                 else np.full(len(frame), np.inf))
+    cap_units = np.where(weekly_demand > 0, cap_units, np.inf)
+    uncapped_quantity = quantity
+    packs, capped, moq_wins = cap_packs(packs, moq, pack_size, cap_units)
     unit_cost = inputs.unit_cost[chosen]
 
     # supplier minimum order value: top up or defer
+    quantity = packs * pack
     frame = frame.assign(_packs=packs, _pack=pack, _cost=unit_cost, _value=quantity * np.nan_to_num(unit_cost),
                          _below=below, _position=position, _order_by=order_by,
-                         _minimum=inputs.min_order_value[chosen])
+                         _minimum=inputs.min_order_value[chosen], _capped=capped, _moq_wins=moq_wins,
+                         _cap=cap_units, _uncapped=uncapped_quantity, _moq=np.nan_to_num(moq))
     frame = frame.sort_values(["supplier_id", "stockout_probability", "sku"], ascending=[True, False, True],
                               kind="stable").reset_index(drop=True)
     supplier_key = frame["supplier_id"].astype(str)
@@ -142,6 +173,16 @@ def recommend_orders(inputs: PlanningInputs, policy: pd.DataFrame, risk: pd.Data
         + np.asarray(stockout_week.strftime("%Y-%m-%d").fillna(""), dtype=str),
         "; no stock-out projected in the horizon")
     reason = reason + "; order covers " + _text(cover, "%.1f") + " weeks"
+    weeks = _text(np.full(len(frame), config.max_cover_weeks), "%g")
+    reason = np.where(frame["_capped"].to_numpy(),
+                      reason + "; capped at " + weeks + " weeks of forecast demand (" + _text(frame["_cap"], "%.0f")
+                      + " units; the uncapped " + _text(frame["_uncapped"], "%.0f") + " units would cover "
+                      + _text(np.divide(frame["_uncapped"].to_numpy(float), weekly, out=np.full(len(frame), np.nan),
+                                        where=weekly > 0), "%.1f") + " weeks)", reason)
+    reason = np.where(frame["_moq_wins"].to_numpy(),
+                      reason + "; the minimum order (MOQ " + _text(frame["_moq"], "%.0f") + ", pack "
+                      + _text(frame["_pack"], "%.0f") + ") is above the " + weeks
+                      + "-week cover cap (" + _text(frame["_cap"], "%.0f") + " units): the minimum wins", reason)
     reason = np.where(extra > 0, reason + "; topped up " + extra.astype(str) + " pack(s) to reach the supplier minimum "
                       + _text(minimum, "%.2f"), reason)
     reason = np.where(deferred, "deferred: supplier order " + _text(total, "%.2f") + " below minimum "

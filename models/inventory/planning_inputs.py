@@ -139,17 +139,21 @@ def build_planning_inputs(skus: np.ndarray, items: pd.DataFrame, suppliers: pd.D
     )
 
 
+def open_order_mask(purchase_orders: pd.DataFrame) -> np.ndarray:
+    """(m,) True for the open lines: status 'open' (any case), or not 'closed' and not received."""
+    po = purchase_orders
+    status = po["status"].astype(str).str.lower() if "status" in po else pd.Series("", index=po.index)
+    received_date = pd.to_datetime(po["received_date"], errors="coerce")
+    return ((status == "open") | ((status != "closed") & received_date.isna())).to_numpy()
+
+
 def open_order_lines(skus: np.ndarray, purchase_orders: pd.DataFrame, lead_supplier_id: np.ndarray,
                      lead_mean: np.ndarray, per_supplier: pd.DataFrame,
                      as_of: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(SKU row, remaining quantity, expected arrival) of each open PO line of ``skus``, in file
     order; ``lead_supplier_id`` / ``lead_mean`` (n,) the lead-time table's supplier and mean
     (weeks) per SKU row, ``per_supplier`` the supplier table with ``mean_days_late``."""
-    po = purchase_orders
-    status = po["status"].astype(str).str.lower() if "status" in po else pd.Series("", index=po.index)
-    received_date = pd.to_datetime(po["received_date"], errors="coerce")
-    is_open = (status == "open") | ((status != "closed") & received_date.isna())
-    po = po[is_open.to_numpy()]
+    po = purchase_orders[open_order_mask(purchase_orders)]
     row = pd.Index(skus).get_indexer(po["sku"].astype(str))
     known = row >= 0
     po, row = po[known], row[known]

@@ -21,8 +21,13 @@ lead time (slope of C_μ over [L - ½, L + ½]).
 * Cycle service (P1): s = smallest x with P(X <= x) >= P1.
 * Fill rate (P2): s = smallest x with loss(x) - loss(x + Q') <= (1 - P2) Q', Q' the demand per
   cycle (SPT §6.7, G(k) = (1 - P2) Q / σ when Q >> σ).
-* Safety stock = s - μ_P (protection-interval mean; can be small or negative with the correction). Order quantity Q = max(EOQ, mean demand per review period);
-  order-up-to S = s + Q.
+* Safety stock = max(s - μ_P, 0): the stock kept beyond the mean demand of the protection
+  interval, never negative. s itself can lie below μ_P: with the undershoot correction s protects
+  X = D_L + U, whose mean μ_L + E[U] is below μ_P = μ_L + μ_R when the review period is long
+  against the lead time, and a skewed X (count families, compound demand, the lead-time mixture)
+  can meet a cycle target with its quantile below its mean. Those SKUs show safety stock 0 and
+  the method suffix '+s_below_mean' (s is unchanged: reorder_point is the level the policy uses).
+  Order quantity Q = max(EOQ, mean demand per review period); order-up-to S = s + Q.
 * EOQ = sqrt(2 D K / (h c)), D annual demand (52 x mean weekly forecast over the horizon),
   K = ordering_cost, h = holding_cost_rate, c = unit_cost (Harris; SPT §4.2). NaN without a cost.
 
@@ -66,6 +71,7 @@ TAIL_WEEKS = 13
 COUNT_CLASSES = ("intermittent", "lumpy")   # demand classes that get the compound distribution
 LEVEL_ERROR_WEEKS = 13.0   # weeks of data behind a forecast level (SES α ≈ 0.15: (2 - α) / α)
 RATE_EVIDENCE_WEEKS = 26   # orders seen in this many weeks give the occurrence rate's 1/k variance
+SAFETY_STOCK_TOLERANCE = 1e-6   # units: s - μ_P above -this is rounding, not 's below the mean'
 COMPOUND_CHUNK = 4096      # SKUs per compound-pmf batch (bounds memory: a few (chunk, 1024) arrays)
 
 POLICY_COLUMNS = [
@@ -332,6 +338,9 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     if config.undershoot_correction:
         method = np.where(stocked & (review > 0), np.char.add(method.astype(str), "+undershoot"), method)
     method = np.where(stocked & core["lt_mixture"], np.char.add(method.astype(str), "+lt_mixture"), method)
+    buffer = reorder_point - protection_mean   # s - μ_P: negative when s lies below the interval's mean
+    below_mean = stocked & (buffer < -SAFETY_STOCK_TOLERANCE)
+    method = np.where(below_mean, np.char.add(method.astype(str), "+s_below_mean"), method)
 
     return pd.DataFrame({
         "sku": skus,
@@ -346,7 +355,7 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
                                                 out=var.mean(axis=1), where=protection > 0)),
         "protection_demand_mean": protection_mean,
         "protection_demand_sd": np.sqrt(protection_var),
-        "safety_stock": np.where(stocked, reorder_point - protection_mean, 0.0),
+        "safety_stock": np.where(stocked, np.maximum(buffer, 0.0), 0.0),
         "reorder_point": reorder_point,
         "order_up_to": order_up_to,
         "eoq": eoq,

@@ -21,7 +21,12 @@ Risk per SKU:
 * stockout_probability = P(D_P > inventory_position), expected_backorder_units = E[(D_P - IP)+],
   D_P = demand over the policy's protection interval (lead time + review period) - the chance of
   a backorder before an order placed now could have arrived (SPT ch. 6-7);
-* weeks_of_cover = (on_hand - backordered) / mean weekly forecast (NaN with no demand);
+* weeks_of_cover = max(on_hand - backordered, 0) / mean weekly forecast over the horizon: the
+  weeks the net stock on the shelf lasts at the forecast rate, never negative. 0 when the
+  backorders take all the stock on hand (net stock <= 0: new demand waits, whatever the
+  forecast); NaN (NULL in the table) when there is stock but no forecast demand (mean weekly
+  forecast 0, e.g. discontinued or inactive SKUs: the stock is not drawn down, so it has no
+  finite cover). Open purchase orders do not count (they are not on the shelf yet);
 * projected_stockout_week = first projection week with backorder_probability >= 0.5 (NaT if none);
 * order_by = projected_stockout_week - lead-time p90, clipped at as_of (NaT if no stock-out).
 """
@@ -59,6 +64,25 @@ def receipts_matrix(n: int, row: np.ndarray, remaining: np.ndarray, arrival: np.
     flat = row[in_horizon] * weeks + step[in_horizon]
     receipts = np.bincount(flat, weights=remaining[in_horizon], minlength=n * weeks).reshape(n, weeks)
     return receipts, on_order
+
+
+def weeks_of_cover(net_stock: np.ndarray, weekly_demand: np.ndarray) -> np.ndarray:
+    """max(net_stock, 0) / weekly_demand per SKU: 0 where net_stock <= 0 (backorders take all the
+    stock), NaN where there is stock but weekly_demand <= 0 (no finite cover); see the module
+    docstring."""
+    net_stock = np.asarray(net_stock, dtype=float)
+    weekly_demand = np.asarray(weekly_demand, dtype=float)
+    cover = np.divide(np.maximum(net_stock, 0.0), weekly_demand, out=np.full(net_stock.shape, np.nan),
+                      where=weekly_demand > 0)
+    return np.where(net_stock <= 0, 0.0, cover)
+
+
+def latest_order_date(stockout_week: pd.DatetimeIndex, lead_time_weeks_p90: np.ndarray) -> pd.DatetimeIndex:
+    """projected stock-out week - lead-time p90 (whole days), before any clipping at as_of: the
+    date an order must be placed by to arrive in time 9 times in 10 (NaT without a stock-out or
+    a p90). ``project_risk`` clips it at as_of; ``exceptions`` reports how far before as_of it is."""
+    p90_days = np.round(np.asarray(lead_time_weeks_p90, dtype=float) * 7.0)
+    return (pd.DatetimeIndex(stockout_week) - pd.to_timedelta(p90_days, unit="D")).normalize()
 
 
 def project_stock(available_start: np.ndarray, receipts: np.ndarray, mean: np.ndarray, var: np.ndarray,
@@ -114,14 +138,13 @@ def project_risk(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, famil
     expected_backorders = loss(position, protection_mean, protection_var, is_count)
     unit_cost = inputs.unit_cost
     weekly = mean.mean(axis=1) if weeks else np.zeros(n)
-    cover = np.divide(on_hand - backordered, weekly, out=np.full(n, np.nan), where=weekly > 0)
+    cover = weeks_of_cover(on_hand - backordered, weekly)
 
     hits = projected["backorder_probability"] >= STOCKOUT_WEEK_PROBABILITY
     first_hit = np.where(hits.any(axis=1), hits.argmax(axis=1), -1)
     stockout_week = pd.DatetimeIndex(np.where(first_hit >= 0, week_dates.to_numpy()[np.maximum(first_hit, 0)],
                                               np.datetime64("NaT")))
-    p90_days = np.round(inputs.lead_time_weeks_p90 * 7.0)
-    order_by = (stockout_week - pd.to_timedelta(p90_days, unit="D")).normalize()
+    order_by = latest_order_date(stockout_week, inputs.lead_time_weeks_p90)
     order_by = order_by.where(~(order_by < as_of.normalize()), as_of.normalize())
     risk = pd.DataFrame({
         "sku": skus,
