@@ -231,10 +231,19 @@ def write_task(
 
 
 @task(name="reports", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE, retry_condition_fn=_retry_on_io_error)
-def reports_task(db_path: Path, run_id: str, reports_dir: Path, orders: pd.DataFrame, items: pd.DataFrame) -> dict[str, Path]:
+def reports_task(
+    db_path: Path, run: storage.RunRecord, reports_dir: Path, orders: pd.DataFrame, items: pd.DataFrame,
+    currency: str | None,
+) -> dict[str, Path]:
+    """The run's reports and its order files in ``orders/<as_of>/``, the folder its buyer report
+    links to; once the run is the newest, the flat ``orders/*.csv`` of earlier versions go."""
     announce(f"Writing reports to {reports_dir}")
-    order_files = exports.write_supplier_orders(orders, items, reports_dir / "orders")
-    return {**render_reports(db_path, run_id, reports_dir), **{f"orders:{k}": v for k, v in order_files.items()}}
+    order_files = exports.write_supplier_orders(orders, items, exports.run_orders_dir(reports_dir, run.as_of),
+                                                run_id=run.run_id, as_of=run.as_of, currency=currency)
+    reports = render_reports(db_path, run.run_id, reports_dir)
+    if storage.latest_run_id(db_path) == run.run_id:
+        exports.remove_flat_order_files(reports_dir)
+    return {**reports, **{f"orders:{k}": v for k, v in order_files.items()}}
 
 
 class ReportsFailedError(RuntimeError):
@@ -294,7 +303,7 @@ def weekly_run(
             storage.fail_run(db_path, run.run_id, f"{type(error).__name__}: {error}")
             raise
         try:  # still under the run lock: two runs never interleave their report files
-            reports = reports_task(db_path, run.run_id, reports_dir, orders, inputs.items)
+            reports = reports_task(db_path, run, reports_dir, orders, inputs.items, config.currency)
         except Exception as error:
             raise ReportsFailedError(run.run_id, error) from error
     recommended = orders[orders["status"] == "recommended"] if len(orders) else orders

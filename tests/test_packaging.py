@@ -123,7 +123,7 @@ def test_installed_demo_and_run_from_another_directory(installed: tuple[Path, di
     reports = tmp_path / "weekly_reports"
     assert (reports / "planner.html").stat().st_size > 100_000  # plotly.js inlined: found the templates and assets
     assert "safestock" in (reports / "buyer.html").read_text(encoding="utf-8").lower()
-    assert list((reports / "orders").glob("*.csv")), "no order files written"
+    assert list((reports / "orders").glob("*/*.csv")), "no order files written"   # orders/<as_of>/
     explained = _run([safestock, "explain", "--db", "weekly.duckdb", _first_sku(tmp_path / "demo" / "input")],
                      cwd=tmp_path, env=env).stdout
     assert "reorder" in explained.lower()

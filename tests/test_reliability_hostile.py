@@ -287,7 +287,7 @@ def formula_run(prefect_harness: None, base_input: Path, tmp_path_factory: pytes
 
 def test_formula_cells_are_neutralised_in_order_csvs(formula_run) -> None:
     _, _, reports, _ = formula_run
-    files = sorted((reports / "orders").glob("*.csv"))
+    files = sorted((reports / "orders").glob("*/*.csv"))   # orders/<as_of>/<supplier>.csv
     assert files
     cells = [cell for path in files for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8")))
              for cell in row]

@@ -97,7 +97,7 @@ def test_order_files_are_written_inside_the_orders_folder(tmp_path: Path) -> Non
                            "expected_arrival": pd.Timestamp("2026-01-19"), "reason": "below reorder point",
                            "status": "recommended"})
     items = pd.DataFrame({"sku": orders["sku"], "description": "d", "pack_size": 1.0})
-    written = write_supplier_orders(orders, items, orders_dir)
+    written = write_supplier_orders(orders, items, orders_dir, run_id="r", as_of=pd.Timestamp("2026-01-04"))
     assert len(written) == len(ids)
     everything = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert everything == sorted(written.values())
@@ -172,7 +172,7 @@ def test_headline_at_risk_equals_supplier_rollup_in_a_real_run(hostile_run) -> N
 
 def test_order_csvs_stay_inside_the_orders_folder(hostile_run) -> None:
     out, summary = hostile_run
-    orders = out / "reports" / "orders"
+    orders = out / "reports" / "orders" / str(summary.as_of)   # the run's own folder
     for name, path in summary.reports.items():
         assert Path(path).resolve().is_relative_to((out / "reports").resolve()), (name, path)
     assert [p for p in out.rglob("*evil*") if p.parent != orders] == []

@@ -15,6 +15,9 @@ from safestock.pipelines.sqlfiles import sql
 from safestock.pipelines.storage import connect
 
 
+RUN = {"run_id": "2026-01-04T06:00:00", "as_of": pd.Timestamp("2026-01-04")}
+
+
 def _orders(suppliers: list[str], quantity: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     skus = [f"SKU-{i}" for i in range(len(suppliers))]
     orders = pd.DataFrame({"supplier_id": suppliers, "sku": skus, "order_quantity": quantity, "packs": 1,
@@ -29,7 +32,7 @@ def test_a_failed_order_write_leaves_the_previous_files(tmp_path: Path, monkeypa
     """The disk fills while the second of three files is written: the folder still holds the
     previous run's complete files, byte for byte, and no empty or temporary file."""
     out = tmp_path / "orders"
-    before = write_supplier_orders(*_orders(["SUP-1", "SUP-2"], 10.0), out)
+    before = write_supplier_orders(*_orders(["SUP-1", "SUP-2"], 10.0), out, **RUN)
     contents = {path.name: path.read_bytes() for path in before.values()}
 
     real_to_csv = pd.DataFrame.to_csv
@@ -44,14 +47,14 @@ def test_a_failed_order_write_leaves_the_previous_files(tmp_path: Path, monkeypa
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full_on_second)
     with pytest.raises(OSError, match="No space left"):
-        write_supplier_orders(*_orders(["SUP-1", "SUP-2", "SUP-3"], 99.0), out)
+        write_supplier_orders(*_orders(["SUP-1", "SUP-2", "SUP-3"], 99.0), out, **RUN)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == contents
 
 
 def test_order_files_of_suppliers_without_lines_go(tmp_path: Path) -> None:
     out = tmp_path / "orders"
-    write_supplier_orders(*_orders(["SUP-1", "SUP-2"], 10.0), out)
-    written = write_supplier_orders(*_orders(["SUP-2"], 5.0), out)
+    write_supplier_orders(*_orders(["SUP-1", "SUP-2"], 10.0), out, **RUN)
+    written = write_supplier_orders(*_orders(["SUP-2"], 5.0), out, **RUN)
     assert sorted(path.name for path in out.iterdir()) == [written["SUP-2"].name]
     assert pd.read_csv(written["SUP-2"])["order_quantity"].tolist() == [5.0]
 

@@ -237,8 +237,8 @@ def test_policy_backtest_section(html: dict[str, str], small_db: Path, tmp_path:
 
 def test_buyer_links_and_minimum(html: dict[str, str]) -> None:
     buyer = html["buyer"]
-    assert f'href="orders/{supplier_csv_name("SUP-A")}"' in buyer
-    assert f'href="orders/{supplier_csv_name("SUP/B")}"' in buyer
+    assert f'href="orders/2024-06-02/{supplier_csv_name("SUP-A")}"' in buyer     # the run's own folder
+    assert f'href="orders/2024-06-02/{supplier_csv_name("SUP/B")}"' in buyer
     assert "short by 400.00" in buyer          # SUP-A: 600 recommended vs 1,000 minimum
     assert "deferred" in buyer
 

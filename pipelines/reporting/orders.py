@@ -1,5 +1,10 @@
 """Per-supplier purchase-order CSV files for upload to a purchasing system.
 
+Each run writes its files into its own folder, ``<reports>/orders/<as_of>/`` (:func:`run_orders_dir`),
+the folder its buyer report links to; a run for an earlier planning date (a backfill) never touches
+the newest date's folder. Every line carries the run id and planning date, and the columns come
+in one fixed order (:data:`ORDER_CSV_COLUMNS`, documented in docs/reports.md).
+
 File names come from supplier ids, which are user data: they are sanitised so that no id can
 write outside the orders folder (``../x``, ``/``, NUL, control characters). Cells that a
 spreadsheet would run as a formula (starting with ``= + - @`` or a tab/CR) are prefixed with a
@@ -11,14 +16,24 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+#: Columns of an order file, in order. The first eleven are the original layout (kept in place so
+#: an import mapped by position keeps working); the run's identity and the ERP fields follow.
 ORDER_CSV_COLUMNS = [
     "supplier_id", "sku", "description", "order_quantity", "packs", "pack_size", "unit_cost",
-    "line_value", "order_by", "expected_arrival", "reason",
+    "line_value", "order_by", "expected_arrival", "reason", "supplier_sku", "currency", "run_id", "as_of",
 ]
+#: Numeric columns and the decimals they are rounded to (None: written as given; order_quantity:
+#: to 6 decimals, which only strips float noise such as 3.3000000000000003 from packs × pack size).
+ORDER_CSV_NUMBERS: dict[str, int | None] = {
+    "order_quantity": 6, "packs": 0, "pack_size": None, "unit_cost": None, "line_value": 2,
+}
+ORDERS_FOLDER = "orders"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_SLUG_CHARS = 80
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -59,6 +74,35 @@ def supplier_csv_name(supplier_id: str) -> str:
     return f"{slug}.csv"
 
 
+def run_orders_dir(reports_dir: Path, as_of: date | pd.Timestamp) -> Path:
+    """The folder of one planning date's order files: ``<reports_dir>/orders/<YYYY-MM-DD>``."""
+    return Path(reports_dir) / ORDERS_FOLDER / pd.Timestamp(as_of).strftime("%Y-%m-%d")
+
+
+def remove_flat_order_files(reports_dir: Path) -> list[Path]:
+    """Delete ``<reports_dir>/orders/*.csv``, the single shared folder of versions before per-date
+    folders (it held whichever run came last); the per-date folders are left alone. Returns the
+    removed paths."""
+    removed = sorted(p for p in (Path(reports_dir) / ORDERS_FOLDER).glob("*.csv") if p.is_file())
+    for path in removed:
+        path.unlink()
+    return removed
+
+
+def number_text(values: pd.Series, decimals: int | None = None) -> pd.Series:
+    """Numbers as CSV text an ERP reads as written: a whole value has no decimal point
+    (``1630.0`` → ``"1630"``, ``-0.0`` → ``"0"``), any other the shortest text that reads back to
+    the same float (``7.5`` → ``"7.5"``), after rounding to ``decimals`` when given; missing → ``""``."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
+    if decimals is not None:
+        numbers = numbers.round(decimals)
+    finite = np.isfinite(numbers)
+    whole = finite & (numbers == np.floor(numbers)) & (numbers.abs() < 2.0**53)
+    integers = numbers.where(whole, 0.0).astype(np.int64).astype(str)
+    text = numbers.astype(str).where(~whole, integers)
+    return text.where(finite, "").astype(object)
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` whose text cells cannot be evaluated as spreadsheet formulas."""
     safe = frame.copy()
@@ -70,8 +114,29 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def write_supplier_orders(orders: pd.DataFrame, items: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
-    """Write one CSV of recommended lines per supplier; returns ``{supplier_id: path}``.
+def order_file_lines(
+    lines: pd.DataFrame, items: pd.DataFrame, *, run_id: str, as_of: date | pd.Timestamp, currency: str | None,
+) -> pd.DataFrame:
+    """The rows of order files: recommended ``lines`` joined with the item master's description,
+    pack size and supplier item code (``supplier_sku``, empty when the master has none), stamped
+    with the run id, planning date and currency, in :data:`ORDER_CSV_COLUMNS` order, text cells
+    formula-neutralised and numbers as :func:`number_text` writes them; index as ``lines``."""
+    master = items.reindex(columns=["sku", "description", "pack_size", "supplier_sku"]).set_index("sku")
+    table = lines.drop(columns=[c for c in master.columns if c in lines])
+    table = table.join(master, on="sku").assign(  # keeps the lines' index
+        currency=currency, run_id=run_id, as_of=pd.Timestamp(as_of).strftime("%Y-%m-%d"))
+    table = neutralise_formulas(table.reindex(columns=ORDER_CSV_COLUMNS))
+    for column, decimals in ORDER_CSV_NUMBERS.items():
+        table[column] = number_text(table[column], decimals)
+    return table
+
+
+def write_supplier_orders(
+    orders: pd.DataFrame, items: pd.DataFrame, out_dir: Path, *, run_id: str, as_of: date | pd.Timestamp,
+    currency: str | None = None,
+) -> dict[str, Path]:
+    """Write one CSV of recommended lines per supplier into ``out_dir`` (the run's folder,
+    :func:`run_orders_dir`); returns ``{supplier_id: path}``. Columns: :func:`order_file_lines`.
 
     All or nothing: every file is first written to a hidden temporary name in ``out_dir``; only
     when all are complete are they renamed into place (an atomic rename each) and the files of
@@ -82,15 +147,15 @@ def write_supplier_orders(orders: pd.DataFrame, items: pd.DataFrame, out_dir: Pa
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     recommended = orders[orders["status"] == "recommended"] if "status" in orders else orders
+    recommended = recommended.reset_index(drop=True)
     staged: dict[str, tuple[Path, Path]] = {}
     try:
         if not recommended.empty:
-            lines = recommended.merge(items[["sku", "description", "pack_size"]], on="sku", how="left")
-            for supplier_id, supplier_lines in lines.groupby("supplier_id", sort=True):
+            lines = order_file_lines(recommended, items, run_id=run_id, as_of=as_of, currency=currency)
+            for supplier_id, table in lines.groupby(recommended["supplier_id"], sort=True):
                 path = out_dir / supplier_csv_name(str(supplier_id))
                 temporary = out_dir / f".{path.name}.{os.getpid()}.tmp"
                 staged[str(supplier_id)] = (temporary, path)
-                table = neutralise_formulas(supplier_lines.reindex(columns=ORDER_CSV_COLUMNS))
                 table.to_csv(temporary, index=False, date_format="%Y-%m-%d")
     except BaseException:
         for temporary, _ in staged.values():

@@ -35,7 +35,7 @@ from safestock.pipelines.reporting.data import (
     fetch_planner_data,
     records,
 )
-from safestock.pipelines.reporting.orders import supplier_csv_name
+from safestock.pipelines.reporting.orders import run_orders_dir, supplier_csv_name
 
 TEMPLATES = files("safestock.reports")  # the repository's reports/ folder, shipped as package data
 # Windows device names (COM0/LPT0 included, as current Windows documentation lists them)
@@ -314,16 +314,18 @@ def render_reports(
 
     Writes ``planner_<as_of>.html`` and ``buyer_<as_of>.html``; when the run is the newest
     planning date it also refreshes ``planner.html`` and ``buyer.html``. Buyer links point to
-    ``<supplier_csv_dir>/<supplier_csv_name(id)>`` relative to ``out_dir`` (default
-    ``out_dir/orders``). Raises ``LookupError`` if the run does not exist.
+    ``<supplier_csv_dir>/<supplier_csv_name(id)>`` relative to ``out_dir`` (default: the run's
+    own folder ``out_dir/orders/<as_of>``, see ``orders.run_orders_dir``). Raises
+    ``LookupError`` if the run does not exist.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_dir = Path(supplier_csv_dir) if supplier_csv_dir is not None else out_dir / "orders"
     limits = ReportLimits(top_n=top_n)
     with duckdb.connect(str(db_path), read_only=True) as con:
         planner_data = fetch_planner_data(con, run_id, limits)
         buyer_data = fetch_buyer_data(con, run_id, limits)
+    csv_dir = (Path(supplier_csv_dir) if supplier_csv_dir is not None
+               else run_orders_dir(out_dir, buyer_data.run.as_of))
     env = _environment()
     common = {"css": _asset("report.css"), "js": _asset("report.js"),
               "generated_at": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}
