@@ -44,6 +44,7 @@ from safestock.models.inventory import (
     rollup_suppliers,
 )
 from safestock.models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn
+from safestock.models.inventory.exceptions import find_exceptions
 from safestock.models.partition import merge_forecasts, partition_skus, sample_skus
 from safestock.pipelines import storage
 from safestock.pipelines.config import PipelineConfig, load_config
@@ -220,6 +221,14 @@ def supplier_task(
     return rollup_suppliers(risk, inputs.suppliers, lead_times, config.policy)
 
 
+@task(name="exceptions", cache_policy=NO_CACHE)
+def exceptions_task(
+    planning: PlanningInputs, risk: pd.DataFrame, orders: pd.DataFrame, inputs: LoadedInputs
+) -> pd.DataFrame:
+    """Order lines to expedite or already overdue, late purchase orders, suppliers to chase."""
+    return find_exceptions(planning, risk, orders, inputs.purchase_orders)
+
+
 @task(name="write-results", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE,
       retry_condition_fn=_retry_on_io_error)
 def write_task(
@@ -287,8 +296,10 @@ def weekly_run(
             orders = orders_task(planning, policy, risk, config)
             supplier_risk = supplier_task(risk, inputs, lead_times, config)
             backtest = policy_backtest_task(demand, forecast, policy, config)
+            exceptions = exceptions_task(planning, risk, orders, inputs)
             outputs = assemble_outputs(
                 inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk, backtest,
+                exceptions,
                 extra_notes=history_window_notes(inputs.sales_weekly, demand),
             )
             summary = {

@@ -8,6 +8,7 @@ Control*.
 
 from .backtest import backtest_policy
 from .config import LeadTimes, PolicyConfig
+from .exceptions import find_exceptions
 from .lead_time import estimate_lead_times
 from .orders import recommend_orders
 from .planning_inputs import PlanningInputs, build_planning_inputs
@@ -18,4 +19,5 @@ from .suppliers import rollup_suppliers
 __all__ = [
     "PolicyConfig", "LeadTimes", "PlanningInputs", "build_planning_inputs", "estimate_lead_times",
     "compute_policy", "project_risk", "recommend_orders", "rollup_suppliers", "backtest_policy",
+    "find_exceptions",
 ]

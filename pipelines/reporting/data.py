@@ -77,7 +77,7 @@ class PlannerData:
 
 @dataclass
 class BuyerData:
-    """Everything the buyer report shows: supplier totals, order lines and the schedule."""
+    """Everything the buyer report shows: exceptions, supplier totals, order lines and the schedule."""
 
     run: RunInfo
     suppliers: pd.DataFrame
@@ -85,6 +85,7 @@ class BuyerData:
     schedule: pd.DataFrame
     total_lines: int
     lines_per_supplier: int | None   # None when every line is shown
+    exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)   # report_buyer_exceptions rows
 
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
@@ -214,4 +215,5 @@ def fetch_buyer_data(
         schedule=query(con, "report_buyer_schedule", run_id=run_id),
         total_lines=total_lines,
         lines_per_supplier=lines_per_supplier,
+        exceptions=query(con, "report_buyer_exceptions", run_id=run_id, rows_per_kind=limits.table_rows),
     )

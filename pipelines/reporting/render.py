@@ -283,6 +283,7 @@ def buyer_context(data: BuyerData, csv_dir: Path, out_dir: Path) -> dict[str, An
     return {
         "title": "Buyer report",
         "run": data.run,
+        "exceptions": records(data.exceptions),
         "suppliers": suppliers,
         "total_lines": data.total_lines,
         "lines_per_supplier": data.lines_per_supplier,

@@ -64,6 +64,7 @@ def assemble_outputs(
     orders: pd.DataFrame,
     supplier_risk: pd.DataFrame,
     policy_backtest: pd.DataFrame,
+    exceptions: pd.DataFrame,
     extra_notes: list[DataQualityNote] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every per-run output table of the registry keyed by its name, in registry order.
@@ -81,6 +82,7 @@ def assemble_outputs(
         "projection": projection,
         "supplier_risk": supplier_risk,
         "purchase_recommendations": orders,
+        "exceptions": exceptions,
         "data_quality": data_quality_table(inputs, extra_notes),
         "items_snapshot": inputs.items,
         "suppliers_snapshot": inputs.suppliers,

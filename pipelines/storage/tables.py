@@ -216,11 +216,13 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("demand_per_week_sd", "standard deviation of weekly demand"),
             _number("protection_demand_mean", "mean demand over the protection interval (lead time + review)"),
             _number("protection_demand_sd", "standard deviation of demand over the protection interval"),
-            _number("safety_stock", "reorder point − mean protection demand"),
+            _number("safety_stock", "max(reorder point − mean protection demand, 0): stock kept beyond the mean demand "
+                    "until a replenishment arrives; 0 when s lies below that mean (method `+s_below_mean`)"),
             _number("reorder_point", "s: order when the inventory position is at or below it"),
             _number("order_up_to", "S: order up to this inventory position"),
             _number("eoq", "economic order quantity"),
-            _text("method", "how s was computed (service type / distribution + adjustments)"),
+            _text("method", "how s was computed (service type / distribution + adjustments; `+s_below_mean`: s is "
+                  "below the mean protection demand, safety stock shown as 0)"),
             _number("level_error_weeks", "the forecast's n_e the interval used (inf = none)"),
         )),
     OutputTable(
@@ -236,7 +238,8 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("stockout_probability", "P(demand over the protection interval > inventory position)"),
             _number("expected_backorder_units", "expected units short over the protection interval"),
             _number("expected_backorder_value", "expected_backorder_units × unit cost"),
-            _number("weeks_of_cover", "net stock / mean weekly forecast"),
+            _number("weeks_of_cover", "max(on hand − backordered, 0) / mean weekly forecast, ≥ 0: 0 when backorders "
+                    "take all the stock; NULL when there is stock but no forecast demand (no finite cover)"),
             _day("projected_stockout_week", "first week with backorder probability ≥ 0.5"),
             _day("order_by", "latest order date: projected stock-out − lead-time p90, not before as_of"),
         )),
@@ -283,6 +286,21 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("line_value", "order_quantity × unit_cost"),
             _text("reason", "why the line is recommended or deferred", nullable=False),
             _text("status", "recommended | deferred"),
+        )),
+    OutputTable(
+        "exceptions", "What a buyer acts on first: order lines that arrive after the projected stock-out "
+        "(`expedite`), order lines whose latest order date has passed (`overdue`), open purchase-order lines "
+        "past their expected date (`late_po`) and the suppliers to chase (`chase_supplier`); rules in "
+        "docs/inventory-policy.md.", "exception: one order line, open purchase-order line or supplier", (),
+        columns=(
+            _run_id(),
+            _text("sku", "SKU code (NULL for a `chase_supplier` row)"),
+            _text("supplier_id", _SUPPLIER),
+            _text("kind", "expedite | overdue | late_po | chase_supplier", nullable=False),
+            _text("detail", "what happened and what to do, with the dates and quantities", nullable=False),
+            _number("value", "expedite: days from the start of the projected stock-out week to the expected "
+                    "arrival; overdue: days since the latest order date; late_po: days past the expected date; "
+                    "chase_supplier: lines to chase (late PO lines + expedite lines)", nullable=False),
         )),
     OutputTable(
         "data_quality", "What was dropped, flagged or defaulted while loading (and noted by the run).",
