@@ -80,28 +80,27 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
               wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None) -> None:
     """Run the weekly flow with a progress display; map failures to exit codes.
 
-    The configuration and the input files' structure (files present, readable, required columns)
-    are checked first, before Prefect is imported or its server started: such a mistake is
-    reported in about a second. The flow then validates everything else."""
+    The configuration and the input files' structure (files present, readable, required columns, no
+    misspelled optional column) are checked first, before Prefect is imported or its server
+    started: such a mistake is reported in about a second. The flow then validates everything else."""
     from safestock.pipelines.inputs import InputValidationError, check_input_structure
 
-    try:
-        check_input_structure(input_dir)
-        input_error = None
-    except InputValidationError as error:
-        input_error = error
+    allow_extra_columns, config_error = False, None
     if config is not None:  # no file: the defaults, nothing to check (and scipy stays unimported)
         from safestock.pipelines.config import ConfigError, load_config
 
         try:
-            load_config(config)
+            allow_extra_columns = load_config(config).inputs.allow_extra_columns
         except ConfigError as error:
-            if input_error is not None:
-                console.print(f"[bold red]Configuration rejected:[/] {escape(str(error))}", highlight=False)
-            else:
-                _config_rejected(error)
-    if input_error is not None:
-        _input_rejected(input_error)
+            config_error = error
+    try:
+        check_input_structure(input_dir, allow_extra_columns=allow_extra_columns)
+    except InputValidationError as error:
+        if config_error is not None:
+            console.print(f"[bold red]Configuration rejected:[/] {escape(str(config_error))}", highlight=False)
+        _input_rejected(error)
+    if config_error is not None:
+        _config_rejected(config_error)
 
     from safestock.pipelines.config import ConfigError
     from safestock.pipelines.flow import ReportsFailedError, configured_flow

@@ -10,6 +10,10 @@ Example ``safestock.toml`` (every key optional)::
     policy_backtest_max_skus = 2000
     policy_backtest_reforecast_weeks = 4
 
+    [inputs]
+    allow_extra_columns = false         # true: a column that looks like a misspelled optional column is a warning
+    max_sales_age_days = 14             # refuse a sales history ending more than this many days before as_of
+
     [forecast]
     season_length = 52
     backtest_origins = 4
@@ -120,6 +124,21 @@ class ForecastConfig:
 
 
 @dataclass(frozen=True)
+class InputsConfig:
+    """How strictly the input folder is read (``safestock.pipelines.inputs.load_inputs``).
+
+    ``allow_extra_columns``: a column that is not in the contract but is a near-miss of an optional
+    contract column the file lacks (``back_orders`` for ``backordered``) is an error unless true,
+    then a warning note (its values are never read). ``max_sales_age_days``: a run refuses a sales
+    history whose last day on or before as_of is more than this many days before as_of (the gap
+    would be planned as zero demand); a folder without any sales up to as_of (a new store) is not
+    checked."""
+
+    allow_extra_columns: bool = False
+    max_sales_age_days: int = 14
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     horizon_weeks: int = 26
     history_weeks: int = 156
@@ -130,6 +149,7 @@ class PipelineConfig:
     currency: str | None = None      # ISO 4217 code of every money value (unit costs, order values); None: unstated
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    inputs: InputsConfig = field(default_factory=InputsConfig)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -169,7 +189,19 @@ def load_config(path: Path | None) -> PipelineConfig:
             or not policy.max_cover_weeks >= 0):
         raise ConfigError(f"{path} [policy]: max_cover_weeks must be a number of weeks >= 0 (0 = no cap), "
                           f"not {policy.max_cover_weeks!r}")
-    config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy}, str(path))
+    inputs_raw = raw.pop("inputs", {})
+    if not isinstance(inputs_raw, dict):
+        raise ConfigError(f"{path}: inputs must be a table ([inputs])")
+    inputs = _build(InputsConfig, inputs_raw, f"{path} [inputs]")
+    if not isinstance(inputs.allow_extra_columns, bool):
+        raise ConfigError(f"{path} [inputs]: allow_extra_columns must be true or false, "
+                          f"not {inputs.allow_extra_columns!r}")
+    if (isinstance(inputs.max_sales_age_days, bool) or not isinstance(inputs.max_sales_age_days, int)
+            or inputs.max_sales_age_days < 0):
+        raise ConfigError(f"{path} [inputs]: max_sales_age_days must be a whole number of days >= 0, "
+                          f"not {inputs.max_sales_age_days!r}")
+    config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy, "inputs": inputs},
+                    str(path))
     if config.currency is not None and not (isinstance(config.currency, str)
                                             and CURRENCY_CODE.fullmatch(config.currency)):
         raise ConfigError(f"{path}: currency must be an ISO 4217 code of three upper-case letters "

@@ -47,7 +47,7 @@ from safestock.models.inventory.backtest import engine_forecast_fn, periodic_for
 from safestock.models.inventory.exceptions import find_exceptions
 from safestock.models.partition import merge_forecasts, partition_skus, sample_skus
 from safestock.pipelines import storage
-from safestock.pipelines.config import PipelineConfig, load_config
+from safestock.pipelines.config import InputsConfig, PipelineConfig, load_config
 from safestock.pipelines.inputs import LoadedInputs, load_inputs
 from safestock.pipelines.progress import announce
 from safestock.pipelines.reporting import artifacts
@@ -66,9 +66,10 @@ def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
 
 @task(name="load-and-validate", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE,
       retry_condition_fn=_retry_on_io_error)
-def load_task(input_dir: Path, as_of: date | None) -> LoadedInputs:
+def load_task(input_dir: Path, as_of: date | None, options: InputsConfig) -> LoadedInputs:
     announce(f"Loading and validating {input_dir}")
-    return load_inputs(input_dir, as_of)
+    return load_inputs(input_dir, as_of, allow_extra_columns=options.allow_extra_columns,
+                       max_sales_age_days=options.max_sales_age_days)
 
 
 @task(name="weekly-demand", cache_policy=NO_CACHE)
@@ -284,7 +285,7 @@ def weekly_run(
     input_dir, db_path, reports_dir = Path(input_dir), Path(db_path), Path(reports_dir)
     config = load_config(Path(config_path) if config_path else None)
     with storage.run_lock(db_path, wait_seconds):
-        inputs = load_task(input_dir, as_of)  # a validation error stops here: nothing written
+        inputs = load_task(input_dir, as_of, config.inputs)  # a validation error stops here: nothing written
         run = storage.start_run(db_path, inputs.as_of, str(input_dir), config.as_dict())
         try:
             demand = weekly_demand_task(inputs, config.history_weeks)

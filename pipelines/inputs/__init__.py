@@ -3,7 +3,8 @@
 
 Rooms: ``contract`` (the tables and their rules), ``sources`` (finding and reading files),
 ``staging`` (files into DuckDB, the sales fast path), ``checks`` (values, keys, references),
-``load`` (orchestration and the typed result).
+``plausibility`` (warnings on valid but implausible values), ``load`` (orchestration and the
+typed result).
 """
 
 from safestock.pipelines.inputs.contract import (

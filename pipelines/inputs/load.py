@@ -9,7 +9,10 @@ complete ISO weeks, so memory stays bounded (DuckDB spills to a temporary direct
 
 This module orchestrates (`load_inputs`) and builds the results: typed frames, notes and the
 weekly sales aggregate. Finding and reading inputs: `sources`; staging into DuckDB and
-the sales fast path: `staging`; value, key and reference checks: `checks`; the contract: `contract`.
+the sales fast path: `staging`; value, key and reference checks: `checks`; warnings on valid but
+implausible values: `plausibility`; the contract: `contract`. The sales-age check
+(`check_sales_age`) and the extra-column check (`sources.check_extra_columns`) follow the
+`[inputs]` configuration the flow passes in.
 """
 
 from __future__ import annotations
@@ -33,7 +36,14 @@ from safestock.pipelines.inputs.contract import (
     quote_identifier,
     typed_sql,
 )
-from safestock.pipelines.inputs.sources import find_input_files, read_header, sha256
+from safestock.pipelines.inputs.plausibility import plausibility_notes
+from safestock.pipelines.inputs.sources import (
+    check_extra_columns,
+    file_name,
+    find_input_files,
+    read_header,
+    sha256,
+)
 from safestock.pipelines.inputs.staging import StagedTable, sales_fast, stage
 from safestock.pipelines.sqlfiles import sql
 
@@ -53,11 +63,12 @@ class LoadedInputs:
 
 
 def _typed_frame(con: duckdb.DuckDBPyConnection, staged: StagedTable) -> pd.DataFrame:
-    """The validated table as a typed DataFrame with defaults applied."""
+    """The validated table as a typed DataFrame with defaults applied, plus its `line` numbers
+    as the last column (for notes; `load_inputs` takes it off)."""
     spec = staged.spec
     selects = [f"{typed_sql(c, c.name in staged.present_columns)} as {quote_identifier(c.name)}"
                for c in spec.columns]
-    frame = con.execute(f"select {', '.join(selects)} from {staged.raw_table} "
+    frame = con.execute(f"select {', '.join(selects)}, line as __line from {staged.raw_table} "
                         f"order by line").df()
     if spec.name == "purchase_orders":  # status default: closed once fully received
         received = frame["received_quantity"].fillna(-1.0) >= frame["quantity"]
@@ -88,8 +99,9 @@ def _default_notes(con: duckdb.DuckDBPyConnection, staged: StagedTable) -> list[
 def _sales_weekly(
     con: duckdb.DuckDBPyConnection, sales: StagedTable, items: pd.DataFrame, items_file: str,
     as_of: pd.Timestamp,
-) -> tuple[pd.DataFrame, list[DataQualityNote]]:
-    """Aggregate validated raw sales to complete ISO weeks up to `as_of`, with notes.
+) -> tuple[pd.DataFrame, list[DataQualityNote], pd.Timestamp | None]:
+    """Aggregate validated raw sales to complete ISO weeks up to `as_of`, with notes and the last
+    day with sales on or before `as_of` (None: no sales history).
 
     A fast-path sales table (`sales.source`) is already aggregated to `sales_daily`."""
     if sales.source is None:
@@ -97,7 +109,7 @@ def _sales_weekly(
         con.execute(f"drop table {sales.raw_table}")
     parameters = {"as_of": as_of.date()}
     weekly = con.execute(sql("sales_weekly_aggregate"), parameters).df()
-    after, first_after, partial, negative, aggregated = con.execute(
+    after, first_after, partial, negative, aggregated, last_sales_day = con.execute(
         sql("load_sales_notes"), parameters).fetchone()
     if after and first_after is None and sales.source is not None:  # lines not kept: one scan
         scan, scan_parameters = sales.source.scan_sql(line=True)
@@ -134,7 +146,28 @@ def _sales_weekly(
         notes.append(DataQualityNote(items_file, None, "sku",
                                      "info", f"{without_sales} item(s) without sales in the "
                                      "history", without_sales))
-    return weekly, notes
+    return weekly, notes, None if last_sales_day is None else pd.Timestamp(last_sales_day)
+
+
+def check_sales_age(sales_file: str, last_sales_day: pd.Timestamp | None, as_of: pd.Timestamp,
+                    as_of_given: bool, max_sales_age_days: int | None) -> list[ValidationIssue]:
+    """Stale data is not planned as if current: the days from the last sales day on or before
+    `as_of` to `as_of` must not exceed `max_sales_age_days` (config `[inputs]`), since every
+    complete week in that gap would count as zero demand. No check without a history (a new
+    store, or `as_of` before every sales row: ordinary input) or when `max_sales_age_days` is None."""
+    if max_sales_age_days is None or last_sales_day is None:
+        return []
+    age = (as_of.normalize() - last_sales_day.normalize()).days
+    if age <= max_sales_age_days:
+        return []
+    source = "--as-of" if as_of_given else "the latest inventory.as_of"
+    return [ValidationIssue(
+        sales_file, None, "date",
+        f"sales history ends {last_sales_day.date()}, {age} days before as_of {as_of.date()} "
+        f"({source}); more than max_sales_age_days = {max_sales_age_days}, and the weeks without "
+        "sales would be planned as zero demand. Add the missing sales, plan as of an earlier "
+        f"date (--as-of {last_sales_day.date()}), or raise max_sales_age_days in the [inputs] "
+        "table of the --config file")]
 
 
 def _cores() -> int:
@@ -145,22 +178,32 @@ def _cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def check_input_structure(input_dir: Path) -> None:
+def check_input_structure(input_dir: Path, *, allow_extra_columns: bool = False) -> None:
     """The cheap part of validation, run before anything slow starts (the CLI calls it before
-    Prefect): every input file is there, readable, and has its required columns, judged from the
-    header lines alone. Raises InputValidationError with all such issues; ``load_inputs`` repeats
-    these checks and adds the value, key and reference checks."""
+    Prefect): every input file is there, readable, has its required columns and no misspelled
+    optional column (see ``check_extra_columns``), judged from the header lines alone. Raises
+    InputValidationError with all such issues; ``load_inputs`` repeats these checks and adds the
+    value, key and reference checks."""
     paths, issues = find_input_files(Path(input_dir))
     with duckdb.connect() as con:
         for table, path in paths.items():
-            read_header(con, TABLES[table], path, issues)
+            source = read_header(con, TABLES[table], path, issues)
+            if source is not None:
+                check_extra_columns(TABLES[table], file_name(path), source.extra_columns,
+                                    set(source.by_name), 0, allow_extra_columns, issues)
     if issues:
         raise InputValidationError(issues)
 
 
 def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
-                memory_limit: str = "2GB") -> LoadedInputs:
-    """Load, validate and type the input folder; raise InputValidationError with all issues."""
+                memory_limit: str = "2GB", allow_extra_columns: bool = False,
+                max_sales_age_days: int | None = None) -> LoadedInputs:
+    """Load, validate and type the input folder; raise InputValidationError with all issues.
+
+    `allow_extra_columns`: a column that looks like a misspelled optional contract column is a
+    warning instead of an error. `max_sales_age_days`: refuse a sales history that ends more than
+    this many days before as_of (`check_sales_age`; None = not checked). The flow passes both
+    from the configuration's `[inputs]` table."""
     input_dir = Path(input_dir)
     paths, issues = find_input_files(input_dir)
     with ThreadPoolExecutor(max_workers=1) as hasher, \
@@ -178,11 +221,17 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                     if table.spec.key:
                         check_keys(con, table, issues)
             check_references(con, staged, issues)
+            column_notes = [note for table in staged.values() if table.structurally_ok
+                            for note in check_extra_columns(
+                                table.spec, table.file_name, table.extra_columns,
+                                table.present_columns, table.rows, allow_extra_columns, issues)]
             if issues:
                 raise InputValidationError(issues)
             frames = {name: _typed_frame(con, table) for name, table in staged.items()
                       if name != "sales"}
-            notes = [note for table in staged.values() for note in _default_notes(con, table)]
+            lines = {name: frame.pop("__line") for name, frame in frames.items()}
+            notes = column_notes + [note for table in staged.values()
+                                    for note in _default_notes(con, table)]
             if as_of is None:
                 if frames["inventory"].empty:
                     raise InputValidationError([ValidationIssue(
@@ -191,8 +240,14 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                 as_of_stamp = pd.Timestamp(frames["inventory"]["as_of"].max())
             else:
                 as_of_stamp = pd.Timestamp(as_of)
-            sales_weekly, sales_notes = _sales_weekly(con, staged["sales"], frames["items"],
-                                                      staged["items"].file_name, as_of_stamp)
+            sales_weekly, sales_notes, last_sales_day = _sales_weekly(
+                con, staged["sales"], frames["items"], staged["items"].file_name, as_of_stamp)
+            stale = check_sales_age(staged["sales"].file_name, last_sales_day, as_of_stamp,
+                                    as_of is not None, max_sales_age_days)
+            if stale:
+                raise InputValidationError(stale)
+            notes += plausibility_notes(frames, lines, {name: table.file_name for name, table
+                                                        in staged.items()}, as_of_stamp)
         finally:
             con.close()
         files = {table.file_name: {"sha256": hashes[name].result(), "rows": table.rows}

@@ -6,6 +6,7 @@ scan of one input as trimmed VARCHAR contract columns (CSV, Parquet or a folder 
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import hashlib
 import zlib
@@ -16,6 +17,7 @@ import duckdb
 from safestock.pipelines.inputs.contract import (
     FILE_SUFFIXES,
     TABLES,
+    DataQualityNote,
     TableSpec,
     ValidationIssue,
     quote_identifier,
@@ -26,6 +28,11 @@ from safestock.pipelines.sqlfiles import sql
 MAX_VALUE_SHOWN = 60
 MAX_HEADER_BYTES = 1 << 20
 FOLDER_TABLES = ("sales",)  # tables that may also be given as a folder of Parquet files
+#: difflib similarity (2 x matching characters / total characters) from which a column that is not
+#: in the contract counts as a misspelling of a contract column the file lacks: 'back_orders' for
+#: 'backordered' is 0.82, 'sttus' for 'status' 0.91, 'min_order_val' for 'min_order_value' 0.93;
+#: a different column such as 'supplier_name' beside 'supplier_id' is 0.75.
+NEAR_MISS_CUTOFF = 0.8
 
 
 def show(value: object, limit: int = MAX_VALUE_SHOWN) -> str:
@@ -148,6 +155,14 @@ class Source:
                 + f" as {quote_identifier(name)}")
         return columns, parameters
 
+    @property
+    def extra_columns(self) -> list[str]:
+        """Header names that are not contract columns (as written, trimmed; unnamed ones left out)."""
+        mapped = set(self.by_name.values())
+        names = (name.replace("\ufeff", "").strip() for position, name in enumerate(self.header)
+                 if position not in mapped)
+        return [name for name in names if name]
+
     def csv_columns_read(self) -> dict[str, str]:
         position_names = {position: name for name, position in self.by_name.items()}
         return {position_names.get(i, f"ignored_{i}"): "VARCHAR" for i in range(len(self.header))}
@@ -214,9 +229,48 @@ def read_header(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
     found = show(", ".join(header), limit=300)[1:-1]
     hint = (" — is the file comma-separated?"
             if len(header) == 1 and any(sep in header[0] for sep in ";\t|") else "")
+    source = Source(path, header, by_name)
     for name in missing:
+        misspelled = difflib.get_close_matches(name, source.extra_columns, n=1, cutoff=NEAR_MISS_CUTOFF)
         issues.append(ValidationIssue(input_name, None, name, "required column is missing "
-                                      f"(columns found: {found}){hint}"))
+                                      f"(columns found: {found}){hint}"
+                                      + (f" — is {show(misspelled[0])} a misspelling of it?"
+                                         if misspelled else "")))
     if missing:
         return None
-    return Source(path, header, by_name)
+    return source
+
+
+def check_extra_columns(spec: TableSpec, input_name: str, extra_columns: list[str],
+                        present_columns: set[str], rows: int, allow_extra_columns: bool,
+                        issues: list[ValidationIssue]) -> list[DataQualityNote]:
+    """Columns of a file that are not in the contract (they are never read).
+
+    One that is a near-miss (difflib ratio >= NEAR_MISS_CUTOFF) of a contract column the file
+    lacks is most likely that column misspelled, whose values would silently be replaced by the
+    default (backorders dropped, discontinued items ordered): an issue on the header line, or,
+    with `allow_extra_columns`, a warning note. Any other extra column is an info note."""
+    absent = [column.name for column in spec.columns if column.name not in present_columns]
+    notes = []
+    for name in extra_columns:
+        match = difflib.get_close_matches(name.lower(), absent, n=1, cutoff=NEAR_MISS_CUTOFF)
+        if not match:
+            notes.append(DataQualityNote(input_name, None, name, "info",
+                                         f"column {show(name)} is not part of the contract: ignored",
+                                         rows))
+            continue
+        column = spec.column(match[0])
+        effect = (f"every row takes the default {column.default}" if column.default is not None
+                  else "every row is read as empty")
+        meaning = (f"did you mean '{column.name}'? Its values are not read: without a "
+                   f"'{column.name}' column {effect}")
+        if allow_extra_columns:
+            notes.append(DataQualityNote(input_name, None, name, "warning",
+                                         f"column {show(name)} is not part of the contract: ignored "
+                                         f"(allow_extra_columns) — {meaning}", rows))
+        else:
+            header_line = None if input_name.endswith((".parquet", "/")) else 1
+            issues.append(ValidationIssue(input_name, header_line, name, f"unknown column — {meaning}. Rename "
+                                          "it, or set allow_extra_columns = true in the [inputs] table "
+                                          "of the --config file to ignore it"))
+    return notes

@@ -5,7 +5,7 @@ that checks and aggregates it straight from scans of the file and stages it only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -40,6 +40,8 @@ class StagedTable:
     #: Fast path (sales): checked and aggregated straight from the file (`sales_fast`); no
     #: `raw_<table>` exists until `ensure_staged` stages it for per-line messages.
     source: "Source | None" = None
+    #: Header names that are not contract columns (never read; see `check_extra_columns`).
+    extra_columns: list[str] = field(default_factory=list)
 
     @property
     def raw_table(self) -> str:
@@ -86,6 +88,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
                                       f"unreadable file: {first_error_line(error)}"))
         return staged
     staged.present_columns = set(source.by_name)
+    staged.extra_columns = source.extra_columns
     staged.rows = con.execute(f"select count(*) from {quote_identifier(raw)}").fetchone()[0]
     staged.rows += rejected_count
     staged.structurally_ok = True
@@ -137,7 +140,8 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
         con.execute("drop view if exists sales_daily")
         con.execute("drop table if exists sales_checked")
         return stage(con, spec, path, issues, source)
-    return StagedTable(spec, file_name(path), present, int(rows), source=source)
+    return StagedTable(spec, file_name(path), present, int(rows), source=source,
+                       extra_columns=source.extra_columns)
 
 
 def ensure_staged(con: duckdb.DuckDBPyConnection, table: StagedTable,
