@@ -6,8 +6,9 @@ the server lives on (about 220 MB, for minutes) and, since it inherited the call
 ``safestock run … | tail -1`` never returns. This module starts the same server (Prefect's own
 ``SubprocessASGIServer``) with three differences:
 
-- the kernel sends it SIGTERM when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``), however
-  the parent dies;
+- the kernel sends it SIGKILL when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``), however
+  the parent dies (SIGKILL, not SIGTERM: uvicorn's graceful shutdown waits for open connections,
+  and the server holds nothing worth a clean exit: Prefect's SQLite database survives a kill);
 - its stdin and stdout are ``/dev/null`` and its stderr a temporary log file, so it holds none
   of the caller's pipes;
 - ``PREFECT_API_URL`` points at it for the duration of the block, so the flow uses it.
@@ -34,10 +35,10 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: ask the kernel for SIGTERM when the parent exits."""
+    """In the child, before exec: ask the kernel for SIGKILL when the parent exits."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _server_class() -> type:
