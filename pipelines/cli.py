@@ -1,7 +1,8 @@
 """The ``safestock`` command line.
 
 Exit codes: 0 success; 1 the run failed (recorded as failed in ``runs``); 2 invalid input or
-configuration (nothing written); 3 another run holds the database.
+configuration, or a database file holding someone else's table named like ours (nothing written);
+3 another run, or another process holding the DuckDB file open, kept the database busy past --wait.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
     from safestock.pipelines.config import ConfigError
     from safestock.pipelines.flow import ReportsFailedError, configured_flow
     from safestock.pipelines.prefect_server import temporary_prefect_server
-    from safestock.pipelines.storage import RunInProgressError
+    from safestock.pipelines.storage import DatabaseBusyError, ForeignTableError, RunInProgressError
 
     try:
         with _progress_display() as show, listening(show), temporary_prefect_server():
@@ -118,6 +119,13 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
     except RunInProgressError as error:
         console.print(f"[bold yellow]{error}[/]", highlight=False)
         raise typer.Exit(EXIT_RUN_IN_PROGRESS) from None
+    except DatabaseBusyError as error:  # the run row, if written, is failed (or abandoned: docs/reliability.md)
+        console.print(f"[bold yellow]Database busy:[/] {escape(str(error))}", highlight=False)
+        console.print("Earlier results in the database are unchanged.")
+        raise typer.Exit(EXIT_RUN_IN_PROGRESS) from None
+    except ForeignTableError as error:
+        console.print(f"[bold red]Database refused:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except ReportsFailedError as error:
         console.print(f"[bold red]Reports failed:[/] {error}", highlight=False)
         raise typer.Exit(EXIT_RUN_FAILED) from None
@@ -199,24 +207,34 @@ def explain(
     sku: Annotated[str, typer.Argument(help="The SKU code.")],
     db: Annotated[Path, typer.Option("--db", help="DuckDB results file.")] = Path("demo_output/safestock.duckdb"),
     run_id: Annotated[Optional[str], typer.Option("--run-id", help="A run (default: the newest succeeded run).")] = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait while a run is writing the database.")] = 10.0,
 ) -> None:
     """Show why a SKU got its safety stock, reorder point, risk and order: every input and level."""
     import duckdb
     from safestock.pipelines.results import read_run
     from safestock.pipelines.sqlfiles import sql
+    from safestock.pipelines.storage import DatabaseBusyError, connect
 
     if not db.is_file():
         console.print(f"[bold red]No database at {db}[/]", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    with duckdb.connect(str(db), read_only=True) as con:
-        try:
-            run = read_run(con, run_id)
-        except LookupError as error:
-            console.print(f"[bold red]{error}[/]", highlight=False)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        row = con.execute(sql("explain_sku"), {"run_id": run["run_id"], "sku": sku}).df()
-        similar = [] if not row.empty else [code for (code,) in con.execute(
-            sql("explain_similar_skus"), {"run_id": run["run_id"], "sku": sku, "limit": 5}).fetchall()]
+    try:  # a run's write window holds the file; a damaged or foreign file fails to read: one line each
+        with connect(db, read_only=True, wait_seconds=wait) as con:
+            try:
+                run = read_run(con, run_id)
+            except LookupError as error:
+                console.print(f"[bold red]{error}[/]", highlight=False)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            row = con.execute(sql("explain_sku"), {"run_id": run["run_id"], "sku": sku}).df()
+            similar = [] if not row.empty else [code for (code,) in con.execute(
+                sql("explain_similar_skus"), {"run_id": run["run_id"], "sku": sku, "limit": 5}).fetchall()]
+    except DatabaseBusyError as error:
+        console.print(f"[bold red]Database busy:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except duckdb.Error as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        console.print(f"[bold red]Cannot read {escape(str(db))}:[/] {escape(reason)}", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     if row.empty:
         console.print(f"[bold red]SKU {escape(repr(sku))} is not in run {run['run_id']}[/]", highlight=False)
         if similar:

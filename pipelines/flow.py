@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -54,6 +54,7 @@ from safestock.pipelines.reporting import artifacts
 from safestock.pipelines.reporting import orders as exports
 from safestock.pipelines.reporting.render import render_reports
 from safestock.pipelines.storage import RunSummary
+from safestock.pipelines.storage.forecast_cache import FORECAST_CACHE_MAX_AGE, forecast_cache_dir, prune_forecast_cache
 from safestock.pipelines.storage.outputs import assemble_outputs, history_window_notes
 
 
@@ -100,8 +101,9 @@ def _forecast_cache_key(context: object, parameters: dict[str, Any]) -> str:
 
 
 # Cached by input: a re-run after a failed write (or a retried flow) reuses finished partitions.
+# The entries live in <db>.cache/ (forecast_all sets the result storage), pruned at each run start.
 @task(name="forecast-partition", cache_key_fn=_forecast_cache_key, persist_result=True,
-      cache_expiration=timedelta(days=2))
+      cache_expiration=FORECAST_CACHE_MAX_AGE)
 def forecast_partition_task(
     skus: np.ndarray, history: np.ndarray, start: np.ndarray, unit_cost: np.ndarray, weeks: np.ndarray,
     config: PipelineConfig,
@@ -118,12 +120,16 @@ def forecast_partition_task(
     )
 
 
-def forecast_all(demand: DemandMatrix, unit_cost: np.ndarray, config: PipelineConfig) -> ForecastResult:
-    """Fan the forecast out over deterministic SKU partitions and merge the results."""
+def forecast_all(demand: DemandMatrix, unit_cost: np.ndarray, config: PipelineConfig,
+                 cache_dir: Path | None = None) -> ForecastResult:
+    """Fan the forecast out over deterministic SKU partitions and merge the results; finished
+    partitions are cached in ``cache_dir`` (default: Prefect's result storage)."""
     partitions = partition_skus(demand.skus, config.partition_size)
     announce(f"Forecasting {len(demand.skus):,} SKUs in {len(partitions)} partition(s)")
+    partition_task = forecast_partition_task if cache_dir is None else forecast_partition_task.with_options(
+        result_storage=cache_dir.resolve())  # a Path: a local folder, no saved block needed
     futures = [
-        forecast_partition_task.submit(
+        partition_task.submit(
             demand.skus[rows], demand.quantity[rows], demand.start[rows], unit_cost[rows], demand.weeks.to_numpy(), config
         )
         for rows in partitions
@@ -234,10 +240,10 @@ def exceptions_task(
       retry_condition_fn=_retry_on_io_error)
 def write_task(
     db_path: Path, run: storage.RunRecord, outputs: dict[str, pd.DataFrame], sales_weekly: pd.DataFrame,
-    summary: dict[str, object],
+    summary: dict[str, object], wait_seconds: float = 0.0,
 ) -> list[str]:
     announce(f"Writing results to {db_path}")
-    return storage.write_run(db_path, run, outputs, sales_weekly, summary)
+    return storage.write_run(db_path, run, outputs, sales_weekly, summary, wait_seconds=wait_seconds)
 
 
 @task(name="reports", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE, retry_condition_fn=_retry_on_io_error)
@@ -285,11 +291,12 @@ def weekly_run(
     input_dir, db_path, reports_dir = Path(input_dir), Path(db_path), Path(reports_dir)
     config = load_config(Path(config_path) if config_path else None)
     with storage.run_lock(db_path, wait_seconds):
+        prune_forecast_cache(forecast_cache_dir(db_path))  # under the lock: no run of this db reads it
         inputs = load_task(input_dir, as_of, config.inputs)  # a validation error stops here: nothing written
-        run = storage.start_run(db_path, inputs.as_of, str(input_dir), config.as_dict())
+        run = storage.start_run(db_path, inputs.as_of, str(input_dir), config.as_dict(), wait_seconds=wait_seconds)
         try:
             demand = weekly_demand_task(inputs, config.history_weeks)
-            forecast = forecast_all(demand, _unit_cost(inputs, demand), config)
+            forecast = forecast_all(demand, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
             lead_times = lead_time_task(inputs, config)
             planning = planning_inputs_task(demand, inputs, lead_times)
             policy = policy_task(planning, demand, forecast, config)
@@ -310,7 +317,7 @@ def weekly_run(
                 "service_level_type": config.policy.service_level_type,
                 "input_files": json.dumps(inputs.files, sort_keys=True),
             }
-            superseded = write_task(db_path, run, outputs, demand.to_long(), summary)
+            superseded = write_task(db_path, run, outputs, demand.to_long(), summary, wait_seconds)
         except BaseException as error:
             storage.fail_run(db_path, run.run_id, f"{type(error).__name__}: {error}")
             raise

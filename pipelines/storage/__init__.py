@@ -8,6 +8,9 @@ results → output frames).
 """
 
 from safestock.pipelines.storage.database import (
+    DatabaseBusyError,
+    ForeignTableError,
+    OutputWriteError,
     RunInProgressError,
     check_frame,
     connect,
@@ -21,6 +24,7 @@ from safestock.pipelines.storage.database import (
 from safestock.pipelines.storage.records import RunRecord, RunSummary
 from safestock.pipelines.storage.tables import OUTPUT_TABLES, RUN_TABLES, output_table
 
-__all__ = ["OUTPUT_TABLES", "RUN_TABLES", "RunInProgressError", "RunRecord", "RunSummary", "check_frame",
+__all__ = ["OUTPUT_TABLES", "RUN_TABLES", "DatabaseBusyError", "ForeignTableError", "OutputWriteError",
+           "RunInProgressError", "RunRecord", "RunSummary", "check_frame",
            "connect", "create_schema", "fail_run", "latest_run_id", "output_table", "run_lock", "start_run",
            "write_run"]

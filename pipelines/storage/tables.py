@@ -8,8 +8,10 @@ generated table list ``docs/output-tables.md``. Adding an output table means: an
 model function producing its frame, and wiring that frame into ``assemble_outputs``.
 
 The names, types and order of the columns are the public interface: append columns, never rename
-or retype them (databases written by an older safestock gain appended columns when opened). A
-column appended to an existing table must be nullable: rows written before it have no value.
+or retype them (databases written by an older safestock gain appended columns when opened), except
+to widen a type that values the input contract accepts would overflow (``schema.WIDENINGS``, e.g.
+INTEGER → BIGINT; an older database's column is altered in place when opened). A column appended
+to an existing table must be nullable: rows written before it have no value.
 """
 
 from __future__ import annotations
@@ -279,7 +281,7 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _text("supplier_id", _SUPPLIER, nullable=False),
             _text("sku", _SKU, nullable=False),
             _number("order_quantity", "units to order (whole packs, at least the MOQ)", nullable=False),
-            _count("packs", "packs to order"),
+            Column("packs", "bigint", "packs to order"),  # BIGINT: quantities up to the contract's 1e12 (was INTEGER)
             _day("order_by", "order no later than"),
             _day("expected_arrival", "order_by + mean lead time"),
             _number("unit_cost", "cost per unit"),
