@@ -1,22 +1,38 @@
-/* Sortable, searchable tables without dependencies. Numeric/date cells sort by data-value. */
+/* Sortable, searchable tables without dependencies.
+   A header's data-type says how its column sorts: "num" by the number in each cell's data-value,
+   "date" by the ISO date (YYYY-MM-DD) in data-value, compared as text (ISO dates sort
+   chronologically that way; parseFloat would keep only the year), "text" by the cell text.
+   Empty cells (no number, no date) sort last in both directions. */
 (function () {
   "use strict";
 
-  function cellKey(row, index, numeric) {
+  var MISSING = null;
+
+  function cellKey(row, index, type) {
     var cell = row.cells[index];
-    if (!cell) { return numeric ? -Infinity : ""; }
+    if (!cell) { return MISSING; }
     var raw = cell.getAttribute("data-value");
-    if (numeric) {
-      if (raw === null || raw === "") { return -Infinity; }
-      var number = parseFloat(raw);
-      return isNaN(number) ? raw : number;
+    if (type === "num") {
+      var number = raw === null || raw === "" ? NaN : parseFloat(raw);
+      return isNaN(number) ? MISSING : number;
+    }
+    if (type === "date") {
+      return raw === null || raw === "" ? MISSING : raw;
     }
     return (raw === null ? cell.textContent : raw).trim().toLowerCase();
   }
 
+  function compareKeys(x, y, ascending) {
+    if (x === MISSING || y === MISSING) {
+      return x === y ? 0 : (x === MISSING ? 1 : -1);
+    }
+    var order = x < y ? -1 : (x > y ? 1 : 0);
+    return ascending ? order : -order;
+  }
+
   function sortBy(table, header) {
     var index = header.cellIndex;
-    var numeric = header.getAttribute("data-type") === "num";
+    var type = header.getAttribute("data-type");
     var ascending = header.getAttribute("aria-sort") !== "ascending";
     Array.prototype.forEach.call(header.parentNode.cells, function (cell) {
       cell.removeAttribute("aria-sort");
@@ -25,10 +41,7 @@
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
-      var x = cellKey(a, index, numeric);
-      var y = cellKey(b, index, numeric);
-      var order = x < y ? -1 : (x > y ? 1 : 0);
-      return ascending ? order : -order;
+      return compareKeys(cellKey(a, index, type), cellKey(b, index, type), ascending);
     });
     var fragment = document.createDocumentFragment();
     rows.forEach(function (row) { fragment.appendChild(row); });

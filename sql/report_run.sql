@@ -1,7 +1,8 @@
 -- The run a report is made for, the previous succeeded run (earlier as_of) to compare with,
 -- whether this run is the newest planning date (then planner.html/buyer.html are refreshed), and
 -- the at-risk threshold the run was configured with (runs.config policy.at_risk_probability) and
--- the policy-backtest settings (runs.config policy_backtest_reforecast_weeks / _max_skus).
+-- the policy-backtest settings (runs.config policy_backtest_reforecast_weeks / _max_skus) and
+-- the currency of its money values (runs.config currency; NULL: not stated).
 -- Parameters: $run_id
 with current_run as (
     select run_id, as_of, status, started_at, finished_at, skus, first_forecast_week,
@@ -14,7 +15,10 @@ with current_run as (
            end as backtest_reforecast_weeks,
            case when json_valid(config)
                 then try_cast(json_extract_string(config, '$.policy_backtest_max_skus') as integer)
-           end as backtest_max_skus
+           end as backtest_max_skus,
+           case when json_valid(config)
+                then nullif(json_extract_string(config, '$.currency'), '')
+           end as currency
     from runs
     where run_id = $run_id
 ),

@@ -1,5 +1,10 @@
--- SKUs ranked by risk (expected backorder value, then stock-out probability), with what the
--- planner needs next to them: description, supplier, policy, demand class, recommended order.
+-- SKUs ranked by risk, with what the planner needs next to them: description, supplier, policy,
+-- demand class, recommended order. Ranking: SKUs at risk first, then by stock-out probability
+-- (to the 0.1 % the report shows), then expected backorder units, expected backorder value, sku;
+-- NULL and NaN probabilities last. So no SKU under the at-risk threshold ranks above one at or
+-- over it, and a more likely stock-out above a less likely one.
+-- stockout_probability is P(demand over the protection interval > inventory position);
+-- protection_weeks = mean lead time + review period, the horizon of that probability.
 -- at_risk: the SKU counts in the headline "SKUs at risk" KPI and in supplier_risk.skus_at_risk
 -- (stock-out probability >= the run's threshold, NaN never); at_risk_total: how many SKUs do.
 -- Parameters: $run_id, $row_limit, $at_risk_probability
@@ -17,7 +22,7 @@ suppliers as (
 
 policy as (
     select sku, safety_stock, reorder_point, order_up_to, service_level,
-           lead_time_weeks_mean, demand_per_week_mean
+           lead_time_weeks_mean, review_period_weeks, demand_per_week_mean
     from inventory_policy
     where run_id = $run_id
 ),
@@ -52,6 +57,7 @@ ranked as (
         orders.recommended_quantity, orders.deferred_quantity,
         policy.safety_stock, policy.reorder_point, policy.order_up_to, policy.service_level,
         policy.lead_time_weeks_mean, policy.demand_per_week_mean,
+        policy.lead_time_weeks_mean + policy.review_period_weeks as protection_weeks,
         classes.demand_class, classes.abc, classes.xyz, selected_models.model,
         coalesce(risk.stockout_probability >= $at_risk_probability
                  and not isnan(risk.stockout_probability), false) as at_risk,
@@ -61,8 +67,12 @@ ranked as (
               and not isnan(risk.stockout_probability)
         ) over () as at_risk_total,
         row_number() over (
-            order by risk.expected_backorder_value desc nulls last,
-                     risk.stockout_probability desc nulls last,
+            order by coalesce(risk.stockout_probability >= $at_risk_probability
+                              and not isnan(risk.stockout_probability), false) desc,
+                     round(case when not isnan(risk.stockout_probability)
+                                then risk.stockout_probability end, 3) desc nulls last,
+                     risk.expected_backorder_units desc nulls last,
+                     risk.expected_backorder_value desc nulls last,
                      risk.sku
         ) as risk_rank
     from risk

@@ -26,11 +26,18 @@ PALETTE = {
     "reorder_point": "#e9a23b",
     "safety_stock": "#d1495b",
     "receipt": "#8e7dbe",
+    "with_plan": "#1d3557",
+    "planned_receipt": "#90be6d",
     "bias": "#d1495b",
 }
+#: One colour per supplier of the order schedule (largest first; never repeated, so no two
+#: series share one) and a grey for the rest.
+SCHEDULE_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+                    "#ff9da7", "#9c755f", "#17becf")
+OTHER_SUPPLIERS_COLOUR = "#b0bec5"
 NOMINAL_COVERAGE = {"coverage80": 0.80, "coverage95": 0.95}
 SUPPLIERS_IN_CHART = 15
-SUPPLIERS_IN_SCHEDULE = 10
+SUPPLIERS_IN_SCHEDULE = len(SCHEDULE_COLOURS)
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 _TEMPLATE = go.layout.Template(
@@ -113,6 +120,15 @@ def _level(weeks: pd.Series, level: float | None, color: str, name: str, dash: s
                   line={"color": color, "dash": dash, "width": 1.5})]
 
 
+def _with_plan(projection: pd.DataFrame) -> list[dict[str, Any]]:
+    """Expected on hand with the recommended orders arriving (row 2), when the SKU has any."""
+    if "on_hand_with_plan" not in projection or not (projection["planned_receipts"] > 0).any():
+        return []
+    return [_line(2, projection["week"], projection["on_hand_with_plan"],
+                  "expected on hand with recommended orders",
+                  line={"color": PALETTE["with_plan"], "width": 2.5, "shape": "hv"})]
+
+
 def sku_drilldown_div(
     history: pd.DataFrame,
     forecast: pd.DataFrame,
@@ -121,7 +137,11 @@ def sku_drilldown_div(
     reorder_point: float | None,
     safety_stock: float | None,
 ) -> str:
-    """Demand history + forecast bands (top) and projected stock vs policy levels (bottom)."""
+    """Demand history + forecast bands (top) and projected stock vs policy levels (bottom).
+
+    The bottom row draws the expected on hand without new orders next to the same projection
+    with the run's recommended orders arriving (``on_hand_with_plan`` and ``planned_receipts``
+    of ``sql/report_sku_projection.sql``), so the chart shows whether the plan closes the gap."""
     traces = [
         _line(1, history["week"], history["quantity"], "actual",
               line={"color": PALETTE["actual"], "width": 1.4}),
@@ -129,9 +149,10 @@ def sku_drilldown_div(
         *_band(forecast, "lo80", "hi80", PALETTE["band80"], "80 % interval"),
         _line(1, forecast["week"], forecast["mean"], "forecast mean",
               line={"color": PALETTE["forecast"], "width": 2}),
-        _line(2, projection["week"], projection["on_hand_expected"], "expected on hand",
+        _line(2, projection["week"], projection["on_hand_expected"], "expected on hand, no new orders",
               mode="lines+markers", line={"color": PALETTE["on_hand"], "width": 2, "shape": "hv"},
               marker={"size": 4}),
+        *_with_plan(projection),
         *_level(projection["week"], reorder_point, PALETTE["reorder_point"], "reorder point", "dash"),
         *_level(projection["week"], safety_stock, PALETTE["safety_stock"], "safety stock", "dot"),
     ]
@@ -140,12 +161,17 @@ def sku_drilldown_div(
                        "y": open_orders["quantity"].tolist(), "name": "open PO (expected)",
                        "marker": {"color": PALETTE["receipt"]}, "opacity": 0.7,
                        "text": plotly_text(open_orders["po_id"]).tolist(), **ROW_AXES[2]})
+    planned = projection[projection["planned_receipts"] > 0] if "planned_receipts" in projection else projection.iloc[0:0]
+    if not planned.empty:
+        traces.append({"type": "bar", "x": _dates(planned["week"]), "y": planned["planned_receipts"].tolist(),
+                       "name": "recommended order (arrival week)", "marker": {"color": PALETTE["planned_receipt"]},
+                       "opacity": 0.8, **ROW_AXES[2]})
     figure = {"data": traces, "layout": _drilldown_layout()}
     return pio.to_html(figure, full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG,
                        default_width="100%", validate=False)
 
 
-def supplier_risk_div(suppliers: pd.DataFrame) -> str | None:
+def supplier_risk_div(suppliers: pd.DataFrame, currency: str | None = None) -> str | None:
     """Horizontal bars: expected backorder value per supplier (largest first)."""
     top = suppliers.head(SUPPLIERS_IN_CHART).iloc[::-1]
     if top.empty:
@@ -159,7 +185,7 @@ def supplier_risk_div(suppliers: pd.DataFrame) -> str | None:
         hovertemplate="%{y}<br>value at risk %{x:,.0f}<br>units %{customdata[0]:,.0f}"
                       "<br>SKUs at risk %{customdata[1]}<extra></extra>",
     ))
-    fig.update_layout(xaxis_title="expected backorder value", hovermode="closest",
+    fig.update_layout(xaxis_title=f"expected backorder value{currency_unit(currency)}", hovermode="closest",
                       margin={"l": 220})
     return to_div(fig, height=max(260, 28 * len(top) + 80))
 
@@ -202,19 +228,36 @@ def forecast_tracking_div(tracking: pd.DataFrame) -> str | None:
     return to_div(fig, height=300)
 
 
-def order_schedule_div(schedule: pd.DataFrame) -> str | None:
-    """Stacked recommended order value per order-by week; the largest suppliers, rest as 'other'."""
+OTHER_SUPPLIERS = "other suppliers"
+
+
+def currency_unit(currency: str | None) -> str:
+    """' (EUR)' after a money label, '' when the run states no currency."""
+    return f" ({currency})" if currency else ""
+
+
+def order_schedule_div(schedule: pd.DataFrame, currency: str | None = None) -> str | None:
+    """Stacked recommended order value per order-by week; the largest suppliers, rest as 'other'.
+
+    Each series has its own colour (:data:`SCHEDULE_COLOURS`, largest supplier first; 'other
+    suppliers' grey) and the legend sits right of the plot, clear of the rotated week labels."""
     if schedule.empty:
         return None
     value_by_supplier = schedule.groupby("supplier_id")["order_value"].sum()
-    largest = set(value_by_supplier.nlargest(SUPPLIERS_IN_SCHEDULE).index)
+    largest = list(value_by_supplier.sort_values(ascending=False, kind="stable").index[:SUPPLIERS_IN_SCHEDULE])
     label = plotly_text(schedule["supplier_name"]) + " (" + plotly_text(schedule["supplier_id"]) + ")"
-    frame = schedule.assign(label=label.where(schedule["supplier_id"].isin(largest), "other suppliers"),
+    frame = schedule.assign(label=label.where(schedule["supplier_id"].isin(largest), OTHER_SUPPLIERS),
                             order_week=_dates(schedule["order_week"]))
     pivot = frame.pivot_table(index="order_week", columns="label", values="order_value",
                               aggfunc="sum", fill_value=0).sort_index()
-    fig = go.Figure([go.Bar(x=pivot.index, y=pivot[column], name=str(column))
-                     for column in pivot.columns])
-    fig.update_layout(barmode="stack", yaxis_title="order value",  # x: order-by weeks (Mondays), see caption
-                      xaxis_type="category", hovermode="closest")
+    labels = frame.drop_duplicates("supplier_id").set_index("supplier_id")["label"]
+    series = [(labels[supplier], colour) for supplier, colour in zip(largest, SCHEDULE_COLOURS)]
+    if OTHER_SUPPLIERS in pivot.columns:
+        series.append((OTHER_SUPPLIERS, OTHER_SUPPLIERS_COLOUR))
+    fig = go.Figure([go.Bar(x=pivot.index, y=pivot[name], name=str(name), marker={"color": colour})
+                     for name, colour in series])
+    fig.update_layout(barmode="stack", yaxis_title=f"order value{currency_unit(currency)}",
+                      xaxis={"type": "category", "automargin": True},  # order-by weeks (Mondays), see caption
+                      legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+                      hovermode="closest")
     return to_div(fig, height=340)

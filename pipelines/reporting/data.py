@@ -45,6 +45,7 @@ class RunInfo:
     at_risk_probability: float | None   # from the run's configuration, when recorded
     backtest_reforecast_weeks: int | None = None   # runs.config policy_backtest_reforecast_weeks
     backtest_max_skus: int | None = None           # runs.config policy_backtest_max_skus
+    currency: str | None = None                    # runs.config currency (ISO 4217), None: not stated
 
 
 @dataclass
@@ -126,6 +127,7 @@ def fetch_run(con: duckdb.DuckDBPyConnection, run_id: str) -> RunInfo:
         at_risk_probability=row["at_risk_probability"],
         backtest_reforecast_weeks=row["backtest_reforecast_weeks"],
         backtest_max_skus=row["backtest_max_skus"],
+        currency=row["currency"],
     )
 
 
@@ -146,7 +148,7 @@ def fetch_sku_detail(
             con, "report_sku_history", run_id=run_id, skus=skus, history_weeks=limits.history_weeks
         ),
         forecast=query(con, "report_sku_forecast", run_id=run_id, skus=skus),
-        projection=query(con, "report_sku_projection", run_id=run_id, skus=skus),
+        projection=query(con, "report_sku_projection", run_id=run_id, skus=skus),  # with the plan's arrivals
         open_orders=query(con, "report_sku_open_orders", run_id=run_id, skus=skus),
     )
 

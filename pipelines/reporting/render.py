@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import duckdb
 import pandas as pd
-from jinja2 import Environment, FunctionLoader, StrictUndefined
+from jinja2 import Environment, FunctionLoader, StrictUndefined, pass_context
 from markupsafe import Markup, escape
 from safestock.models.forecasting.candidates import MODEL_DESCRIPTIONS
 from safestock.pipelines.config import PipelineConfig
@@ -51,14 +51,15 @@ class KpiSpec:
     higher_is_worse: bool | None  # None: a change is neither good nor bad
 
 
-def kpi_specs(limits: ReportLimits) -> list[KpiSpec]:
-    """The planner's headline KPIs, in display order."""
+def kpi_specs(limits: ReportLimits, currency: str | None = None) -> list[KpiSpec]:
+    """The planner's headline KPIs, in display order (money labels name the run's currency)."""
+    unit = charts.currency_unit(currency)
     return [
-        KpiSpec("skus_at_risk", f"SKUs at risk (P(stock-out) ≥ {limits.at_risk_probability:.0%})",
-                "int", True),
-        KpiSpec("expected_backorder_units", "Expected backorder units", "number", True),
-        KpiSpec("expected_backorder_value", "Expected backorder value", "money", True),
-        KpiSpec("inventory_value", "Inventory value (on hand × unit cost)", "money", None),
+        KpiSpec("skus_at_risk", f"SKUs at risk (P(stock-out within lead time + review) ≥ "
+                f"{limits.at_risk_probability:.0%})", "int", True),
+        KpiSpec("expected_backorder_units", "Expected backorder units", "int", True),
+        KpiSpec("expected_backorder_value", f"Expected backorder value{unit}", "money_whole", True),
+        KpiSpec("inventory_value", f"Inventory value{unit} (on hand × unit cost)", "money_whole", None),
         KpiSpec("median_weeks_of_cover", "Median weeks of cover", "decimal", False),
     ]
 
@@ -73,8 +74,22 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
+#: Decimals per format kind: units are whole numbers; money has 2 decimals (prices, order values,
+#: what an order file says) or 0 (money_whole: estimates and large totals); decimal has 1.
+DECIMALS = {"int": 0, "money": 2, "money_whole": 0, "decimal": 1}
+
+
+def _rounded(number: float, decimals: int) -> float:
+    """``number`` rounded to ``decimals``, a negative zero made positive (no '-0' or '-0.0')."""
+    return round(number, decimals) + 0.0
+
+
 def format_value(value: Any, kind: str = "number") -> str:
-    """Human-readable value: int, number, decimal, money, pct, date or text; '–' if missing."""
+    """Human-readable value; '–' if missing.
+
+    Kinds: int (units), money (2 decimals), money_whole (0 decimals), decimal (1 decimal), pct
+    (probabilities and rates as a percent with 1 decimal), number (0 decimals from 100, else 1),
+    date (YYYY-MM-DD) or text. A value that rounds to zero never shows a minus sign."""
     if _is_missing(value):
         return "–"
     if kind == "date":
@@ -84,15 +99,24 @@ def format_value(value: Any, kind: str = "number") -> str:
     number = float(value)
     if math.isinf(number):
         return "∞" if number > 0 else "-∞"
-    if kind == "int":
-        return f"{number:,.0f}"
     if kind == "pct":
-        return f"{number:.1%}"
-    if kind == "decimal":
-        return f"{number:,.1f}"
-    if kind == "money":
-        return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:,.2f}"
-    return f"{number:,.0f}" if abs(number) >= 100 or number.is_integer() else f"{number:,.1f}"
+        return f"{_rounded(number * 100, 1):.1f}%"
+    decimals = DECIMALS.get(kind, 0 if abs(number) >= 100 or number.is_integer() else 1)
+    return f"{_rounded(number, decimals):,.{decimals}f}"
+
+
+def format_change(value: Any, kind: str = "number") -> str:
+    """A change vs an earlier value: '+' before a positive one that does not round to zero."""
+    text = format_value(value, kind)
+    return f"+{text}" if not _is_missing(value) and value > 0 and any(c in "123456789" for c in text) else text
+
+
+@pass_context
+def with_currency(context: Any, text: str) -> str:
+    """A formatted money value followed by the run's currency code (``currency`` of the
+    template context), unchanged when the run states none or the value is missing."""
+    currency = context.get("currency")
+    return f"{text} {currency}" if currency and text != "–" else text
 
 
 def raw_value(value: Any) -> str:
@@ -140,6 +164,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["fmt"] = format_value
+    env.filters["fmt_change"] = format_change
+    env.filters["with_currency"] = with_currency
     env.filters["raw"] = raw_value
     env.filters.update(td_num=td_num, td_date=td_date, td_text=td_text)
     return env
@@ -156,7 +182,7 @@ def _asset(name: str) -> Markup:
 def kpi_cards(data: PlannerData) -> list[dict[str, Any]]:
     """KPI values with their change vs the previous succeeded run."""
     cards = []
-    for spec in kpi_specs(data.limits):
+    for spec in kpi_specs(data.limits, data.run.currency):
         value = data.kpis.get(spec.key)
         previous = data.previous_kpis.get(spec.key) if data.previous_kpis else None
         change = None if _is_missing(value) or _is_missing(previous) else value - previous
@@ -183,12 +209,14 @@ def drilldowns(data: PlannerData) -> list[dict[str, Any]]:
     for row in records(data.top_risk.head(data.limits.top_n)):
         sku = str(row["sku"])
         sku_orders = open_orders.get(sku, empty["open_orders"])
+        sku_projection = projection.get(sku, empty["projection"])
         chart = charts.sku_drilldown_div(
             history.get(sku, empty["history"]), forecast.get(sku, empty["forecast"]),
-            projection.get(sku, empty["projection"]), sku_orders,
+            sku_projection, sku_orders,
             row["reorder_point"], row["safety_stock"],
         )
-        cards.append({"row": row, "chart": Markup(chart), "open_orders": records(sku_orders)})
+        cards.append({"row": row, "chart": Markup(chart), "open_orders": records(sku_orders),
+                      "has_plan": bool((sku_projection["planned_receipts"] > 0).any())})
     return cards
 
 
@@ -232,7 +260,7 @@ def model_legend(models_used: pd.DataFrame) -> list[dict[str, Any]]:
 def planner_context(data: PlannerData) -> dict[str, Any]:
     """Template variables of the planner report."""
     figures = {
-        "supplier_risk": charts.supplier_risk_div(data.supplier_risk),
+        "supplier_risk": charts.supplier_risk_div(data.supplier_risk, data.run.currency),
         "accuracy_by_class": charts.accuracy_by_class_div(data.accuracy_by_class),
         "forecast_tracking": charts.forecast_tracking_div(data.forecast_tracking),
     }
@@ -241,6 +269,8 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
     return {
         "title": "Planner report",
         "run": data.run,
+        "currency": data.run.currency,
+        "money_unit": charts.currency_unit(data.run.currency),
         "limits": data.limits,
         "kpis": kpi_cards(data),
         "top_risk": records(data.top_risk),
@@ -279,11 +309,13 @@ def buyer_context(data: BuyerData, csv_dir: Path, out_dir: Path) -> dict[str, An
             "lines_shown": lines_by_supplier.get(supplier_id, []),
             "shortfall": max(supplier["min_order_value"] - supplier["recommended_value"], 0),
         })
-    schedule = charts.order_schedule_div(data.schedule)
+    schedule = charts.order_schedule_div(data.schedule, data.run.currency)
     return {
         "title": "Buyer report",
         "run": data.run,
         "exceptions": records(data.exceptions),
+        "currency": data.run.currency,
+        "money_unit": charts.currency_unit(data.run.currency),
         "suppliers": suppliers,
         "total_lines": data.total_lines,
         "lines_per_supplier": data.lines_per_supplier,
