@@ -27,7 +27,12 @@ import duckdb
 import pandas as pd
 from safestock.pipelines.sqlfiles import sql
 from safestock.pipelines.storage.records import RunRecord
-from safestock.pipelines.storage.schema import foreign_table_reason, schema_ddl, widen_columns_ddl
+from safestock.pipelines.storage.schema import (
+    columns_to_widen,
+    foreign_table_reason,
+    schema_ddl,
+    widen_columns_ddl,
+)
 from safestock.pipelines.storage.tables import OUTPUT_TABLES, RUN_TABLES, OutputTable, per_run_tables
 
 FAIL_RECORD_WAIT_SECONDS = 5.0
@@ -150,10 +155,9 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         (path,) = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()
         raise ForeignTableError(str(path), "forecast_vs_actual", "safestock keeps a view of this name")
     con.execute(schema_ddl())
-    widen = "\n".join(widen_columns_ddl(table, existing[table.name][1]) for table in OUTPUT_TABLES
-                       if table.name in existing)
-    if widen.strip():
-        con.execute(widen)
+    for table in OUTPUT_TABLES:
+        if table.name in existing and columns_to_widen(table, existing[table.name][1]):
+            con.execute(widen_columns_ddl(table, existing[table.name][1]))  # registry names and types only
     con.execute(sql("schema_views"))
 
 

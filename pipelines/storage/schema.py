@@ -73,10 +73,15 @@ def foreign_table_reason(table: OutputTable, table_type: str, columns: Mapping[s
     return None
 
 
+def columns_to_widen(table: OutputTable, columns: Mapping[str, str]) -> tuple[Column, ...]:
+    """The registered columns of ``table`` whose type widens the existing type in ``columns``."""
+    return tuple(column for column in table.columns if (columns.get(column.name), column.type) in WIDENINGS)
+
+
 def widen_columns_ddl(table: OutputTable, columns: Mapping[str, str]) -> str:
-    """``alter table … alter column … type …`` for each existing column whose registered type widens its type."""
+    """``alter table … alter column … type …`` for each of ``columns_to_widen``; only registry
+    names and types are formatted (the existing types only select the columns)."""
     return "\n".join(
         f'alter table "{table.name}" alter column "{column.name}" type {column.type};'
-        for column in table.columns
-        if (columns.get(column.name), column.type) in WIDENINGS
+        for column in columns_to_widen(table, columns)
     )
