@@ -142,7 +142,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
                     config: PolicyConfig, weeks: int = 26, forecast_fn: ForecastFn | None = None,
                     *, unit_cost: np.ndarray | None = None, warmup_weeks: int = 13,
                     estimate_weeks: int = 26, seed: int = 0, per_sku: bool = False,
-                    interval_model: str = "compound") -> pd.DataFrame:
+                    interval_model: str = "compound", nominal_levels: np.ndarray | None = None) -> pd.DataFrame:
     """Replay the last ``weeks`` weeks of ``history`` (n, T) under the policy; one row per demand
     class (``BACKTEST_COLUMNS``), or per SKU with ``per_sku=True``. See the module docstring.
 
@@ -154,6 +154,18 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     occurrences x sizes distribution built from the SKU's history up to the review
     (``compound.py``); "weekly" is the model before (Σ weekly variances, count family matched to
     them), right when the forecast's parameters are known exactly.
+
+    ``nominal_levels`` (K, n): replay the same weeks K times side by side, replay k setting s and S
+    at the level ``nominal_levels[k]`` instead of the target ``service_level`` (which stays the
+    target the results are judged against). The K replays share the demand, the lead-time draws
+    and the forecasts (``forecast_fn`` is called once per review week for the n SKUs), so each
+    extra replay costs only its policy arithmetic and stock walk; the service calibration
+    (``calibration.py``) fits achieved(nominal) on them. Returns the per-SKU frame of every replay
+    (K x n rows, columns ``replay`` and ``nominal_level``), whatever ``per_sku``.
+
+    The per-SKU frame also holds the totals of the first half of the measured weeks
+    (``cycles_first``, ``ok_first``, ``demand_first``, ``served_first``, ``reviews_first``,
+    ``reviews_ok_first``; the second half is the total minus these), for cross-fitting.
     """
     if interval_model not in ("compound", "weekly"):
         raise ValueError(f"interval_model must be 'compound' or 'weekly', not {interval_model!r}")
@@ -162,6 +174,14 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     start = np.clip(np.asarray(start, dtype=np.int64).reshape(-1), 0, total)
     demand_class = np.asarray(demand_class).astype(str).reshape(-1)
     level = np.clip(np.broadcast_to(np.asarray(service_level, dtype=float), (n,)), 0.5, 0.9999)
+    if nominal_levels is None:
+        replays, used_level = 1, level
+    else:
+        nominal = np.atleast_2d(np.asarray(nominal_levels, dtype=float))
+        if nominal.shape[1] != n:
+            raise ValueError(f"nominal_levels has {nominal.shape[1]} columns for {n} SKUs")
+        replays, used_level = nominal.shape[0], np.clip(nominal, 0.5, 0.9999).reshape(-1)
+    base = np.tile(np.arange(n), replays)   # stacked row -> SKU row of history
     lead_mean = np.broadcast_to(np.asarray(lead_time_weeks_mean, dtype=float), (n,))
     lead_sd = np.broadcast_to(np.nan_to_num(np.asarray(lead_time_weeks_sd, dtype=float)), (n,))
     review = np.maximum(np.broadcast_to(np.asarray(review_period_weeks, dtype=float), (n,)), 0.0)
@@ -173,42 +193,44 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     cost = np.full(n, np.nan) if unit_cost is None else np.asarray(unit_cost, dtype=float)
 
     rng = np.random.default_rng(seed)
-    lead_draw = lead_time_draws(lead_mean, lead_sd, (n, weeks + warmup), rng)
-    rows = np.arange(n)
+    lead_draw = lead_time_draws(lead_mean, lead_sd, (n, weeks + warmup), rng)[base]
 
     def levels(week: int, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(s, S) of the SKUs ``use`` (bool mask) from the history before ``week``."""
-        seen = history[use, :week]
+        """(s, S) of the stacked rows ``use`` (bool mask) from the history before ``week``."""
+        sku = base[use]
         level_error_weeks = None
         if forecast_fn is None:
-            mean, sd, family = rolling_estimate(seen, start[use], demand_class[use], estimate_weeks, horizon)
+            mean, sd, family = rolling_estimate(history[sku, :week], start[sku], demand_class[sku], estimate_weeks,
+                                                horizon)
         else:  # forecast every SKU (so a periodic_forecast_fn can reuse it), keep the reviewing ones
             mean, sd, family, *rest = forecast_fn(history[:, :week], start)
-            mean, sd, family = np.asarray(mean)[use], np.asarray(sd)[use], np.asarray(family)[use]
+            mean, sd, family = np.asarray(mean)[sku], np.asarray(sd)[sku], np.asarray(family)[sku]
             if rest:
-                level_error_weeks = np.asarray(rest[0], dtype=float)[use]
+                level_error_weeks = np.asarray(rest[0], dtype=float)[sku]
         mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
         var = np.nan_to_num(np.asarray(sd, dtype=float)) ** 2
-        eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[use], config)
+        eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[sku], config)
         extra = {}
         if interval_model == "compound":  # the same inputs compute_policy(history=..., start=...) uses
-            extra = interval_model_inputs(history[use, :week], start[use], demand_class[use], level_error_weeks)
-        core = policy_levels(mean, var, is_count_family(family), lead_mean[use], lead_sd[use], review[use],
-                             level[use], eoq, config, **extra)
+            extra = interval_model_inputs(history[sku, :week], start[sku], demand_class[sku], level_error_weeks)
+        core = policy_levels(mean, var, is_count_family(family), lead_mean[sku], lead_sd[sku], review[sku],
+                             used_level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0
         s = np.where(stocked, core["reorder_point"], 0.0)
         return s, np.where(stocked, s + core["order_quantity"], 0.0)
 
-    reorder_point, order_up_to = levels(first, np.ones(n, dtype=bool))
+    stacked = base.size
+    reorder_point, order_up_to = levels(first, np.ones(stacked, dtype=bool))
     state = initial_state(order_up_to, int(lead_draw.max(initial=0)))
     keys = ("demand", "served", "cycles", "ok", "on_hand", "reviews", "reviews_ok")
-    totals = {key: np.zeros(n) for key in keys}
-    short_in_review = np.zeros(n, dtype=bool)
+    totals = {key: np.zeros(stacked) for key in keys}
+    first_half = {key: np.zeros(stacked) for key in keys}
+    short_in_review = np.zeros(stacked, dtype=bool)
     for step in range(warmup + weeks):
         week = first + step
         measured = step >= warmup
-        demand = history[:, week]
-        is_review = (step + 1) % review_int == 0
+        demand = history[base, week]
+        is_review = (step + 1) % review_int[base] == 0
         if is_review.any():  # the review at the end of the week sees the demand up to and including it
             reorder_point[is_review], order_up_to[is_review] = levels(week + 1, is_review)
         outcome = week_step(state, demand, is_review, reorder_point, order_up_to, lead_draw[:, step],
@@ -216,28 +238,36 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         state = outcome.state
         short_in_review |= state.net_stock < -STOCK_TOLERANCE
         if measured:
-            totals["cycles"] += outcome.cycle_ended
-            totals["ok"] += outcome.cycle_met
-            totals["demand"] += demand
-            totals["served"] += outcome.served
-            totals["on_hand"] += state.on_hand
-            totals["reviews"] += is_review
-            totals["reviews_ok"] += is_review & ~short_in_review
+            week_totals = {"cycles": outcome.cycle_ended, "ok": outcome.cycle_met, "demand": demand,
+                           "served": outcome.served, "on_hand": state.on_hand, "reviews": is_review,
+                           "reviews_ok": is_review & ~short_in_review}
+            for key in keys:
+                totals[key] += week_totals[key]
+                if step - warmup < weeks // 2:
+                    first_half[key] += week_totals[key]
         short_in_review &= ~is_review
 
     frame = pd.DataFrame({
-        "sku_index": rows, "demand_class": demand_class, "service_level": level,
+        "sku_index": base, "demand_class": demand_class[base], "service_level": level[base],
         "cycles": totals["cycles"], "ok": totals["ok"], "demand_units": totals["demand"],
         "served": totals["served"], "on_hand": totals["on_hand"], "reviews": totals["reviews"],
         "reviews_ok": totals["reviews_ok"],
-        "history_weeks": np.maximum(total - weeks - start, 0),  # observed weeks before the measured window
+        "history_weeks": np.maximum(total - weeks - start, 0)[base],  # observed weeks before the measured window
     })
+    for key, column in (("cycles", "cycles_first"), ("ok", "ok_first"), ("demand", "demand_first"),
+                        ("served", "served_first"), ("reviews", "reviews_first"), ("reviews_ok", "reviews_ok_first")):
+        frame[column] = first_half[key]
     # judged as a launch ('new'): first sale after the data's first week (a listing, not the start
     # of the extract) and fewer than LAUNCH_WEEKS weeks of history when the replay began
     launched = (start > 0) & (first - start < LAUNCH_WEEKS)
-    frame["judged_class"] = np.where(launched, "new", demand_class)
+    frame["judged_class"] = np.where(launched, "new", demand_class)[base]
     if weeks < 1:  # under two weeks of history (a new store, an early --as-of): nothing to replay
         frame = frame.iloc[:0]
+    if nominal_levels is not None:
+        frame.insert(1, "replay", np.repeat(np.arange(replays), n)[:len(frame)])
+        frame.insert(2, "nominal_level", used_level[:len(frame)])
+        return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
+                            backorder_units=frame["demand_units"] - frame["served"])
     if per_sku:
         return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
                             backorder_units=frame["demand_units"] - frame["served"])

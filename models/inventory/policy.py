@@ -120,6 +120,14 @@ def service_levels(given: np.ndarray, abc: np.ndarray, config: PolicyConfig) -> 
     return np.clip(level, 0.5, 0.9999)
 
 
+def policy_lead_times(inputs: PlanningInputs, config: PolicyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, sd) lead time in weeks per SKU as the policy uses it: the estimate, else
+    ``fallback_lead_time_days`` with sd = ``nominal_lead_time_cv`` x that."""
+    fallback = config.fallback_lead_time_days / 7.0
+    return (np.nan_to_num(inputs.lead_time_weeks_mean, nan=fallback),
+            np.nan_to_num(inputs.lead_time_weeks_sd, nan=fallback * config.nominal_lead_time_cv))
+
+
 def economic_order_quantity(annual_demand: np.ndarray, unit_cost: np.ndarray, config: PolicyConfig) -> np.ndarray:
     """EOQ = sqrt(2 D K / (h c)); NaN where the unit cost is missing or not positive."""
     holding = config.holding_cost_rate * np.asarray(unit_cost, dtype=float)
@@ -276,7 +284,8 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
 def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
                    demand_class: np.ndarray, abc: np.ndarray, config: PolicyConfig, *,
                    history: np.ndarray | None = None, start: np.ndarray | None = None,
-                   level_error_weeks: float | np.ndarray | None = None) -> pd.DataFrame:
+                   level_error_weeks: float | np.ndarray | None = None,
+                   nominal_level: np.ndarray | None = None) -> pd.DataFrame:
     """One policy row per SKU of ``inputs``, in its order (columns ``POLICY_COLUMNS``); see the
     module docstring. ``mean`` / ``sd`` (n, h) weekly forecast, ``family``, ``demand_class`` and
     ``abc`` (n,) in the same SKU order.
@@ -292,6 +301,11 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     (``interval_model="compound"``, ``interval_model_inputs``): the forecast's shared level error
     for every SKU and, for intermittent / lumpy SKUs, the compound occurrences x sizes
     distribution (method ``<type>/compound_negbin``). Without them: the weekly model as before.
+
+    ``nominal_level`` (n,): the level s and S are set at, when the service calibration
+    (``calibration.calibrated_levels``) says the target needs another nominal level to be met;
+    the ``service_level`` column stays the target, and the method gets '+calibrated' where the
+    nominal level differs from it.
     """
     skus = inputs.sku
     mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
@@ -300,11 +314,10 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     if n != len(skus):
         raise ValueError(f"the forecast has {n} rows for {len(skus)} SKUs")
     review = inputs.review_period_weeks
-    fallback = config.fallback_lead_time_days / 7.0
-    lead_mean = np.nan_to_num(inputs.lead_time_weeks_mean, nan=fallback)
-    lead_sd = np.nan_to_num(inputs.lead_time_weeks_sd, nan=fallback * config.nominal_lead_time_cv)
+    lead_mean, lead_sd = policy_lead_times(inputs, config)
     is_count = is_count_family(family)
     level = service_levels(inputs.service_level, abc, config)
+    used_level = level if nominal_level is None else np.clip(np.asarray(nominal_level, dtype=float), 0.5, 0.9999)
     weekly_mean = mean.mean(axis=1)
     unit_cost = inputs.unit_cost
     eoq = economic_order_quantity(WEEKS_PER_YEAR * weekly_mean, unit_cost, config)
@@ -322,7 +335,7 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
         extra = interval_model_inputs(history, start, demand_class, level_error_weeks)
     elif level_error_weeks is not None:
         extra = {"level_error_weeks": level_error_weeks}
-    core = policy_levels(mean, var, is_count, lead_mean, lead_sd, review, level, eoq, config, **extra)
+    core = policy_levels(mean, var, is_count, lead_mean, lead_sd, review, used_level, eoq, config, **extra)
     protection, protection_mean, protection_var = core["protection"], core["protection_mean"], core["protection_var"]
     reorder_point, order_quantity = core["reorder_point"], core["order_quantity"]
     level_mean, level_var = core["level_mean"], core["level_var"]
@@ -338,6 +351,8 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     if config.undershoot_correction:
         method = np.where(stocked & (review > 0), np.char.add(method.astype(str), "+undershoot"), method)
     method = np.where(stocked & core["lt_mixture"], np.char.add(method.astype(str), "+lt_mixture"), method)
+    method = np.where(stocked & (np.abs(used_level - level) > 1e-12), np.char.add(method.astype(str), "+calibrated"),
+                      method)
     buffer = reorder_point - protection_mean   # s - μ_P: negative when s lies below the interval's mean
     below_mean = stocked & (buffer < -SAFETY_STOCK_TOLERANCE)
     method = np.where(below_mean, np.char.add(method.astype(str), "+s_below_mean"), method)
