@@ -15,7 +15,7 @@ add the class's best peer and a paired per-SKU comparison with it: mean differen
 peer, its 95 % bootstrap interval and a verdict (better / worse / tie; ``too few SKUs`` below 20).
 
 Data sets: (a) synthetic weekly panel generated here (smooth, erratic, intermittent, lumpy,
-seasonal, trending, late starts); (b) real sets read in place from /work/shared/data/real/
+seasonal, trending, late starts); (b) real sets read in place from shared/data/real/ (beside the checkout)
 (``man_weekly_long.csv.gz``: sku, year_week, demand; ``jewelry_weekly_long.csv``: sku, year,
 week, units) — never copied. statsforecast is optional (``pip install statsforecast``): without
 it a notice is printed and only the engine (and statsmodels, if present) is reported.
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -40,14 +39,11 @@ from typing import Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from safestock.models.forecasting import forecast_demand, window_demand  # noqa: E402
 from safestock.models.forecasting.coverage import WINDOW_WEEKS  # noqa: E402
 from safestock.models.forecasting.windows import pit_coverage  # noqa: E402
 
-REAL_DATA = Path("/work/shared/data/real")
+from real_data_adapter import REAL_DATA_DIR as REAL_DATA  # noqa: E402  (a sibling script)
 MIN_PEER_WEEKS = 10   # statsforecast AutoETS raises "tiny datasets" on very short series
 PEER_MIN_WEEKS = {"sf_AutoETS": MIN_PEER_WEEKS}   # the other peers run on every series (>= 2 weeks)
 MIN_PAIRED_SKUS = 20   # classes with fewer paired SKUs get no better / worse / tie verdict

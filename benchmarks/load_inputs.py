@@ -27,8 +27,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 DAYS = 1092  # 156 weeks
 FORMATS = ("csv", "parquet", "parquet-dir")

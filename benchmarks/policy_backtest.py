@@ -12,7 +12,7 @@ intermittent / lumpy), followed by a before/after table per class.
 
 * demo: ``safestock.pipelines.demo.data.generate_demo_data`` sales aggregated to weeks; lead time = the
   supplier's nominal lead time (sd = nominal CV x mean), its review period, ABC service levels.
-* MAN: /work/shared/data/real/man_weekly_long.csv.gz (weekly demand per spare part) and
+* MAN: shared/data/real/man_weekly_long.csv.gz (weekly demand per spare part) and
   man_items.csv (lead_time_weeks, unit_cost_eur), read in place; review weekly, lead-time sd =
   nominal CV x mean, service level 0.95.
 """
@@ -21,20 +21,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from safestock.models.forecasting.classify import classify_demand  # noqa: E402
 from safestock.models.inventory import PolicyConfig, backtest_policy  # noqa: E402
 from safestock.models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn  # noqa: E402
 
-REAL = Path("/work/shared/data/real")
+from real_data_adapter import REAL_DATA_DIR as REAL  # noqa: E402  (a sibling script)
 
 
 def first_sale(history: np.ndarray) -> np.ndarray:

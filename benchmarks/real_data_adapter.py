@@ -1,4 +1,4 @@
-"""Convert the real data sets in /work/shared/data/real/ into a safestock input folder.
+"""Convert the real data sets in shared/data/real/ (beside the checkout) into a safestock input folder.
 
 Usage::
 
@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from safestock.pipelines.demo.data import CONTRACT_TABLES, write_demo_data  # noqa: E402
+from safestock.pipelines.demo.data import CONTRACT_TABLES, write_demo_data
 
-REAL_DATA_DIR = Path("/work/shared/data/real")
+# The real data sets, read in place: $SAFESTOCK_REAL_DATA, else shared/data/real beside the checkout.
+REAL_DATA_DIR = Path(os.environ.get("SAFESTOCK_REAL_DATA")
+                     or Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
 MAN_SUPPLIERS = {"nl": ("SUP-NL", "MAN supplier Netherlands"), "asia": ("SUP-ASIA", "MAN supplier Asia")}
 INCOMPLETE_WEEK_RATIO = 0.5  # trailing weeks with fewer active SKUs than this share are cut
 MAN_COVER_WEEKS = 4  # invented on-hand snapshot: this many weeks of mean demand (last 52 weeks)

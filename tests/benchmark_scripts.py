@@ -15,6 +15,8 @@ def benchmark_module(name: str) -> ModuleType:
     ``sys.modules`` before it runs, because dataclasses look their module up there."""
     if name in sys.modules:
         return sys.modules[name]
+    if str(BENCHMARKS) not in sys.path:  # the scripts import their siblings, as when run from benchmarks/
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -217,7 +217,7 @@ def test_generated_folder_passes_the_loader(tmp_path: Path) -> None:
     assert len(loaded.items) == 60 and len(loaded.purchase_orders) > 0
 
 
-REAL_DATA_DIR = Path("/work/shared/data/real")
+REAL_DATA_DIR = benchmark_module("real_data_adapter").REAL_DATA_DIR
 needs_real_data = pytest.mark.skipif(not (REAL_DATA_DIR / "man_items.csv").exists(),
                                      reason="real data sets not available")
 
