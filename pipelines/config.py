@@ -36,6 +36,7 @@ Example ``safestock.toml`` (every key optional)::
     lead_time_mixture = true            # variable lead time: gamma mixture (false: two-moment normal)
     lattice_undershoot = true           # Poisson demand: exact integer undershoot
     max_cover_weeks = 52                # an order line covers at most this many weeks of forecast (0 = no cap)
+    service_calibration = true          # set s/S at the nominal level the policy replay meets the target with
 
     [policy.service_level_by_abc]
     A = 0.98
@@ -185,6 +186,9 @@ def load_config(path: Path | None) -> PipelineConfig:
         raise ConfigError(f"{path} [forecast] {error}") from None
     if policy.service_level_type not in ("cycle", "fill_rate"):
         raise ConfigError(f"{path} [policy]: service_level_type must be 'cycle' or 'fill_rate'")
+    if not isinstance(policy.service_calibration, bool):
+        raise ConfigError(f"{path} [policy]: service_calibration must be true or false, "
+                          f"not {policy.service_calibration!r}")
     if (isinstance(policy.max_cover_weeks, bool) or not isinstance(policy.max_cover_weeks, (int, float))
             or not policy.max_cover_weeks >= 0):
         raise ConfigError(f"{path} [policy]: max_cover_weeks must be a number of weeks >= 0 (0 = no cap), "

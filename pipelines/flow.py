@@ -43,8 +43,20 @@ from safestock.models.inventory import (
     recommend_orders,
     rollup_suppliers,
 )
-from safestock.models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn
+from safestock.models.inventory.backtest import (
+    engine_forecast_fn,
+    periodic_forecast_fn,
+    replayed_weeks,
+    summarise_backtest,
+)
+from safestock.models.inventory.calibration import (
+    calibrate_service,
+    calibrated_levels,
+    replay_levels,
+    sku_groups,
+)
 from safestock.models.inventory.exceptions import find_exceptions
+from safestock.models.inventory.policy import policy_lead_times, service_levels
 from safestock.models.partition import merge_forecasts, partition_skus, sample_skus
 from safestock.pipelines import storage
 from safestock.pipelines.config import InputsConfig, PipelineConfig, load_config
@@ -152,8 +164,10 @@ def planning_inputs_task(demand: DemandMatrix, inputs: LoadedInputs, lead_times:
 
 @task(name="policy", cache_policy=NO_CACHE)
 def policy_task(
-    planning: PlanningInputs, demand: DemandMatrix, forecast: ForecastResult, config: PipelineConfig
+    planning: PlanningInputs, demand: DemandMatrix, forecast: ForecastResult, config: PipelineConfig,
+    nominal_level: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """The (R, s, S) policy; ``nominal_level``: the calibrated level per SKU (None: the targets)."""
     announce("Computing safety stock and reorder points")
     return compute_policy(
         planning,
@@ -166,35 +180,55 @@ def policy_task(
         history=demand.quantity,
         start=demand.start,
         level_error_weeks=forecast.level_error_weeks,
+        nominal_level=nominal_level,
     )
 
 
 @task(name="policy-backtest", cache_policy=NO_CACHE)
 def policy_backtest_task(
-    demand: DemandMatrix, forecast: ForecastResult, policy: pd.DataFrame, config: PipelineConfig
-) -> pd.DataFrame:
-    """Replay recent weeks of real demand under the policy, re-forecasting with the same engine
-    every few weeks as the pipeline would (on a fixed hash sample of SKUs for large runs)."""
+    demand: DemandMatrix, forecast: ForecastResult, planning: PlanningInputs, config: PipelineConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+    """Replay recent weeks of real demand under the policy at the targets, re-forecasting with the
+    same engine every few weeks as the pipeline would (on a fixed hash sample of SKUs for large
+    runs). With ``[policy] service_calibration`` the same weeks are also replayed at shifted
+    nominal levels (shared forecasts, demand and lead times) and calibrated (calibration.py).
+
+    Returns (policy_backtest: the replay at the targets, per class; service_calibration; the
+    nominal level per SKU of the run for the policy, None = the targets)."""
     if config.policy_backtest_weeks <= 0:
-        return pd.DataFrame()
-    announce("Replaying recent weeks under the policy")
+        return pd.DataFrame(), pd.DataFrame(), None
+    policy_config = config.policy
+    calibrate = policy_config.service_calibration
+    announce("Replaying recent weeks under the policy" + (" and calibrating service levels" if calibrate else ""))
+    demand_class = forecast.classes["demand_class"].to_numpy()
+    target = service_levels(planning.service_level, forecast.classes["abc"].to_numpy(), policy_config)
+    lead_mean, lead_sd = policy_lead_times(planning, policy_config)
     rows = sample_skus(demand.skus, config.policy_backtest_max_skus)
-    return backtest_policy(
+    replay = backtest_policy(
         demand.quantity[rows],
         demand.start[rows],
-        forecast.classes["demand_class"].to_numpy()[rows],
-        policy["service_level"].to_numpy()[rows],
-        policy["lead_time_weeks_mean"].to_numpy()[rows],
-        policy["lead_time_weeks_sd"].to_numpy()[rows],
-        policy["review_period_weeks"].to_numpy()[rows],
-        config.policy,
+        demand_class[rows],
+        target[rows],
+        lead_mean[rows],
+        lead_sd[rows],
+        planning.review_period_weeks[rows],
+        policy_config,
         weeks=config.policy_backtest_weeks,
         forecast_fn=periodic_forecast_fn(
             engine_forecast_fn(config.horizon_weeks, **config.forecast.engine_options(demand.weeks)),
             config.policy_backtest_reforecast_weeks,
         ),
-        unit_cost=policy["unit_cost"].to_numpy()[rows],
+        unit_cost=planning.unit_cost[rows],
+        nominal_levels=replay_levels(target[rows]) if calibrate else target[rows][None, :],
     )
+    weeks = max(replayed_weeks(demand.quantity.shape[1], config.policy_backtest_weeks), 0)
+    backtest = summarise_backtest(replay[replay["replay"] == 0], weeks, policy_config.service_level_type)
+    if not calibrate or replay.empty:
+        return backtest, pd.DataFrame(), None
+    groups = sku_groups(forecast.mean.mean(axis=1), planning.unit_cost, planning.review_period_weeks,
+                        lead_mean, lead_sd, policy_config)
+    table, offsets = calibrate_service(replay, groups[rows], policy_config.service_level_type)
+    return backtest, table, calibrated_levels(target, demand_class, groups, offsets)
 
 
 @task(name="backorder-risk", cache_policy=NO_CACHE)
@@ -299,16 +333,17 @@ def weekly_run(
             forecast = forecast_all(demand, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
             lead_times = lead_time_task(inputs, config)
             planning = planning_inputs_task(demand, inputs, lead_times)
-            policy = policy_task(planning, demand, forecast, config)
+            backtest, calibration, nominal_level = policy_backtest_task(demand, forecast, planning, config)
+            policy = policy_task(planning, demand, forecast, config, nominal_level)
             projection, risk = risk_task(planning, forecast, policy, config)
             orders = orders_task(planning, policy, risk, config)
             supplier_risk = supplier_task(risk, inputs, lead_times, config)
-            backtest = policy_backtest_task(demand, forecast, policy, config)
             exceptions = exceptions_task(planning, risk, orders, inputs)
             outputs = assemble_outputs(
                 inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk, backtest,
                 exceptions,
                 extra_notes=history_window_notes(inputs.sales_weekly, demand),
+                service_calibration=calibration,
             )
             summary = {
                 "skus": len(demand.skus),

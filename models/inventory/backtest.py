@@ -125,6 +125,11 @@ def periodic_forecast_fn(forecast_fn: ForecastFn, every_weeks: int) -> ForecastF
     return forecast
 
 
+def replayed_weeks(history_weeks: int, weeks: int) -> int:
+    """Weeks ``backtest_policy`` measures: ``weeks``, at most the history's weeks - 1 (< 1: none)."""
+    return int(min(weeks, history_weeks - 1))
+
+
 def lead_time_draws(mean: np.ndarray, sd: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """Integer lead times (n, T): gamma(mean, sd) rounded to whole weeks (the mean itself when sd = 0)."""
     mean = np.maximum(np.asarray(mean, dtype=float), 0.0)[:, None]
@@ -186,7 +191,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     lead_sd = np.broadcast_to(np.nan_to_num(np.asarray(lead_time_weeks_sd, dtype=float)), (n,))
     review = np.maximum(np.broadcast_to(np.asarray(review_period_weeks, dtype=float), (n,)), 0.0)
     review_int = np.maximum(np.rint(review), 1).astype(int)
-    weeks = int(min(weeks, total - 1))
+    weeks = replayed_weeks(total, weeks)
     warmup = int(min(warmup_weeks, total - weeks - 1))
     first = total - weeks - warmup
     horizon = config.horizon_weeks

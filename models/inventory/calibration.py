@@ -41,6 +41,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from .config import PolicyConfig
+from .policy import WEEKS_PER_YEAR, economic_order_quantity
+
 REPLAY_OFFSETS = (0.0, -0.4, 0.4, 1.0)   # z offsets replayed; the first (0: the target itself) is "before"
 MIN_SLOPE = 0.3          # z of achieved per z of nominal, at least, when extrapolating / for the variance
 OFFSET_MIN, OFFSET_MAX = -1.0, 1.5
@@ -92,6 +95,14 @@ def calibration_groups(cycle_weeks: np.ndarray, lead_mean: np.ndarray, lead_sd: 
         cv = np.where(np.asarray(lead_mean) > 0, np.nan_to_num(np.asarray(lead_sd, dtype=float)) / lead_mean, 0.0)
     lead = np.where(cv < LEAD_CV_BAND, f"lead CV < {LEAD_CV_BAND:g}", f"lead CV >= {LEAD_CV_BAND:g}")
     return np.char.add(np.char.add(cycle.astype(str), ", "), lead.astype(str))
+
+
+def sku_groups(weekly_mean: np.ndarray, unit_cost: np.ndarray, review_weeks: np.ndarray, lead_mean: np.ndarray,
+               lead_sd: np.ndarray, config: PolicyConfig) -> np.ndarray:
+    """``calibration_groups`` of the run's SKUs: cycle length from the EOQ of the mean weekly
+    forecast (as ``compute_policy``) and the review period, lead-time CV from the policy's lead times."""
+    eoq = economic_order_quantity(WEEKS_PER_YEAR * np.asarray(weekly_mean, dtype=float), unit_cost, config)
+    return calibration_groups(cycle_length_weeks(weekly_mean, eoq, review_weeks), lead_mean, lead_sd)
 
 
 def _isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -329,6 +340,6 @@ def calibrated_levels(target: np.ndarray, demand_class: np.ndarray, groups: np.n
 
 __all__ = [
     "REPLAY_OFFSETS", "CALIBRATION_COLUMNS", "nominal_levels", "replay_levels", "cycle_length_weeks",
-    "calibration_groups", "achieved_curve", "curve_at", "invert_curve", "shrink_weight", "calibrate_service",
+    "calibration_groups", "sku_groups", "achieved_curve", "curve_at", "invert_curve", "shrink_weight", "calibrate_service",
     "calibrated_levels",
 ]

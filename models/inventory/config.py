@@ -42,6 +42,11 @@ class PolicyConfig:
     lattice_undershoot: Poisson-family SKUs (integer demand, integer s, review-period variance
         <= mean) get the undershoot of integer demand: exact lattice ladder for Q <= 64 units,
         else E[U] - 1/2, Var U - 1/12 of the continuous ones (``undershoot.py``).
+    service_calibration: the policy replay is run at the target and at shifted nominal levels,
+        and each demand class (and finer group with enough cycles) gets the nominal level at which
+        the replay meets its target, shrunk toward the target when the evidence is thin
+        (``calibration.py``, table ``service_calibration``); False = s and S at the target itself.
+        Needs the policy replay (``policy_backtest_weeks`` > 0).
     """
 
     service_level_type: str = "cycle"
@@ -60,6 +65,7 @@ class PolicyConfig:
     undershoot_correction: bool = True
     lead_time_mixture: bool = True
     lattice_undershoot: bool = True
+    service_calibration: bool = True
 
 
 @dataclass(frozen=True)

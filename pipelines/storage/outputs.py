@@ -66,6 +66,7 @@ def assemble_outputs(
     policy_backtest: pd.DataFrame,
     exceptions: pd.DataFrame,
     extra_notes: list[DataQualityNote] | None = None,
+    service_calibration: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every per-run output table of the registry keyed by its name, in registry order.
 
@@ -89,6 +90,7 @@ def assemble_outputs(
         "inventory_snapshot": inputs.inventory,
         "purchase_orders_snapshot": inputs.purchase_orders,
         "policy_backtest": policy_backtest,
+        "service_calibration": pd.DataFrame() if service_calibration is None else service_calibration,
     }
     check_run_outputs(outputs)
     return {name: outputs[name] for name in RUN_TABLES}

@@ -376,6 +376,27 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             Column("cycles", "bigint", "replenishment cycles measured"),
             _number("demand_units", "units demanded"),
         )),
+    OutputTable(
+        "service_calibration", "Closed-loop service calibration: per demand class (calibration_group 'all') and "
+        "finer group (cycle length x lead-time CV), the nominal service level the policy uses so that the replay "
+        "meets the target (models/inventory/calibration.py; empty with [policy] service_calibration = false).",
+        "demand class x calibration group", ("run_id", "demand_class", "calibration_group"), columns=(
+            _run_id(),
+            _text("demand_class", "demand class", nullable=False),
+            _text("calibration_group", "'all' (the class) or 'cycle <band>, lead CV <band>'", nullable=False),
+            _text("service_level_type", "cycle | fill_rate: the measure calibrated"),
+            _count("skus", "SKUs replayed in the group (launches excluded)"),
+            Column("cycles", "bigint", "replenishment cycles measured at the target"),
+            _number("service_level_target", "mean target (weighted by cycles, or by demand for fill rate)"),
+            _number("nominal_offset_z", "correction on the normal-score scale: nominal = Phi(Phi^-1(target) + offset)"),
+            _number("nominal_level", "nominal level the policy uses at the mean target"),
+            _number("achieved_before", "achieved at the target itself (cycle service or fill rate)"),
+            _number("achieved_after", "achieved at the correction fitted on the other half of the replayed weeks "
+                    "(cross-fitted)"),
+            _number("shrink_weight", "weight of the group's own evidence (0 = no correction of its own)"),
+            _number("average_on_hand_before", "mean units on hand per SKU-week at the target"),
+            _number("average_on_hand_after", "mean units on hand per SKU-week at the correction used"),
+        )),
 )
 
 RUN_TABLES: tuple[str, ...] = tuple(table.name for table in OUTPUT_TABLES if table.per_run)
