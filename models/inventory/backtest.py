@@ -217,7 +217,11 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         eoq = economic_order_quantity(WEEKS_PER_YEAR * mean.mean(axis=1), cost[sku], config)
         extra = {}
         if interval_model == "compound":  # the same inputs compute_policy(history=..., start=...) uses
-            extra = interval_model_inputs(history[sku, :week], start[sku], demand_class[sku], level_error_weeks)
+            skus, row = np.unique(sku, return_inverse=True)   # once per SKU, whatever the number of replays
+            level_error = None if level_error_weeks is None else np.asarray(level_error_weeks)[np.unique(row, return_index=True)[1]]
+            extra = interval_model_inputs(history[skus, :week], start[skus], demand_class[skus], level_error)
+            extra = {key: (value[row] if isinstance(value, np.ndarray) and value.ndim >= 1 else value)
+                     for key, value in extra.items()}
         core = policy_levels(mean, var, is_count_family(family), lead_mean[sku], lead_sd[sku], review[sku],
                              used_level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0

@@ -287,8 +287,8 @@ def calibrate_service(replay: pd.DataFrame, groups: np.ndarray, service_level_ty
             "after_sum": after_sum, "after_trials": after_trials,
             "shrink_weight": leaf["weight"],
             "average_on_hand_before": on_hand[0],
-            "average_on_hand_after": float(np.interp(leaf["offset"], offsets_array[counts["replay"].to_numpy()][order],
-                                                     on_hand[order])),
+            "average_on_hand_after": curve_at(offsets_array[counts["replay"].to_numpy()][order], on_hand[order],
+                                              leaf["offset"]),   # linear, along the end segment beyond
         })
     leaves = pd.DataFrame(rows)
     class_rows = []

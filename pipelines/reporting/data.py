@@ -72,6 +72,7 @@ class PlannerData:
     forecast_tracking: pd.DataFrame
     data_quality: pd.DataFrame
     policy_backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
+    service_calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     limits: ReportLimits = field(default_factory=ReportLimits)
     models_used: pd.DataFrame = field(default_factory=pd.DataFrame)   # model, skus
 
@@ -190,6 +191,7 @@ def fetch_planner_data(
         policy_backtest=query(
             con, "report_policy_backtest", run_id=run_id, below_target_margin=limits.below_target_margin
         ),
+        service_calibration=query(con, "report_service_calibration", run_id=run_id),
         limits=limits,
     )
 

@@ -279,6 +279,7 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "at_risk_total": int(data.top_risk["at_risk_total"].iloc[0]) if not data.top_risk.empty else 0,
         "at_risk_shown": int(data.top_risk["at_risk"].sum()) if not data.top_risk.empty else 0,
         "policy_backtest": records(data.policy_backtest),
+        "service_calibration": records(data.service_calibration),
         "backtest": backtest_summary(data),
         "drilldowns": cards,
         "supplier_risk": records(data.supplier_risk),
