@@ -155,6 +155,13 @@ class PipelineConfig:
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PipelineConfig:
+        """The inverse of ``as_dict`` (e.g. a run's stored ``runs.config``): every section rebuilt
+        as its dataclass; ``TypeError`` for a key this version does not know."""
+        sections = {"forecast": ForecastConfig, "policy": PolicyConfig, "inputs": InputsConfig}
+        return cls(**{key: sections[key](**value) if key in sections else value for key, value in values.items()})
+
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     known = {f.name for f in dataclasses.fields(cls)}

@@ -16,8 +16,7 @@ from safestock.models.demand_matrix import (
     build_demand_matrix,
     last_complete_week,
 )
-from safestock.models.inventory import PolicyConfig
-from safestock.pipelines.config import ForecastConfig, PipelineConfig
+from safestock.pipelines.config import PipelineConfig
 from safestock.pipelines.sqlfiles import sql
 
 DEMO_DATABASE = Path("demo_output") / "safestock.duckdb"  # what `safestock demo` (and `make demo`) writes
@@ -64,9 +63,7 @@ def read_run_table(con: duckdb.DuckDBPyConnection, table: str, run_id: str) -> p
 def run_config(run: pd.Series) -> PipelineConfig:
     """The configuration the run used, rebuilt from its ``runs.config`` JSON (written by the flow
     from ``PipelineConfig.as_dict``); ``TypeError`` when it holds a key this version does not know."""
-    raw = json.loads(run["config"])
-    return PipelineConfig(**{**raw, "forecast": ForecastConfig(**raw.get("forecast", {})),
-                             "policy": PolicyConfig(**raw.get("policy", {}))})
+    return PipelineConfig.from_dict(json.loads(run["config"]))
 
 
 def read_demand_matrix(con: duckdb.DuckDBPyConnection, run: pd.Series) -> DemandMatrix:
