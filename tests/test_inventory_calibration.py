@@ -132,3 +132,37 @@ def test_a_misspecified_demand_model_meets_its_target_after_calibration_on_new_w
     assert abs(after - 0.95) <= 0.015
     row = table.set_index("calibration_group").loc["all"]
     assert abs(row["achieved_after"] - 0.95) <= 0.015   # the table's cross-fitted figure agrees
+
+
+def test_the_policy_sets_s_at_the_calibrated_nominal_level_and_keeps_the_target() -> None:
+    # Worked as in test_inventory_policy: d = 100/wk, sd 20, L = 4 wk (sd 1), R = 0, two-moment normal,
+    # σ = 107.703. Target 0.95, nominal 0.98 (z 2.05375): s = 400 + 2.05375 x 107.703 = 621.20
+    from safestock.models.inventory import LeadTimes, build_planning_inputs, compute_policy
+
+    items = pd.DataFrame({"sku": ["S0"], "supplier_id": "V1", "description": "", "unit_cost": 10.0, "pack_size": 1.0,
+                          "moq": 0.0, "service_level": 0.95, "status": "active"})
+    suppliers = pd.DataFrame({"supplier_id": ["V1"], "name": ["Vendor"], "lead_time_days": [28.0],
+                              "review_period_days": [0.0], "min_order_value": [0.0]})
+    per_sku = pd.DataFrame({"sku": ["S0"], "supplier_id": "V1", "lead_time_weeks_mean": 4.0, "lead_time_weeks_sd": 1.0,
+                            "lead_time_weeks_p90": 5.28, "receipts": 10, "source": "sku"})
+    inputs = build_planning_inputs(np.array(["S0"]), items, suppliers, LeadTimes(per_sku=per_sku,
+                                                                                 per_supplier=pd.DataFrame()))
+    args = (inputs, np.full((1, 26), 100.0), np.full((1, 26), 20.0), np.array(["normal"]), np.array(["smooth"]),
+            np.array(["A"]), PolicyConfig(lead_time_mixture=False))
+    row = compute_policy(*args, nominal_level=np.array([0.98])).iloc[0]
+    assert row["reorder_point"] == pytest.approx(621.20, abs=0.01)
+    assert row["service_level"] == 0.95
+    assert row["method"] == "cycle/normal+calibrated"
+    same = compute_policy(*args, nominal_level=np.array([0.95])).iloc[0]   # no correction: no suffix
+    assert same["reorder_point"] == pytest.approx(577.16, abs=0.01) and same["method"] == "cycle/normal"
+
+
+def test_service_calibration_setting_must_be_true_or_false(tmp_path) -> None:
+    from safestock.pipelines.config import ConfigError, load_config
+
+    path = tmp_path / "safestock.toml"
+    path.write_text('[policy]\nservice_calibration = "yes"\n')
+    with pytest.raises(ConfigError, match=r"\[policy\]: service_calibration must be true or false, not 'yes'"):
+        load_config(path)
+    path.write_text("[policy]\nservice_calibration = false\n")
+    assert load_config(path).policy.service_calibration is False
