@@ -29,10 +29,14 @@ class ValidationIssue:
     line: int | None
     column: str | None
     message: str
+    #: A database row's key instead of a line (``id=123456``; ``inputs.postgres``).
+    row_key: str | None = None
 
     def __str__(self) -> str:
         where = [self.file]
-        if self.line is not None:
+        if self.row_key is not None:
+            where.append(self.row_key)
+        elif self.line is not None:
             where.append(f"{'row' if self.file.endswith(('.parquet', '/')) else 'line'} {self.line}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
