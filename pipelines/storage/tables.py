@@ -397,6 +397,26 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("average_on_hand_before", "mean units on hand per SKU-week at the target"),
             _number("average_on_hand_after", "mean units on hand per SKU-week at the correction used"),
         )),
+    OutputTable(
+        "order_decisions", "A buyer's decision on one line of a run's order files (`safestock approve`). Written "
+        "by the approve command, not by runs (rows of a superseded run stay: the decision was made). An approved "
+        "line counts as on order in later runs until the ERP's purchase-order file shows it; a rejected line is "
+        "not recommended again for `rejected_memory_weeks` (docs/order-decisions.md).",
+        "order line of a run", ("run_id", "line_key"), per_run=False, primary_key=True, columns=(
+            _text("run_id", "the run whose order file the line is from (`runs.run_id`)", nullable=False),
+            _text("line_key", "`<supplier_id>/<sku>`: the line within the run's order files", nullable=False),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _text("decision", "approved | rejected", nullable=False),
+            _number("quantity", "units approved (the file's order_quantity, as the buyer left it)", nullable=False),
+            _number("recommended_quantity", "units the run recommended"),
+            _text("user", "who decided (`--user`, default the login name)", nullable=False),
+            Column("decided_at", "timestamp", "when the decision was stored, UTC", nullable=False),
+            _day("as_of", "the decided run's planning date", nullable=False),
+            _day("expected_arrival", "the line's expected arrival (order_by + mean lead time)"),
+            _text("po_reference", "the ERP purchase-order id the buyer gave (`po_reference` column), if any"),
+            _text("source_file", "the file the decision came from"),
+        )),
 )
 
 RUN_TABLES: tuple[str, ...] = tuple(table.name for table in OUTPUT_TABLES if table.per_run)
