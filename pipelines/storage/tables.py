@@ -402,7 +402,7 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
         "by the approve command, not by runs (rows of a superseded run stay: the decision was made). An approved "
         "line counts as on order in later runs until the ERP's purchase-order file shows it; a rejected line is "
         "not recommended again for `rejected_memory_weeks` (docs/order-decisions.md).",
-        "order line of a run", ("run_id", "line_key"), per_run=False, primary_key=True, columns=(
+        "order line of a run", ("run_id", "line_key"), per_run=False, columns=(
             _text("run_id", "the run whose order file the line is from (`runs.run_id`)", nullable=False),
             _text("line_key", "`<supplier_id>/<sku>`: the line within the run's order files", nullable=False),
             _text("sku", _SKU, nullable=False),
