@@ -96,5 +96,20 @@ def temporary_prefect_server(startup_timeout: int = 120) -> Iterator[str | None]
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
+            _drain_prefect_workers()
     finally:
         server.stop()
+
+
+def _drain_prefect_workers(timeout: float = 5.0) -> None:
+    """Let Prefect's background workers send what they hold (logs, events) while the server is
+    still up: stopped first, they would retry against a closed port. Prefect's own exit order
+    (workers drained, then its server stopped) does the same."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception:  # noqa: BLE001 - a failure to flush telemetry must not fail the run
+            pass
