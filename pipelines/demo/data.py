@@ -23,7 +23,10 @@ from safestock.pipelines.demo.replenishment import simulate_replenishment
 
 DEFAULT_AS_OF = dt.date(2026, 11, 15)  # a Sunday: the history ends on a complete ISO week
 CONTRACT_TABLES = ("sales", "items", "suppliers", "inventory", "purchase_orders")
+OPTIONAL_CONTRACT_TABLES = ("stock_history",)  # written when generated (lost_sales_share > 0)
 TRUTH_TABLE = "demo_truth"  # generator ground truth, not part of the input contract
+#: Days of stock history written with lost-sales items (a year, as retailers usually keep).
+STOCK_HISTORY_DAYS = 364
 
 # Share of SKUs per generating class; "new" and "discontinued" reuse one of the four patterns.
 CLASS_SHARES = {"smooth": 0.35, "erratic": 0.15, "intermittent": 0.20, "lumpy": 0.12,
@@ -153,8 +156,15 @@ def default_supplier_count(n_skus: int) -> int:
 
 
 def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, years: float = 3.0,
-                       as_of: dt.date = DEFAULT_AS_OF, seed: int = 42) -> dict[str, pd.DataFrame]:
+                       as_of: dt.date = DEFAULT_AS_OF, seed: int = 42,
+                       lost_sales_share: float = 0.0) -> dict[str, pd.DataFrame]:
     """Generate the five contract tables plus `demo_truth` (generator ground truth).
+
+    `lost_sales_share` > 0: that share of the SKUs (drawn from a generator of its own, so the
+    other draws are unchanged) lose the demand an empty shelf meets instead of backordering it
+    (their sales are truncated by stock; `items.unmet_demand` = lost), and the result also holds
+    `stock_history` (end-of-day on hand of every SKU over the last year, from the same
+    simulation) and, in `demo_truth`, `unmet_demand`, `demand_units` and `lost_units`.
 
     Deterministic for a given set of arguments. History covers `round(years * 52)` complete
     weeks ending on `as_of` (inclusive). `sku` in `sales` and `purchase_orders` is categorical
@@ -170,7 +180,15 @@ def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, yea
     suppliers = _draw_suppliers(n_suppliers, rng)
     items = _draw_items(params, n_suppliers, rng)
     first_weekday = (as_of - dt.timedelta(days=n_days - 1)).weekday()
-    sim = simulate_replenishment(params, items, suppliers, n_days, first_weekday, rng)
+    if not 0.0 <= lost_sales_share <= 1.0:
+        raise ValueError("lost_sales_share must be in [0, 1]")
+    with_stock = lost_sales_share > 0
+    lost = np.zeros(n_skus, dtype=bool)
+    if with_stock:
+        lost_rng = np.random.default_rng([seed, 16])
+        lost[lost_rng.permutation(n_skus)[: int(round(lost_sales_share * n_skus))]] = True
+    sim = simulate_replenishment(params, items, suppliers, n_days, first_weekday, rng,
+                                 lost=lost, record_stock=with_stock)
 
     def to_dates(days: np.ndarray) -> np.ndarray:
         return (start + days.astype("timedelta64[D]")).astype("datetime64[ns]")
@@ -216,8 +234,24 @@ def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, yea
     })
     supplier_columns = ["supplier_id", "name", "lead_time_days", "review_period_days",
                         "min_order_value"]
-    return {"sales": sales, "items": items, "suppliers": suppliers[supplier_columns].copy(),
-            "inventory": inventory, "purchase_orders": purchase_orders, TRUTH_TABLE: truth}
+    tables = {"sales": sales, "items": items, "suppliers": suppliers[supplier_columns].copy(),
+              "inventory": inventory, "purchase_orders": purchase_orders, TRUTH_TABLE: truth}
+    if with_stock:
+        unmet = np.where(lost, "lost", "backorder")
+        items["unmet_demand"] = unmet
+        truth["unmet_demand"] = unmet
+        truth["demand_units"] = sim.demand_units
+        truth["lost_units"] = sim.lost_units
+        first_day = max(0, n_days - STOCK_HISTORY_DAYS)
+        days, sku_index = np.nonzero(np.ones((n_days - first_day, n_skus), dtype=bool))
+        days += first_day
+        alive = (params.start_day[sku_index] <= days) & (params.end_day[sku_index] > days)
+        tables["stock_history"] = pd.DataFrame({
+            "sku": pd.Categorical.from_codes(sku_index[alive], categories=sku_codes),
+            "date": to_dates(days[alive]),
+            "on_hand": sim.on_hand_daily[first_day:].ravel()[alive],
+        }).sort_values(["sku", "date"], kind="stable").reset_index(drop=True)
+    return tables
 
 
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
@@ -242,7 +276,7 @@ def write_demo_data(tables: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = [n for n in (*CONTRACT_TABLES, TRUTH_TABLE) if n in tables]
+    names = [n for n in (*CONTRACT_TABLES, *OPTIONAL_CONTRACT_TABLES, TRUTH_TABLE) if n in tables]
     if not include_truth:
         names = [n for n in names if n != TRUTH_TABLE]
     written: dict[str, Path] = {}

@@ -33,16 +33,26 @@ class SimulationResult:
     po_received: np.ndarray
     net_inventory: np.ndarray  # on hand minus backordered at the end of the last day
     stockout_days: np.ndarray
+    #: Units demanded and units lost (lost-sales items: demand met by an empty shelf), per SKU.
+    demand_units: np.ndarray | None = None
+    lost_units: np.ndarray | None = None
+    #: End-of-day on hand, days x SKUs (only when asked for: `record_stock`).
+    on_hand_daily: np.ndarray | None = None
 
 
 def simulate_replenishment(params: SkuParams, items: pd.DataFrame, suppliers: pd.DataFrame, n_days: int,
-              first_weekday: int, rng: np.random.Generator) -> SimulationResult:
+              first_weekday: int, rng: np.random.Generator, lost: np.ndarray | None = None,
+              record_stock: bool = False) -> SimulationResult:
     """Day-by-day demand and (R, s, Q) replenishment, vectorised over SKUs.
 
     Per day: receipts arrive, returns are restocked, demand is served (shortage becomes
     backorder), and SKUs whose supplier reviews today order n*Q when inventory position <= s.
     s uses the true demand rate and the supplier's average lead time but ignores lead-time
     variability, so variable suppliers and low safety factors cause stock-outs.
+    `lost` (per SKU, default none): demand of these SKUs beyond the stock on hand is lost, not
+    backordered — their sales are truncated by stock. With no lost SKU the random draws are
+    exactly those of a simulation without the argument. `record_stock`: keep the end-of-day
+    on hand of every day (`on_hand_daily`).
     """
     n = len(params.rate)
     sup = items["supplier_id"].str.slice(4).astype(int).to_numpy() - 1
@@ -86,6 +96,10 @@ def simulate_replenishment(params: SkuParams, items: pd.DataFrame, suppliers: pd
     shock = np.ones(n)
     shocked = np.flatnonzero(params.shock_shape > 0)
     stockout_days = np.zeros(n, dtype=np.int64)
+    lost = np.zeros(n, dtype=bool) if lost is None else np.asarray(lost, dtype=bool)
+    demand_units = np.zeros(n, dtype=np.int64)
+    lost_units = np.zeros(n, dtype=np.int64)
+    on_hand_daily = np.zeros((n_days, n), dtype=np.int32) if record_stock else None
     sales: list[tuple[np.ndarray, np.ndarray]] = []
     orders: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for t in range(n_days):
@@ -108,20 +122,27 @@ def simulate_replenishment(params: SkuParams, items: pd.DataFrame, suppliers: pd
         idx = np.flatnonzero(n_orders)
         qty = np.ceil(rng.gamma(n_orders[idx] * params.size_shape[idx],
                                 params.size_mean[idx] / params.size_shape[idx])).astype(np.int64)
-        net[idx] -= qty
+        demand_units[idx] += qty
+        # A lost-sales SKU sells what is on hand; the rest of the demand walks away.
+        served = np.where(lost[idx], np.minimum(qty, np.maximum(net[idx], 0)), qty)
+        lost_units[idx] += qty - served
+        net[idx] -= served
         split = (n_orders[idx] > 1) & (qty > 1) & (rng.random(idx.size) < SPLIT_LINE_PROBABILITY)
-        first_part = np.maximum(1, qty[split] * rng.uniform(0.2, 0.8, split.sum())).astype(np.int64)
+        first_part = np.maximum(1, served[split] * rng.uniform(0.2, 0.8, split.sum())).astype(np.int64)
+        first_part = np.minimum(first_part, served[split])  # a line of 0 units is dropped below
         day_idx += [idx[~split], idx[split], idx[split]]
-        day_qty += [qty[~split], first_part, qty[split] - first_part]
+        day_qty += [served[~split], first_part, served[split] - first_part]
         will_return = rng.random(idx.size) < RETURN_LINE_PROBABILITY
         return_slot = (t + rng.integers(1, 31, will_return.sum())) % 31
         ring_returns[return_slot, idx[will_return]] += np.ceil(
-            qty[will_return] * rng.uniform(0.05, 1.0, will_return.sum())).astype(np.int64)
+            served[will_return] * rng.uniform(0.05, 1.0, will_return.sum())).astype(np.int64)
         all_idx, all_qty = np.concatenate(day_idx), np.concatenate(day_qty)
         keep = all_qty != 0
         order = np.argsort(all_idx[keep], kind="stable")
         sales.append((all_idx[keep][order].astype(np.int32), all_qty[keep][order].astype(np.int32)))
-        stockout_days += net < 0
+        stockout_days += (net < 0) | (lost & (net <= 0) & alive)
+        if on_hand_daily is not None:
+            on_hand_daily[t] = np.maximum(net, 0)
 
         reviewing = np.flatnonzero(((t - offset) % review == 0) & (order_start <= t)
                                    & (params.end_day > t))
@@ -154,4 +175,4 @@ def simulate_replenishment(params: SkuParams, items: pd.DataFrame, suppliers: pd
                 for k in range(1, 5)]
     return SimulationResult(sales_days, np.concatenate([i for i, _ in sales]),
                             np.concatenate([q for _, q in sales]), po_days,
-                            *po_parts, net, stockout_days)
+                            *po_parts, net, stockout_days, demand_units, lost_units, on_hand_daily)

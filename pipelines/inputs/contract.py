@@ -72,6 +72,9 @@ class DataQualityNote:
     rows: int
 
 
+#: `items.unmet_demand`: backorder = the customer waits; lost = the sale is lost.
+UNMET_DEMAND_CHOICES = ("backorder", "lost")
+
 ColumnKind = Literal["text", "number", "date", "choice"]
 
 #: Dates outside this window are rejected (they would overflow pandas timestamps and are
@@ -128,6 +131,8 @@ class TableSpec:
     key: tuple[str, ...] = ()
     description: str = ""
     references: tuple[tuple[str, str], ...] = field(default=())  # (column, referenced table)
+    #: An optional table may be absent from the input folder (e.g. `stock_history`).
+    optional: bool = False
     #: Rules across columns of one row: (column reported, kind, SQL predicate flagging a bad row,
     #: message). Predicates only use quoted contract column names of required columns.
     row_checks: tuple[tuple[str, str, str, str], ...] = field(default=())
@@ -196,6 +201,12 @@ ITEMS = TableSpec(
                 description="target service level in (0, 1); empty = policy default"),
         ColumnSpec("status", "choice", required=False, nullable=True, default="active",
                    choices=("active", "discontinued")),
+    ColumnSpec("unmet_demand", "choice", required=False, nullable=True,
+               choices=UNMET_DEMAND_CHOICES,
+               description="what happens to demand met by an empty shelf: backorder = the customer "
+                           "waits (sales record it), lost = the sale is lost (sales under-state "
+                           "demand while out of stock); empty = [inputs] unmet_demand (default "
+                           "backorder)"),
         _text("supplier_sku", required=False, nullable=True,
               description="the supplier's code for the item, written to its order file; may be empty"),
     ),
@@ -261,9 +272,25 @@ PURCHASE_ORDERS = TableSpec(
     ),
 )
 
+STOCK_HISTORY = TableSpec(
+    "stock_history",
+    (
+        _text("sku"),
+        _date("date"),
+        _number("on_hand", minimum=0, unit="units", description="stock on hand at the end of the day"),
+        _number("stockout_hours", required=False, nullable=True, minimum=0, maximum=24,
+                unit="hours", description="hours of the day the shelf was empty; empty = judged "
+                                          "from on_hand (a day that starts and ends at 0 is out of stock)"),
+    ),
+    key=("sku", "date"),
+    description="optional: daily end-of-day stock per sku (days without a row are taken as in stock)",
+    references=(("sku", "items"),),
+    optional=True,
+)
+
 #: Tables in load order (referenced tables first).
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (SUPPLIERS, ITEMS, INVENTORY, PURCHASE_ORDERS, SALES)
+    spec.name: spec for spec in (SUPPLIERS, ITEMS, INVENTORY, PURCHASE_ORDERS, SALES, STOCK_HISTORY)
 }
 
 #: Accepted file names per table, in order of preference.

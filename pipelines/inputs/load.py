@@ -60,6 +60,10 @@ class LoadedInputs:
     notes: list[DataQualityNote] = field(default_factory=list)
     files: dict[str, dict] = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
+    #: From the optional stock_history table (None without it): sku, week (Monday),
+    #: in_stock_share (weekday-weighted share of the week in stock), out_of_stock_days,
+    #: out_of_stock_day_equivalents — complete ISO weeks up to as_of (sql/stock_weekly_aggregate.sql).
+    stock_weekly: pd.DataFrame | None = None
 
 
 def _typed_frame(con: duckdb.DuckDBPyConnection, staged: StagedTable) -> pd.DataFrame:
@@ -149,6 +153,22 @@ def _sales_weekly(
     return weekly, notes, None if last_sales_day is None else pd.Timestamp(last_sales_day)
 
 
+def _stock_weekly(con: duckdb.DuckDBPyConnection, stock: StagedTable, as_of: pd.Timestamp,
+                  ) -> tuple[pd.DataFrame, list[DataQualityNote]]:
+    """Aggregate the validated stock history to weekly in-stock shares (see the SQL file), with
+    a note saying how many sku-weeks had stock-outs."""
+    hours = "stockout_hours" if "stockout_hours" in stock.present_columns else "null"
+    weekly = con.execute(sql("stock_weekly_aggregate").format(stockout_hours=hours),
+                         {"as_of": as_of.date()}).df()
+    censored = int((weekly["in_stock_share"] < 1).sum())
+    skus = int(weekly.loc[weekly["in_stock_share"] < 1, "sku"].nunique())
+    note = DataQualityNote(stock.file_name, None, "on_hand", "info",
+                           f"{stock.rows} stock row(s) aggregated into {len(weekly)} sku-week(s); "
+                           f"{censored} sku-week(s) of {skus} sku(s) were partly or fully out of stock",
+                           int(stock.rows))
+    return weekly, [note]
+
+
 def check_sales_age(sales_file: str, last_sales_day: pd.Timestamp | None, as_of: pd.Timestamp,
                     as_of_given: bool, max_sales_age_days: int | None) -> list[ValidationIssue]:
     """Stale data is not planned as if current: the days from the last sales day on or before
@@ -197,13 +217,16 @@ def check_input_structure(input_dir: Path, *, allow_extra_columns: bool = False)
 
 def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                 memory_limit: str = "2GB", allow_extra_columns: bool = False,
-                max_sales_age_days: int | None = None) -> LoadedInputs:
+                max_sales_age_days: int | None = None,
+                unmet_demand: str = "backorder") -> LoadedInputs:
     """Load, validate and type the input folder; raise InputValidationError with all issues.
 
     `allow_extra_columns`: a column that looks like a misspelled optional contract column is a
     warning instead of an error. `max_sales_age_days`: refuse a sales history that ends more than
     this many days before as_of (`check_sales_age`; None = not checked). The flow passes both
-    from the configuration's `[inputs]` table."""
+    from the configuration's `[inputs]` table, and `unmet_demand` (backorder | lost), the value
+    of `items.unmet_demand` where the column is absent or empty.
+    The optional `stock_history` table becomes `stock_weekly` (None without the file)."""
     input_dir = Path(input_dir)
     paths, issues = find_input_files(input_dir)
     with ThreadPoolExecutor(max_workers=1) as hasher, \
@@ -228,7 +251,8 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
             if issues:
                 raise InputValidationError(issues)
             frames = {name: _typed_frame(con, table) for name, table in staged.items()
-                      if name != "sales"}
+                      if name not in ("sales", "stock_history")}
+            frames["items"]["unmet_demand"] = frames["items"]["unmet_demand"].fillna(unmet_demand)
             lines = {name: frame.pop("__line") for name, frame in frames.items()}
             notes = column_notes + [note for table in staged.values()
                                     for note in _default_notes(con, table)]
@@ -246,6 +270,10 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                                     as_of is not None, max_sales_age_days)
             if stale:
                 raise InputValidationError(stale)
+            stock_weekly = None
+            if "stock_history" in staged:
+                stock_weekly, stock_notes = _stock_weekly(con, staged["stock_history"], as_of_stamp)
+                sales_notes += stock_notes
             notes += plausibility_notes(frames, lines, {name: table.file_name for name, table
                                                         in staged.items()}, as_of_stamp)
         finally:
@@ -256,4 +284,5 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
         items=frames["items"], suppliers=frames["suppliers"], inventory=frames["inventory"],
         purchase_orders=frames["purchase_orders"], sales_weekly=sales_weekly,
         notes=notes + sales_notes, files=files, as_of=as_of_stamp.normalize(),
+        stock_weekly=stock_weekly,
     )

@@ -107,6 +107,8 @@ def find_input_files(input_dir: Path) -> tuple[dict[str, Path], list[ValidationI
         existing = [path for path in candidates if path.is_file()]
         if name in FOLDER_TABLES and (input_dir / name).is_dir():
             existing.append(input_dir / name)  # a folder of Parquet files
+        if not existing and TABLES[name].optional:
+            continue
         if not existing:
             issues.append(ValidationIssue(f"{name}.csv", None, None,
                                           "missing file (expected " + " or ".join(

@@ -45,6 +45,23 @@ def history_window_notes(sales_weekly: pd.DataFrame, demand: DemandMatrix) -> li
     )]
 
 
+def demand_weekly_table(sales: DemandMatrix, in_stock_share: np.ndarray, demand_estimate: np.ndarray,
+                        censored: np.ndarray, unmet_demand: np.ndarray) -> pd.DataFrame:
+    """``demand_weekly`` rows: the SKU-weeks of each SKU's history that the stock history covers
+    (``in_stock_share`` not NaN), with sales, share, demand estimate and the censored flag."""
+    in_history = np.arange(len(sales.weeks))[None, :] >= sales.start[:, None]
+    sku_index, week_index = np.nonzero(in_history & ~np.isnan(in_stock_share))
+    return pd.DataFrame({
+        "sku": sales.skus[sku_index],
+        "week": sales.weeks.values[week_index],
+        "sales": sales.quantity[sku_index, week_index],
+        "in_stock_share": in_stock_share[sku_index, week_index],
+        "demand_estimate": demand_estimate[sku_index, week_index],
+        "censored": censored[sku_index, week_index],
+        "unmet_demand": np.asarray(unmet_demand, dtype=object)[sku_index],
+    })
+
+
 def data_quality_table(inputs: LoadedInputs, extra_notes: list[DataQualityNote] | None = None) -> pd.DataFrame:
     """One row per data-quality note raised while loading (and by the run itself)."""
     columns = ["file", "line", "column_name", "severity", "message", "rows"]
@@ -67,6 +84,7 @@ def assemble_outputs(
     exceptions: pd.DataFrame,
     extra_notes: list[DataQualityNote] | None = None,
     service_calibration: pd.DataFrame | None = None,
+    demand_weekly: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every per-run output table of the registry keyed by its name, in registry order.
 
@@ -91,6 +109,7 @@ def assemble_outputs(
         "purchase_orders_snapshot": inputs.purchase_orders,
         "policy_backtest": policy_backtest,
         "service_calibration": pd.DataFrame() if service_calibration is None else service_calibration,
+        "demand_weekly": pd.DataFrame() if demand_weekly is None else demand_weekly,
     }
     check_run_outputs(outputs)
     return {name: outputs[name] for name in RUN_TABLES}

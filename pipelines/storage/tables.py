@@ -398,6 +398,23 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("average_on_hand_after", "mean units on hand per SKU-week at the correction used"),
         )),
     OutputTable(
+        "demand_weekly", "What the forecast used: weekly sales and the unconstrained demand estimate of every "
+        "SKU-week the stock history covers (stock_history input; empty without it). A `lost` item's week partly or "
+        "fully out of stock is censored: its sales are a lower bound and demand_estimate = sales + (1 - "
+        "in_stock_share) x the in-stock rate (models/demand_censoring.py). `sales_weekly` stays what was sold.",
+        "SKU × ISO week", ("run_id", "sku", "week"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _day("week", "Monday of the ISO week", nullable=False),
+            _number("sales", "units sold", nullable=False),
+            _number("in_stock_share", "weekday-weighted share of the week in stock (1 = all week)", nullable=False),
+            _number("demand_estimate", "units demanded: sales, or the unconstrained estimate of a censored week",
+                    nullable=False),
+            Column("censored", "boolean", "a lost-sales item's week with a stock-out (sales under-state demand)",
+                   nullable=False),
+            _text("unmet_demand", "backorder | lost (items.unmet_demand, default [inputs] unmet_demand)"),
+        )),
+    OutputTable(
         "order_decisions", "A buyer's decision on one line of a run's order files (`safestock approve`). Written "
         "by the approve command, not by runs (rows of a superseded run stay: the decision was made). An approved "
         "line counts as on order in later runs until the ERP's purchase-order file shows it; a rejected line is "

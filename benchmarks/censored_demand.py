@@ -1,0 +1,153 @@
+"""Forecast bias on lost-sales SKUs with heavy stock-outs: censored sales vs unconstrained demand.
+
+Generates SKUs with known, constant demand (Poisson customer orders per day with the demo's
+weekday profile) replenished by a weekly (s, Q) review whose reorder point covers too little of
+the lead-time demand, so a share of selling days is out of stock; demand met by an empty shelf
+is lost (sales are truncated by stock). The input folder (sales, stock_history, items with
+unmet_demand = lost, ...) goes through the real loader (`load_inputs`: stock history ->
+weekday-weighted in-stock share), `unconstrain_demand` and the forecast engine, once on the
+sales as they are and once on the unconstrained demand. Prints, for the SKUs with >= 20 % of
+selling days out of stock, the mean forecast bias (forecast mean / true weekly demand - 1)
+either way, and the estimated vs simulated lost units.
+
+    .venv/bin/python benchmarks/censored_demand.py --skus 60 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from safestock.models.demand_censoring import in_stock_share_matrix, unconstrain_demand
+from safestock.models.demand_matrix import build_demand_matrix, last_complete_week
+from safestock.models.forecasting import forecast_demand
+from safestock.pipelines.demo.replenishment import WEEKDAY_PROFILE
+from safestock.pipelines.inputs import load_inputs
+
+AS_OF = dt.date(2026, 11, 15)  # a Sunday
+HEAVY_STOCKOUT_SHARE = 0.20
+
+
+@dataclass
+class CensoredWorld:
+    """A simulated input folder's tables and its truth per SKU."""
+
+    tables: dict[str, pd.DataFrame]
+    weekly_demand: np.ndarray  # true mean units per week
+    stockout_share: np.ndarray  # share of selling days out of stock (weekday-weighted)
+    lost_units: np.ndarray  # simulated units lost over the whole history
+
+
+def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1) -> CensoredWorld:
+    """SKUs with constant demand and lost sales under a short-covering weekly (s, Q) review.
+
+    Per day (vectorised over SKUs): receipts arrive at the start of the day, demand is drawn
+    (Poisson orders, units per order 1 + Poisson(size - 1)), the stock on hand is sold and the
+    rest is lost; on Mondays an order of Q arrives after the lead time when on hand + on order
+    <= s. s covers `cover` x the lead-time-plus-review demand with cover in [0.3, 1.1], so
+    stock-outs range from none to about half of the days."""
+    rng = np.random.default_rng(seed)
+    n_days = weeks * 7
+    first_day = np.datetime64(AS_OF, "D") - (n_days - 1)
+    first_weekday = (AS_OF - dt.timedelta(days=n_days - 1)).weekday()
+    orders_per_day = rng.uniform(1.0, 6.0, n_skus)
+    size = rng.uniform(1.0, 4.0, n_skus)
+    daily = orders_per_day * size
+    lead = rng.integers(7, 22, n_skus)
+    cover = rng.uniform(0.3, 1.1, n_skus)
+    reorder_point = np.round(cover * daily * (lead + 7)).astype(np.int64)
+    lot = np.maximum(1, np.round(daily * rng.uniform(7, 21, n_skus))).astype(np.int64)
+    on_hand = reorder_point + lot
+    arrivals = np.zeros((n_days + 40, n_skus), dtype=np.int64)
+    on_order = np.zeros(n_skus, dtype=np.int64)
+    sold = np.zeros((n_days, n_skus), dtype=np.int64)
+    stock = np.zeros((n_days, n_skus), dtype=np.int64)
+    lost_units = np.zeros(n_skus, dtype=np.int64)
+    out_weight = np.zeros(n_skus)
+    for t in range(n_days):
+        weekday = (first_weekday + t) % 7
+        on_hand += arrivals[t]
+        on_order -= arrivals[t]
+        n_orders = rng.poisson(orders_per_day * WEEKDAY_PROFILE[weekday])
+        demand = n_orders + rng.poisson(np.maximum(size - 1, 0) * n_orders)
+        start_empty = on_hand <= 0
+        served = np.minimum(demand, on_hand)
+        on_hand -= served
+        sold[t], stock[t] = served, on_hand
+        lost_units += demand - served
+        out_weight += WEEKDAY_PROFILE[weekday] * (start_empty & (on_hand <= 0))
+        if weekday == 0:
+            order = on_hand + on_order <= reorder_point
+            arrivals[t + lead[order], np.flatnonzero(order)] += lot[order]
+            on_order[order] += lot[order]
+    days = first_day + np.arange(n_days)
+    skus = np.array([f"SKU-{i:04d}" for i in range(1, n_skus + 1)], dtype=object)
+    day_index, sku_index = np.nonzero(sold)
+    sales = pd.DataFrame({"date": days[day_index], "sku": skus[sku_index], "quantity": sold[day_index, sku_index]})
+    history_days = slice(0, n_days)  # the stock history covers the whole sales history
+    hist_day, hist_sku = np.nonzero(np.ones_like(stock[history_days], dtype=bool))
+    stock_history = pd.DataFrame({"sku": skus[hist_sku], "date": days[history_days][hist_day],
+                                  "on_hand": stock[history_days][hist_day, hist_sku]})
+    items = pd.DataFrame({"sku": skus, "supplier_id": "SUP-001", "unit_cost": 10.0, "pack_size": 1, "moq": 0,
+                          "unmet_demand": "lost"})
+    suppliers = pd.DataFrame({"supplier_id": ["SUP-001"], "name": ["Censor Supply"], "lead_time_days": [14]})
+    inventory = pd.DataFrame({"sku": skus, "on_hand": on_hand, "as_of": AS_OF})
+    purchase_orders = pd.DataFrame(columns=["po_id", "sku", "supplier_id", "quantity", "order_date",
+                                            "expected_date", "received_date", "received_quantity"])
+    return CensoredWorld(
+        tables={"sales": sales, "stock_history": stock_history, "items": items, "suppliers": suppliers,
+                "inventory": inventory, "purchase_orders": purchase_orders},
+        weekly_demand=7 * daily, stockout_share=out_weight / (n_days * WEEKDAY_PROFILE.mean()),
+        lost_units=lost_units)
+
+
+def measure(world: CensoredWorld, horizon: int = 13) -> dict[str, float]:
+    """Load the world through `load_inputs`, forecast from sales and from unconstrained demand;
+    bias of each on the SKUs with >= 20 % of selling days out of stock, and lost units."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name, frame in world.tables.items():
+            frame.to_csv(Path(folder) / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+        inputs = load_inputs(Path(folder), max_sales_age_days=None)
+    skus = inputs.items["sku"].to_numpy(dtype=object)
+    sales = build_demand_matrix(inputs.sales_weekly, skus, last_complete_week(inputs.as_of))
+    stock = inputs.stock_weekly
+    share = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
+                                  stock["in_stock_share"].to_numpy(), skus, sales.weeks.values)
+    lost = (inputs.items["unmet_demand"] == "lost").to_numpy()
+    estimate = unconstrain_demand(sales.quantity, share, lost, sales.start)
+    heavy = world.stockout_share >= HEAVY_STOCKOUT_SHARE
+    figures: dict[str, float] = {"skus": len(skus), "heavy_skus": int(heavy.sum()),
+                                 "heavy_stockout_share": float(world.stockout_share[heavy].mean())}
+    for label, history in (("sales", sales.quantity), ("unconstrained", estimate.demand)):
+        result = forecast_demand(skus, history, sales.start, horizon, week_starts=sales.weeks.values)
+        forecast_week = result.mean.mean(axis=1)
+        figures[f"bias_{label}"] = float(forecast_week[heavy].sum() / world.weekly_demand[heavy].sum() - 1)
+    covered = ~np.isnan(share)
+    weeks_covered = covered.any(axis=0)
+    true_lost_in_window = world.lost_units  # whole history; compare over the covered weeks below
+    estimated_lost = float((estimate.demand - sales.quantity)[:, weeks_covered].sum())
+    figures["estimated_lost_units_last_year"] = estimated_lost
+    figures["simulated_lost_units_all_history"] = float(true_lost_in_window.sum())
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=60)
+    parser.add_argument("--weeks", type=int, default=104)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    figures = measure(simulate_lost_sales(args.skus, args.weeks, args.seed))
+    print(f"SKUs {figures['skus']}, with >= 20 % of selling days out of stock: {figures['heavy_skus']} "
+          f"(mean {figures['heavy_stockout_share']:.1%} out of stock)")
+    print(f"forecast bias on them, ignoring censoring (forecast from sales): {figures['bias_sales']:+.1%}")
+    print(f"forecast bias on them, from unconstrained demand:                {figures['bias_unconstrained']:+.1%}")
+
+
+if __name__ == "__main__":
+    main()
