@@ -7,7 +7,7 @@ PY       = $(VENV)/bin/python
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_SKUS ?= 500
 
-.PHONY: install demo test test-fast browser bench clean
+.PHONY: install demo test test-fast browser postgres bench clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +25,12 @@ browser:
 	  echo "Installing Debian chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: install browser
+postgres:
+	@[ -x /usr/lib/postgresql/15/bin/pg_ctl ] || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  echo "Installing Debian postgresql for the PostgreSQL source tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
+
+test: install browser postgres
 	$(PY) -m pytest
 
 test-fast: install

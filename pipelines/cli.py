@@ -77,8 +77,34 @@ def _config_rejected(error: Exception) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], config: Optional[Path],
-              wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None) -> None:
+def _source_rejected(error: Exception) -> NoReturn:
+    console.print(f"[bold red]Source rejected:[/] {escape(str(error))}; nothing was written.", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _check_source(source: Optional[str], config: Optional[Path], config_error: Optional[Exception]) -> None:
+    """Without --input: the PostgreSQL source answers, the credentials work and every mapped
+    table and column exists (exit 2 with one line otherwise), before Prefect starts."""
+    from safestock.pipelines.config import SourceConfig, load_config
+    from safestock.pipelines.inputs.postgres import SourceUnavailableError, check_source_structure
+
+    if config_error is not None:
+        _config_rejected(config_error)
+    settings = load_config(config).source if config is not None else SourceConfig()
+    uri = source or settings.uri
+    if uri is None:
+        console.print("[bold red]No input:[/] give --input FOLDER or --source postgresql://user@host:port/db "
+                      "(or [source] uri in the --config file)", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        check_source_structure(uri, settings)
+    except SourceUnavailableError as error:
+        _source_rejected(error)
+
+
+def _run_flow(input_dir: Optional[Path], db: Path, reports: Path, as_of: Optional[date], config: Optional[Path],
+              wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None,
+              source: Optional[str] = None) -> None:
     """Run the weekly flow with a progress display; map failures to exit codes.
 
     The configuration and the input files' structure (files present, readable, required columns, no
@@ -94,8 +120,11 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
             allow_extra_columns = load_config(config).inputs.allow_extra_columns
         except ConfigError as error:
             config_error = error
+    if input_dir is None:  # the PostgreSQL source: --source, else the config's [source] uri
+        _check_source(source, config, config_error)
     try:
-        check_input_structure(input_dir, allow_extra_columns=allow_extra_columns)
+        if input_dir is not None:
+            check_input_structure(input_dir, allow_extra_columns=allow_extra_columns)
     except InputValidationError as error:
         if config_error is not None:
             console.print(f"[bold red]Configuration rejected:[/] {escape(str(config_error))}", highlight=False)
@@ -105,15 +134,18 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
 
     from safestock.pipelines.config import ConfigError
     from safestock.pipelines.flow import ReportsFailedError, configured_flow
+    from safestock.pipelines.inputs.postgres import SourceUnavailableError
     from safestock.pipelines.prefect_server import temporary_prefect_server
     from safestock.pipelines.storage import DatabaseBusyError, ForeignTableError, RunInProgressError
 
     try:
         with _progress_display() as show, listening(show), temporary_prefect_server():
             summary = configured_flow(workers, dask_address)(input_dir=input_dir, db_path=db, reports_dir=reports, as_of=as_of,
-                                 config_path=config, wait_seconds=wait)
+                                 config_path=config, wait_seconds=wait, source=source)
     except InputValidationError as error:
         _input_rejected(error)
+    except SourceUnavailableError as error:
+        _source_rejected(error)
     except ConfigError as error:
         _config_rejected(error)
     except RunInProgressError as error:
@@ -149,7 +181,6 @@ def _run_flow(input_dir: Path, db: Path, reports: Path, as_of: Optional[date], c
 
 @app.command()
 def run(
-    input: Annotated[Path, typer.Option("--input", help="Folder with sales, items, suppliers, inventory, purchase_orders (CSV or Parquet).")],
     db: Annotated[Path, typer.Option("--db", help="DuckDB results file (created if missing).")],
     reports: Annotated[Path, typer.Option("--reports", help="Folder for the HTML reports and order CSVs.")],
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Planning date YYYY-MM-DD (default: latest inventory snapshot).")] = None,
@@ -157,9 +188,14 @@ def run(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another run holding the database.")] = 0.0,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Run forecast partitions on a local Dask cluster of N worker processes.")] = None,
     dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="Run forecast partitions on an existing Dask cluster (tcp://host:port).")] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", help="Folder with sales, items, suppliers, inventory, purchase_orders (CSV or Parquet).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Read the inputs from PostgreSQL instead: postgresql://user@host:port/db (password from $PGPASSWORD or [source] password_env; tables and columns: [source] in --config).")] = None,
 ) -> None:
-    """Run the weekly pipeline on an input folder."""
-    _run_flow(input, db, reports, _parse_date(as_of), config, wait, workers, dask_address)
+    """Run the weekly pipeline on an input folder (or a PostgreSQL source: --source)."""
+    if input is not None and source is not None:
+        console.print("[bold red]Give either --input or --source, not both.[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    _run_flow(input, db, reports, _parse_date(as_of), config, wait, workers, dask_address, source)
 
 
 @app.command()

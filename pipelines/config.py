@@ -13,7 +13,6 @@ Example ``safestock.toml`` (every key optional)::
     [inputs]
     allow_extra_columns = false         # true: a column that looks like a misspelled optional column is a warning
     max_sales_age_days = 14             # refuse a sales history ending more than this many days before as_of
-    unmet_demand = "backorder"          # or "lost": items.unmet_demand where the column is empty
 
     [forecast]
     season_length = 52
@@ -38,6 +37,15 @@ Example ``safestock.toml`` (every key optional)::
     lattice_undershoot = true           # Poisson demand: exact integer undershoot
     max_cover_weeks = 52                # an order line covers at most this many weeks of forecast (0 = no cap)
     service_calibration = true          # set s/S at the nominal level the policy replay meets the target with
+
+    [source]                            # read the inputs from PostgreSQL (docs/postgres-source.md)
+    uri = "postgresql://planner@erp-db:5432/erp"   # no password here: it comes from password_env
+    password_env = "PGPASSWORD"
+
+    [source.tables.sales]
+    table = "erp.order_lines"           # or query = "select ... from ..."
+    key = ["line_id"]                   # source columns naming a row in messages
+    columns = { sku = "item_code", date = "order_date", quantity = "qty" }
 
     [policy.service_level_by_abc]
     A = 0.98
@@ -66,8 +74,6 @@ EXTRA_EVENT_KEYS: tuple[str, ...] = ("name", "date", "weeks_before", "weeks_afte
 #: A currency is an ISO 4217 alphabetic code: three upper-case letters (EUR, USD, JPY).
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 MAX_EVENT_WEEKS: int = 8
-#: [inputs] unmet_demand (the same choices as items.unmet_demand in the input contract).
-UNMET_DEMAND_CHOICES: tuple[str, ...] = ("backorder", "lost")
 
 
 class ConfigError(ValueError):
@@ -136,13 +142,29 @@ class InputsConfig:
     then a warning note (its values are never read). ``max_sales_age_days``: a run refuses a sales
     history whose last day on or before as_of is more than this many days before as_of (the gap
     would be planned as zero demand); a folder without any sales up to as_of (a new store) is not
-    checked. ``unmet_demand``: ``backorder`` (the customer waits; sales record the demand) or
-    ``lost`` (sales under-state demand while out of stock; see models/demand_censoring.py), the
-    value of ``items.unmet_demand`` where the column is absent or empty."""
+    checked."""
 
     allow_extra_columns: bool = False
     max_sales_age_days: int = 14
-    unmet_demand: str = "backorder"
+
+
+#: Keys of one `[source.tables.<table>]` entry (docs/postgres-source.md).
+SOURCE_TABLE_KEYS: tuple[str, ...] = ("table", "query", "columns", "key")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where the five input tables come from when not from an input folder: a PostgreSQL
+    database (``safestock.pipelines.inputs.postgres``). ``uri``: ``postgresql://user@host:port/db``
+    without a password (``--source`` overrides it); ``password_env``: the environment variable
+    holding the password (libpq's ``PGPASSWORD`` by default; never stored or logged);
+    ``tables``: per contract table, ``table`` (a table or view, schema-qualified) or ``query``
+    (a SELECT), ``columns`` (contract column -> source column; unmapped ones are read under
+    their contract name) and ``key`` (source columns that name a row in messages)."""
+
+    uri: str | None = None
+    password_env: str = "PGPASSWORD"
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -157,6 +179,7 @@ class PipelineConfig:
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     inputs: InputsConfig = field(default_factory=InputsConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -165,7 +188,8 @@ class PipelineConfig:
     def from_dict(cls, values: dict[str, Any]) -> PipelineConfig:
         """The inverse of ``as_dict`` (e.g. a run's stored ``runs.config``): every section rebuilt
         as its dataclass; ``TypeError`` for a key this version does not know."""
-        sections = {"forecast": ForecastConfig, "policy": PolicyConfig, "inputs": InputsConfig}
+        sections = {"forecast": ForecastConfig, "policy": PolicyConfig, "inputs": InputsConfig,
+                    "source": SourceConfig}
         return cls(**{key: sections[key](**value) if key in sections else value for key, value in values.items()})
 
 
@@ -175,6 +199,48 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(known)}")
     return cls(**values)
+
+
+def _source_config(values: Any, where: str) -> SourceConfig:
+    """The `[source]` table checked: known keys, contract table and column names, a URI
+    without a password (it would be stored in ``runs.config``)."""
+    from safestock.pipelines.inputs.contract import TABLES
+    from safestock.pipelines.inputs.postgres import SourceUnavailableError, check_uri
+
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: must be a table ([source])")
+    source = _build(SourceConfig, values, where)
+    if source.uri is not None:
+        try:
+            check_uri(source.uri)
+        except SourceUnavailableError as error:
+            raise ConfigError(f"{where}: {error}") from None
+    if not isinstance(source.password_env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", source.password_env):
+        raise ConfigError(f"{where}: password_env must name an environment variable, not {source.password_env!r}")
+    if not isinstance(source.tables, dict):
+        raise ConfigError(f"{where}: tables must be a table ([source.tables.<table>])")
+    for table, entry in source.tables.items():
+        at = f"{where} tables.{table}"
+        if table not in TABLES:
+            raise ConfigError(f"{at}: unknown table; the input tables are {', '.join(TABLES)}")
+        if not isinstance(entry, dict) or set(entry) - set(SOURCE_TABLE_KEYS):
+            raise ConfigError(f"{at}: must be a table with keys {', '.join(SOURCE_TABLE_KEYS)}")
+        if "table" in entry and "query" in entry:
+            raise ConfigError(f"{at}: give either table or query, not both")
+        for key in ("table", "query"):
+            if key in entry and not (isinstance(entry[key], str) and entry[key].strip()):
+                raise ConfigError(f"{at}: {key} must be a non-empty string")
+        columns = entry.get("columns", {})
+        known = {column.name for column in TABLES[table].columns}
+        if not isinstance(columns, dict) or not all(isinstance(v, str) and v for v in columns.values()):
+            raise ConfigError(f"{at}.columns: must map contract columns to source column names")
+        if set(columns) - known:
+            raise ConfigError(f"{at}.columns: unknown contract column(s) {sorted(set(columns) - known)}; "
+                              f"{table} has {', '.join(sorted(known))}")
+        key = entry.get("key", [])
+        if not isinstance(key, list) or not all(isinstance(name, str) and name for name in key):
+            raise ConfigError(f"{at}.key: must be a list of source column names")
+    return source
 
 
 def load_config(path: Path | None) -> PipelineConfig:
@@ -217,10 +283,9 @@ def load_config(path: Path | None) -> PipelineConfig:
             or inputs.max_sales_age_days < 0):
         raise ConfigError(f"{path} [inputs]: max_sales_age_days must be a whole number of days >= 0, "
                           f"not {inputs.max_sales_age_days!r}")
-    if inputs.unmet_demand not in UNMET_DEMAND_CHOICES:
-        raise ConfigError(f"{path} [inputs]: unmet_demand must be one of "
-                          f"{', '.join(map(repr, UNMET_DEMAND_CHOICES))}, not {inputs.unmet_demand!r}")
-    config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy, "inputs": inputs},
+    source = _source_config(raw.pop("source", {}), f"{path} [source]")
+    config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy, "inputs": inputs,
+                                     "source": source},
                     str(path))
     if config.currency is not None and not (isinstance(config.currency, str)
                                             and CURRENCY_CODE.fullmatch(config.currency)):

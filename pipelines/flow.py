@@ -8,7 +8,6 @@ Runs without a Prefect server (ephemeral mode); ``PREFECT_API_URL`` points it at
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from datetime import date
@@ -26,7 +25,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run
 from prefect.states import State
-from safestock.models.demand_censoring import in_stock_share_matrix, unconstrain_demand
 from safestock.models.demand_matrix import (
     DemandMatrix,
     build_demand_matrix,
@@ -69,7 +67,7 @@ from safestock.pipelines.reporting import orders as exports
 from safestock.pipelines.reporting.render import render_reports
 from safestock.pipelines.storage import RunSummary
 from safestock.pipelines.storage.forecast_cache import FORECAST_CACHE_MAX_AGE, forecast_cache_dir, prune_forecast_cache
-from safestock.pipelines.storage.outputs import assemble_outputs, demand_weekly_table, history_window_notes
+from safestock.pipelines.storage.outputs import assemble_outputs, history_window_notes
 
 
 def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
@@ -84,8 +82,16 @@ def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
 def load_task(input_dir: Path, as_of: date | None, options: InputsConfig) -> LoadedInputs:
     announce(f"Loading and validating {input_dir}")
     return load_inputs(input_dir, as_of, allow_extra_columns=options.allow_extra_columns,
-                       max_sales_age_days=options.max_sales_age_days,
-                       unmet_demand=options.unmet_demand)
+                       max_sales_age_days=options.max_sales_age_days)
+
+
+@task(name="pull-and-validate", cache_policy=NO_CACHE)
+def pull_task(source_uri: str, as_of: date | None, config: PipelineConfig) -> LoadedInputs:
+    """The inputs read from PostgreSQL (``inputs.postgres``), validated as an input folder."""
+    from safestock.pipelines.inputs.postgres import load_postgres_inputs, shown_uri
+
+    announce(f"Pulling and validating {shown_uri(source_uri)}")
+    return load_postgres_inputs(source_uri, config.source, as_of, config.inputs)
 
 
 @task(name="weekly-demand", cache_policy=NO_CACHE)
@@ -96,24 +102,6 @@ def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix
 
 
 @lru_cache(maxsize=1)
-@task(name="unconstrained-demand", cache_policy=NO_CACHE)
-def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tuple[DemandMatrix, pd.DataFrame | None]:
-    """The demand the forecast uses: `sales` with the censored weeks of `lost` items (stock-outs in
-    the stock history) replaced by their unconstrained estimate (models/demand_censoring.py), and
-    the `demand_weekly` rows. Without a stock history: `sales` itself and no rows."""
-    if inputs.stock_weekly is None:
-        return sales, None
-    announce("Estimating demand in stock-out weeks")
-    stock = inputs.stock_weekly
-    share = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
-                                  stock["in_stock_share"].to_numpy(), sales.skus, sales.weeks.values)
-    unmet = (inputs.items.set_index("sku")["unmet_demand"].reindex(sales.skus).fillna("backorder")
-             .to_numpy(dtype=object))
-    estimate = unconstrain_demand(sales.quantity, share, unmet == "lost", sales.start)
-    demand = dataclasses.replace(sales, quantity=estimate.demand)
-    return demand, demand_weekly_table(sales, share, estimate.demand, estimate.censored, unmet)
-
-
 def _forecasting_code_digest() -> str:
     """Hash of the forecasting code, so a code change invalidates cached forecasts."""
     digest = hashlib.sha256()
@@ -335,23 +323,30 @@ def _run_name() -> str:
 
 @flow(name="safestock-weekly", flow_run_name=_run_name, validate_parameters=False)
 def weekly_run(
-    input_dir: Path,
+    input_dir: Path | None,
     db_path: Path,
     reports_dir: Path,
     as_of: date | None = None,
     config_path: Path | None = None,
     wait_seconds: float = 0.0,
+    source: str | None = None,
 ) -> RunSummary:
-    """One weekly planning run over the input folder; see the module docstring."""
-    input_dir, db_path, reports_dir = Path(input_dir), Path(db_path), Path(reports_dir)
+    """One weekly planning run over the input folder, or without one over the PostgreSQL
+    source (``source`` URI, else the configuration's ``[source] uri``); see the module docstring."""
+    db_path, reports_dir = Path(db_path), Path(reports_dir)
     config = load_config(Path(config_path) if config_path else None)
+    source_uri = None if input_dir is not None else source or config.source.uri
+    if input_dir is None and source_uri is None:
+        raise ValueError("no input: give input_dir or a source URI (--source, or [source] uri in the config)")
     with storage.run_lock(db_path, wait_seconds):
         prune_forecast_cache(forecast_cache_dir(db_path))  # under the lock: no run of this db reads it
-        inputs = load_task(input_dir, as_of, config.inputs)  # a validation error stops here: nothing written
-        run = storage.start_run(db_path, inputs.as_of, str(input_dir), config.as_dict(), wait_seconds=wait_seconds)
+        # a validation error stops here: nothing written
+        inputs = (load_task(Path(input_dir), as_of, config.inputs) if source_uri is None
+                  else pull_task(source_uri, as_of, config))
+        run = storage.start_run(db_path, inputs.as_of, str(input_dir) if source_uri is None else source_uri,
+                                config.as_dict(), wait_seconds=wait_seconds)
         try:
-            sales = weekly_demand_task(inputs, config.history_weeks)
-            demand, demand_weekly = unconstrained_demand_task(inputs, sales)
+            demand = weekly_demand_task(inputs, config.history_weeks)
             forecast = forecast_all(demand, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
             lead_times = lead_time_task(inputs, config)
             planning = planning_inputs_task(demand, inputs, lead_times)
@@ -366,7 +361,6 @@ def weekly_run(
                 exceptions,
                 extra_notes=history_window_notes(inputs.sales_weekly, demand),
                 service_calibration=calibration,
-                demand_weekly=demand_weekly,
             )
             summary = {
                 "skus": len(demand.skus),
@@ -375,7 +369,7 @@ def weekly_run(
                 "service_level_type": config.policy.service_level_type,
                 "input_files": json.dumps(inputs.files, sort_keys=True),
             }
-            superseded = write_task(db_path, run, outputs, sales.to_long(), summary, wait_seconds)
+            superseded = write_task(db_path, run, outputs, demand.to_long(), summary, wait_seconds)
         except BaseException as error:
             storage.fail_run(db_path, run.run_id, f"{type(error).__name__}: {error}")
             raise
