@@ -13,6 +13,7 @@ Example ``safestock.toml`` (every key optional)::
     [inputs]
     allow_extra_columns = false         # true: a column that looks like a misspelled optional column is a warning
     max_sales_age_days = 14             # refuse a sales history ending more than this many days before as_of
+    unmet_demand = "backorder"          # or "lost": items.unmet_demand where the column is empty
 
     [forecast]
     season_length = 52
@@ -74,6 +75,8 @@ EXTRA_EVENT_KEYS: tuple[str, ...] = ("name", "date", "weeks_before", "weeks_afte
 #: A currency is an ISO 4217 alphabetic code: three upper-case letters (EUR, USD, JPY).
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 MAX_EVENT_WEEKS: int = 8
+#: [inputs] unmet_demand (the same choices as items.unmet_demand in the input contract).
+UNMET_DEMAND_CHOICES: tuple[str, ...] = ("backorder", "lost")
 
 
 class ConfigError(ValueError):
@@ -142,10 +145,13 @@ class InputsConfig:
     then a warning note (its values are never read). ``max_sales_age_days``: a run refuses a sales
     history whose last day on or before as_of is more than this many days before as_of (the gap
     would be planned as zero demand); a folder without any sales up to as_of (a new store) is not
-    checked."""
+    checked. ``unmet_demand``: ``backorder`` (the customer waits; sales record the demand) or
+    ``lost`` (sales under-state demand while out of stock; see models/demand_censoring.py), the
+    value of ``items.unmet_demand`` where the column is absent or empty."""
 
     allow_extra_columns: bool = False
     max_sales_age_days: int = 14
+    unmet_demand: str = "backorder"
 
 
 #: Keys of one `[source.tables.<table>]` entry (docs/postgres-source.md).
@@ -283,6 +289,9 @@ def load_config(path: Path | None) -> PipelineConfig:
             or inputs.max_sales_age_days < 0):
         raise ConfigError(f"{path} [inputs]: max_sales_age_days must be a whole number of days >= 0, "
                           f"not {inputs.max_sales_age_days!r}")
+    if inputs.unmet_demand not in UNMET_DEMAND_CHOICES:
+        raise ConfigError(f"{path} [inputs]: unmet_demand must be one of "
+                          f"{', '.join(map(repr, UNMET_DEMAND_CHOICES))}, not {inputs.unmet_demand!r}")
     source = _source_config(raw.pop("source", {}), f"{path} [source]")
     config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy, "inputs": inputs,
                                      "source": source},

@@ -8,6 +8,7 @@ Runs without a Prefect server (ephemeral mode); ``PREFECT_API_URL`` points it at
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import date
@@ -25,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.runtime import flow_run
 from prefect.states import State
+from safestock.models.demand_censoring import in_stock_share_matrix, unconstrain_demand
 from safestock.models.demand_matrix import (
     DemandMatrix,
     build_demand_matrix,
@@ -67,7 +69,7 @@ from safestock.pipelines.reporting import orders as exports
 from safestock.pipelines.reporting.render import render_reports
 from safestock.pipelines.storage import RunSummary
 from safestock.pipelines.storage.forecast_cache import FORECAST_CACHE_MAX_AGE, forecast_cache_dir, prune_forecast_cache
-from safestock.pipelines.storage.outputs import assemble_outputs, history_window_notes
+from safestock.pipelines.storage.outputs import assemble_outputs, demand_weekly_table, history_window_notes
 
 
 def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
@@ -82,7 +84,8 @@ def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
 def load_task(input_dir: Path, as_of: date | None, options: InputsConfig) -> LoadedInputs:
     announce(f"Loading and validating {input_dir}")
     return load_inputs(input_dir, as_of, allow_extra_columns=options.allow_extra_columns,
-                       max_sales_age_days=options.max_sales_age_days)
+                       max_sales_age_days=options.max_sales_age_days,
+                       unmet_demand=options.unmet_demand)
 
 
 @task(name="pull-and-validate", cache_policy=NO_CACHE)
@@ -102,6 +105,24 @@ def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix
 
 
 @lru_cache(maxsize=1)
+@task(name="unconstrained-demand", cache_policy=NO_CACHE)
+def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tuple[DemandMatrix, pd.DataFrame | None]:
+    """The demand the forecast uses: `sales` with the censored weeks of `lost` items (stock-outs in
+    the stock history) replaced by their unconstrained estimate (models/demand_censoring.py), and
+    the `demand_weekly` rows. Without a stock history: `sales` itself and no rows."""
+    if inputs.stock_weekly is None:
+        return sales, None
+    announce("Estimating demand in stock-out weeks")
+    stock = inputs.stock_weekly
+    share = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
+                                  stock["in_stock_share"].to_numpy(), sales.skus, sales.weeks.values)
+    unmet = (inputs.items.set_index("sku")["unmet_demand"].reindex(sales.skus).fillna("backorder")
+             .to_numpy(dtype=object))
+    estimate = unconstrain_demand(sales.quantity, share, unmet == "lost", sales.start)
+    demand = dataclasses.replace(sales, quantity=estimate.demand)
+    return demand, demand_weekly_table(sales, share, estimate.demand, estimate.censored, unmet)
+
+
 def _forecasting_code_digest() -> str:
     """Hash of the forecasting code, so a code change invalidates cached forecasts."""
     digest = hashlib.sha256()
@@ -346,7 +367,8 @@ def weekly_run(
         run = storage.start_run(db_path, inputs.as_of, str(input_dir) if source_uri is None else source_uri,
                                 config.as_dict(), wait_seconds=wait_seconds)
         try:
-            demand = weekly_demand_task(inputs, config.history_weeks)
+            sales = weekly_demand_task(inputs, config.history_weeks)
+            demand, demand_weekly = unconstrained_demand_task(inputs, sales)
             forecast = forecast_all(demand, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
             lead_times = lead_time_task(inputs, config)
             planning = planning_inputs_task(demand, inputs, lead_times)
@@ -361,6 +383,7 @@ def weekly_run(
                 exceptions,
                 extra_notes=history_window_notes(inputs.sales_weekly, demand),
                 service_calibration=calibration,
+                demand_weekly=demand_weekly,
             )
             summary = {
                 "skus": len(demand.skus),
@@ -369,7 +392,7 @@ def weekly_run(
                 "service_level_type": config.policy.service_level_type,
                 "input_files": json.dumps(inputs.files, sort_keys=True),
             }
-            superseded = write_task(db_path, run, outputs, demand.to_long(), summary, wait_seconds)
+            superseded = write_task(db_path, run, outputs, sales.to_long(), summary, wait_seconds)
         except BaseException as error:
             storage.fail_run(db_path, run.run_id, f"{type(error).__name__}: {error}")
             raise
