@@ -55,6 +55,9 @@ MODEL_DESCRIPTIONS: dict[str, str] = {
     "tsb": "chance of a demand week and demand size smoothed separately (Teunter-Syntetos-Babai); follows a "
            "SKU that stops selling",
     "adida": "exponential smoothing of demand summed over blocks of weeks, spread back evenly",
+    "global_gbm": "gradient-boosted trees trained across all SKUs at once on their recent weeks, the same "
+                  "week a year before, the calendar and the SKU's demand pattern (offered when [forecast] "
+                  "global_model = true)",
     "new_mean": "new SKU (under 13 weeks of history): the rate of the weeks after its first sale, shrunk "
                 "toward a guess pooled over launches",
     "zero": "inactive SKU: no demand in the recent past, forecast 0",

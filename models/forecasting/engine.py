@@ -10,7 +10,9 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
    :func:`.candidates.seasonal_allowed`) and the equal-weight combination of
    SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES,
    ADIDA, the mean, and the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE
-   against the class's pooled backtest winner as reference (:mod:`.backtest`).
+   against the class's pooled backtest winner as reference (:mod:`.backtest`). With
+   ``global_model=True`` both groups are also offered ``global_gbm``, one gradient-boosted model
+   per cut trained across all of them on weeks before the cut (:mod:`.global_model`).
 4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU (for the calendar model
    per-step) scale for smooth/erratic ('normal' family); the hurdle (occurrence x shifted count size) model for intermittent/lumpy
    (:mod:`.hurdle`), Poisson / negative binomial where it does not apply.
@@ -60,6 +62,8 @@ from .coverage import (
     coverage_frame,
 )
 from .events import calendar_factors
+from .forecast_types import CutForecasts
+from .global_model import GLOBAL_MODEL, global_forecasts
 from .hurdle import count_class_bands, count_class_pit, count_class_var, size_moments
 from .intervals import (
     Bands,
@@ -121,11 +125,14 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
                   cuts: np.ndarray, horizon: int, backtest_horizon: int, season_length: int,
                   names: tuple[str, ...], default: str, scales: TrainingScales,
                   seasonal: tuple[np.ndarray, np.ndarray] | None, groups: np.ndarray,
-                  out: _Selected, events: np.ndarray | None = None) -> None:
+                  out: _Selected, events: np.ndarray | None = None,
+                  extra: dict[str, CutForecasts] | None = None) -> None:
     """Backtest and select for the SKUs ``rows`` of one group into ``out``.
 
     ``groups`` (n,) labels the SKUs whose backtest scores form the selection prior (classes).
     ``events``: calendar-event factors per cut shared by the group (:func:`.events.event_factors`).
+    ``extra``: forecasts of further candidates for all n SKUs (the global model), offered after
+    the group's own candidates (so ties go to the statistical ones).
 
     Pass 1 runs the candidates chunk by chunk (``CHUNK_SKUS`` SKUs, on ``WORKER_THREADS``
     threads; numpy releases the GIL inside array operations) and keeps each SKU's scores plus
@@ -138,6 +145,9 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
         local = slice(lo, lo + part.size)
         season = None if seasonal is None else (seasonal[0][local], seasonal[1][local])
         candidates = run_candidates(names, y[part], start[part], cuts, horizon, season_length, season, events)
+        for name, forecasts in (extra or {}).items():
+            candidates[name] = CutForecasts(mean=forecasts.mean[part], insample_rmse=forecasts.insample_rmse[part],
+                                            valid=forecasts.valid[part])
         part_scales = TrainingScales(scales.squared[part], scales.absolute[part], scales.mean_demand[part])
         scores = score_candidates(y[part], start[part], cuts, backtest_horizon, candidates, part_scales)
         kept = {name: (idx, candidates[name].mean[idx], candidates[name].insample_rmse[idx])
@@ -195,12 +205,16 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
                     unit_value: np.ndarray | None = None, *, season_length: int = 52,
                     backtest_origins: int = 4, backtest_horizon: int = 13,
                     week_starts: np.ndarray | None = None,
-                    events: tuple[Event, ...] = US_RETAIL_EVENTS) -> ForecastResult:
+                    events: tuple[Event, ...] = US_RETAIL_EVENTS,
+                    global_model: bool = False) -> ForecastResult:
     """Classify, select a model per SKU by rolling-origin RMSSE, forecast ``horizon`` weeks.
 
     ``week_starts`` (T,) first day of each history column (``datetime64``; weeks are 7 days
     apart, the forecast weeks follow the last one): with it, smooth/erratic SKUs are also offered
     ``ses_events``, SES on demand adjusted for the calendar ``events`` (:mod:`.events`).
+    ``global_model``: also offer ``global_gbm`` to smooth, erratic, intermittent and lumpy SKUs,
+    a gradient-boosted model trained across them at every cut (:mod:`.global_model`), chosen
+    only where it wins the backtest like any other candidate.
     """
     y = np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=np.float64)), nan=0.0)
     n, n_columns = y.shape
@@ -229,10 +243,20 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     event_index = None
     if smooth_rows.size and week_starts is not None:
         event_index = calendar_factors(y[smooth_rows], start[smooth_rows], cuts, steps, week_starts, events)
+    extra = None
+    if global_model and n_origins and (smooth_rows.size or count_rows.size):
+        modelled = np.concatenate([smooth_rows, count_rows])
+        found = global_forecasts(y[modelled], start[modelled], cuts, steps, week_starts, events,
+                                 origin_steps=backtest_horizon)
+        full = CutForecasts(mean=np.full((n, cuts.size, steps), np.nan), insample_rmse=np.full((n, cuts.size), np.nan),
+                            valid=np.zeros((n, cuts.size), dtype=bool))
+        full.mean[modelled], full.insample_rmse[modelled], full.valid[modelled] = (
+            found.mean, found.insample_rmse, found.valid)
+        extra = {GLOBAL_MODEL: full}
     _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
-                  SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel, events=event_index)
+                  SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel, events=event_index, extra=extra)
     _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
-                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel)
+                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel, extra=extra)
 
     mean = np.maximum(np.nan_to_num(sel.mean[:, -1, :horizon], nan=0.0), 0.0)
     bands = _empty_bands(n, horizon)
