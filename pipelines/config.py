@@ -20,6 +20,7 @@ Example ``safestock.toml`` (every key optional)::
     backtest_origins = 4
     backtest_horizon = 13
     event_calendar = "us_retail"        # or "none": moving-date events for the ses_events model
+    global_model = false                # true: also offer a gradient-boosted model trained across SKUs
 
     [[forecast.extra_events]]           # more events, after the calendar's (any number of tables)
     name = "memorial_day"
@@ -90,6 +91,7 @@ class ForecastConfig:
     backtest_horizon: int = 13
     event_calendar: str = "us_retail"   # a key of safestock.models.forecasting.calendar.EVENT_CALENDARS
     extra_events: tuple[dict[str, Any], ...] = ()   # [[forecast.extra_events]] tables, see calendar_events
+    global_model: bool = False          # offer global_gbm (models/forecasting/global_model.py); docs/forecasting.md
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra_events", tuple(self.extra_events))   # a list from TOML or JSON
@@ -133,7 +135,7 @@ class ForecastConfig:
         weeks = None if week_starts is None else np.asarray(week_starts, dtype="datetime64[D]")
         return {"season_length": self.season_length, "backtest_origins": self.backtest_origins,
                 "backtest_horizon": self.backtest_horizon, "week_starts": weeks,
-                "events": self.calendar_events()}
+                "events": self.calendar_events(), "global_model": self.global_model}
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,8 @@ def load_config(path: Path | None) -> PipelineConfig:
         forecast.calendar_events()
     except ValueError as error:
         raise ConfigError(f"{path} [forecast] {error}") from None
+    if not isinstance(forecast.global_model, bool):
+        raise ConfigError(f"{path} [forecast]: global_model must be true or false, not {forecast.global_model!r}")
     if policy.service_level_type not in ("cycle", "fill_rate"):
         raise ConfigError(f"{path} [policy]: service_level_type must be 'cycle' or 'fill_rate'")
     if not isinstance(policy.service_calibration, bool):
