@@ -104,7 +104,6 @@ def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix
     return build_demand_matrix(inputs.sales_weekly, skus, last_complete_week(inputs.as_of), history_weeks)
 
 
-@lru_cache(maxsize=1)
 @task(name="unconstrained-demand", cache_policy=NO_CACHE)
 def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tuple[DemandMatrix, pd.DataFrame | None]:
     """The demand the forecast uses: `sales` with the censored weeks of `lost` items (stock-outs in
@@ -123,6 +122,7 @@ def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tupl
     return demand, demand_weekly_table(sales, share, estimate.demand, estimate.censored, unmet)
 
 
+@lru_cache(maxsize=1)
 def _forecasting_code_digest() -> str:
     """Hash of the forecasting code, so a code change invalidates cached forecasts."""
     digest = hashlib.sha256()
