@@ -109,3 +109,39 @@ def test_demo_with_lost_sales_items_writes_stock_history_from_its_simulation(tmp
     inputs = load_inputs(tmp_path)
     assert "stock_history" in paths and inputs.stock_weekly is not None
     assert (inputs.stock_weekly["in_stock_share"] < 1).any()
+
+
+@pytest.mark.slow
+def test_a_run_with_stock_history_forecasts_from_unconstrained_demand(prefect_harness: None, tmp_path: Path) -> None:
+    """End to end: a demo with lost-sales items and a stock history runs; `demand_weekly` holds the
+    censored weeks with estimate >= sales (more where the shelf was empty), `sales_weekly` keeps
+    what was sold, and a censored SKU's stored forecast is at least what the same run without
+    the stock history forecasts."""
+    import duckdb
+
+    from safestock.pipelines.flow import weekly_run
+
+    folder = tmp_path / "input"
+    write_demo_data(generate_demo_data(30, years=1.5, seed=5, lost_sales_share=0.5), folder)
+    assert (folder / "stock_history.csv").is_file()
+    with_history = weekly_run(input_dir=folder, db_path=tmp_path / "with.duckdb", reports_dir=tmp_path / "r1")
+    (folder / "stock_history.csv").rename(tmp_path / "stock_history.csv")
+    without = weekly_run(input_dir=folder, db_path=tmp_path / "without.duckdb", reports_dir=tmp_path / "r2")
+
+    with duckdb.connect(str(tmp_path / "with.duckdb"), read_only=True) as con:
+        weekly = con.execute("select * from demand_weekly where run_id = ?", [with_history.run_id]).df()
+        sold = con.execute("select sum(quantity) from sales_weekly").fetchone()[0]
+        forecast_with = con.execute("select sku, sum(mean) as total from forecasts where run_id = ? group by sku",
+                                    [with_history.run_id]).df().set_index("sku")["total"]
+    with duckdb.connect(str(tmp_path / "without.duckdb"), read_only=True) as con:
+        sold_without = con.execute("select sum(quantity) from sales_weekly").fetchone()[0]
+        forecast_without = con.execute("select sku, sum(mean) as total from forecasts where run_id = ? group by sku",
+                                       [without.run_id]).df().set_index("sku")["total"]
+    censored = weekly[weekly["censored"]]
+    assert len(censored) > 0, "the demo's lost-sales items had no stock-out week: the test proves nothing"
+    assert (censored["demand_estimate"] >= censored["sales"] - 1e-9).all()
+    assert (censored["demand_estimate"] > censored["sales"]).any()
+    assert (weekly.loc[~weekly["censored"], "demand_estimate"] == weekly.loc[~weekly["censored"], "sales"]).all()
+    assert sold == pytest.approx(sold_without)  # sales_weekly is what was sold, either way
+    skus = censored["sku"].unique()
+    assert (forecast_with.reindex(skus) >= forecast_without.reindex(skus) - 1e-6).mean() >= 0.8
