@@ -15,7 +15,17 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-POSTGRES_BIN = Path(os.environ.get("SAFESTOCK_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+def _postgres_bin() -> Path:
+    """Debian's server programs (not on PATH): $SAFESTOCK_POSTGRES_BIN, else the newest
+    /usr/lib/postgresql/<version>/bin."""
+    if "SAFESTOCK_POSTGRES_BIN" in os.environ:
+        return Path(os.environ["SAFESTOCK_POSTGRES_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3])
+                   if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+POSTGRES_BIN = _postgres_bin()
 PORT = 54329
 USER = "app"
 PASSWORD = "s3cret-Pa55word"

@@ -4,7 +4,7 @@
 Rooms: ``contract`` (the tables and their rules), ``sources`` (finding and reading files),
 ``staging`` (files into DuckDB, the sales fast path), ``checks`` (values, keys, references),
 ``plausibility`` (warnings on valid but implausible values), ``load`` (orchestration and the
-typed result).
+typed result), ``postgres`` (the input tables read from a PostgreSQL database, then ``load``).
 """
 
 from safestock.pipelines.inputs.contract import (
