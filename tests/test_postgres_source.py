@@ -142,3 +142,19 @@ def test_a_password_in_the_uri_is_refused_without_showing_it(tmp_path: Path) -> 
                                  "--db", str(tmp_path / "s.duckdb"), "--reports", str(tmp_path / "r")])
     assert result.exit_code == 2 and "must not hold a password" in result.output
     assert PASSWORD not in result.output and not (tmp_path / "s.duckdb").exists()
+
+
+@pytest.mark.parametrize(("toml", "expected"), [
+    ('[source]\nuri = "postgresql://app:hunter22@db/erp"', "[source]: the source URI must not hold a password"),
+    ('[source.tables.orders]\ntable = "erp.orders"', "[source] tables.orders: unknown table; the input tables are"),
+    ('[source.tables.sales]\ntable = "a"\nquery = "select 1"', "tables.sales: give either table or query, not both"),
+    ('[source.tables.sales]\ncolumns = { qty = "quantity" }', "tables.sales.columns: unknown contract column(s) ['qty']"),
+])
+def test_source_section_is_checked_when_the_config_loads(tmp_path: Path, toml: str, expected: str) -> None:
+    from safestock.pipelines.config import ConfigError, load_config
+
+    path = tmp_path / "safestock.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert expected in str(raised.value) and "hunter22" not in str(raised.value)
