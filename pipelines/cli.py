@@ -200,7 +200,6 @@ def run(
 
 @app.command()
 def serve(
-    input: Annotated[Path, typer.Option("--input", help="Input folder read by every scheduled run.")],
     db: Annotated[Path, typer.Option("--db", help="DuckDB results file.")],
     reports: Annotated[Path, typer.Option("--reports", help="Folder for the HTML reports and order CSVs.")],
     cron: Annotated[str, typer.Option("--cron", help="Schedule (cron, in --timezone).")] = "0 6 * * 1",
@@ -209,6 +208,8 @@ def serve(
     name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "safestock-weekly",
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local Dask workers per run.")] = None,
     dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="Existing Dask cluster.")] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", help="Input folder read by every scheduled run.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Or PostgreSQL read by every scheduled run: postgresql://user@host:port/db ([source] in --config; password from the environment of this command).")] = None,
 ) -> None:
     """Register the weekly flow as a Prefect deployment on a cron schedule and serve it.
 
@@ -218,20 +219,29 @@ def serve(
     from safestock.pipelines.flow import configured_flow
     from safestock.pipelines.prefect_server import temporary_prefect_server
 
+    if input is not None and source is not None:
+        console.print("[bold red]Give either --input or --source, not both.[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if input is None:  # the source must answer now, not at the first scheduled run
+        _check_source(source, config, None)
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     flow = configured_flow(workers, dask_address)
     out.print(f"Serving deployment [bold]{name}[/] on '{cron}' ({timezone}); Ctrl-C stops.")
     with temporary_prefect_server():
-        flow.serve(name=name, **deployment_options(input, db, reports, cron, timezone, config))
+        flow.serve(name=name, **deployment_options(input, db, reports, cron, timezone, config, source))
 
 
-def deployment_options(input: Path, db: Path, reports: Path, cron: str, timezone: str,
-                       config: Optional[Path]) -> dict[str, object]:
-    """Schedule and parameters of the weekly deployment (absolute paths: the server's cwd differs)."""
+def deployment_options(input: Optional[Path], db: Path, reports: Path, cron: str, timezone: str,
+                       config: Optional[Path], source: Optional[str] = None) -> dict[str, object]:
+    """Schedule and parameters of the weekly deployment (absolute paths: the server's cwd differs).
+    Without ``input``: the PostgreSQL ``source`` URI (or the config's ``[source] uri``)."""
     from prefect.schedules import Cron
 
-    parameters: dict[str, object] = {"input_dir": str(input.resolve()), "db_path": str(db.resolve()),
+    parameters: dict[str, object] = {"input_dir": None if input is None else str(input.resolve()),
+                                     "db_path": str(db.resolve()),
                                      "reports_dir": str(reports.resolve()), "wait_seconds": 600.0}
+    if source is not None:
+        parameters["source"] = source
     if config is not None:
         parameters["config_path"] = str(config.resolve())
     return {"schedules": [Cron(cron, timezone=timezone)], "parameters": parameters,

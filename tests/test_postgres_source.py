@@ -158,3 +158,24 @@ def test_source_section_is_checked_when_the_config_loads(tmp_path: Path, toml: s
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert expected in str(raised.value) and "hunter22" not in str(raised.value)
+
+
+def test_serve_deployment_reads_the_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safestock.pipelines.cli import deployment_options
+    from safestock.pipelines.flow import weekly_run
+
+    monkeypatch.chdir(tmp_path)
+    uri = "postgresql://planner@erp-db:5432/erp"
+    options = deployment_options(None, Path("s.duckdb"), Path("reports"), "0 6 * * 1", "UTC",
+                                 Path("safestock.toml"), uri)
+    deployment = weekly_run.to_deployment(name="safestock-weekly", **options)
+    assert deployment.parameters["source"] == uri and deployment.parameters["input_dir"] is None
+    assert deployment.parameters["config_path"] == str(tmp_path / "safestock.toml")
+
+
+def test_serve_with_an_unreachable_source_exits_2_before_serving(tmp_path: Path) -> None:
+    from safestock.pipelines.cli import app
+
+    result = runner.invoke(app, ["serve", "--source", f"postgresql://app@/erp?host={tmp_path}&port=1",
+                                 "--db", str(tmp_path / "s.duckdb"), "--reports", str(tmp_path / "r")])
+    assert result.exit_code == 2 and result.output.startswith("Source rejected: cannot connect to"), result.output
