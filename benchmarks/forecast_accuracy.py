@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/forecast_accuracy.py [--skus N] [--holdout 13]
         [--datasets synthetic,man,jewelry] [--statsmodels-skus 100] [--seed 0]
-        [--peers-cache DIR]
+        [--peers-cache DIR] [--global-model]
 
 For each data set the last ``--holdout`` weeks are held out; every method forecasts them from
 the weeks before. Reported per demand class (the engine's classification of the training
@@ -326,7 +326,7 @@ def cached_peer(path: Path | None, run: Callable[[], tuple[np.ndarray, float]]) 
 
 def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, weeks: np.ndarray, holdout: int,
               statsmodels_skus: int, seed: int, ets_season_length: int,
-              cache_dir: Path | None = None, key_extra: str = "") -> None:
+              cache_dir: Path | None = None, key_extra: str = "", global_model: bool = False) -> None:
     train, actual = y[:, :-holdout], y[:, -holdout:]
     keep = start < train.shape[1]            # SKUs listed before the holdout
     skus, train, actual, start = skus[keep], train[keep], actual[keep], start[keep]
@@ -334,7 +334,7 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, wee
     print(f"\n=== {name}: {n} SKUs x {train.shape[1]} training weeks, holdout {holdout} ===")
     season = 52 if train.shape[1] >= 2 * 52 else 1
     t0 = time.perf_counter()
-    result = forecast_demand(skus, train, start, holdout, week_starts=weeks[:-holdout])
+    result = forecast_demand(skus, train, start, holdout, week_starts=weeks[:-holdout], global_model=global_model)
     engine_seconds = time.perf_counter() - t0
     classes = result.classes["demand_class"].to_numpy()
     print("classes:", dict(pd.Series(classes).value_counts()))
@@ -422,6 +422,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ets-season", type=int, default=1,
                         help="season length for statsforecast AutoETS (default 1: non-seasonal; R's ets "
                         "refuses m > 24 and m = 52 is ~100 s per 1,000 SKUs)")
+    parser.add_argument("--global-model", action="store_true",
+                        help="offer the engine's global gradient-boosted model ([forecast] global_model = true)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     for name in args.datasets.split(","):
@@ -439,7 +441,7 @@ def main(argv: list[str] | None = None) -> None:
             skus, y, start = skus[pick], y[pick], start[pick]
         benchmark(name, skus, y, start, weeks, args.holdout, args.statsmodels_skus, args.seed, args.ets_season,
                   cache_dir=args.peers_cache,
-                  key_extra=f"n{skus.size}_s{args.seed}_sm{args.statsmodels_skus}")
+                  key_extra=f"n{skus.size}_s{args.seed}_sm{args.statsmodels_skus}", global_model=args.global_model)
 
 
 if __name__ == "__main__":
