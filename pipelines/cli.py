@@ -291,6 +291,52 @@ def explain(
         out.print(f"  {column:<26} {_shown(value)}", highlight=False, markup=False)
 
 
+@app.command()
+def approve(
+    files: Annotated[list[Path], typer.Argument(help="Order CSVs of a run with the `approve` column filled in.")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB results file.")] = Path("demo_output/safestock.duckdb"),
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="The run the files are from "
+                                                  "(default: the one run the files name).")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="Who decides (default: the login name).")] = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait while a run is writing the database.")] = 10.0,
+) -> None:
+    """Store a buyer's approved and rejected order lines (order_decisions): approved lines count as
+    on order in later runs until the ERP's purchase-order file shows them; rejected lines are not
+    recommended again for `rejected_memory_weeks`. Nothing is stored unless every file is valid."""
+    import getpass
+
+    import duckdb
+    from safestock.pipelines.inputs import InputValidationError
+    from safestock.pipelines.inputs.approvals import read_approval_file
+    from safestock.pipelines.storage import DatabaseBusyError, connect
+    from safestock.pipelines.storage.decisions import run_order_lines, store_decisions
+
+    if not db.is_file():
+        console.print(f"[bold red]No database at {escape(str(db))}[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        with connect(db, read_only=True, wait_seconds=wait) as con:
+            runs = sorted({run_id} if run_id else {
+                str(value) for path in files if path.is_file()
+                for value in pd.read_csv(path, dtype=str, usecols=lambda c: c == "run_id")
+                .get("run_id", pd.Series(dtype=str)).dropna().str.lstrip("'")})
+            plans = {run: run_order_lines(con, run) for run in runs}
+        lines = pd.concat([plan[1] for plan in plans.values()]) if plans else pd.DataFrame(
+            columns=["run_id", "sku", "supplier_id", "order_quantity", "expected_arrival"])
+        decided = [read_approval_file(path, lines, run_id) for path in files]  # all checked before any is stored
+    except (LookupError, InputValidationError, DatabaseBusyError, duckdb.Error, OSError, ValueError) as error:
+        console.print(f"[bold red]Nothing stored:[/] {escape(str(error))}", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    who = user or getpass.getuser()
+    stored = 0
+    for frame in decided:
+        if len(frame):
+            stored += store_decisions(db, frame, plans[frame["run_id"].iloc[0]][0], who, wait_seconds=wait)
+    counts = pd.concat(decided)["decision"].value_counts() if decided else pd.Series(dtype=int)
+    out.print(f"Stored {stored} decision(s) by {who}: {int(counts.get('approved', 0))} approved, "
+              f"{int(counts.get('rejected', 0))} rejected", highlight=False, markup=False)
+
+
 def _shown(value: object) -> str:
     """A table cell as a planner reads it: dates as dates, numbers with sensible precision."""
     if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:

@@ -5,6 +5,8 @@ Example ``safestock.toml`` (every key optional)::
     horizon_weeks = 26
     history_weeks = 156
     currency = "EUR"                    # ISO 4217 code shown with money; default: none
+    rejected_memory_weeks = 4           # a rejected order line is not recommended again for this many weeks
+    approval_match_days = 28            # an ERP PO ordered within this many days of the run shows an approved line
     partition_size = 50000
     policy_backtest_weeks = 26
     policy_backtest_max_skus = 2000
@@ -184,6 +186,8 @@ class PipelineConfig:
     policy_backtest_max_skus: int = 2_000   # a fixed hash sample of SKUs above this
     policy_backtest_reforecast_weeks: int = 4  # the replay re-runs the forecast engine this often
     currency: str | None = None      # ISO 4217 code of every money value (unit costs, order values); None: unstated
+    rejected_memory_weeks: int = 4   # a line a buyer rejected is not recommended again for this many weeks
+    approval_match_days: int = 28    # an ERP PO shows an approved line when ordered within this many days of its run
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     inputs: InputsConfig = field(default_factory=InputsConfig)
@@ -304,5 +308,9 @@ def load_config(path: Path | None) -> PipelineConfig:
                                             and CURRENCY_CODE.fullmatch(config.currency)):
         raise ConfigError(f"{path}: currency must be an ISO 4217 code of three upper-case letters "
                           f"such as \"EUR\", not {config.currency!r}")
+    for key in ("rejected_memory_weeks", "approval_match_days"):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{path}: {key} must be a whole number >= 0, not {value!r}")
     # One horizon for forecast and projection: the top-level key wins.
     return dataclasses.replace(config, policy=dataclasses.replace(policy, horizon_weeks=config.horizon_weeks))

@@ -57,6 +57,12 @@ from safestock.models.inventory.calibration import (
     replay_levels,
     sku_groups,
 )
+from safestock.models.inventory.decisions import (
+    mark_rejected,
+    pending_approvals,
+    recent_rejections,
+    with_approved_orders,
+)
 from safestock.models.inventory.exceptions import find_exceptions
 from safestock.models.inventory.policy import policy_lead_times, service_levels
 from safestock.models.partition import merge_forecasts, partition_skus, sample_skus
@@ -68,6 +74,7 @@ from safestock.pipelines.reporting import artifacts
 from safestock.pipelines.reporting import orders as exports
 from safestock.pipelines.reporting.render import render_reports
 from safestock.pipelines.storage import RunSummary
+from safestock.pipelines.storage.decisions import decisions_before
 from safestock.pipelines.storage.forecast_cache import FORECAST_CACHE_MAX_AGE, forecast_cache_dir, prune_forecast_cache
 from safestock.pipelines.storage.outputs import assemble_outputs, demand_weekly_table, history_window_notes
 
@@ -190,6 +197,13 @@ def planning_inputs_task(demand: DemandMatrix, inputs: LoadedInputs, lead_times:
     """Items, suppliers, lead times, stock and open orders aligned once to the demand matrix's SKUs."""
     return build_planning_inputs(demand.skus, inputs.items, inputs.suppliers, lead_times, inputs.inventory,
                                  inputs.purchase_orders, inputs.as_of)
+
+
+@task(name="order-decisions", cache_policy=NO_CACHE)
+def decisions_task(db_path: Path, as_of: pd.Timestamp, wait_seconds: float = 0.0) -> pd.DataFrame:
+    """Buyers' decisions on the order lines of runs planned on or before ``as_of`` (order_decisions)."""
+    with storage.connect(db_path, read_only=True, wait_seconds=wait_seconds) as con:
+        return decisions_before(con, as_of)
 
 
 @task(name="policy", cache_policy=NO_CACHE)
@@ -372,12 +386,17 @@ def weekly_run(
             forecast = forecast_all(demand, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
             lead_times = lead_time_task(inputs, config)
             planning = planning_inputs_task(demand, inputs, lead_times)
+            decisions = decisions_task(db_path, inputs.as_of, wait_seconds)  # approved: on order until in the ERP
+            planning = with_approved_orders(planning, pending_approvals(decisions, inputs.purchase_orders,
+                                                                        config.approval_match_days))
             backtest, calibration, nominal_level = policy_backtest_task(demand, forecast, planning, config)
             policy = policy_task(planning, demand, forecast, config, nominal_level)
             projection, risk = risk_task(planning, forecast, policy, config)
-            orders = orders_task(planning, policy, risk, config)
+            orders = mark_rejected(orders_task(planning, policy, risk, config),
+                                   recent_rejections(decisions, inputs.as_of, config.rejected_memory_weeks))
             supplier_risk = supplier_task(risk, inputs, lead_times, config)
-            exceptions = exceptions_task(planning, risk, orders, inputs)
+            exceptions = exceptions_task(planning, risk, orders[orders["status"] != "rejected"] if len(orders)
+                                         else orders, inputs)
             outputs = assemble_outputs(
                 inputs, demand, forecast, lead_times, policy, projection, risk, orders, supplier_risk, backtest,
                 exceptions,

@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 #: Columns of an order file, in order. The first eleven are the original layout (kept in place so
-#: an import mapped by position keeps working); the run's identity and the ERP fields follow.
+#: an import mapped by position keeps working); the run's identity and the ERP fields follow, then
+#: ``approve``, written empty for the buyer to fill (yes / no) and hand back to ``safestock approve``.
 ORDER_CSV_COLUMNS = [
     "supplier_id", "sku", "description", "order_quantity", "packs", "pack_size", "unit_cost",
     "line_value", "order_by", "expected_arrival", "reason", "supplier_sku", "currency", "run_id", "as_of",
+    "approve",
 ]
 #: Numeric columns and the decimals they are rounded to (None: written as given; order_quantity:
 #: to 6 decimals, which only strips float noise such as 3.3000000000000003 from packs × pack size).

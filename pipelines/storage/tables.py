@@ -287,7 +287,7 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("unit_cost", "cost per unit"),
             _number("line_value", "order_quantity × unit_cost"),
             _text("reason", "why the line is recommended or deferred", nullable=False),
-            _text("status", "recommended | deferred"),
+            _text("status", "recommended | deferred | rejected (a buyer rejected the line recently: order_decisions)"),
         )),
     OutputTable(
         "exceptions", "What a buyer acts on first: order lines that arrive after the projected stock-out "
