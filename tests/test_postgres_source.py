@@ -179,3 +179,10 @@ def test_serve_with_an_unreachable_source_exits_2_before_serving(tmp_path: Path)
     result = runner.invoke(app, ["serve", "--source", f"postgresql://app@/erp?host={tmp_path}&port=1",
                                  "--db", str(tmp_path / "s.duckdb"), "--reports", str(tmp_path / "r")])
     assert result.exit_code == 2 and result.output.startswith("Source rejected: cannot connect to"), result.output
+
+
+def test_driver_messages_are_one_line_with_the_password_masked() -> None:
+    from safestock.pipelines.inputs.postgres import _mask
+
+    message = "connection to\n  postgresql://app:p%40ss%2Fw0rd@db/erp failed; password p@ss/w0rd rejected"
+    assert _mask(message, "p@ss/w0rd") == "connection to postgresql://app:***@db/erp failed; password *** rejected"

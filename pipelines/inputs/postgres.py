@@ -98,9 +98,13 @@ def _password(source: SourceConfig) -> str | None:
 
 
 def _mask(text: str, password: str | None) -> str:
-    """A driver message in one line, the password masked wherever it appears."""
+    """A driver message in one line, the password masked wherever it appears (as given or
+    percent-encoded, as in the URI handed to libpq)."""
     line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-    return line.replace(password, "***") if password else line
+    for form in (password, quote(password or "", safe="")):
+        if form:
+            line = line.replace(form, "***")
+    return line
 
 
 def connect(uri: str, source: SourceConfig):
