@@ -245,6 +245,10 @@ ALLOWED_SQL_FORMATTING = {
     ("inputs/staging.py", "'line' if line != 'null' else 'null'"), ("inputs/staging.py", "counts"),
     ("inputs/staging.py", "scan"), ("inputs/load.py", "scan"),
     ("inputs/staging.py", "source.parquet_line()"), ("inputs/staging.py", "source.parquet_options()"),
+    # the PostgreSQL source (run by the source server, not DuckDB): `relation` is a configured table
+    # name quoted part by part, or the [source] query the operator wrote (SQL by design, run with the
+    # operator's own credentials); `select` is sql/source_postgres_table.sql over quoted identifiers
+    ("inputs/postgres.py", "pull.relation"), ("inputs/postgres.py", "select"),
 }
 SQL_CALLS = {"execute", "executemany", "sql", "query"}
 
