@@ -22,6 +22,7 @@ from .intermittent import (
 from .seasonal import seasonal_ses_forecasts
 from .smoothing import (
     holt_damped_forecasts,
+    holt_forecasts,
     mean_forecasts,
     naive_forecasts,
     robust_ses_forecasts,
@@ -30,7 +31,7 @@ from .smoothing import (
 )
 
 SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "ses_robust", "ses_events", "seasonal_ses", "holt_damped", "combination",
-                                       "seasonal_naive", "naive")
+                                       "holt", "seasonal_naive", "naive")
 INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination", "adida", "mean")
 COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
 COMBINED_INTERMITTENT: tuple[str, ...] = ("sba", "tsb", "ses")
@@ -46,6 +47,7 @@ MODEL_DESCRIPTIONS: dict[str, str] = {
                   "Day, Easter, Mother's and Father's Day, on their real dates each year); each event's "
                   "effect, learned across SKUs, is put back into the weeks it falls on",
     "holt_damped": "exponential smoothing with a trend that flattens out",
+    "holt": "exponential smoothing with a trend that keeps going (at most a doubling or halving a year)",
     "seasonal_ses": "exponential smoothing of the level times a yearly seasonal profile (the SKU's own, "
                     "shrunk toward its group's)",
     "combination": "the average of several models: smoothing, damped trend and seasonal (smooth demand) or "
@@ -126,6 +128,8 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
         out["ses_events"] = event_ses_forecasts(y, start, cuts, horizon, events)
     if "holt_damped" in wanted:
         out["holt_damped"] = holt_damped_forecasts(y, start, cuts, horizon)
+    if "holt" in wanted:
+        out["holt"] = holt_forecasts(y, start, cuts, horizon)
     if "seasonal_ses" in wanted and seasonal is not None and seasonal[1].any():
         out["seasonal_ses"] = seasonal_ses_forecasts(y, start, cuts, horizon, seasonal[0], seasonal[1])
     if wanted & {"croston", "sba"}:
