@@ -95,7 +95,16 @@ def load_task(input_dir: Path, as_of: date | None, options: InputsConfig) -> Loa
                        unmet_demand=options.unmet_demand)
 
 
-@task(name="pull-and-validate", cache_policy=NO_CACHE)
+def _retry_on_connection_lost(task: object, task_run: TaskRun, state: State) -> bool:
+    """Retry a pull only when the connection dropped in its middle (nothing was ingested); a
+    missing table, a wrong password or bad rows fail at once."""
+    from safestock.pipelines.inputs.postgres import SourceConnectionLostError
+
+    return isinstance(state.result(raise_on_failure=False), SourceConnectionLostError)
+
+
+@task(name="pull-and-validate", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE,
+      retry_condition_fn=_retry_on_connection_lost)
 def pull_task(source_uri: str, as_of: date | None, config: PipelineConfig) -> LoadedInputs:
     """The inputs read from PostgreSQL (``inputs.postgres``), validated as an input folder."""
     from safestock.pipelines.inputs.postgres import load_postgres_inputs, shown_uri

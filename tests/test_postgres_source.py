@@ -186,3 +186,31 @@ def test_driver_messages_are_one_line_with_the_password_masked() -> None:
 
     message = "connection to\n  postgresql://app:p%40ss%2Fw0rd@db/erp failed; password p@ss/w0rd rejected"
     assert _mask(message, "p@ss/w0rd") == "connection to postgresql://app:***@db/erp failed; password *** rejected"
+
+
+def test_a_connection_lost_mid_pull_is_retried_and_ingested_once(
+        erp_uri: str, demo_input: Path, prefect_harness: None) -> None:
+    """The sales query's backend is terminated on its first run (a sequence counts the runs, as
+    it survives the lost transaction): the flow's pull task retries the whole pull, and the result
+    is the data once (it equals the files)."""
+    import adbc_driver_postgresql.dbapi as postgres_dbapi
+    from safestock.pipelines.config import PipelineConfig
+    from safestock.pipelines.flow import pull_task
+    from safestock.pipelines.inputs import load_inputs
+
+    user, rest = erp_uri.split("@", 1)
+    with postgres_dbapi.connect(f"{user}:{PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
+        cursor.execute("drop sequence if exists erp.pull_attempts")
+        cursor.execute("create sequence erp.pull_attempts")
+        cursor.execute("create or replace function erp.lose_connection_once() returns boolean language plpgsql "
+                       "as $$ begin if nextval('erp.pull_attempts') = 1 then "
+                       "perform pg_terminate_backend(pg_backend_pid()); end if; return true; end $$")
+        connection.commit()
+    tables = source_tables_config()
+    del tables["sales"]["table"]
+    tables["sales"]["query"] = "select * from erp.order_lines where erp.lose_connection_once()"
+    inputs = pull_task(erp_uri, None, PipelineConfig(source=_source(tables)))
+    pd.testing.assert_frame_equal(inputs.sales_weekly, load_inputs(demo_input).sales_weekly)
+    with postgres_dbapi.connect(f"{user}:{PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
+        cursor.execute("select last_value from erp.pull_attempts")
+        assert cursor.fetchone()[0] > 1  # the first pull was cut off, a later one read everything

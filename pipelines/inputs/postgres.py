@@ -39,9 +39,29 @@ DEFAULT_ROW_KEYS: dict[str, tuple[str, ...]] = {"sales": ("sku", "date")}
 KEY_PREFIX = "__row_key_"
 
 
+#: SQLSTATEs of a connection lost in the middle of a pull: class 08 (connection exception) and
+#: 57P01-57P03 (the server was shut down or restarted, or is starting up; PostgreSQL appendix A).
+CONNECTION_LOST_STATES: tuple[str, ...] = ("08", "57P01", "57P02", "57P03")
+
+
 class SourceUnavailableError(Exception):
     """The source cannot be read as configured (unreachable server, wrong credentials, a missing
     table or column): one line, no password; nothing was written."""
+
+
+class SourceConnectionLostError(SourceUnavailableError):
+    """The connection dropped in the middle of a pull: nothing was ingested (the pull goes to a
+    temporary folder), so the flow retries the whole pull with back-off."""
+
+
+def _read_failed(pull: TablePull, what: str, error: Exception, password: str | None) -> SourceUnavailableError:
+    """The error of a failed read: `SourceConnectionLostError` when the driver's SQLSTATE says the
+    connection was lost (the flow retries), else `SourceUnavailableError`."""
+    state = str(getattr(error, "sqlstate", "") or "")
+    lost = state.startswith(CONNECTION_LOST_STATES)
+    kind = SourceConnectionLostError if lost else SourceUnavailableError
+    return kind(f"{pull.name} (input table {pull.table}): {'connection lost during the pull' if lost else what}: "
+                f"{_mask(error, password)}")
 
 
 def check_uri(uri: str) -> None:
@@ -133,8 +153,7 @@ def _select_sql(cursor, pull: TablePull, password: str | None) -> tuple[str, lis
         cursor.execute(f"select * from {pull.relation} as source limit 0")
         available = cursor.fetch_arrow_table().schema.names
     except Exception as error:
-        raise SourceUnavailableError(f"{pull.name} (input table {pull.table}): cannot be read: "
-                                     f"{_mask(error, password)}") from None
+        raise _read_failed(pull, "cannot be read", error, password) from None
     spec = TABLES[pull.table]
     selected = []
     for column in spec.columns:
@@ -180,8 +199,7 @@ def pull_tables(uri: str, source: SourceConfig, folder: Path) -> dict[str, Pulle
                 cursor.execute(select)
                 arrow = cursor.fetch_arrow_table()
             except Exception as error:
-                raise SourceUnavailableError(f"{pull.name} (input table {pull.table}): read failed: "
-                                             f"{_mask(error, password)}") from None
+                raise _read_failed(pull, "read failed", error, password) from None
             key_names = [name for name in arrow.schema.names if name.startswith(KEY_PREFIX)]
             pq.write_table(arrow.drop_columns(key_names), folder / f"{pull.table}.parquet")
             pulled[pull.table] = PulledTable(pull, arrow.select(key_names))
