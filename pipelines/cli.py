@@ -298,6 +298,8 @@ def approve(
     run_id: Annotated[Optional[str], typer.Option("--run-id", help="The run the files are from "
                                                   "(default: the one run the files name).")] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Who decides (default: the login name).")] = None,
+    reports: Annotated[Optional[Path], typer.Option("--reports", help="Reports folder: re-render the decided "
+                                                    "run's reports there (its buyer report shows the decisions).")] = None,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait while a run is writing the database.")] = 10.0,
 ) -> None:
     """Store a buyer's approved and rejected order lines (order_decisions): approved lines count as
@@ -335,6 +337,13 @@ def approve(
     counts = pd.concat(decided)["decision"].value_counts() if decided else pd.Series(dtype=int)
     out.print(f"Stored {stored} decision(s) by {who}: {int(counts.get('approved', 0))} approved, "
               f"{int(counts.get('rejected', 0))} rejected", highlight=False, markup=False)
+    if reports is not None:
+        from safestock.pipelines.reporting.render import render_reports
+
+        for decided_run in sorted({str(frame["run_id"].iloc[0]) for frame in decided if len(frame)}):
+            written = render_reports(db, decided_run, reports)
+            out.print(f"Reports of run {decided_run}: " + ", ".join(str(p) for p in written.values()),
+                      highlight=False, markup=False)
 
 
 def _shown(value: object) -> str:

@@ -5,6 +5,7 @@ shows them, rejected lines are not recommended again."""
 from __future__ import annotations
 
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -30,6 +31,39 @@ FAST_CONFIG = "policy_backtest_weeks = 0\nhorizon_weeks = 26\n"
 def _query(db: Path, text: str, params: list | None = None) -> pd.DataFrame:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(text, params or []).df()
+
+
+class _TableRows(HTMLParser):
+    """The text of each body row's cells of the table with id ``table_id``."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.inside, self.rows, self.cell = table_id, False, [], None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag == "td":
+            self.cell = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+        elif tag == "td" and self.cell is not None:
+            self.rows[-1].append(" ".join(self.cell.split()))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell += data
+
+
+def _report_rows(path: Path, table_id: str) -> list[list[str]]:
+    parser = _TableRows(table_id)
+    parser.feed(path.read_text(encoding="utf-8"))
+    return [row for row in parser.rows if row]
 
 
 def _decision(**values: object) -> dict[str, object]:
@@ -154,9 +188,15 @@ def test_three_weeks_approved_lines_count_once_and_rejected_lines_stay_rejected(
     approved_quantity = float(edited.loc[0, "order_quantity"])
 
     result = CliRunner().invoke(app, ["approve", "--db", str(db), "--run-id", week1.run_id, "--user", "buyer1",
-                                      str(order_file)])
+                                      "--reports", str(reports), str(order_file)])
     assert result.exit_code == 0, result.output
     assert "Stored 2 decision(s) by buyer1: 1 approved, 1 rejected" in result.output
+    # the re-rendered week-1 buyer report: recommended vs approved, rejected and undecided lines of the supplier
+    (row,) = [r for r in _report_rows(reports / f"buyer_{week1.as_of:%Y-%m-%d}.html", "decisions-table")
+              if r[0].endswith(supplier)]
+    recommended_units = pd.to_numeric(edited["order_quantity"]).sum()
+    assert [int(v.replace(",", "")) for v in row[1:]] == [
+        len(edited), round(recommended_units), 1, round(approved_quantity), 1, len(edited) - 2, 0]
 
     # week 2: a week later, the same ERP files (the approved PO not in them)
     week2 = weekly_run(input_dir=demo_input, db_path=db, reports_dir=reports, config_path=config,
@@ -171,6 +211,9 @@ def test_three_weeks_approved_lines_count_once_and_rejected_lines_stay_rejected(
     assert set(lines2.index[lines2["status"] == "rejected"]) == {rejected_sku}  # undecided lines are not remembered
     file2 = pd.concat([pd.read_csv(p, dtype=str) for p in (reports / "orders" / f"{week2.as_of:%Y-%m-%d}").glob("*.csv")])
     assert rejected_sku not in set(file2["sku"])
+    (row2,) = [r for r in _report_rows(reports / f"buyer_{week2.as_of:%Y-%m-%d}.html", "decisions-table")
+               if r[0].endswith(supplier)]
+    assert row2[-1] == "1"  # the rejected line, shown as rejected earlier
 
     # week 3: the ERP file now holds the PO -> counted once
     erp = tmp_path / "erp_week3"

@@ -88,6 +88,7 @@ class BuyerData:
     total_lines: int
     lines_per_supplier: int | None   # None when every line is shown
     exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)   # report_buyer_exceptions rows
+    decisions: pd.DataFrame = field(default_factory=pd.DataFrame)    # report_buyer_decisions rows
 
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
@@ -220,4 +221,5 @@ def fetch_buyer_data(
         total_lines=total_lines,
         lines_per_supplier=lines_per_supplier,
         exceptions=query(con, "report_buyer_exceptions", run_id=run_id, rows_per_kind=limits.table_rows),
+        decisions=query(con, "report_buyer_decisions", run_id=run_id),
     )

@@ -315,6 +315,7 @@ def buyer_context(data: BuyerData, csv_dir: Path, out_dir: Path) -> dict[str, An
         "title": "Buyer report",
         "run": data.run,
         "exceptions": records(data.exceptions),
+        "decisions": records(data.decisions),
         "currency": data.run.currency,
         "money_unit": charts.currency_unit(data.run.currency),
         "suppliers": suppliers,
