@@ -164,6 +164,44 @@ def test_the_approval_file_gives_approved_quantities_and_skips_undecided_lines(t
              "po_reference": "PO-1"}]
 
 
+def test_decision_settings_are_read_and_a_negative_one_is_refused(tmp_path: Path) -> None:
+    from safestock.pipelines.config import ConfigError, load_config
+
+    config = tmp_path / "safestock.toml"
+    config.write_text("rejected_memory_weeks = 6\napproval_match_days = 14\n")
+    loaded = load_config(config)
+    assert (loaded.rejected_memory_weeks, loaded.approval_match_days) == (6, 14)
+    config.write_text("rejected_memory_weeks = -1\n")
+    with pytest.raises(ConfigError, match="rejected_memory_weeks must be a whole number >= 0, not -1"):
+        load_config(config)
+
+
+def test_approve_stores_nothing_when_a_file_is_invalid(tmp_path: Path) -> None:
+    """Two files, the second with an unknown sku: exit 2, the message names file, line and column,
+    and the first file's valid decisions are not stored either."""
+    from safestock.pipelines import storage
+
+    db = tmp_path / "s.duckdb"
+    with storage.connect(db) as con:
+        con.execute("insert into runs (run_id, as_of, started_at, status) values "
+                    "('r1', date '2026-03-01', timestamp '2026-03-01 06:00', 'succeeded')")
+        con.execute("insert into purchase_recommendations (run_id, supplier_id, sku, order_quantity, reason, status, "
+                    "expected_arrival) values ('r1', 'S1', 'A', 40, 'below s', 'recommended', date '2026-03-20'), "
+                    "('r1', 'S2', 'B', 10, 'below s', 'recommended', date '2026-03-20')")
+    good, bad = tmp_path / "S1.csv", tmp_path / "S2.csv"
+    good.write_text("supplier_id,sku,order_quantity,run_id,approve\nS1,A,40,r1,yes\n")
+    bad.write_text("supplier_id,sku,order_quantity,run_id,approve\nS2,B,10,r1,yes\nS2,C,5,r1,no\n")
+    result = CliRunner().invoke(app, ["approve", "--db", str(db), str(good), str(bad)])
+    assert result.exit_code == 2
+    assert "S2.csv, line 3, column 'sku': unknown sku 'C'" in " ".join(result.output.split())
+    assert _query(db, "select count(*) as n from order_decisions")["n"].iloc[0] == 0
+    result = CliRunner().invoke(app, ["approve", "--db", str(db), "--user", "ana", str(good)])
+    assert result.exit_code == 0, result.output
+    stored = _query(db, "select run_id, line_key, decision, quantity, user, as_of from order_decisions")
+    assert stored.astype(str).to_dict("records") == [{"run_id": "r1", "line_key": "S1/A", "decision": "approved",
+                                                      "quantity": "40.0", "user": "ana", "as_of": "2026-03-01"}]
+
+
 # --- the three-week scenario ---------------------------------------------------------------------
 
 @pytest.mark.slow
