@@ -238,6 +238,8 @@ ALLOWED_SQL_FORMATTING = {
     ("inputs/checks.py", "quote_identifier(parent_key)"),
     ("inputs/sources.py", "', union_by_name = true' if path.is_dir() else ''"),
     ("storage/database.py", "table.name"), ("storage/database.py", "quoted"),
+    # the stock history's optional column: its contract name or null; the decisions table's constant name
+    ("inputs/load.py", "hours"), ("storage/decisions.py", "ORDER_DECISIONS"),
     # the sales fast path: contract-derived check codes and parse expressions, constant read
     # options, and a scan subquery whose user-supplied header names are bound as $column_N
     ("inputs/staging.py", "', '.join((f'{e} as {n}' for e, n in parsed.items()))"),
