@@ -64,11 +64,13 @@ from safestock.models.inventory.decisions import (
     with_approved_orders,
 )
 from safestock.models.inventory.exceptions import find_exceptions
+from safestock.models.overrides import apply_overrides
 from safestock.models.inventory.policy import policy_lead_times, service_levels
 from safestock.models.partition import merge_forecasts, partition_skus, sample_skus
 from safestock.pipelines import storage
 from safestock.pipelines.config import InputsConfig, PipelineConfig, load_config
 from safestock.pipelines.inputs import LoadedInputs, load_inputs
+from safestock.pipelines.inputs.overrides import read_overrides
 from safestock.pipelines.progress import announce
 from safestock.pipelines.reporting import artifacts
 from safestock.pipelines.reporting import orders as exports
@@ -213,6 +215,25 @@ def decisions_task(db_path: Path, as_of: pd.Timestamp, wait_seconds: float = 0.0
     """Buyers' decisions on the order lines of runs planned on or before ``as_of`` (order_decisions)."""
     with storage.connect(db_path, read_only=True, wait_seconds=wait_seconds) as con:
         return decisions_before(con, as_of)
+
+
+@task(name="planner-overrides", cache_policy=NO_CACHE)
+def overrides_task(overrides: pd.DataFrame | None, forecast: ForecastResult, planning: PlanningInputs,
+                   supplier_ids: np.ndarray) -> tuple[ForecastResult, PlanningInputs, pd.DataFrame]:
+    """The planner's overrides (models/overrides.py) applied to the forecast and the planning inputs,
+    and the ``overrides_applied`` rows; without an overrides file everything as it was."""
+    if overrides is None:
+        return forecast, planning, pd.DataFrame()
+    announce(f"Applying {len(overrides)} planner override(s)")
+    as_of = planning.planning_date()
+    weeks = pd.DatetimeIndex(first_forecast_week(as_of) + pd.to_timedelta(7 * np.arange(forecast.mean.shape[1]),
+                                                                            unit="D"))
+    names = ("mean", "sd", "lo80", "hi80", "lo95", "hi95")
+    bands, level, stopped, applied = apply_overrides({name: getattr(forecast, name) for name in names}, weeks,
+                                                     planning.service_level, planning.discontinued, as_of,
+                                                     overrides, planning.sku, supplier_ids)
+    return (dataclasses.replace(forecast, **bands),
+            dataclasses.replace(planning, service_level=level, discontinued=stopped), applied)
 
 
 @task(name="policy", cache_policy=NO_CACHE)
@@ -387,6 +408,7 @@ def weekly_run(
         # a validation error stops here: nothing written
         inputs = (load_task(Path(input_dir), as_of, config.inputs) if source_uri is None
                   else pull_task(source_uri, as_of, config))
+        overrides = read_overrides(Path(input_dir)) if source_uri is None else None
         run = storage.start_run(db_path, inputs.as_of, str(input_dir) if source_uri is None else source_uri,
                                 config.as_dict(), wait_seconds=wait_seconds)
         try:
@@ -398,6 +420,8 @@ def weekly_run(
             decisions = decisions_task(db_path, inputs.as_of, wait_seconds)  # approved: on order until in the ERP
             planning = with_approved_orders(planning, pending_approvals(decisions, inputs.purchase_orders,
                                                                         config.approval_match_days))
+            forecast, planning, overrides_applied = overrides_task(overrides, forecast, planning,
+                                                                   planning.supplier_id.astype(str))
             backtest, calibration, nominal_level = policy_backtest_task(demand, forecast, planning, config)
             policy = policy_task(planning, demand, forecast, config, nominal_level)
             projection, risk = risk_task(planning, forecast, policy, config)
@@ -412,6 +436,7 @@ def weekly_run(
                 extra_notes=history_window_notes(inputs.sales_weekly, demand),
                 service_calibration=calibration,
                 demand_weekly=demand_weekly,
+                overrides_applied=overrides_applied,
             )
             summary = {
                 "skus": len(demand.skus),

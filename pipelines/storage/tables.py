@@ -415,6 +415,23 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _text("unmet_demand", "backorder | lost (items.unmet_demand, default [inputs] unmet_demand)"),
         )),
     OutputTable(
+        "overrides_applied", "Every planner override (input `overrides.csv`) and what it changed in the run, per "
+        "SKU: forecast kinds the summed forecast over the weeks changed (before -> after), planning kinds the "
+        "target or the do-not-order flag; an override that matched nothing has one row with sku NULL "
+        "(models/overrides.py, docs/overrides.md).", "override line x SKU", ("run_id", "line", "sku"), columns=(
+            _run_id(),
+            Column("line", "integer", "line of the override in overrides.csv (header = 1)", nullable=False),
+            _text("sku", "SKU changed (NULL: the override matched no SKU)"),
+            _text("kind", "forecast_multiplier | forecast_add | forecast_fixed | service_level | do_not_order",
+                  nullable=False),
+            _text("scope", "sku | supplier | all"),
+            _text("key", "the SKU or supplier code of the scope"),
+            _count("weeks", "forecast weeks changed (0 for the planning kinds)"),
+            _number("before", "forecast units over those weeks, or target / do-not-order flag, before"),
+            _number("after", "the same after the override"),
+            _text("note", "why nothing changed (matched no SKU, outside the date range), else empty"),
+        )),
+    OutputTable(
         "order_decisions", "A buyer's decision on one line of a run's order files (`safestock approve`). Written "
         "by the approve command, not by runs (rows of a superseded run stay: the decision was made). An approved "
         "line counts as on order in later runs until the ERP's purchase-order file shows it; a rejected line is "

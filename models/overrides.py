@@ -1,0 +1,148 @@
+"""Planner overrides applied to a run (issue 18, item 1: the core kinds).
+
+An override row (``pipelines/inputs/overrides.py`` reads and validates them) has a scope
+(``sku`` / ``supplier`` / ``all`` with its ``key``), a ``kind``, a ``value`` and a date range
+[``start``, ``end``] (either end open when missing). Rules:
+
+* Matching: scope ``sku`` matches the SKU ``key``; ``supplier`` every SKU of supplier ``key``;
+  ``all`` every SKU. For one SKU and kind the most specific scope wins (sku > supplier > all);
+  overrides of the same kind and scope on the same SKU must not overlap in time (the reader
+  refuses that).
+* Forecast kinds act on the forecast weeks whose Monday lies in the range:
+  ``forecast_multiplier`` m: mean, sd and the interval bounds × m;
+  ``forecast_add`` a: mean and bounds + a (bounds and mean floored at 0), sd unchanged;
+  ``forecast_fixed`` f: mean = f, bounds shifted by f − old mean (floored at 0), sd unchanged.
+  Order within a SKU-week: multiplier, then add, then fixed (a fixed forecast is final).
+* Planning kinds act when the planning date lies in the range: ``service_level`` v sets the
+  SKU's target (0 < v < 1); ``do_not_order`` marks the SKU discontinued (s = S = 0, no order line:
+  the policy's rule for discontinued items).
+
+Every application is recorded (``overrides_applied``: the override's file line, sku, kind, weeks
+changed, the value before → after: the summed forecast over those weeks, or the target / 0-1
+flag); an override that matches no SKU, or no forecast week, gets one row with sku NULL and a
+note, so it is reported, not ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FORECAST_KINDS = ("forecast_multiplier", "forecast_add", "forecast_fixed")
+PLANNING_KINDS = ("service_level", "do_not_order")
+OVERRIDE_KINDS = FORECAST_KINDS + PLANNING_KINDS
+SCOPES = ("sku", "supplier", "all")
+_SPECIFICITY = {"sku": 2, "supplier": 1, "all": 0}
+APPLIED_COLUMNS = ["line", "sku", "kind", "scope", "key", "weeks", "before", "after", "note"]
+
+
+def override_matches(overrides: pd.DataFrame, skus: np.ndarray, supplier_ids: np.ndarray) -> pd.DataFrame:
+    """(override index ``override``, SKU row ``row``) pairs, the most specific scope per SKU and
+    kind kept (rule: module docstring)."""
+    sku_index = pd.Index(np.asarray(skus).astype(str))
+    supplier = pd.Series(np.asarray(supplier_ids).astype(str))
+    parts = []
+    for position, (scope, key) in enumerate(zip(overrides["scope"], overrides["key"].astype(str))):
+        if scope == "sku":
+            rows = sku_index.get_indexer([key])
+            rows = rows[rows >= 0]
+        elif scope == "supplier":
+            rows = np.flatnonzero((supplier == key).to_numpy())
+        else:
+            rows = np.arange(len(sku_index))
+        parts.append(pd.DataFrame({"override": position, "row": rows}))
+    pairs = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"override": [], "row": []}, dtype=int)
+    pairs["kind"] = overrides["kind"].to_numpy()[pairs["override"].to_numpy(int)]
+    pairs["rank"] = overrides["scope"].map(_SPECIFICITY).to_numpy()[pairs["override"].to_numpy(int)]
+    best = pairs.groupby(["row", "kind"])["rank"].transform("max")
+    return pairs[pairs["rank"] == best][["override", "row"]].reset_index(drop=True)
+
+
+def _week_mask(overrides: pd.DataFrame, weeks: pd.DatetimeIndex) -> np.ndarray:
+    """(k, H) True where forecast week h of override k lies in its [start, end]."""
+    week = weeks.to_numpy()[None, :]
+    start = pd.to_datetime(overrides["start"]).to_numpy()[:, None]
+    end = pd.to_datetime(overrides["end"]).to_numpy()[:, None]
+    return (np.isnat(start) | (week >= start)) & (np.isnat(end) | (week <= end))
+
+
+def apply_forecast_overrides(bands: dict[str, np.ndarray], weeks: pd.DatetimeIndex, overrides: pd.DataFrame,
+                             matches: pd.DataFrame, skus: np.ndarray) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """New ``bands`` (mean, sd, lo80, hi80, lo95, hi95; each (n, H)) after the forecast kinds, and
+    the applied rows (``APPLIED_COLUMNS``)."""
+    out = {name: np.array(values, dtype=float, copy=True) for name, values in bands.items()}
+    in_range = _week_mask(overrides, weeks)
+    records: list[dict[str, object]] = []
+    for kind in FORECAST_KINDS:
+        chosen = matches[overrides["kind"].to_numpy()[matches["override"].to_numpy(int)] == kind]
+        if chosen.empty:
+            continue
+        k, row = chosen["override"].to_numpy(int), chosen["row"].to_numpy(int)
+        mask = in_range[k]                                    # (m, H)
+        value = overrides["value"].to_numpy(float)[k][:, None]
+        before = np.where(mask, out["mean"][row], 0.0).sum(axis=1)
+        old_mean = out["mean"][row]
+        if kind == "forecast_multiplier":
+            for name in ("mean", "sd", "lo80", "hi80", "lo95", "hi95"):
+                out[name][row] = np.where(mask, out[name][row] * value, out[name][row])
+        else:
+            new_mean = old_mean + value if kind == "forecast_add" else np.broadcast_to(value, old_mean.shape)
+            shift = np.maximum(new_mean, 0.0) - old_mean
+            out["mean"][row] = np.where(mask, old_mean + shift, old_mean)
+            for name in ("lo80", "hi80", "lo95", "hi95"):
+                out[name][row] = np.where(mask, np.maximum(out[name][row] + shift, 0.0), out[name][row])
+        after = np.where(mask, out["mean"][row], 0.0).sum(axis=1)
+        weeks_changed = mask.sum(axis=1)
+        for i in range(len(k)):  # one record per (override, SKU) actually applied
+            records.append({"line": k[i], "sku": skus[row[i]], "kind": kind, "weeks": int(weeks_changed[i]),
+                            "before": float(before[i]), "after": float(after[i]),
+                            "note": "" if weeks_changed[i] else "no forecast week in the date range"})
+    return out, pd.DataFrame(records, columns=["line", "sku", "kind", "weeks", "before", "after", "note"])
+
+
+def planning_overrides(service_level: np.ndarray, discontinued: np.ndarray, as_of: pd.Timestamp,
+                       overrides: pd.DataFrame, matches: pd.DataFrame,
+                       skus: np.ndarray) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """(service_level, discontinued) after the planning kinds active on ``as_of``, and the applied rows."""
+    level, stopped = np.array(service_level, dtype=float, copy=True), np.array(discontinued, dtype=bool, copy=True)
+    active = _week_mask(overrides, pd.DatetimeIndex([pd.Timestamp(as_of)]))[:, 0]
+    records: list[dict[str, object]] = []
+    for k, row in zip(matches["override"].to_numpy(int), matches["row"].to_numpy(int)):
+        kind = overrides["kind"].iloc[k]
+        if kind not in PLANNING_KINDS:
+            continue
+        if not active[k]:
+            records.append({"line": k, "sku": skus[row], "kind": kind, "weeks": 0, "before": np.nan, "after": np.nan,
+                            "note": "planning date outside the date range"})
+            continue
+        if kind == "service_level":
+            before, level[row] = level[row], float(overrides["value"].iloc[k])
+            after = level[row]
+        else:
+            before, stopped[row], after = float(stopped[row]), True, 1.0
+        records.append({"line": k, "sku": skus[row], "kind": kind, "weeks": 0, "before": float(before),
+                        "after": float(after), "note": ""})
+    return level, stopped, pd.DataFrame(records, columns=["line", "sku", "kind", "weeks", "before", "after", "note"])
+
+
+def applied_table(overrides: pd.DataFrame, applied: list[pd.DataFrame]) -> pd.DataFrame:
+    """The ``overrides_applied`` rows: the applied records with the override's file line, scope and
+    key, plus one row (sku NULL, note 'matched no SKU') per override that matched nothing."""
+    rows = pd.concat([frame for frame in applied if len(frame)] or [pd.DataFrame(columns=APPLIED_COLUMNS[:3])],
+                     ignore_index=True)
+    unmatched = np.setdiff1d(np.arange(len(overrides)), rows["line"].to_numpy(int) if len(rows) else [])
+    rows = pd.concat([rows, pd.DataFrame({"line": unmatched, "sku": None, "kind": overrides["kind"].to_numpy()[unmatched],
+                                          "weeks": 0, "note": "matched no SKU"})], ignore_index=True)
+    position = rows["line"].to_numpy(int)
+    return rows.assign(scope=overrides["scope"].to_numpy()[position], key=overrides["key"].to_numpy()[position],
+                       line=overrides["line"].to_numpy()[position]).reindex(columns=APPLIED_COLUMNS)
+
+
+def apply_overrides(forecast_bands: dict[str, np.ndarray], weeks: pd.DatetimeIndex, service_level: np.ndarray,
+                    discontinued: np.ndarray, as_of: pd.Timestamp, overrides: pd.DataFrame, skus: np.ndarray,
+                    supplier_ids: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, pd.DataFrame]:
+    """Every kind at once: (forecast bands, service_level, discontinued, ``overrides_applied`` rows)."""
+    matches = override_matches(overrides, skus, supplier_ids)
+    bands, forecast_rows = apply_forecast_overrides(forecast_bands, weeks, overrides, matches, skus)
+    level, stopped, planning_rows = planning_overrides(service_level, discontinued, as_of, overrides, matches, skus)
+    return bands, level, stopped, applied_table(overrides, [forecast_rows, planning_rows])
