@@ -272,6 +272,10 @@ def explain(
                 console.print(f"[bold red]{error}[/]", highlight=False)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
             row = con.execute(sql("explain_sku"), {"run_id": run["run_id"], "sku": sku}).df()
+            try:  # a database of a version before overrides has no such table
+                overrides = con.execute(sql("explain_overrides"), {"run_id": run["run_id"], "sku": sku}).df()
+            except duckdb.CatalogException:
+                overrides = pd.DataFrame()
             similar = [] if not row.empty else [code for (code,) in con.execute(
                 sql("explain_similar_skus"), {"run_id": run["run_id"], "sku": sku, "limit": 5}).fetchall()]
     except DatabaseBusyError as error:
@@ -289,6 +293,11 @@ def explain(
     out.print(f"[bold]{sku}[/] in run {run['run_id']} (as of {run['as_of']:%Y-%m-%d})", highlight=False)
     for column, value in row.iloc[0].items():
         out.print(f"  {column:<26} {_shown(value)}", highlight=False, markup=False)
+    for override in overrides.itertuples():
+        weeks = f" over {override.weeks} week(s)" if override.weeks else ""
+        out.print(f"  override (overrides.csv line {override.line}, {override.scope} {override.key or ''}): "
+                  f"{override.kind} {_shown(override.before)} -> {_shown(override.after)}{weeks}"
+                  + (f" ({override.note})" if override.note else ""), highlight=False, markup=False)
 
 
 @app.command()

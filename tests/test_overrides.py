@@ -129,3 +129,15 @@ def test_a_run_with_overrides_changes_forecast_and_orders_and_records_them(
         ["2", stop, "do_not_order"], ["3", doubled, "forecast_multiplier"], ["4", "NULL", "forecast_add"]]
     assert applied["after"].iloc[1] == pytest.approx(twice.sum())
     assert applied["note"].iloc[2] == "matched no SKU"
+    planner = (tmp_path / "r" / f"planner_{run.as_of:%Y-%m-%d}.html").read_text(encoding="utf-8")
+    section = planner[planner.index('<section id="overrides"'):planner.index('<section id="data-quality"')]
+    assert section.index("NO-SUCH-SKU") < section.index(doubled)  # what matched nothing comes first
+    assert "matched no SKU" in section and "do_not_order" in section and f"{twice.sum():,.0f}" in section
+    from safestock.pipelines.cli import app
+    from typer.testing import CliRunner
+
+    shown = CliRunner().invoke(app, ["explain", doubled, "--db", str(tmp_path / "s.duckdb")])
+    assert shown.exit_code == 0, shown.output
+    expected = (f"override (overrides.csv line 3, sku {doubled}): forecast_multiplier "
+                f"{twice.sum() / 2:,.1f} -> {twice.sum():,.1f} over {len(twice)} week(s)")
+    assert expected in " ".join(shown.output.split())

@@ -75,6 +75,7 @@ class PlannerData:
     service_calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
     limits: ReportLimits = field(default_factory=ReportLimits)
     models_used: pd.DataFrame = field(default_factory=pd.DataFrame)   # model, skus
+    overrides: pd.DataFrame = field(default_factory=pd.DataFrame)     # report_overrides_applied rows
 
 
 @dataclass
@@ -193,6 +194,7 @@ def fetch_planner_data(
             con, "report_policy_backtest", run_id=run_id, below_target_margin=limits.below_target_margin
         ),
         service_calibration=query(con, "report_service_calibration", run_id=run_id),
+        overrides=query(con, "report_overrides_applied", run_id=run_id, row_limit=limits.table_rows),
         limits=limits,
     )
 

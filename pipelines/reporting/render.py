@@ -287,6 +287,7 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "accuracy_by_class": records(data.accuracy_by_class),
         "models_used": model_legend(data.models_used),
         "forecast_tracking": records(data.forecast_tracking),
+        "overrides": records(data.overrides),
         "data_quality": records(data.data_quality),
         "data_quality_note": _table_note(data.data_quality),
         "figures": {name: Markup(div) if div else None for name, div in figures.items()},
