@@ -7,6 +7,8 @@ Example ``safestock.toml`` (every key optional)::
     currency = "EUR"                    # ISO 4217 code shown with money; default: none
     rejected_memory_weeks = 4           # a rejected order line is not recommended again for this many weeks
     approval_match_days = 28            # an ERP PO ordered within this many days of the run shows an approved line
+    excess_cover_weeks = 8              # excess stock: above order-up-to + this many weeks of forecast
+    dead_stock_weeks = 26               # dead stock: on hand, no demand for this many weeks
     partition_size = 50000
     policy_backtest_weeks = 26
     policy_backtest_max_skus = 2000
@@ -188,6 +190,8 @@ class PipelineConfig:
     currency: str | None = None      # ISO 4217 code of every money value (unit costs, order values); None: unstated
     rejected_memory_weeks: int = 4   # a line a buyer rejected is not recommended again for this many weeks
     approval_match_days: int = 28    # an ERP PO shows an approved line when ordered within this many days of its run
+    excess_cover_weeks: int = 8      # stock above order-up-to + this many weeks of forecast is excess
+    dead_stock_weeks: int = 26       # stock of a SKU without demand for this many weeks is dead
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     inputs: InputsConfig = field(default_factory=InputsConfig)
@@ -308,7 +312,7 @@ def load_config(path: Path | None) -> PipelineConfig:
                                             and CURRENCY_CODE.fullmatch(config.currency)):
         raise ConfigError(f"{path}: currency must be an ISO 4217 code of three upper-case letters "
                           f"such as \"EUR\", not {config.currency!r}")
-    for key in ("rejected_memory_weeks", "approval_match_days"):
+    for key in ("rejected_memory_weeks", "approval_match_days", "excess_cover_weeks", "dead_stock_weeks"):
         value = getattr(config, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{path}: {key} must be a whole number >= 0, not {value!r}")

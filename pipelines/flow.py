@@ -63,6 +63,7 @@ from safestock.models.inventory.decisions import (
     recent_rejections,
     with_approved_orders,
 )
+from safestock.models.inventory.excess import excess_stock
 from safestock.models.inventory.exceptions import find_exceptions
 from safestock.models.overrides import apply_overrides
 from safestock.models.inventory.policy import policy_lead_times, service_levels
@@ -428,6 +429,9 @@ def weekly_run(
             orders = mark_rejected(orders_task(planning, policy, risk, config),
                                    recent_rejections(decisions, inputs.as_of, config.rejected_memory_weeks))
             supplier_risk = supplier_task(risk, inputs, lead_times, config)
+            excess = excess_stock(planning, risk["inventory_position"].to_numpy(float),
+                                  policy["order_up_to"].to_numpy(float), forecast.mean, sales.quantity, sales.start,
+                                  cover_weeks=config.excess_cover_weeks, dead_weeks=config.dead_stock_weeks)
             exceptions = exceptions_task(planning, risk, orders[orders["status"] != "rejected"] if len(orders)
                                          else orders, inputs)
             outputs = assemble_outputs(
@@ -437,6 +441,7 @@ def weekly_run(
                 service_calibration=calibration,
                 demand_weekly=demand_weekly,
                 overrides_applied=overrides_applied,
+                excess_stock=excess,
             )
             summary = {
                 "skus": len(demand.skus),

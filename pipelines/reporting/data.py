@@ -76,6 +76,8 @@ class PlannerData:
     limits: ReportLimits = field(default_factory=ReportLimits)
     models_used: pd.DataFrame = field(default_factory=pd.DataFrame)   # model, skus
     overrides: pd.DataFrame = field(default_factory=pd.DataFrame)     # report_overrides_applied rows
+    excess: pd.DataFrame = field(default_factory=pd.DataFrame)        # report_excess_stock rows
+    excess_by_supplier: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_excess_by_supplier rows
 
 
 @dataclass
@@ -195,6 +197,8 @@ def fetch_planner_data(
         ),
         service_calibration=query(con, "report_service_calibration", run_id=run_id),
         overrides=query(con, "report_overrides_applied", run_id=run_id, row_limit=limits.table_rows),
+        excess=query(con, "report_excess_stock", run_id=run_id, row_limit=limits.table_rows),
+        excess_by_supplier=query(con, "report_excess_by_supplier", run_id=run_id),
         limits=limits,
     )
 

@@ -288,6 +288,8 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "models_used": model_legend(data.models_used),
         "forecast_tracking": records(data.forecast_tracking),
         "overrides": records(data.overrides),
+        "excess": records(data.excess),
+        "excess_by_supplier": records(data.excess_by_supplier),
         "data_quality": records(data.data_quality),
         "data_quality_note": _table_note(data.data_quality),
         "figures": {name: Markup(div) if div else None for name, div in figures.items()},

@@ -86,6 +86,7 @@ def assemble_outputs(
     service_calibration: pd.DataFrame | None = None,
     demand_weekly: pd.DataFrame | None = None,
     overrides_applied: pd.DataFrame | None = None,
+    excess_stock: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every per-run output table of the registry keyed by its name, in registry order.
 
@@ -112,6 +113,7 @@ def assemble_outputs(
         "service_calibration": pd.DataFrame() if service_calibration is None else service_calibration,
         "demand_weekly": pd.DataFrame() if demand_weekly is None else demand_weekly,
         "overrides_applied": pd.DataFrame() if overrides_applied is None else overrides_applied,
+        "excess_stock": pd.DataFrame() if excess_stock is None else excess_stock,
     }
     check_run_outputs(outputs)
     return {name: outputs[name] for name in RUN_TABLES}

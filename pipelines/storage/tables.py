@@ -432,6 +432,24 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _text("note", "why nothing changed (matched no SKU, outside the date range), else empty"),
         )),
     OutputTable(
+        "excess_stock", "Stock above need: per SKU that has excess (inventory position above order-up-to + "
+        "`excess_cover_weeks` weeks of forecast), dead stock (on hand, no demand for `dead_stock_weeks` weeks) or "
+        "a discontinued item with stock; the suggested action and why (models/inventory/excess.py).",
+        "SKU", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER),
+            _number("on_hand", "units on hand"),
+            _number("inventory_position", "on hand + on order − backordered"),
+            _number("excess_units", "max(inventory position − (order-up-to + forecast over excess_cover_weeks), 0); "
+                    "a discontinued item: its whole position"),
+            _number("excess_value", "excess_units × unit cost"),
+            _number("weeks_of_cover", "on hand / mean weekly forecast (NULL when no forecast demand)"),
+            Column("dead", "boolean", "on hand and no demand in the last dead_stock_weeks weeks"),
+            _text("action", "stop ordering | mark down | return to supplier"),
+            _text("reason", "why: the numbers behind the action"),
+        )),
+    OutputTable(
         "order_decisions", "A buyer's decision on one line of a run's order files (`safestock approve`). Written "
         "by the approve command, not by runs (rows of a superseded run stay: the decision was made). An approved "
         "line counts as on order in later runs until the ERP's purchase-order file shows it; a rejected line is "

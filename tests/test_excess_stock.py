@@ -1,0 +1,71 @@
+"""Excess and dead stock (issue 18, item 3) on a hand-computed case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from safestock.models.inventory import LeadTimes, build_planning_inputs
+from safestock.models.inventory.excess import excess_stock
+
+
+def _planning(on_hand: list[float], status: list[str]):
+    skus = ["A", "B", "C", "D"]
+    items = pd.DataFrame({"sku": skus, "supplier_id": ["S1", "S1", "S2", "S2"], "unit_cost": [2.0, 5.0, 1.0, 3.0],
+                          "pack_size": 1.0, "moq": 0.0, "service_level": np.nan, "status": status})
+    suppliers = pd.DataFrame({"supplier_id": ["S1", "S2"], "review_period_days": [7, 7], "min_order_value": 0.0})
+    lead = LeadTimes(per_sku=pd.DataFrame({"sku": skus, "supplier_id": ["S1", "S1", "S2", "S2"],
+                                           "lead_time_weeks_mean": 2.0, "lead_time_weeks_sd": 0.0,
+                                           "lead_time_weeks_p90": 2.0}),
+                     per_supplier=pd.DataFrame({"supplier_id": ["S1", "S2"], "mean_days_late": 0.0}))
+    inventory = pd.DataFrame({"sku": skus, "on_hand": on_hand, "backordered": 0.0})
+    return build_planning_inputs(np.array(skus), items, suppliers, lead, inventory, as_of=pd.Timestamp("2026-03-08"))
+
+
+def test_excess_dead_and_discontinued_stock_by_hand() -> None:
+    planning = _planning([300, 40, 50, 20], ["active", "active", "active", "discontinued"])
+    forecast = np.array([[10.0] * 12, [10.0] * 12, [0.0] * 12, [0.0] * 12])
+    history = np.array([[10.0] * 30, [10.0] * 30, [5.0] * 3 + [0.0] * 27, [0.0] * 30])
+    start = np.array([0, 0, 0, 29])
+    table = excess_stock(planning, np.array([320.0, 40.0, 50.0, 20.0]), np.array([100.0, 60.0, 0.0, 0.0]),
+                         forecast, history, start, cover_weeks=8, dead_weeks=26).set_index("sku")
+    # A: position 320 - (S 100 + 8 weeks x 10) = 140 units excess, x 2.00 = 280.00; cover 300 / 10 = 30 weeks
+    assert table.loc["A", ["excess_units", "excess_value", "weeks_of_cover"]].tolist() == [140.0, 280.0, 30.0]
+    assert table.loc["A", "action"] == "stop ordering"
+    assert table.loc["A", "reason"] == "140 units above order-up-to 100 + 8 weeks of forecast (180)"
+    # B: 40 < 60 + 80: neither excess nor dead, not listed
+    assert "B" not in table.index
+    # C: no sale in the last 27 weeks (>= 26), 50 on hand: dead, all 50 excess (S 0, no forecast)
+    assert bool(table.loc["C", "dead"]) and table.loc["C", "action"] == "mark down"
+    assert table.loc["C", ["excess_units", "excess_value"]].tolist() == [50.0, 50.0]
+    assert np.isnan(table.loc["C", "weeks_of_cover"])
+    # D: discontinued with 20 on hand: return to supplier, 20 x 3.00 = 60.00; its one week of
+    # history is not a dead item's 26 weeks
+    assert table.loc["D", ["excess_units", "excess_value", "action"]].tolist() == [20.0, 60.0, "return to supplier"]
+    assert not bool(table.loc["D", "dead"])
+    assert list(table.index) == ["A", "D", "C"]  # by excess value, largest first
+
+
+@pytest.mark.slow
+def test_a_run_writes_excess_stock_and_the_planner_report_shows_it(prefect_harness: None, demo_input, tmp_path) -> None:
+    import duckdb
+    from safestock.pipelines.flow import weekly_run
+
+    config = tmp_path / "safestock.toml"
+    config.write_text("policy_backtest_weeks = 0\n")
+    run = weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r", config_path=config)
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        rows = con.execute("select e.*, p.order_up_to, r.inventory_position as ip, i.unit_cost from excess_stock e "
+                           "join inventory_policy p using (run_id, sku) join backorder_risk r using (run_id, sku) "
+                           "join items_snapshot i using (run_id, sku) where run_id = ?", [run.run_id]).df()
+        forecast8 = con.execute("select sku, sum(mean) as f from forecasts where run_id = ? and step <= 8 "
+                                "group by sku", [run.run_id]).df().set_index("sku")["f"]
+    assert len(rows) > 0
+    stop = rows[rows["action"] == "stop ordering"]
+    expected = (stop["ip"] - stop["order_up_to"] - forecast8.reindex(stop["sku"]).to_numpy()).clip(lower=0)
+    assert stop["excess_units"].to_numpy() == pytest.approx(expected.to_numpy())
+    assert rows["excess_value"].to_numpy() == pytest.approx((rows["excess_units"] * rows["unit_cost"]).to_numpy())
+    planner = (tmp_path / "r" / f"planner_{run.as_of:%Y-%m-%d}.html").read_text(encoding="utf-8")
+    top = rows.sort_values(["excess_value", "sku"], ascending=[False, True])["sku"].iloc[0]
+    section = planner[planner.index('<section id="excess"'):]
+    assert 'id="excess-table"' in section and top in section[:section.index("</table>", section.index("excess-table"))]
