@@ -355,6 +355,63 @@ def approve(
                       highlight=False, markup=False)
 
 
+@app.command()
+def whatif(
+    service_level: Annotated[float, typer.Option("--service-level", help="The target to try, e.g. 0.97.")],
+    db: Annotated[Path, typer.Option("--db", help="DuckDB results file.")] = Path("demo_output/safestock.duckdb"),
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="A run (default: the newest succeeded run).")] = None,
+    abc_class: Annotated[Optional[str], typer.Option("--class", help="Only SKUs of this ABC class (A, B, C).")] = None,
+    supplier: Annotated[Optional[str], typer.Option("--supplier", help="Only this supplier's SKUs.")] = None,
+    sku: Annotated[Optional[list[str]], typer.Option("--sku", help="Only these SKUs (repeat the option).")] = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait while a run is writing the database.")] = 10.0,
+) -> None:
+    """What if the selected SKUs had another service-level target: the change in safety stock (units,
+    value) and expected backorder units per cycle, from a stored run; nothing is written."""
+    import duckdb
+    from safestock.models.inventory.whatif import service_level_whatif
+    from safestock.pipelines.results import read_run
+    from safestock.pipelines.sqlfiles import sql
+    from safestock.pipelines.storage import DatabaseBusyError, connect
+
+    if not db.is_file():
+        console.print(f"[bold red]No database at {escape(str(db))}[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        with connect(db, read_only=True, wait_seconds=wait) as con:
+            run = read_run(con, run_id)
+            policy = con.execute(sql("whatif_policy"), {"run_id": run["run_id"]}).df()
+    except (LookupError, DatabaseBusyError, duckdb.Error) as error:
+        console.print(f"[bold red]{escape(str(error).splitlines()[0])}[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    chosen = pd.Series(True, index=policy.index)
+    if abc_class is not None:
+        chosen &= policy["abc"].astype(str).str.upper() == abc_class.upper()
+    if supplier is not None:
+        chosen &= policy["supplier_id"].astype(str) == supplier
+    if sku:
+        chosen &= policy["sku"].astype(str).isin(sku)
+    selected = policy[chosen]
+    if selected.empty:
+        console.print("[bold red]No SKU of the run matches the selection[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        result = service_level_whatif(selected, selected["unit_cost"].to_numpy(float), service_level)
+    except ValueError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]", highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    value_now = float((result["safety_stock"] * selected["unit_cost"].fillna(0).to_numpy()).sum())
+    out.print(f"What-if on run {run['run_id']} (as of {run['as_of']:%Y-%m-%d}): {len(result):,} SKU(s) at service "
+              f"level {service_level:g} (now: mean target {result['service_level'].mean():.3f})", highlight=False,
+              markup=False)
+    for label, now, new in (
+            ("safety stock units", result["safety_stock"].sum(), result["new_safety_stock"].sum()),
+            ("safety stock value", value_now, value_now + result["safety_stock_value_change"].sum()),
+            ("expected backorder units per cycle", result["backorder_units"].sum(),
+             result["new_backorder_units"].sum())):
+        out.print(f"  {label:<36} {now:>14,.1f} -> {new:>14,.1f}  ({new - now:+,.1f})", highlight=False,
+                  markup=False)
+
+
 def _shown(value: object) -> str:
     """A table cell as a planner reads it: dates as dates, numbers with sensible precision."""
     if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
