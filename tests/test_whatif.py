@@ -63,3 +63,27 @@ def test_whatif_command_reads_the_latest_run_and_writes_nothing(demo_database) -
         assert con.execute("select count(*) from runs").fetchone()[0] == runs_before
     bad = CliRunner().invoke(app, ["whatif", "--service-level", "1.5", "--db", str(demo_database)])
     assert bad.exit_code == 2 and "between 0 and 1" in bad.output
+
+
+def test_the_service_value_curve_per_class_by_hand() -> None:
+    from safestock.models.inventory.whatif import service_value_curve
+
+    policy = pd.DataFrame({"sku": ["A", "B"], "service_level": [0.95, 0.95], "safety_stock": [32.9, 16.45],
+                           "protection_demand_sd": [20.0, 10.0], "unit_cost": [2.0, 1.0], "abc": ["A", "B"]})
+    curve = service_value_curve(policy, levels=(0.95, 0.975)).set_index(["abc", "service_level"], drop=False)
+    rows = curve[curve["abc"] == "A"]["safety_stock_value"].tolist()
+    # the run's own (32.9 x 2), at 0.95 the same, at 0.975 + 2 x 20 x (1.96 - 1.6449)
+    assert rows == pytest.approx([65.8, 65.8, 65.8 + 40 * (1.959964 - 1.644854)], abs=1e-3)
+    total = curve[curve["abc"] == "all"]["safety_stock_value"].tolist()
+    assert total == pytest.approx([82.25, 82.25, 82.25 + 50 * (1.959964 - 1.644854)], abs=1e-3)
+
+
+def test_the_planner_report_shows_the_curve(demo_database, tmp_path) -> None:
+    from safestock.pipelines.reporting.render import render_reports
+    from safestock.pipelines.storage import latest_run_id
+
+    written = render_reports(demo_database, latest_run_id(demo_database), tmp_path)
+    planner = next(path for key, path in written.items() if "planner" in key).read_text(encoding="utf-8")
+    section = planner[planner.index('<section id="service-value"'):planner.index('<section id="excess"')]
+    assert "the run&#39;s targets" in section or "the run's targets" in section
+    assert "99.5" in section and ">A<" in section.replace("<td>A</td>", ">A<")

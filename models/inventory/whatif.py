@@ -43,3 +43,26 @@ def service_level_whatif(policy: pd.DataFrame, unit_cost: np.ndarray, new_level:
         "safety_stock_change": safety_new - safety_now, "safety_stock_value_change": (safety_new - safety_now) * cost,
         "backorder_units": sigma * normal_loss(z_now), "new_backorder_units": sigma * normal_loss(z_new),
     })
+
+
+#: Service levels of the planner report's inventory-value vs service table.
+CURVE_LEVELS = (0.90, 0.95, 0.97, 0.98, 0.99, 0.995)
+
+
+def service_value_curve(policy: pd.DataFrame, levels: tuple[float, ...] = CURVE_LEVELS) -> pd.DataFrame:
+    """Per ABC class (``policy.abc``; 'all' too) and level: safety stock value and expected
+    backorder units per cycle if every SKU of the class had that target (``service_level_whatif``
+    with ``policy.unit_cost``), beside the run's own (level NaN)."""
+    rows = []
+    for abc, group in [("all", policy), *sorted(policy.groupby(policy["abc"].fillna("-").astype(str)))]:
+        cost = group["unit_cost"].fillna(0.0).to_numpy(float)
+        now = service_level_whatif(group, cost, levels[0])
+        rows.append({"abc": abc, "service_level": np.nan, "skus": len(group),
+                     "safety_stock_value": float((now["safety_stock"] * cost).sum()),
+                     "backorder_units": float(now["backorder_units"].sum())})
+        for level in levels:
+            result = service_level_whatif(group, cost, level)
+            rows.append({"abc": abc, "service_level": level, "skus": len(group),
+                         "safety_stock_value": float((result["new_safety_stock"] * cost).sum()),
+                         "backorder_units": float(result["new_backorder_units"].sum())})
+    return pd.DataFrame(rows)

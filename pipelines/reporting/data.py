@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
+from safestock.models.inventory.whatif import service_value_curve
 import pandas as pd
 from safestock.pipelines.sqlfiles import sql
 
@@ -78,6 +79,7 @@ class PlannerData:
     overrides: pd.DataFrame = field(default_factory=pd.DataFrame)     # report_overrides_applied rows
     excess: pd.DataFrame = field(default_factory=pd.DataFrame)        # report_excess_stock rows
     excess_by_supplier: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_excess_by_supplier rows
+    service_curve: pd.DataFrame = field(default_factory=pd.DataFrame)  # whatif.service_value_curve rows
 
 
 @dataclass
@@ -196,6 +198,7 @@ def fetch_planner_data(
             con, "report_policy_backtest", run_id=run_id, below_target_margin=limits.below_target_margin
         ),
         service_calibration=query(con, "report_service_calibration", run_id=run_id),
+        service_curve=service_value_curve(query(con, "whatif_policy", run_id=run_id)),
         overrides=query(con, "report_overrides_applied", run_id=run_id, row_limit=limits.table_rows),
         excess=query(con, "report_excess_stock", run_id=run_id, row_limit=limits.table_rows),
         excess_by_supplier=query(con, "report_excess_by_supplier", run_id=run_id),

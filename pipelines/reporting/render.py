@@ -289,6 +289,7 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "forecast_tracking": records(data.forecast_tracking),
         "overrides": records(data.overrides),
         "excess": records(data.excess),
+        "service_curve": records(data.service_curve),
         "excess_by_supplier": records(data.excess_by_supplier),
         "data_quality": records(data.data_quality),
         "data_quality_note": _table_note(data.data_quality),
