@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 from safestock.models.inventory import LeadTimes, build_planning_inputs, compute_policy
+from safestock.models.inventory.calibration import calibrated_levels, offsets_from_table, sku_groups
+from safestock.models.inventory.policy import policy_lead_times, service_levels
 from safestock.models.inventory.simulation import (
     DemandModel,
     discrete_lead_time_pmf,
@@ -92,6 +94,7 @@ try:
     items = read_run_table(con, "items_snapshot", run_id)
     suppliers = read_run_table(con, "suppliers_snapshot", run_id)
     sku_class = read_run_table(con, "sku_class", run_id)
+    calibration = read_run_table(con, "service_calibration", run_id)
 finally:
     con.close()
 
@@ -123,7 +126,13 @@ history = {"history": demand.quantity, "start": demand.start,
 # otherwise the code changed since the run, and the sweep below describes the new code.
 
 # %%
-current = compute_policy(inputs, mean, sd, family, demand_class, abc, config, **history)
+# The run's service calibration (empty when off): each SKU's s and S were set at the nominal level
+# its (class, group) needed in the replay to reach its target, as the flow's policy-backtest task computes it.
+lead_mean, lead_sd = policy_lead_times(inputs, config)
+groups = sku_groups(mean.mean(axis=1), inputs.unit_cost, inputs.review_period_weeks, lead_mean, lead_sd, config)
+nominal_level = (calibrated_levels(service_levels(inputs.service_level, abc, config), demand_class, groups,
+                                   offsets_from_table(calibration)) if len(calibration) else None)
+current = compute_policy(inputs, mean, sd, family, demand_class, abc, config, nominal_level=nominal_level, **history)
 diff = np.nanmax(np.abs(current["reorder_point"].to_numpy() - stored_policy["reorder_point"].to_numpy()))
 print(f"max |recomputed - stored reorder point| = {diff:.3g} units")
 stocked = ~current["method"].isin(["discontinued", "no_demand"]).to_numpy()
@@ -134,7 +143,8 @@ print(f"{int(stocked.sum())} stocked SKUs, {int((~stocked).sum())} discontinued 
 #
 # Every SKU gets the same target (the item's `service_level` overrides the ABC defaults, as in
 # `compute_policy`: here `PlanningInputs.service_level`), for each value in `SERVICE_LEVELS`. Safety stock = reorder
-# point - mean demand over lead time + review period; its value = units x unit cost.
+# point - mean demand over lead time + review period; its value = units x unit cost. The sweep sets
+# s and S at each target itself (no service calibration): it shows the model's own trade-off curve.
 
 # %%
 started = time.perf_counter()

@@ -315,9 +315,15 @@ def calibrate_service(replay: pd.DataFrame, groups: np.ndarray, service_level_ty
     table["service_level_type"] = service_level_type
     table["_order"] = (table["calibration_group"] != ALL).astype(int)
     table = table.sort_values(["demand_class", "_order", "calibration_group"], kind="stable")
-    used = {(row.demand_class, row.calibration_group): float(row.nominal_offset_z)
+    table = table[CALIBRATION_COLUMNS].reset_index(drop=True)
+    return table, offsets_from_table(table)
+
+
+def offsets_from_table(table: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """The offsets ``calibrated_levels`` applies, from a ``service_calibration`` table (as
+    ``calibrate_service`` returns it or a run stored it): (class, group) -> nominal_offset_z."""
+    return {(str(row.demand_class), str(row.calibration_group)): float(row.nominal_offset_z)
             for row in table.itertuples() if np.isfinite(row.nominal_offset_z)}
-    return table[CALIBRATION_COLUMNS].reset_index(drop=True), used
 
 
 def calibrated_levels(target: np.ndarray, demand_class: np.ndarray, groups: np.ndarray,
