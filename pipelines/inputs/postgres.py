@@ -252,8 +252,7 @@ def load_postgres_inputs(uri: str, source: SourceConfig, as_of: datetime.date | 
             inputs = load_inputs(Path(folder), as_of, memory_limit=memory_limit,
                                  allow_extra_columns=options.allow_extra_columns,
                                  max_sales_age_days=options.max_sales_age_days,
-                                 **({"unmet_demand": options.unmet_demand}  # [inputs] unmet_demand, where known
-                                    if hasattr(options, "unmet_demand") else {}))
+                                 unmet_demand=options.unmet_demand)
         except InputValidationError as error:
             raise renamed_error(error, pulled) from None
     by_file = {f"{table}.parquet": entry for table, entry in pulled.items()}
