@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   -> venv + install + generate demo data + run the weekly flow + write reports
-#   make test   -> venv + install (+ Debian chromium for the browser tests) + pytest
+#   make test   -> venv + install (+ Debian chromium and postgresql for the browser and source tests) + pytest
 VENV    ?= .venv
 PYTHON  ?= python3
 PY       = $(VENV)/bin/python
