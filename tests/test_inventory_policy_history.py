@@ -160,3 +160,36 @@ def test_forecast_level_error_weeks_reach_the_policy_and_the_replay(monkeypatch:
                     np.full(n, 1.5), np.full(n, 2.0), PolicyConfig(), weeks=26, warmup_weeks=13,
                     forecast_fn=forecast_fn)
     np.testing.assert_array_equal(calls[0]["level_error_weeks"], np.arange(1.0, n + 1))
+
+
+@pytest.mark.parametrize("service_level_type", ["cycle", "fill_rate"])
+@pytest.mark.parametrize("undershoot_correction", [True, False])
+def test_replicas_share_the_compound_distribution_and_change_no_number(service_level_type: str,
+                                                                       undershoot_correction: bool) -> None:
+    # the backtest's K nominal-level replays stack K copies of the SKUs that differ only in the
+    # level; policy_levels(replicas=K) builds their compound pmf once per SKU and must give
+    # bit-for-bit what the row-by-row computation (replicas=1) gives, at every level
+    case = _case()
+    config = dataclasses.replace(PolicyConfig(), service_level_type=service_level_type,
+                                 undershoot_correction=undershoot_correction)
+    extra = interval_model_inputs(case["history"], case["start"], case["classes"])
+    n, replicas = 6, 3
+    levels = np.array([[0.80, 0.90, 0.95, 0.97, 0.85, 0.99],
+                       [0.90, 0.95, 0.99, 0.90, 0.93, 0.95],
+                       [0.95, 0.99, 0.999, 0.85, 0.97, 0.90]]).reshape(-1)
+    mean = np.tile(np.repeat(case["history"][:, -26:].mean(axis=1, keepdims=True) + 0.1, 26, axis=1), (replicas, 1))
+    var = np.tile(np.repeat(case["history"][:, -26:].var(axis=1, keepdims=True) + 0.1, 26, axis=1), (replicas, 1))
+    stacked = {key: (np.tile(value, replicas) if key == "compound" or (isinstance(value, np.ndarray) and value.ndim == 1)
+                     else np.tile(value, (replicas, 1)) if isinstance(value, np.ndarray) else value)
+               for key, value in extra.items()}
+    args = (mean, var, np.tile(is_count_family(np.where(np.isin(case["classes"], ["smooth", "erratic"]), "normal",
+                                                         "negbin")), replicas),
+            np.full(n * replicas, 6.0), np.full(n * replicas, 1.5), np.full(n * replicas, 2.0), levels,
+            np.full(n * replicas, np.nan), config)
+    shared = policy_levels(*args, **stacked, replicas=replicas)
+    row_by_row = policy_levels(*args, **stacked)
+    assert shared["compound"].sum() == replicas * 4   # the 4 intermittent / lumpy SKUs, in every replica
+    for key in ("reorder_point", "level_mean", "level_var", "order_quantity", "protection_mean"):
+        np.testing.assert_array_equal(shared[key], row_by_row[key], err_msg=key)
+    # the levels differ between replicas, and so do the compound SKUs' reorder points
+    assert not np.array_equal(shared["reorder_point"][2:6], shared["reorder_point"][n + 2:n + 6])

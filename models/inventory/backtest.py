@@ -222,6 +222,11 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
             extra = interval_model_inputs(history[skus, :week], start[skus], demand_class[skus], level_error)
             extra = {key: (value[row] if isinstance(value, np.ndarray) and value.ndim >= 1 else value)
                      for key, value in extra.items()}
+        # the K replays review a SKU in the same weeks: ``use`` is K blocks of the same SKUs, equal but
+        # for the level, so policy_levels computes their compound distribution once per SKU
+        block = sku.size // replays
+        if replays > 1 and block * replays == sku.size and np.array_equal(sku, np.tile(sku[:block], replays)):
+            extra["replicas"] = replays
         core = policy_levels(mean, var, is_count_family(family), lead_mean[sku], lead_sd[sku], review[sku],
                              used_level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0

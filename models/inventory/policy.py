@@ -164,7 +164,7 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
                   lead_sd: np.ndarray, review: np.ndarray, level: np.ndarray, eoq: np.ndarray,
                   config: PolicyConfig, *, level_error_weeks: float | np.ndarray | None = None,
                   sizes: np.ndarray | None = None, rate_rel_var: np.ndarray | None = None,
-                  compound: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                  compound: np.ndarray | None = None, replicas: int = 1) -> dict[str, np.ndarray]:
     """The (R, s, S) arithmetic of ``compute_policy`` on arrays (no frames): weekly forecast
     ``mean`` / ``var`` (n, h), count-family flags, lead time and review period (weeks), service
     level and EOQ (NaN = none) per SKU. Returns protection_mean/var, level_mean/var (the
@@ -191,6 +191,12 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
     (``lead_time_mixture``: each quadrature node's demand summed over its own weeks ahead, plus
     the undershoot and the level error), not from one normal with the d² σ_L² term; returned mask
     ``lt_mixture``. ``level_mean`` / ``level_var`` stay the two-moment figures.
+
+    ``replicas`` K (the backtest's nominal-level replays): the n rows are K blocks of n / K rows,
+    block k repeating block 0 in every input except ``level``. The compound distribution (the
+    pmf of X, its undershoot and lead-time pmf: the costly part, independent of the level) is
+    then computed once per row of block 0 and shared by the K blocks; only the level search runs
+    per block. Row-wise the arithmetic is the same, so the results equal those of K = 1.
     """
     n = mean.shape[0]
     compound_mask = (np.zeros(n, bool) if sizes is None or compound is None
@@ -254,28 +260,38 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
         level = np.broadcast_to(np.asarray(level, dtype=float), (n,))
         sizes = np.asarray(sizes)
         picked = np.flatnonzero(use)
+        block = n // replicas
+        if replicas < 1 or block * replicas != n:
+            raise ValueError(f"{n} rows are not {replicas} blocks of equal size")
+        distinct = picked[picked < block]   # block 0's rows; the other blocks repeat them (level aside)
+        if distinct.size * replicas != picked.size:
+            raise ValueError("the replicas' compound SKUs differ: their inputs are not repeats of block 0")
         level_mean, cycle_quantity = level_mean.copy(), cycle_quantity.copy()
-        for first in range(0, picked.size, COMPOUND_CHUNK):  # row-wise independent: batching changes nothing
-            part = picked[first:first + COMPOUND_CHUNK]
+        for first in range(0, distinct.size, COMPOUND_CHUNK):  # row-wise independent: batching changes nothing
+            part = distinct[first:first + COMPOUND_CHUNK]
             if config.undershoot_correction:  # exact undershoot of the same compound process
                 out = compound_level_pmf(interval_mean[part], sizes[part], rel[part], review_mean=review_demand[part],
                                          review_weeks=review[part], order_quantity=order_quantity[part],
                                          lead_pmf=config.service_level_type == "fill_rate")
-                undershoot = out["undershoot_mean"]
-                cycle_quantity[part] = order_quantity[part] + undershoot
-                level_mean[part] = interval_mean[part] + undershoot
             else:
                 out = compound_level_pmf(interval_mean[part], sizes[part], rel[part])
             pmf, width, offset = out["pmf"], out["width"], out["offset"]
-            if config.service_level_type == "fill_rate" and "lead_pmf" in out:
-                reorder_point[part] = pmf_fill_rate_level_undershoot(level[part], order_quantity[part], undershoot,
-                                                                     pmf, out["lead_pmf"], width, offset)
-            elif config.service_level_type == "fill_rate":
-                reorder_point[part] = pmf_fill_rate_level(level[part], cycle_quantity[part], pmf, width) + offset
-            else:
-                reorder_point[part] = pmf_quantile(level[part], pmf, width) + offset
             value = np.arange(pmf.shape[1])[None, :] * width[:, None]
-            level_var[part] = (pmf * value**2).sum(axis=1) - (pmf * value).sum(axis=1) ** 2
+            part_var = (pmf * value**2).sum(axis=1) - (pmf * value).sum(axis=1) ** 2
+            for copy in range(replicas):   # the level-dependent search, per replica block
+                rows = part + copy * block
+                if config.undershoot_correction:
+                    undershoot = out["undershoot_mean"]
+                    cycle_quantity[rows] = order_quantity[rows] + undershoot
+                    level_mean[rows] = interval_mean[rows] + undershoot
+                if config.service_level_type == "fill_rate" and "lead_pmf" in out:
+                    reorder_point[rows] = pmf_fill_rate_level_undershoot(level[rows], order_quantity[rows], undershoot,
+                                                                         pmf, out["lead_pmf"], width, offset)
+                elif config.service_level_type == "fill_rate":
+                    reorder_point[rows] = pmf_fill_rate_level(level[rows], cycle_quantity[rows], pmf, width) + offset
+                else:
+                    reorder_point[rows] = pmf_quantile(level[rows], pmf, width) + offset
+                level_var[rows] = part_var
     return {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
             "level_mean": level_mean, "level_var": level_var, "order_quantity": order_quantity,
             "reorder_point": np.maximum(reorder_point, 0.0), "compound": use, "lt_mixture": mix}
