@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from safestock.pipelines.config import InputsConfig, SourceConfig
 from safestock.pipelines.inputs.contract import (
     TABLES,
+    DataQualityNote,
     InputValidationError,
     quote_identifier,
 )
@@ -221,9 +222,14 @@ def _renamed(text: str, pulled: dict[str, PulledTable]) -> str:
     return text
 
 
+def _by_staged_file(pulled: dict[str, PulledTable]) -> dict[str, PulledTable]:
+    """The pulled tables by the name of the Parquet file each was staged as."""
+    return {f"{table}.parquet": entry for table, entry in pulled.items()}
+
+
 def renamed_error(error: InputValidationError, pulled: dict[str, PulledTable]) -> InputValidationError:
     """The issues of the staged Parquet files named by source table and row key."""
-    by_file = {f"{table}.parquet": entry for table, entry in pulled.items()}
+    by_file = _by_staged_file(pulled)
     issues = []
     for issue in error.issues:
         entry = by_file.get(issue.file)
@@ -236,6 +242,21 @@ def renamed_error(error: InputValidationError, pulled: dict[str, PulledTable]) -
         issues.append(replace(issue, file=entry.pull.name, message=message, line=None,
                               row_key=_row_key(entry, issue.line)))
     return InputValidationError(issues)
+
+
+def renamed_notes(notes: list[DataQualityNote], pulled: dict[str, PulledTable]) -> list[DataQualityNote]:
+    """The notes of the staged Parquet files named by source table, the first row's key appended."""
+    by_file = _by_staged_file(pulled)
+    renamed = []
+    for note in notes:
+        entry = by_file.get(note.file)
+        if entry is None:
+            renamed.append(note)
+            continue
+        key = _row_key(entry, note.line)
+        renamed.append(replace(note, file=entry.pull.name, line=None,
+                               message=_renamed(note.message, pulled) + (f" (first at {key})" if key else "")))
+    return renamed
 
 
 def load_postgres_inputs(uri: str, source: SourceConfig, as_of: datetime.date | None = None,
@@ -255,17 +276,8 @@ def load_postgres_inputs(uri: str, source: SourceConfig, as_of: datetime.date | 
                                  unmet_demand=options.unmet_demand)
         except InputValidationError as error:
             raise renamed_error(error, pulled) from None
-    by_file = {f"{table}.parquet": entry for table, entry in pulled.items()}
-    notes = []
-    for note in inputs.notes:
-        entry = by_file.get(note.file)
-        if entry is None:
-            notes.append(note)
-            continue
-        key = _row_key(entry, note.line)
-        notes.append(replace(note, file=entry.pull.name, line=None,
-                             message=_renamed(note.message, pulled) + (f" (first at {key})" if key else "")))
-    inputs.notes = notes
+    by_file = _by_staged_file(pulled)
+    inputs.notes = renamed_notes(inputs.notes, pulled)
     inputs.files = {by_file[name].pull.name if name in by_file else name: value
                     for name, value in inputs.files.items()}
     return inputs
