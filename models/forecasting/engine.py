@@ -206,7 +206,7 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
                     backtest_origins: int = 4, backtest_horizon: int = 13,
                     week_starts: np.ndarray | None = None,
                     events: tuple[Event, ...] = US_RETAIL_EVENTS,
-                    global_model: bool = False) -> ForecastResult:
+                    global_model: bool = False, prices: np.ndarray | None = None) -> ForecastResult:
     """Classify, select a model per SKU by rolling-origin RMSSE, forecast ``horizon`` weeks.
 
     ``week_starts`` (T,) first day of each history column (``datetime64``; weeks are 7 days
@@ -214,7 +214,9 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     ``ses_events``, SES on demand adjusted for the calendar ``events`` (:mod:`.events`).
     ``global_model``: also offer ``global_gbm`` to smooth, erratic, intermittent and lumpy SKUs,
     a gradient-boosted model trained across them at every cut (:mod:`.global_model`), chosen
-    only where it wins the backtest like any other candidate.
+    only where it wins the backtest like any other candidate. ``prices``: (n, T) weekly selling
+    price per SKU and history week (forward-filled, NaN = unknown; :mod:`.prices`), used as
+    features by the global model only; None = no price input.
     """
     y = np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=np.float64)), nan=0.0)
     n, n_columns = y.shape
@@ -247,7 +249,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     if global_model and n_origins and (smooth_rows.size or count_rows.size):
         modelled = np.concatenate([smooth_rows, count_rows])
         found = global_forecasts(y[modelled], start[modelled], cuts, steps, week_starts, events,
-                                 origin_steps=backtest_horizon)
+                                 origin_steps=backtest_horizon,
+                                 prices=None if prices is None else np.asarray(prices, dtype=np.float64)[modelled])
         full = CutForecasts(mean=np.full((n, cuts.size, steps), np.nan), insample_rmse=np.full((n, cuts.size), np.nan),
                             valid=np.zeros((n, cuts.size), dtype=bool))
         full.mean[modelled], full.insample_rmse[modelled], full.valid[modelled] = (

@@ -37,6 +37,13 @@ prediction x ``s``. Features (:data:`FEATURES`):
 * ``step`` (h), ``week_of_year`` of ``t`` (1-53, from the week's first day), ``event``: the
   calendar-event week ``t`` is, as a category (:func:`.calendar.event_weeks`; 0 = a plain week),
   ``age``: weeks of history at ``o``.
+* With selling prices (``prices``, the input's optional ``sales.unit_price``):
+  :data:`.prices.PRICE_FEATURES` — the target week's price relative to the SKU's regular price
+  (median of the 52 weeks before ``o``), a promotion flag (relative price < 0.9) and the last
+  week's relative price (:func:`.prices.price_features`). Rows trained for cut ``c`` see their
+  target week's observed price (before ``c``); rows predicted from ``c`` assume the regular
+  price (relative price 1, no promotion) for every future week. Without prices the feature set
+  and the model are exactly those above.
 
 No leakage: the model for cut ``c`` is trained only on rows with ``o + h - 1 < c`` (targets
 before the cut; features before ``o``), and the rows are drawn by a generator seeded with the
@@ -59,6 +66,7 @@ import numpy as np
 
 from .calendar import Event, event_weeks
 from .forecast_types import CutForecasts
+from .prices import PRICE_FEATURES, price_features
 
 GLOBAL_MODEL: str = "global_gbm"
 FEATURES: tuple[str, ...] = ("lag1", "lag2", "lag3", "lag4", "mean4", "mean13", "mean26", "zero_share52", "cv52",
@@ -107,11 +115,14 @@ def _mean(sums: DemandSums, sku: np.ndarray, end: np.ndarray, weeks: int) -> tup
 
 
 def build_features(sums: DemandSums, sku: np.ndarray, origin: np.ndarray, step: np.ndarray,
-                   week_of_year: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   week_of_year: np.ndarray, event: np.ndarray, prices: np.ndarray | None = None,
+                   known_before: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(rows, len(FEATURES)) features and (rows,) level ``s`` of rows (``sku``, ``origin``, ``step``).
 
     ``week_of_year`` and ``event`` are per column of the extended grid (history then forecast
-    weeks); the target column is ``origin + step - 1``. Only columns before ``origin`` are read.
+    weeks); the target column is ``origin + step - 1``. Only demand columns before ``origin``
+    are read. With ``prices`` (n, T) the :data:`.prices.PRICE_FEATURES` follow as further
+    columns; target weeks at or after ``known_before`` take the regular-price assumption.
     """
     n_columns = sums.y.shape[1]
     start = sums.start[sku]
@@ -142,6 +153,8 @@ def build_features(sums: DemandSums, sku: np.ndarray, origin: np.ndarray, step: 
     out[:, 11] = week_of_year[target]
     out[:, 12] = event[target]
     out[:, 13] = origin - start
+    if prices is not None:
+        out = np.column_stack([out, price_features(prices, sku, origin, target, known_before)])
     return out, level
 
 
@@ -192,7 +205,8 @@ def calendar_columns(week_starts: np.ndarray | None, n_columns: int,
 
 def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
                      week_starts: np.ndarray | None = None, events: tuple[Event, ...] = (),
-                     max_rows: int | None = None, origin_steps: int | None = None) -> CutForecasts:
+                     max_rows: int | None = None, origin_steps: int | None = None,
+                     prices: np.ndarray | None = None) -> CutForecasts:
     """Forecasts of the global model from every cut for the n SKUs of ``y`` (one model per cut,
     trained on all of them, module docstring).
 
@@ -203,7 +217,8 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
     before the cut and the model could be trained. ``max_rows``: training rows per cut (default
     :data:`TRAIN_ROWS`). ``origin_steps`` (default ``horizon``): steps
     predicted from the backtest origins (all cuts but the last; the engine scores only the
-    backtest horizon there); later steps repeat the last one predicted.
+    backtest horizon there); later steps repeat the last one predicted. ``prices``: (n, T)
+    forward-filled weekly selling prices (NaN = unknown) or None (no price features).
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
@@ -214,12 +229,17 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
     sums = DemandSums.of(y, start)
     week_of_year, event = calendar_columns(week_starts, n_columns + horizon + 1, events)
     event_feature = FEATURES.index("event")
+    n_features = len(FEATURES) + (len(PRICE_FEATURES) if prices is not None else 0)
+    if prices is not None:
+        prices = np.asarray(prices, dtype=np.float64)
+        if prices.shape != y.shape:
+            raise ValueError(f"prices {prices.shape} must have the demand's shape {y.shape}")
     mean = np.full((n, cuts.size, horizon), np.nan)
     valid = (np.asarray(cuts)[None, :] - start[:, None]) >= MIN_HISTORY_WEEKS
     rmse = np.full((n, cuts.size), np.nan)
     for j, cut in enumerate(np.asarray(cuts, dtype=np.int64)):
         sku, origin, step = training_rows(start, int(cut), horizon, TRAIN_ROWS if max_rows is None else max_rows)
-        features, level = build_features(sums, sku, origin, step, week_of_year, event)
+        features, level = build_features(sums, sku, origin, step, week_of_year, event, prices, int(cut))
         usable = level > 0
         if usable.sum() < 2 * int(BOOSTING_PARAMS["min_samples_leaf"]):
             valid[:, j] = False
@@ -227,7 +247,7 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
         target = sums.y[sku[usable], origin[usable] + step[usable] - 1] / level[usable]
         features = features[usable]
         features[:, np.isnan(features).all(axis=0)] = 0.0    # never observed before this cut (no split on it)
-        categorical = np.zeros(len(FEATURES), dtype=bool)
+        categorical = np.zeros(n_features, dtype=bool)
         categorical[event_feature] = bool(event.max() > 0)
         model = HistGradientBoostingRegressor(random_state=RANDOM_STATE, categorical_features=categorical,
                                               **BOOSTING_PARAMS)
@@ -239,7 +259,8 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
         steps = horizon if j == cuts.size - 1 or origin_steps is None else min(origin_steps, horizon)
         p_sku = np.repeat(rows, steps)
         p_step = np.tile(np.arange(1, steps + 1), rows.size)
-        p_features, p_level = build_features(sums, p_sku, np.full(p_sku.size, cut), p_step, week_of_year, event)
+        p_features, p_level = build_features(sums, p_sku, np.full(p_sku.size, cut), p_step, week_of_year, event,
+                                             prices, int(cut))
         with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
             predicted = np.where(p_level > 0, model.predict(p_features) * np.nan_to_num(p_level), 0.0)
         predicted = predicted.reshape(rows.size, steps)

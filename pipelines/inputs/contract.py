@@ -182,6 +182,11 @@ SALES = TableSpec(
         _date("date", description="demand date; a timestamp is truncated to its date"),
         _text("sku", description="item code (kept as text: leading zeros matter)"),
         _number("quantity", unit="units", description="demanded units; negative = return"),
+        _number("unit_price", required=False, nullable=True, minimum=0, minimum_exclusive=True,
+                unit="currency per unit",
+                description="optional selling price of the line (> 0; empty = not known): aggregated to a "
+                            "quantity-weighted weekly price per sku (sql/sales_prices_weekly.sql), a feature "
+                            "of the global forecasting model"),
     ),
     description="customer demand lines (incl. back-ordered demand), daily or finer",
     references=(("sku", "items"),),

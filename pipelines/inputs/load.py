@@ -64,6 +64,10 @@ class LoadedInputs:
     #: in_stock_share (weekday-weighted share of the week in stock), out_of_stock_days,
     #: out_of_stock_day_equivalents — complete ISO weeks up to as_of (sql/stock_weekly_aggregate.sql).
     stock_weekly: pd.DataFrame | None = None
+    #: From the optional sales.unit_price column (None without it): sku, week (Monday),
+    #: unit_price (quantity-weighted mean selling price) — complete ISO weeks up to as_of with a
+    #: priced sales line (sql/sales_prices_weekly.sql); the engine fills the other weeks forward.
+    prices_weekly: pd.DataFrame | None = None
 
 
 def _typed_frame(con: duckdb.DuckDBPyConnection, staged: StagedTable) -> pd.DataFrame:
@@ -109,7 +113,8 @@ def _sales_weekly(
 
     A fast-path sales table (`sales.source`) is already aggregated to `sales_daily`."""
     if sales.source is None:
-        con.execute(sql("load_sales_daily"))
+        price = quote_identifier("unit_price") if "unit_price" in sales.present_columns else "null"
+        con.execute(sql("load_sales_daily").format(unit_price=price))
         con.execute(f"drop table {sales.raw_table}")
     parameters = {"as_of": as_of.date()}
     weekly = con.execute(sql("sales_weekly_aggregate"), parameters).df()
@@ -151,6 +156,21 @@ def _sales_weekly(
                                      "info", f"{without_sales} item(s) without sales in the "
                                      "history", without_sales))
     return weekly, notes, None if last_sales_day is None else pd.Timestamp(last_sales_day)
+
+
+def _prices_weekly(con: duckdb.DuckDBPyConnection, sales: StagedTable, as_of: pd.Timestamp,
+                   ) -> tuple[pd.DataFrame | None, list[DataQualityNote]]:
+    """Weekly selling prices from the optional `sales.unit_price` (sql/sales_prices_weekly.sql) and
+    a note saying how many sku-weeks and skus have one; (None, []) when the column is absent."""
+    if "unit_price" not in sales.present_columns:
+        return None, []
+    weekly = con.execute(sql("sales_prices_weekly"), {"as_of": as_of.date()}).df()
+    skus = int(weekly["sku"].nunique())
+    note = DataQualityNote(sales.file_name, None, "unit_price", "info",
+                           f"unit_price aggregated into {len(weekly)} weekly price(s) of {skus} sku(s) "
+                           "(quantity-weighted mean per complete ISO week; weeks without a priced line "
+                           "keep the last price)", int(len(weekly)))
+    return weekly, [note]
 
 
 def _stock_weekly(con: duckdb.DuckDBPyConnection, stock: StagedTable, as_of: pd.Timestamp,
@@ -270,6 +290,8 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                                     as_of is not None, max_sales_age_days)
             if stale:
                 raise InputValidationError(stale)
+            prices_weekly, price_notes = _prices_weekly(con, staged["sales"], as_of_stamp)
+            sales_notes += price_notes
             stock_weekly = None
             if "stock_history" in staged:
                 stock_weekly, stock_notes = _stock_weekly(con, staged["stock_history"], as_of_stamp)
@@ -284,5 +306,5 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
         items=frames["items"], suppliers=frames["suppliers"], inventory=frames["inventory"],
         purchase_orders=frames["purchase_orders"], sales_weekly=sales_weekly,
         notes=notes + sales_notes, files=files, as_of=as_of_stamp.normalize(),
-        stock_weekly=stock_weekly,
+        stock_weekly=stock_weekly, prices_weekly=prices_weekly,
     )

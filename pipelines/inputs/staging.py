@@ -109,6 +109,9 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
     # each try_cast once per row: the CASE codes and the aggregate share these columns
     parsed = {'try_cast("date" as timestamp)': '"__stamp_date"',
               'try_cast("quantity" as double)': '"__number_quantity"'}
+    if "unit_price" in present:
+        parsed['try_cast("unit_price" as double)'] = '"__number_unit_price"'
+    unit_price = '"__number_unit_price"' if "unit_price" in present else "cast(null as double)"
     for expression, name in parsed.items():
         codes = [code.replace(expression, name) for code in codes]
     code_names = list(dict.fromkeys(code for _, code, _ in checks))
@@ -122,7 +125,7 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
             con.execute(sql("load_sales_fast").format(
                 source=scan, parsed=", ".join(f"{e} as {n}" for e, n in parsed.items()),
                 codes=", ".join(codes), code_names=", ".join(code_names),
-                line="line" if line != "null" else "null"), parameters)
+                line="line" if line != "null" else "null", unit_price=unit_price), parameters)
         finally:
             con.execute("set preserve_insertion_order = true")
         counts = ", ".join(f"coalesce(sum(lines) filter (where {code} = {number}), 0)"
@@ -135,7 +138,8 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
             con.execute("drop table sales_checked")
             return stage(con, spec, path, issues, source)
         con.execute("create or replace temp view sales_daily as select sku, day, quantity, "
-                    "lines, negative_lines, first_line from sales_checked")
+                    "lines, negative_lines, first_line, priced_value, priced_quantity, price_sum, "
+                    "price_lines from sales_checked")
     except (duckdb.Error, UnicodeError, OverflowError):
         con.execute("drop view if exists sales_daily")
         con.execute("drop table if exists sales_checked")
