@@ -64,6 +64,7 @@ from safestock.models.inventory.decisions import (
     with_approved_orders,
 )
 from safestock.models.inventory.excess import excess_stock
+from safestock.models.lost_sales import lost_sales_by_sku, lost_sales_by_supplier
 from safestock.models.inventory.exceptions import find_exceptions
 from safestock.models.overrides import apply_overrides
 from safestock.models.inventory.policy import policy_lead_times, service_levels
@@ -139,6 +140,20 @@ def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tupl
     estimate = unconstrain_demand(sales.quantity, share, unmet == "lost", sales.start)
     demand = dataclasses.replace(sales, quantity=estimate.demand)
     return demand, demand_weekly_table(sales, share, estimate.demand, estimate.censored, unmet)
+
+
+@task(name="lost-sales", cache_policy=NO_CACHE)
+def lost_sales_task(demand_weekly: pd.DataFrame | None, sales: DemandMatrix, demand: DemandMatrix,
+                    planning: PlanningInputs) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Lost units and value, backordered units and backorder rate per SKU and per supplier over the
+    last 13 and 52 weeks (models/lost_sales.py), over the weeks `demand_weekly` covers; None without."""
+    if demand_weekly is None or demand_weekly.empty:
+        return None
+    share = in_stock_share_matrix(demand_weekly["sku"].to_numpy(dtype=object), demand_weekly["week"].to_numpy(),
+                                  demand_weekly["in_stock_share"].to_numpy(), sales.skus, sales.weeks.values)
+    per_sku = lost_sales_by_sku(planning.sku, planning.supplier_id, planning.unit_cost, planning.lost_sales,
+                                sales.quantity, demand.quantity, share, sales.start)
+    return per_sku, lost_sales_by_supplier(per_sku)
 
 
 @lru_cache(maxsize=1)
@@ -432,6 +447,7 @@ def weekly_run(
             excess = excess_stock(planning, risk["inventory_position"].to_numpy(float),
                                   policy["order_up_to"].to_numpy(float), forecast.mean, sales.quantity, sales.start,
                                   cover_weeks=config.excess_cover_weeks, dead_weeks=config.dead_stock_weeks)
+            lost_sales = lost_sales_task(demand_weekly, sales, demand, planning)
             exceptions = exceptions_task(planning, risk, orders[orders["status"] != "rejected"] if len(orders)
                                          else orders, inputs)
             outputs = assemble_outputs(
@@ -442,6 +458,7 @@ def weekly_run(
                 demand_weekly=demand_weekly,
                 overrides_applied=overrides_applied,
                 excess_stock=excess,
+                lost_sales=lost_sales,
             )
             summary = {
                 "skus": len(demand.skus),

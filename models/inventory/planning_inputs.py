@@ -13,6 +13,9 @@ never re-align a frame themselves. Rules (the column contract is docs/architectu
 * lead_time_weeks_mean / sd / p90: the lead-time estimate of the SKU (``LeadTimes.per_sku``), NaN
   where it has none (``compute_policy`` applies ``config.fallback_lead_time_days`` there).
 * on_hand, backordered: the inventory snapshot (missing -> 0).
+* lost_sales: items.unmet_demand == 'lost' (demand that meets an empty shelf is lost, not
+  backlogged: the projection and the fill-rate policy take their lost-sales form); False without
+  the column or an item row.
 * open purchase-order lines (status 'open', or not 'closed' and not received): remaining quantity
   = quantity - received_quantity (>= 0), expected on ``expected_date`` shifted by the supplier's
   signed mean lateness (``LeadTimes.per_supplier.mean_days_late``, whole days); lines without an
@@ -60,9 +63,12 @@ class PlanningInputs:
     open_order_quantity: np.ndarray
     open_order_arrival: np.ndarray
     as_of: pd.Timestamp | None = None
+    lost_sales: np.ndarray | None = None   # (n,) bool; None = all `backorder` (set to zeros on creation)
 
     def __post_init__(self) -> None:
         n = len(self.sku)
+        if self.lost_sales is None:
+            object.__setattr__(self, "lost_sales", np.zeros(n, dtype=bool))
         for field in fields(self):
             if field.name in OPEN_ORDER_FIELDS or field.name == "as_of":
                 continue
@@ -136,6 +142,8 @@ def build_planning_inputs(skus: np.ndarray, items: pd.DataFrame, suppliers: pd.D
         open_order_quantity=remaining,
         open_order_arrival=arrival,
         as_of=as_of,
+        lost_sales=((item["unmet_demand"].astype(str).str.lower() == "lost").to_numpy() if "unmet_demand" in item
+                    else np.zeros(n, dtype=bool)),
     )
 
 

@@ -36,6 +36,10 @@ interval model is the one the backtest replay uses by default (``interval_model_
 forecast's level error shared by all weeks of an interval, and for intermittent / lumpy SKUs the
 compound occurrences x sizes distribution of ``compound.py`` (method ``.../compound_negbin``).
 
+`lost` items (``PlanningInputs.lost_sales``) under a fill-rate target meet it in its lost-sales
+form ESPRC <= (1 - P2) / P2 Q' (``lost_sales.lost_sales_fill_rate``, SPT 3rd ed. ch. 7; method
+suffix '+lost_sales'); cycle-service targets are the same under lost sales.
+
 Discontinued items and SKUs with no forecast demand get s = S = 0 (method 'discontinued' /
 'no_demand'). The reorder point is never negative. The per-SKU inputs (supplier, review period,
 lead time, target, unit cost, status) come aligned in a ``PlanningInputs`` (``planning_inputs``);
@@ -58,6 +62,7 @@ from .compound import (
 from .config import PolicyConfig
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
 from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
+from .lost_sales import lost_sales_fill_rate
 from .planning_inputs import PlanningInputs
 from .undershoot import (
     MAX_LATTICE_UNITS,
@@ -333,7 +338,9 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     lead_mean, lead_sd = policy_lead_times(inputs, config)
     is_count = is_count_family(family)
     level = service_levels(inputs.service_level, abc, config)
-    used_level = level if nominal_level is None else np.clip(np.asarray(nominal_level, dtype=float), 0.5, 0.9999)
+    nominal = level if nominal_level is None else np.clip(np.asarray(nominal_level, dtype=float), 0.5, 0.9999)
+    lost_form = np.asarray(inputs.lost_sales, dtype=bool) & (config.service_level_type == "fill_rate")
+    used_level = np.where(lost_form, lost_sales_fill_rate(nominal), nominal)   # lost_sales.py: SPT ch. 7
     weekly_mean = mean.mean(axis=1)
     unit_cost = inputs.unit_cost
     eoq = economic_order_quantity(WEEKS_PER_YEAR * weekly_mean, unit_cost, config)
@@ -367,8 +374,9 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     if config.undershoot_correction:
         method = np.where(stocked & (review > 0), np.char.add(method.astype(str), "+undershoot"), method)
     method = np.where(stocked & core["lt_mixture"], np.char.add(method.astype(str), "+lt_mixture"), method)
-    method = np.where(stocked & (np.abs(used_level - level) > 1e-12), np.char.add(method.astype(str), "+calibrated"),
+    method = np.where(stocked & (np.abs(nominal - level) > 1e-12), np.char.add(method.astype(str), "+calibrated"),
                       method)
+    method = np.where(stocked & lost_form, np.char.add(method.astype(str), "+lost_sales"), method)
     buffer = reorder_point - protection_mean   # s - μ_P: negative when s lies below the interval's mean
     below_mean = stocked & (buffer < -SAFETY_STOCK_TOLERANCE)
     method = np.where(below_mean, np.char.add(method.astype(str), "+s_below_mean"), method)

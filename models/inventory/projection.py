@@ -29,6 +29,15 @@ Risk per SKU:
   finite cover). Open purchase orders do not count (they are not on the shelf yet);
 * projected_stockout_week = first projection week with backorder_probability >= 0.5 (NaT if none);
 * order_by = projected_stockout_week - lead-time p90, clipped at as_of (NaT if no stock-out).
+
+`lost` items (``PlanningInputs.lost_sales``: demand meeting an empty shelf is lost) carry no
+backlog forward: their projection is ``lost_sales.project_lost_sales`` (on hand
+floored at 0 week to week, propagated exactly on a grid). In their rows on_hand_expected is the
+expected on hand (>= 0), backorder_probability holds the week's stock-out probability
+P(D_t > on hand available in week t), expected_backorder_units the expected units lost by the end
+of the week (cumulative; nothing is backlogged) and expected_lost_units those lost in the week
+(NaN for `backorder` items); ``unmet_demand`` says which reading applies. In the risk table their
+expected_backorder_units E[(D_P - IP)+] are units lost over the protection interval, not backlogged.
 """
 
 from __future__ import annotations
@@ -38,18 +47,19 @@ import pandas as pd
 
 from .config import PolicyConfig
 from .distribution import cdf, is_count_family, loss
+from .lost_sales import project_lost_sales
 from .planning_inputs import PlanningInputs
 
 STOCKOUT_WEEK_PROBABILITY = 0.5
 
 PROJECTION_COLUMNS = [
     "sku", "week", "step", "demand_mean", "receipts", "on_hand_expected",
-    "backorder_probability", "expected_backorder_units",
+    "backorder_probability", "expected_backorder_units", "unmet_demand", "expected_lost_units",
 ]
 RISK_COLUMNS = [
     "sku", "supplier_id", "on_hand", "on_order", "backordered", "inventory_position",
     "stockout_probability", "expected_backorder_units", "expected_backorder_value",
-    "weeks_of_cover", "projected_stockout_week", "order_by",
+    "weeks_of_cover", "projected_stockout_week", "order_by", "unmet_demand",
 ]
 
 
@@ -120,6 +130,16 @@ def project_risk(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, famil
     receipts, on_order = receipts_matrix(n, inputs.open_order_row, inputs.open_order_quantity,
                                          inputs.open_order_arrival, first_week, weeks)
     projected = project_stock(on_hand - backordered, receipts, mean, var, is_count)
+    lost = np.asarray(inputs.lost_sales, dtype=bool)
+    projected["expected_lost_units"] = np.full(mean.shape, np.nan)
+    if lost.any() and weeks:
+        lost_projection = project_lost_sales(on_hand[lost] - backordered[lost], receipts[lost], mean[lost],
+                                             var[lost], is_count[lost])
+        projected["on_hand_expected"][lost] = lost_projection["on_hand_expected"]
+        projected["backorder_probability"][lost] = lost_projection["stockout_probability"]
+        projected["expected_backorder_units"][lost] = np.cumsum(lost_projection["expected_lost_units"], axis=1)
+        projected["expected_lost_units"][lost] = lost_projection["expected_lost_units"]
+    unmet_demand = np.where(lost, "lost", "backorder").astype(object)
 
     week_dates = first_week + pd.to_timedelta(7 * np.arange(weeks), unit="D")
     projection = pd.DataFrame({
@@ -129,6 +149,7 @@ def project_risk(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, famil
         "demand_mean": mean.ravel(),
         "receipts": receipts.ravel(),
         **{name: values.ravel() for name, values in projected.items()},
+        "unmet_demand": np.repeat(unmet_demand, weeks),
     })[PROJECTION_COLUMNS]
 
     position = on_hand + on_order - backordered
@@ -159,5 +180,6 @@ def project_risk(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, famil
         "weeks_of_cover": cover,
         "projected_stockout_week": stockout_week,
         "order_by": order_by,
+        "unmet_demand": unmet_demand,
     })
     return projection, risk[RISK_COLUMNS]

@@ -261,3 +261,30 @@ def order_schedule_div(schedule: pd.DataFrame, currency: str | None = None) -> s
                       legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
                       hovermode="closest")
     return to_div(fig, height=340)
+
+
+STOCKOUT_SHADE = "rgba(209,73,91,0.22)"
+STOCKOUT_HISTORY_HEIGHT = 280
+
+
+def stockout_history_div(weeks: pd.DataFrame) -> str | None:
+    """One SKU's stock-out history (its rows of sql/report_lost_sales_history.sql): weekly sales
+    and estimated demand (left axis) over the weeks out of stock, shaded (bars on the right axis:
+    out-of-stock days = 7 × (1 − in_stock_share), weekday-weighted like the share)."""
+    if weeks.empty:
+        return None
+    week = _dates(weeks["week"])
+    out_days = (7.0 * (1.0 - weeks["in_stock_share"].astype(float))).clip(lower=0.0).round(1)
+    fig = go.Figure([
+        go.Bar(x=week, y=out_days, name="out-of-stock days", yaxis="y2", marker={"color": STOCKOUT_SHADE},
+               width=7 * 24 * 3600 * 1000, hovertemplate="%{y} days out of stock<extra></extra>"),
+        go.Scatter(x=week, y=weeks["sales"], mode="lines", name="sales",
+                   line={"color": PALETTE["actual"], "shape": "hv"}),
+        go.Scatter(x=week, y=weeks["demand_estimate"], mode="lines", name="estimated demand",
+                   line={"color": PALETTE["forecast"], "dash": "dot", "shape": "hv"}),
+    ])
+    fig.update_layout(yaxis={"title": "units per week", "rangemode": "tozero"},
+                      yaxis2={"title": "days out of stock", "overlaying": "y", "side": "right", "range": [0, 7],
+                              "showgrid": False},
+                      bargap=0, margin={"l": 60, "r": 60, "t": 20, "b": 40})
+    return to_div(fig, height=STOCKOUT_HISTORY_HEIGHT)

@@ -30,6 +30,9 @@ class ReportLimits:
     below_target_margin: float = 0.02  # policy backtest: flag a class this far below its target
 
 
+LOST_SALES_CHART_SKUS = 6   # SKUs with a stock-out history chart (largest 52-week lost value)
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """The run a report describes and the previous succeeded run it is compared with."""
@@ -80,6 +83,8 @@ class PlannerData:
     excess: pd.DataFrame = field(default_factory=pd.DataFrame)        # report_excess_stock rows
     excess_by_supplier: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_excess_by_supplier rows
     service_curve: pd.DataFrame = field(default_factory=pd.DataFrame)  # whatif.service_value_curve rows
+    lost_sales_by_supplier: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_lost_sales_by_supplier
+    lost_sales_history: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_lost_sales_history (top SKUs)
 
 
 @dataclass
@@ -202,6 +207,8 @@ def fetch_planner_data(
         overrides=query(con, "report_overrides_applied", run_id=run_id, row_limit=limits.table_rows),
         excess=query(con, "report_excess_stock", run_id=run_id, row_limit=limits.table_rows),
         excess_by_supplier=query(con, "report_excess_by_supplier", run_id=run_id),
+        lost_sales_by_supplier=query(con, "report_lost_sales_by_supplier", run_id=run_id),
+        lost_sales_history=query(con, "report_lost_sales_history", run_id=run_id, top_n=LOST_SALES_CHART_SKUS),
         limits=limits,
     )
 

@@ -257,6 +257,22 @@ def model_legend(models_used: pd.DataFrame) -> list[dict[str, Any]]:
     return [{**row, "description": MODEL_DESCRIPTIONS.get(str(row["model"]), "")} for row in records(models_used)]
 
 
+def stockout_charts(data: PlannerData) -> list[dict[str, Any]]:
+    """The stock-out history chart and figures of each top lost-sales SKU, largest lost value first."""
+    history = data.lost_sales_history
+    if history.empty:
+        return []
+    charts_by_sku = []
+    for _, weeks in history.groupby("rank", sort=True):
+        first = weeks.iloc[0]
+        div = charts.stockout_history_div(weeks)
+        charts_by_sku.append({**{key: first[key] for key in ("sku", "description", "supplier_id", "unmet_demand",
+                                                              "lost_units_52w", "lost_value_52w",
+                                                              "backordered_units_52w", "backorder_rate_52w")},
+                              "div": Markup(div) if div else None})
+    return charts_by_sku
+
+
 def planner_context(data: PlannerData) -> dict[str, Any]:
     """Template variables of the planner report."""
     figures = {
@@ -265,7 +281,8 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "forecast_tracking": charts.forecast_tracking_div(data.forecast_tracking),
     }
     cards = drilldowns(data)
-    has_figures = bool(cards) or any(figures.values())
+    stockouts = stockout_charts(data)
+    has_figures = bool(cards) or any(figures.values()) or bool(stockouts)
     return {
         "title": "Planner report",
         "run": data.run,
@@ -291,6 +308,8 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "excess": records(data.excess),
         "service_curve": records(data.service_curve),
         "excess_by_supplier": records(data.excess_by_supplier),
+        "lost_sales_by_supplier": records(data.lost_sales_by_supplier),
+        "stockout_charts": stockouts,
         "data_quality": records(data.data_quality),
         "data_quality_note": _table_note(data.data_quality),
         "figures": {name: Markup(div) if div else None for name, div in figures.items()},

@@ -87,6 +87,7 @@ def assemble_outputs(
     demand_weekly: pd.DataFrame | None = None,
     overrides_applied: pd.DataFrame | None = None,
     excess_stock: pd.DataFrame | None = None,
+    lost_sales: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every per-run output table of the registry keyed by its name, in registry order.
 
@@ -114,6 +115,8 @@ def assemble_outputs(
         "demand_weekly": pd.DataFrame() if demand_weekly is None else demand_weekly,
         "overrides_applied": pd.DataFrame() if overrides_applied is None else overrides_applied,
         "excess_stock": pd.DataFrame() if excess_stock is None else excess_stock,
+        "lost_sales": pd.DataFrame() if lost_sales is None else lost_sales[0],
+        "lost_sales_by_supplier": pd.DataFrame() if lost_sales is None else lost_sales[1],
     }
     check_run_outputs(outputs)
     return {name: outputs[name] for name in RUN_TABLES}

@@ -102,6 +102,19 @@ def _day(name: str, description: str, nullable: bool = True) -> Column:
     return Column(name, "date", description, nullable)
 
 
+def _lost_sales_columns(weeks: int) -> tuple[Column, ...]:
+    """The lost-sales figures over the last ``weeks`` weeks (tables lost_sales, lost_sales_by_supplier)."""
+    return (
+        _number(f"demand_units_{weeks}w", f"estimated demand over the last {weeks} weeks, units"),
+        _number(f"lost_units_{weeks}w", f"`lost` items: demand not served (lost) over the last {weeks} weeks"),
+        _number(f"lost_value_{weeks}w", f"lost_units_{weeks}w × unit cost"),
+        _number(f"backordered_units_{weeks}w", f"`backorder` items: demand that met an empty shelf (backlogged) "
+                f"over the last {weeks} weeks"),
+        _number(f"backorder_rate_{weeks}w", f"share of demand not met from stock over the last {weeks} weeks (1 − "
+                "fill rate); NULL without demand"),
+    )
+
+
 _SKU = "SKU code"
 _SUPPLIER = "supplier code"
 _LT_MEAN = "mean lead time, weeks"
@@ -244,6 +257,7 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
                     "take all the stock; NULL when there is stock but no forecast demand (no finite cover)"),
             _day("projected_stockout_week", "first week with backorder probability ≥ 0.5"),
             _day("order_by", "latest order date: projected stock-out − lead-time p90, not before as_of"),
+            _text("unmet_demand", "backorder | lost: for a `lost` item the units short are lost, not backlogged"),
         )),
     OutputTable(
         "projection", "Expected stock of every SKU week by week, with open purchase orders arriving.",
@@ -254,9 +268,15 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             Column("step", "integer", "weeks ahead: 1 = first week after as_of", nullable=False),
             _number("demand_mean", "mean forecast demand of the week"),
             _number("receipts", "units expected to arrive in the week"),
-            _number("on_hand_expected", "expected on hand at the end of the week (negative: backorders)"),
-            _number("backorder_probability", "P(cumulative demand > available stock)"),
-            _number("expected_backorder_units", "expected units short by the end of the week"),
+            _number("on_hand_expected", "expected on hand at the end of the week (negative: backorders; a `lost` "
+                    "item's is never negative)"),
+            _number("backorder_probability", "P(cumulative demand > available stock); a `lost` item: P(the week's "
+                    "demand > on hand in the week), its stock-out probability"),
+            _number("expected_backorder_units", "expected units short by the end of the week (a `lost` item: units "
+                    "lost so far, none backlogged)"),
+            _text("unmet_demand", "backorder | lost: how the row reads (docs/stockouts.md)"),
+            _number("expected_lost_units", "a `lost` item: expected units lost in the week (NULL: `backorder` "
+                    "item)"),
         )),
     OutputTable(
         "supplier_risk", "Stock-out risk and delivery record rolled up per supplier.",
@@ -413,6 +433,30 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             Column("censored", "boolean", "a lost-sales item's week with a stock-out (sales under-state demand)",
                    nullable=False),
             _text("unmet_demand", "backorder | lost (items.unmet_demand, default [inputs] unmet_demand)"),
+        )),
+    OutputTable(
+        "lost_sales", "Lost sales and backorders per SKU the stock history covers (empty without it), over the "
+        "last 13 and 52 weeks: unmet demand U = demand - sales for a `lost` item (lost), (1 - in_stock_share) x "
+        "demand for a `backorder` item (backlogged); backorder rate = sum U / sum demand = 1 - fill rate "
+        "(models/lost_sales.py, docs/stockouts.md).",
+        "SKU", ("run_id", "sku"), columns=(
+            _run_id(),
+            _text("sku", _SKU, nullable=False),
+            _text("supplier_id", _SUPPLIER),
+            _text("unmet_demand", "backorder | lost"),
+            *(column for weeks in (13, 52) for column in _lost_sales_columns(weeks)),
+            *(_count(f"out_of_stock_weeks_{weeks}w", f"weeks of the last {weeks} with a stock-out (in_stock_share "
+                     "< 1)") for weeks in (13, 52)),
+        )),
+    OutputTable(
+        "lost_sales_by_supplier", "The `lost_sales` figures summed per supplier; backorder rate = sum of unmet "
+        "demand / sum of demand over its SKUs (demand-weighted).",
+        "supplier", ("run_id", "supplier_id"), columns=(
+            _run_id(),
+            _text("supplier_id", _SUPPLIER, nullable=False),
+            _count("skus", "SKUs with stock history"),
+            _count("lost_skus", "of them `lost` items"),
+            *(column for weeks in (13, 52) for column in _lost_sales_columns(weeks)),
         )),
     OutputTable(
         "overrides_applied", "Every planner override (input `overrides.csv`) and what it changed in the run, per "
