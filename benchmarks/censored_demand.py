@@ -8,7 +8,8 @@ unmet_demand = lost, ...) goes through the real loader (`load_inputs`: stock his
 weekday-weighted in-stock share), `unconstrain_demand` and the forecast engine, once on the
 sales as they are and once on the unconstrained demand. Prints, for the SKUs with >= 20 % of
 selling days out of stock, the mean forecast bias (forecast mean / true weekly demand - 1)
-either way, and the estimated vs simulated lost units.
+either way, and the estimated vs simulated lost units (models/lost_sales.py, as the run's
+`lost_sales` table counts them, over the whole history).
 
     .venv/bin/python benchmarks/censored_demand.py --skus 60 --seed 1
 """
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 from safestock.models.demand_censoring import in_stock_share_matrix, unconstrain_demand
 from safestock.models.demand_matrix import build_demand_matrix, last_complete_week
+from safestock.models.lost_sales import lost_sales_by_sku
 from safestock.models.forecasting import forecast_demand
 from safestock.pipelines.demo.replenishment import WEEKDAY_PROFILE
 from safestock.pipelines.inputs import load_inputs
@@ -133,6 +135,15 @@ def measure(world: CensoredWorld, horizon: int = 13) -> dict[str, float]:
     estimated_lost = float((estimate.demand - sales.quantity)[:, weeks_covered].sum())
     figures["estimated_lost_units_last_year"] = estimated_lost
     figures["simulated_lost_units_all_history"] = float(true_lost_in_window.sum())
+    # Lost units as the run reports them (models/lost_sales.py, table lost_sales) over the whole
+    # simulated history (the stock history covers it all) against the simulated truth.
+    whole = len(sales.weeks)
+    lost_table = lost_sales_by_sku(skus, inputs.items["supplier_id"].to_numpy(dtype=object),
+                                   inputs.items["unit_cost"].to_numpy(float), lost, sales.quantity, estimate.demand,
+                                   share, sales.start, windows=(whole,))
+    figures["estimated_lost_units"] = float(lost_table[f"lost_units_{whole}w"].sum())
+    figures["simulated_lost_units"] = float(world.lost_units.sum())
+    figures["lost_units_error"] = figures["estimated_lost_units"] / figures["simulated_lost_units"] - 1
     return figures
 
 
@@ -147,6 +158,8 @@ def main() -> None:
           f"(mean {figures['heavy_stockout_share']:.1%} out of stock)")
     print(f"forecast bias on them, ignoring censoring (forecast from sales): {figures['bias_sales']:+.1%}")
     print(f"forecast bias on them, from unconstrained demand:                {figures['bias_unconstrained']:+.1%}")
+    print(f"lost units over the {args.weeks}-week history, all SKUs: estimated {figures['estimated_lost_units']:,.0f} "
+          f"vs simulated {figures['simulated_lost_units']:,.0f} ({figures['lost_units_error']:+.1%}; target +-10 %)")
 
 
 if __name__ == "__main__":
