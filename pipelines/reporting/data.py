@@ -83,6 +83,8 @@ class PlannerData:
     excess: pd.DataFrame = field(default_factory=pd.DataFrame)        # report_excess_stock rows
     excess_by_supplier: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_excess_by_supplier rows
     service_curve: pd.DataFrame = field(default_factory=pd.DataFrame)  # whatif.service_value_curve rows
+    sku_plans: pd.DataFrame = field(default_factory=pd.DataFrame)     # report_sku_plans: order-line link targets
+    facets: pd.DataFrame = field(default_factory=pd.DataFrame)        # report_sku_facets of the listed SKUs
     lost_sales_by_supplier: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_lost_sales_by_supplier
     lost_sales_history: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_lost_sales_history (top SKUs)
 
@@ -99,6 +101,7 @@ class BuyerData:
     lines_per_supplier: int | None   # None when every line is shown
     exceptions: pd.DataFrame = field(default_factory=pd.DataFrame)   # report_buyer_exceptions rows
     decisions: pd.DataFrame = field(default_factory=pd.DataFrame)    # report_buyer_decisions rows
+    facets: pd.DataFrame = field(default_factory=pd.DataFrame)       # report_sku_facets of the listed SKUs
 
 
 def query(con: duckdb.DuckDBPyConnection, name: str, **params: Any) -> pd.DataFrame:
@@ -165,6 +168,37 @@ def fetch_sku_detail(
     )
 
 
+def fetch_sku_facets(
+    con: duckdb.DuckDBPyConnection, run_id: str, frames: list[pd.DataFrame], limits: ReportLimits
+) -> pd.DataFrame:
+    """Supplier, ABC class, category and risk status (report_sku_facets.sql) of every SKU listed in
+    ``frames`` (their ``sku`` columns): what the report filters offer on each row."""
+    skus = sorted({str(sku) for frame in frames if "sku" in frame.columns
+                   for sku in frame["sku"].dropna()})
+    return query(con, "report_sku_facets", run_id=run_id, skus=skus,
+                 at_risk_probability=limits.at_risk_probability)
+
+
+def fetch_buyer_lines(
+    con: duckdb.DuckDBPyConnection, run_id: str, limits: ReportLimits
+) -> tuple[pd.DataFrame, pd.DataFrame, int, int | None]:
+    """Supplier totals, the order lines the buyer report shows, the total line count and the
+    per-supplier cap (None: every line shown; above ``limits.buyer_max_lines`` lines in total each
+    supplier shows its first max(5, buyer_max_lines / suppliers))."""
+    suppliers = query(con, "report_buyer_suppliers", run_id=run_id)
+    total_lines = int(suppliers["lines"].sum()) if not suppliers.empty else 0
+    lines_per_supplier: int | None = None
+    if total_lines > limits.buyer_max_lines:
+        lines_per_supplier = max(5, limits.buyer_max_lines // max(len(suppliers), 1))
+    lines = query(
+        con,
+        "report_buyer_lines",
+        run_id=run_id,
+        lines_per_supplier=lines_per_supplier or max(total_lines, 1),
+    )
+    return suppliers, lines, total_lines, lines_per_supplier
+
+
 def fetch_planner_data(
     con: duckdb.DuckDBPyConnection, run_id: str, limits: ReportLimits
 ) -> PlannerData:
@@ -182,6 +216,11 @@ def fetch_planner_data(
     previous_kpis = (
         fetch_kpis(con, run.previous_run_id, limits) if run.previous_run_id is not None else None
     )
+    order_lines = fetch_buyer_lines(con, run_id, limits)[1]   # the buyer report's lines link here
+    sku_plans = query(con, "report_sku_plans", run_id=run_id,
+                      skus=sorted({str(sku) for sku in order_lines["sku"]}))
+    overrides = query(con, "report_overrides_applied", run_id=run_id, row_limit=limits.table_rows)
+    excess = query(con, "report_excess_stock", run_id=run_id, row_limit=limits.table_rows)
     return PlannerData(
         run=run,
         kpis=fetch_kpis(con, run_id, limits),
@@ -204,8 +243,10 @@ def fetch_planner_data(
         ),
         service_calibration=query(con, "report_service_calibration", run_id=run_id),
         service_curve=service_value_curve(query(con, "whatif_policy", run_id=run_id)),
-        overrides=query(con, "report_overrides_applied", run_id=run_id, row_limit=limits.table_rows),
-        excess=query(con, "report_excess_stock", run_id=run_id, row_limit=limits.table_rows),
+        overrides=overrides,
+        excess=excess,
+        sku_plans=sku_plans,
+        facets=fetch_sku_facets(con, run_id, [top_risk, sku_plans, overrides, excess], limits),
         excess_by_supplier=query(con, "report_excess_by_supplier", run_id=run_id),
         lost_sales_by_supplier=query(con, "report_lost_sales_by_supplier", run_id=run_id),
         lost_sales_history=query(con, "report_lost_sales_history", run_id=run_id, top_n=LOST_SALES_CHART_SKUS),
@@ -218,17 +259,10 @@ def fetch_buyer_data(
 ) -> BuyerData:
     """All buyer report data; caps lines per supplier when there are too many lines in total."""
     run = fetch_run(con, run_id)
-    suppliers = query(con, "report_buyer_suppliers", run_id=run_id)
-    total_lines = int(suppliers["lines"].sum()) if not suppliers.empty else 0
-    lines_per_supplier: int | None = None
-    if total_lines > limits.buyer_max_lines:
-        lines_per_supplier = max(5, limits.buyer_max_lines // max(len(suppliers), 1))
-    lines = query(
-        con,
-        "report_buyer_lines",
-        run_id=run_id,
-        lines_per_supplier=lines_per_supplier or max(total_lines, 1),
-    )
+    if run.at_risk_probability is not None:
+        limits = replace(limits, at_risk_probability=run.at_risk_probability)
+    suppliers, lines, total_lines, lines_per_supplier = fetch_buyer_lines(con, run_id, limits)
+    exceptions = query(con, "report_buyer_exceptions", run_id=run_id, rows_per_kind=limits.table_rows)
     return BuyerData(
         run=run,
         suppliers=suppliers,
@@ -236,6 +270,7 @@ def fetch_buyer_data(
         schedule=query(con, "report_buyer_schedule", run_id=run_id),
         total_lines=total_lines,
         lines_per_supplier=lines_per_supplier,
-        exceptions=query(con, "report_buyer_exceptions", run_id=run_id, rows_per_kind=limits.table_rows),
+        exceptions=exceptions,
         decisions=query(con, "report_buyer_decisions", run_id=run_id),
+        facets=fetch_sku_facets(con, run_id, [lines, exceptions], limits),
     )

@@ -35,6 +35,7 @@ from safestock.pipelines.reporting.data import (
     fetch_planner_data,
     records,
 )
+from safestock.pipelines.reporting.facets import facet_map, risk_status, row_attrs, sku_anchor
 from safestock.pipelines.reporting.orders import run_orders_dir, supplier_csv_name
 
 TEMPLATES = files("safestock.reports")  # the repository's reports/ folder, shipped as package data
@@ -168,6 +169,7 @@ def _environment() -> Environment:
     env.filters["with_currency"] = with_currency
     env.filters["raw"] = raw_value
     env.filters.update(td_num=td_num, td_date=td_date, td_text=td_text)
+    env.globals.update(row_attrs=row_attrs, sku_anchor=sku_anchor, risk_status=risk_status)
     return env
 
 
@@ -257,6 +259,16 @@ def model_legend(models_used: pd.DataFrame) -> list[dict[str, Any]]:
     return [{**row, "description": MODEL_DESCRIPTIONS.get(str(row["model"]), "")} for row in records(models_used)]
 
 
+def sku_plans(data: PlannerData, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The link targets of the buyer's order lines: one row per SKU with its anchor and, when the
+    SKU has a drill-down card (forecast and stock chart), that card's index."""
+    card_of = {str(card["row"]["sku"]): index for index, card in enumerate(cards, start=1)}
+    facets = facet_map(data.facets)
+    return [{"supplier_id": None, "supplier_name": None, "abc": None, **facets.get(str(row["sku"]), {}), **row,
+             "anchor": sku_anchor(row["sku"]), "card": card_of.get(str(row["sku"]))}
+            for row in records(data.sku_plans)]
+
+
 def stockout_charts(data: PlannerData) -> list[dict[str, Any]]:
     """The stock-out history chart and figures of each top lost-sales SKU, largest lost value first."""
     history = data.lost_sales_history
@@ -310,6 +322,8 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "excess_by_supplier": records(data.excess_by_supplier),
         "lost_sales_by_supplier": records(data.lost_sales_by_supplier),
         "stockout_charts": stockouts,
+        "sku_plans": sku_plans(data, cards),
+        "facets": facet_map(data.facets),
         "data_quality": records(data.data_quality),
         "data_quality_note": _table_note(data.data_quality),
         "figures": {name: Markup(div) if div else None for name, div in figures.items()},
@@ -334,11 +348,16 @@ def buyer_context(data: BuyerData, csv_dir: Path, out_dir: Path) -> dict[str, An
             "shortfall": max(supplier["min_order_value"] - supplier["recommended_value"], 0),
         })
     schedule = charts.order_schedule_div(data.schedule, data.run.currency)
+    planner_file = f"planner_{format_value(data.run.as_of, 'date')}.html"
     return {
         "title": "Buyer report",
         "run": data.run,
         "exceptions": records(data.exceptions),
         "decisions": records(data.decisions),
+        "facets": facet_map(data.facets),
+        # every SKU with a line shown here has a row in the planner's ordered-SKUs table
+        "planner_links": {str(sku): f"{quote(planner_file)}#{sku_anchor(sku)}" for sku in data.lines["sku"]}
+        if not data.lines.empty else {},
         "currency": data.run.currency,
         "money_unit": charts.currency_unit(data.run.currency),
         "suppliers": suppliers,
