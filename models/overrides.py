@@ -1,13 +1,15 @@
-"""Planner overrides applied to a run (issue 18, item 1: the core kinds).
+"""Planner overrides applied to a run (issue 18, item 1).
 
 An override row (``pipelines/inputs/overrides.py`` reads and validates them) has a scope
-(``sku`` / ``supplier`` / ``all`` with its ``key``), a ``kind``, a ``value`` and a date range
-[``start``, ``end``] (either end open when missing). Rules:
+(``sku`` / ``category`` / ``supplier`` / ``all`` with its ``key``), a ``kind``, a ``value`` and a
+date range [``start``, ``end``] (either end open when missing). Rules:
 
-* Matching: scope ``sku`` matches the SKU ``key``; ``supplier`` every SKU of supplier ``key``;
-  ``all`` every SKU. For one SKU and kind the most specific scope wins (sku > supplier > all);
-  overrides of the same kind and scope on the same SKU must not overlap in time (the reader
-  refuses that).
+* Matching: scope ``sku`` matches the SKU ``key``; ``category`` every SKU whose
+  ``items.category`` is ``key``; ``supplier`` every SKU of supplier ``key``; ``all`` every SKU.
+  For one SKU and kind the most specific scope wins (sku > category > supplier > all: a category
+  groups items that sell alike, so a planner's statement about it is closer to one SKU's demand
+  than a statement about whoever supplies it); overrides of the same kind and scope on the same
+  SKU must not overlap in time (the reader refuses that).
 * Forecast kinds act on the forecast weeks whose Monday lies in the range:
   ``forecast_multiplier`` m: mean, sd and the interval bounds × m;
   ``forecast_add`` a: mean and bounds + a (bounds and mean floored at 0), sd unchanged;
@@ -16,6 +18,10 @@ An override row (``pipelines/inputs/overrides.py`` reads and validates them) has
 * Planning kinds act when the planning date lies in the range: ``service_level`` v sets the
   SKU's target (0 < v < 1); ``do_not_order`` marks the SKU discontinued (s = S = 0, no order line:
   the policy's rule for discontinued items).
+* Stock kinds (``min_stock``, ``max_stock``: ``models/override_limits.py``) act on the policy's
+  reorder point and order-up-to level; ``like_item`` (``models/like_item.py``) on the demand
+  history before the forecast; contradictions between overrides and with the data:
+  ``models/override_conflicts.py``.
 
 Every application is recorded (``overrides_applied``: the override's file line, sku, kind, weeks
 changed, the value before → after: the summed forecast over those weeks, or the target / 0-1
@@ -30,22 +36,35 @@ import pandas as pd
 
 FORECAST_KINDS = ("forecast_multiplier", "forecast_add", "forecast_fixed")
 PLANNING_KINDS = ("service_level", "do_not_order")
-OVERRIDE_KINDS = FORECAST_KINDS + PLANNING_KINDS
-SCOPES = ("sku", "supplier", "all")
-_SPECIFICITY = {"sku": 2, "supplier": 1, "all": 0}
+STOCK_KINDS = ("min_stock", "max_stock")
+HISTORY_KINDS = ("like_item",)
+OVERRIDE_KINDS = FORECAST_KINDS + PLANNING_KINDS + STOCK_KINDS + HISTORY_KINDS
+#: Kinds whose ``value`` is text (the like SKU's code), not a number.
+TEXT_VALUE_KINDS = HISTORY_KINDS
+#: Kinds without a value.
+NO_VALUE_KINDS = ("do_not_order",)
+SCOPES = ("sku", "category", "supplier", "all")
+_SPECIFICITY = {"sku": 3, "category": 2, "supplier": 1, "all": 0}
 APPLIED_COLUMNS = ["line", "sku", "kind", "scope", "key", "weeks", "before", "after", "note"]
 
 
-def override_matches(overrides: pd.DataFrame, skus: np.ndarray, supplier_ids: np.ndarray) -> pd.DataFrame:
+def override_matches(overrides: pd.DataFrame, skus: np.ndarray, supplier_ids: np.ndarray,
+                     categories: np.ndarray | None = None) -> pd.DataFrame:
     """(override index ``override``, SKU row ``row``) pairs, the most specific scope per SKU and
-    kind kept (rule: module docstring)."""
+    kind kept (rule: module docstring). ``categories`` (n,): each SKU's ``items.category`` (None
+    or missing values: no category, matched by no category override). One pass per override
+    line (a file of a few hundred lines), each vectorised over the SKUs."""
     sku_index = pd.Index(np.asarray(skus).astype(str))
     supplier = pd.Series(np.asarray(supplier_ids).astype(str))
+    category = (pd.Series([None] * len(sku_index), dtype=object) if categories is None
+                else pd.Series(np.asarray(categories, dtype=object)))
     parts = []
     for position, (scope, key) in enumerate(zip(overrides["scope"], overrides["key"].astype(str))):
         if scope == "sku":
             rows = sku_index.get_indexer([key])
             rows = rows[rows >= 0]
+        elif scope == "category":
+            rows = np.flatnonzero((category == key).to_numpy())
         elif scope == "supplier":
             rows = np.flatnonzero((supplier == key).to_numpy())
         else:
@@ -56,6 +75,11 @@ def override_matches(overrides: pd.DataFrame, skus: np.ndarray, supplier_ids: np
     pairs["rank"] = overrides["scope"].map(_SPECIFICITY).to_numpy()[pairs["override"].to_numpy(int)]
     best = pairs.groupby(["row", "kind"])["rank"].transform("max")
     return pairs[pairs["rank"] == best][["override", "row"]].reset_index(drop=True)
+
+
+def active_on(overrides: pd.DataFrame, day: pd.Timestamp) -> np.ndarray:
+    """(k,) True where ``day`` lies in override k's [start, end] (the planning kinds' rule)."""
+    return _week_mask(overrides, pd.DatetimeIndex([pd.Timestamp(day)]))[:, 0]
 
 
 def _week_mask(overrides: pd.DataFrame, weeks: pd.DatetimeIndex) -> np.ndarray:
@@ -125,24 +149,50 @@ def planning_overrides(service_level: np.ndarray, discontinued: np.ndarray, as_o
     return level, stopped, pd.DataFrame(records, columns=["line", "sku", "kind", "weeks", "before", "after", "note"])
 
 
-def applied_table(overrides: pd.DataFrame, applied: list[pd.DataFrame]) -> pd.DataFrame:
+def applied_table(overrides: pd.DataFrame, applied: list[pd.DataFrame], as_of: pd.Timestamp | None = None,
+                  conflicts: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``overrides_applied`` rows: the applied records with the override's file line, scope and
-    key, plus one row (sku NULL, note 'matched no SKU') per override that matched nothing."""
+    key, plus one row (sku NULL, note 'matched no SKU') per override that matched nothing.
+
+    With ``as_of``: an override whose date range ended before the planning date changed nothing
+    and gets one row (sku NULL, note 'in the past: ...') instead of one per SKU. ``conflicts``
+    (``line`` = override position, ``sku``, ``note``; ``override_conflicts``): each note is
+    appended to the (override, SKU) row, or becomes a row of its own when there is none."""
     rows = pd.concat([frame for frame in applied if len(frame)] or [pd.DataFrame(columns=APPLIED_COLUMNS[:3])],
                      ignore_index=True)
-    unmatched = np.setdiff1d(np.arange(len(overrides)), rows["line"].to_numpy(int) if len(rows) else [])
+    ended = pd.to_datetime(overrides["end"]).to_numpy()
+    expired = (np.flatnonzero(~np.isnat(ended) & (ended < np.datetime64(pd.Timestamp(as_of))))
+               if as_of is not None else np.array([], dtype=int))
+    rows = rows[~rows["line"].isin(expired)]
+    if conflicts is not None and len(conflicts):
+        conflicts = conflicts[~conflicts["line"].isin(expired)]
+        joined = conflicts.groupby(["line", "sku"], sort=False)["note"].agg("; ".join).rename("conflict").reset_index()
+        rows = rows.merge(joined, on=["line", "sku"], how="outer")
+        rows["kind"] = rows["kind"].fillna(pd.Series(overrides["kind"].to_numpy()[rows["line"].to_numpy(int)],
+                                                     index=rows.index))
+        rows["weeks"] = rows["weeks"].fillna(0)
+        own, extra = rows["note"].fillna("").astype(str), rows["conflict"].fillna("").astype(str)
+        rows["note"] = np.where((own != "") & (extra != ""), own + "; " + extra, own + extra)
+        rows = rows.drop(columns="conflict").sort_values(["line", "sku"], kind="stable")
+    unmatched = np.setdiff1d(np.arange(len(overrides)), np.concatenate(
+        [rows["line"].to_numpy(int) if len(rows) else np.array([], dtype=int), expired]))
+    past = [f"in the past: the date range ended {pd.Timestamp(ended[k]):%Y-%m-%d}, before the planning date "
+            f"{pd.Timestamp(as_of):%Y-%m-%d}" for k in expired]
     rows = pd.concat([rows, pd.DataFrame({"line": unmatched, "sku": None, "kind": overrides["kind"].to_numpy()[unmatched],
-                                          "weeks": 0, "note": "matched no SKU"})], ignore_index=True)
+                                          "weeks": 0, "note": "matched no SKU"}),
+                      pd.DataFrame({"line": expired, "sku": None, "kind": overrides["kind"].to_numpy()[expired],
+                                    "weeks": 0, "note": past})], ignore_index=True)
     position = rows["line"].to_numpy(int)
     return rows.assign(scope=overrides["scope"].to_numpy()[position], key=overrides["key"].to_numpy()[position],
                        line=overrides["line"].to_numpy()[position]).reindex(columns=APPLIED_COLUMNS)
 
 
 def apply_overrides(forecast_bands: dict[str, np.ndarray], weeks: pd.DatetimeIndex, service_level: np.ndarray,
-                    discontinued: np.ndarray, as_of: pd.Timestamp, overrides: pd.DataFrame, skus: np.ndarray,
-                    supplier_ids: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, pd.DataFrame]:
-    """Every kind at once: (forecast bands, service_level, discontinued, ``overrides_applied`` rows)."""
-    matches = override_matches(overrides, skus, supplier_ids)
+                    discontinued: np.ndarray, as_of: pd.Timestamp, overrides: pd.DataFrame,
+                    matches: pd.DataFrame, skus: np.ndarray,
+                    ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, list[pd.DataFrame]]:
+    """The forecast and planning kinds at once: (forecast bands, service_level, discontinued, their
+    applied records; ``applied_table`` turns every step's records into ``overrides_applied``)."""
     bands, forecast_rows = apply_forecast_overrides(forecast_bands, weeks, overrides, matches, skus)
     level, stopped, planning_rows = planning_overrides(service_level, discontinued, as_of, overrides, matches, skus)
-    return bands, level, stopped, applied_table(overrides, [forecast_rows, planning_rows])
+    return bands, level, stopped, [forecast_rows, planning_rows]

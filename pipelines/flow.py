@@ -66,7 +66,10 @@ from safestock.models.inventory.decisions import (
 from safestock.models.inventory.excess import excess_stock
 from safestock.models.lost_sales import lost_sales_by_sku, lost_sales_by_supplier
 from safestock.models.inventory.exceptions import find_exceptions
-from safestock.models.overrides import apply_overrides
+from safestock.models.like_item import borrow_like_history
+from safestock.models.override_conflicts import override_conflicts
+from safestock.models.override_limits import apply_stock_limits
+from safestock.models.overrides import applied_table, apply_overrides, override_matches
 from safestock.models.inventory.policy import policy_lead_times, service_levels
 from safestock.models.partition import merge_forecasts, partition_skus, sample_skus
 from safestock.pipelines import storage
@@ -233,23 +236,58 @@ def decisions_task(db_path: Path, as_of: pd.Timestamp, wait_seconds: float = 0.0
         return decisions_before(con, as_of)
 
 
-@task(name="planner-overrides", cache_policy=NO_CACHE)
-def overrides_task(overrides: pd.DataFrame | None, forecast: ForecastResult, planning: PlanningInputs,
-                   supplier_ids: np.ndarray) -> tuple[ForecastResult, PlanningInputs, pd.DataFrame]:
-    """The planner's overrides (models/overrides.py) applied to the forecast and the planning inputs,
-    and the ``overrides_applied`` rows; without an overrides file everything as it was."""
+def _item_values(inputs: LoadedInputs, skus: np.ndarray, column: str) -> np.ndarray:
+    """``items.<column>`` in the order of ``skus`` (None where the item master has no value)."""
+    items = inputs.items.set_index("sku")
+    values = items[column] if column in items else pd.Series(None, index=items.index, dtype=object)
+    return values.reindex(skus).astype(object).where(lambda v: v.notna(), None).to_numpy()
+
+
+@task(name="planner-overrides-history", cache_policy=NO_CACHE)
+def like_item_task(overrides: pd.DataFrame | None, demand: DemandMatrix, inputs: LoadedInputs,
+                   ) -> tuple[pd.DataFrame, DemandMatrix, pd.DataFrame]:
+    """The overrides matched to the run's SKUs (by SKU, category, supplier) and the like_item
+    history borrowed before the forecast (models/like_item.py); without overrides nothing."""
     if overrides is None:
-        return forecast, planning, pd.DataFrame()
+        return pd.DataFrame({"override": [], "row": []}, dtype=int), demand, pd.DataFrame()
     announce(f"Applying {len(overrides)} planner override(s)")
+    matches = override_matches(overrides, demand.skus, _item_values(inputs, demand.skus, "supplier_id"),
+                               _item_values(inputs, demand.skus, "category"))
+    demand, like_rows = borrow_like_history(demand, overrides, matches, inputs.as_of)
+    return matches, demand, like_rows
+
+
+@task(name="planner-overrides", cache_policy=NO_CACHE)
+def overrides_task(overrides: pd.DataFrame | None, matches: pd.DataFrame, forecast: ForecastResult,
+                   planning: PlanningInputs) -> tuple[ForecastResult, PlanningInputs, list[pd.DataFrame]]:
+    """The planner's forecast and planning overrides (models/overrides.py) applied to the forecast
+    and the planning inputs, and their applied records; without an overrides file everything as it was."""
+    if overrides is None:
+        return forecast, planning, []
     as_of = planning.planning_date()
     weeks = pd.DatetimeIndex(first_forecast_week(as_of) + pd.to_timedelta(7 * np.arange(forecast.mean.shape[1]),
                                                                             unit="D"))
     names = ("mean", "sd", "lo80", "hi80", "lo95", "hi95")
     bands, level, stopped, applied = apply_overrides({name: getattr(forecast, name) for name in names}, weeks,
                                                      planning.service_level, planning.discontinued, as_of,
-                                                     overrides, planning.sku, supplier_ids)
+                                                     overrides, matches, planning.sku)
     return (dataclasses.replace(forecast, **bands),
             dataclasses.replace(planning, service_level=level, discontinued=stopped), applied)
+
+
+@task(name="planner-overrides-stock", cache_policy=NO_CACHE)
+def stock_limits_task(overrides: pd.DataFrame | None, matches: pd.DataFrame, policy: pd.DataFrame,
+                      planning: PlanningInputs, inputs: LoadedInputs,
+                      applied: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """min_stock / max_stock on the policy (models/override_limits.py), then the run's
+    ``overrides_applied`` rows: every step's records, contradictions noted (models/override_conflicts.py)."""
+    if overrides is None:
+        return policy, pd.DataFrame()
+    as_of = planning.planning_date()
+    policy, limit_rows = apply_stock_limits(policy, overrides, matches, as_of, planning.discontinued)
+    conflicts = override_conflicts(overrides, matches, planning.sku,
+                                   _item_values(inputs, planning.sku, "status") == "discontinued", as_of)
+    return policy, applied_table(overrides, [*applied, limit_rows], as_of, conflicts)
 
 
 @task(name="policy", cache_policy=NO_CACHE)
@@ -430,16 +468,19 @@ def weekly_run(
         try:
             sales = weekly_demand_task(inputs, config.history_weeks)
             demand, demand_weekly = unconstrained_demand_task(inputs, sales)
-            forecast = forecast_all(demand, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
+            # like_item overrides: new SKUs borrow history for the forecast and policy (the tables keep what sold)
+            matches, borrowed, like_rows = like_item_task(overrides, demand, inputs)
+            forecast = forecast_all(borrowed, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
             lead_times = lead_time_task(inputs, config)
             planning = planning_inputs_task(demand, inputs, lead_times)
             decisions = decisions_task(db_path, inputs.as_of, wait_seconds)  # approved: on order until in the ERP
             planning = with_approved_orders(planning, pending_approvals(decisions, inputs.purchase_orders,
                                                                         config.approval_match_days))
-            forecast, planning, overrides_applied = overrides_task(overrides, forecast, planning,
-                                                                   planning.supplier_id.astype(str))
-            backtest, calibration, nominal_level = policy_backtest_task(demand, forecast, planning, config)
-            policy = policy_task(planning, demand, forecast, config, nominal_level)
+            forecast, planning, override_rows = overrides_task(overrides, matches, forecast, planning)
+            backtest, calibration, nominal_level = policy_backtest_task(borrowed, forecast, planning, config)
+            policy = policy_task(planning, borrowed, forecast, config, nominal_level)
+            policy, overrides_applied = stock_limits_task(overrides, matches, policy, planning, inputs,
+                                                          [like_rows, *override_rows])
             projection, risk = risk_task(planning, forecast, policy, config)
             orders = mark_rejected(orders_task(planning, policy, risk, config),
                                    recent_rejections(decisions, inputs.as_of, config.rejected_memory_weeks))

@@ -24,7 +24,7 @@ YEARS = 2.0
 COLUMNS = {
     "sales": ["date", "sku", "quantity"],
     "items": ["sku", "supplier_id", "unit_cost", "pack_size", "moq", "description",
-              "service_level", "status"],
+              "service_level", "status", "category"],
     "suppliers": ["supplier_id", "name", "lead_time_days", "review_period_days",
                   "min_order_value"],
     "inventory": ["sku", "on_hand", "as_of", "backordered"],
@@ -124,6 +124,17 @@ def test_new_and_discontinued_items(tables: dict[str, pd.DataFrame]) -> None:
     assert (truth.loc[discontinued, "demand_class"] == "discontinued").all()
     assert ((as_of - last_sale.reindex(discontinued).dropna()).dt.days >= 90).all()
     assert set(items["status"]) == {"active", "discontinued"}
+
+
+def test_categories_follow_the_description(tables: dict[str, pd.DataFrame]) -> None:
+    """items.category comes from the description's noun (no random draw of its own): every bearing
+    is mechanical, every fuse electrical, every hose fluid handling."""
+    items = tables["items"]
+    noun = items["description"].str.split(" ").str[1]
+    expected = {"bearing": "mechanical", "fuse": "electrical", "hose": "fluid handling", "bolt": "fasteners"}
+    shown = items[noun.isin(list(expected))]
+    assert len(shown) > 0 and (shown["category"] == noun[noun.isin(list(expected))].map(expected)).all()
+    assert items["category"].nunique() == 4 and items["category"].notna().all()
 
 
 def test_service_levels_mostly_empty(tables: dict[str, pd.DataFrame]) -> None:

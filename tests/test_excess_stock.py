@@ -46,6 +46,40 @@ def test_excess_dead_and_discontinued_stock_by_hand() -> None:
     assert list(table.index) == ["A", "D", "C"]  # by excess value, largest first
 
 
+def test_totals_per_category_and_supplier_by_hand() -> None:
+    """The planner report's totals (sql/report_excess_by_category.sql, report_excess_by_supplier.sql)
+    over excess_stock rows written by the model, categories from items_snapshot."""
+    import duckdb
+    from safestock.pipelines.sqlfiles import sql
+    from safestock.pipelines.storage.schema import schema_ddl
+
+    planning = _planning([300, 40, 50, 20], ["active", "active", "active", "discontinued"])
+    rows = excess_stock(planning, np.array([320.0, 40.0, 50.0, 20.0]), np.array([100.0, 60.0, 0.0, 0.0]),
+                        np.array([[10.0] * 12, [10.0] * 12, [0.0] * 12, [0.0] * 12]),
+                        np.array([[10.0] * 30, [10.0] * 30, [5.0] * 3 + [0.0] * 27, [0.0] * 30]),
+                        np.array([0, 0, 0, 29]))
+    # one more row by hand: E of supplier S1 without a category, 10 units x 10.00 excess
+    extra = rows.iloc[:1].assign(sku="E", excess_units=10.0, excess_value=100.0, reason="by hand")
+    excess = pd.concat([rows, extra], ignore_index=True)
+    items = pd.DataFrame({"sku": ["A", "B", "C", "D", "E"], "category": ["pumps", "pumps", "pumps", "valves", None]})
+    with duckdb.connect() as con:
+        con.execute(schema_ddl())
+        excess = excess[[name for name in con.table("excess_stock").columns if name in excess]]  # as the writer
+        con.execute("insert into excess_stock by name select 'r1' as run_id, * from excess")
+        con.execute("insert into items_snapshot by name select 'r1' as run_id, * from items")
+        by_category = con.execute(sql("report_excess_by_category"), {"run_id": "r1"}).df()
+        by_supplier = con.execute(sql("report_excess_by_supplier"), {"run_id": "r1"}).df()
+    table = by_category.assign(category=by_category["category"].fillna("(none)"))[
+        ["category", "skus", "excess_units", "excess_value", "dead_skus", "discontinued_skus"]]
+    # pumps: A 140 units / 280.00 + C 50 / 50.00 (dead); E: 10 / 100.00; valves: D 20 / 60.00 (discontinued)
+    assert table.values.tolist() == [["pumps", 2, 190.0, 330.0, 1, 0], ["(none)", 1, 10.0, 100.0, 0, 0],
+                                     ["valves", 1, 20.0, 60.0, 0, 1]]
+    # S1: A + E = 150 units, 380.00; S2: C + D = 70 units, 110.00, one dead, one discontinued
+    assert by_supplier[["supplier_id", "skus", "excess_units", "excess_value", "dead_skus",
+                        "discontinued_skus"]].values.tolist() == [["S1", 2, 150.0, 380.0, 0, 0],
+                                                                 ["S2", 2, 70.0, 110.0, 1, 1]]
+
+
 @pytest.mark.slow
 def test_a_run_writes_excess_stock_and_the_planner_report_shows_it(prefect_harness: None, demo_input, tmp_path) -> None:
     import duckdb
@@ -69,3 +103,9 @@ def test_a_run_writes_excess_stock_and_the_planner_report_shows_it(prefect_harne
     top = rows.sort_values(["excess_value", "sku"], ascending=[False, True])["sku"].iloc[0]
     section = planner[planner.index('<section id="excess"'):]
     assert 'id="excess-table"' in section and top in section[:section.index("</table>", section.index("excess-table"))]
+    # totals per category (the demo's items have categories): every category of an excess row is listed
+    categories = section[section.index('id="excess-categories"'):section.index("excess-table")]
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        listed = con.execute("select distinct i.category from excess_stock e join items_snapshot i "
+                             "using (run_id, sku) where run_id = ?", [run.run_id]).df()["category"]
+    assert len(listed) > 0 and all(f">{name}<" in categories for name in listed)

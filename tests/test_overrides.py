@@ -105,6 +105,9 @@ def test_a_run_with_overrides_changes_forecast_and_orders_and_records_them(
     with duckdb.connect(str(tmp_path / "base.duckdb"), read_only=True) as con:
         ordered = con.execute("select sku from purchase_recommendations where status = 'recommended' "
                               "order by sku limit 2").df()["sku"].tolist()
+        shelf = con.execute("select sku, reorder_point, order_up_to from inventory_policy join items_snapshot "
+                            "using (run_id, sku) where order_up_to > 0 and category <> 'electrical' "
+                            "and sku not in (?, ?) order by sku limit 1", ordered).df().iloc[0]
         before = con.execute("select sku, step, mean from forecasts where sku in (?, ?) order by sku, step",
                              ordered).df()
     stop, doubled = ordered
@@ -113,14 +116,31 @@ def test_a_run_with_overrides_changes_forecast_and_orders_and_records_them(
     (folder / "overrides.csv").write_text("scope,key,kind,value,start,end,note\n"
                                           f"sku,{stop},do_not_order,,,,phase-out\n"
                                           f"sku,{doubled},forecast_multiplier,2,,,tender\n"
-                                          "sku,NO-SUCH-SKU,forecast_add,5,,,typo\n")
+                                          "sku,NO-SUCH-SKU,forecast_add,5,,,typo\n"
+                                          f"sku,{shelf.sku},min_stock,{shelf.order_up_to + 7:.0f},,,display\n"
+                                          "category,electrical,service_level,0.97,,,\n")
     run = weekly_run(input_dir=folder, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r", config_path=config)
     with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
         after = con.execute("select sku, step, mean from forecasts where run_id = ? and sku in (?, ?) "
                             "order by sku, step", [run.run_id, *ordered]).df()
         lines = con.execute("select sku from purchase_recommendations where run_id = ?", [run.run_id]).df()
         applied = con.execute("select line, sku, kind, weeks, before, after, note from overrides_applied "
-                              "where run_id = ? order by line", [run.run_id]).df()
+                              "where run_id = ? order by line, sku", [run.run_id]).df()
+        limited = con.execute("select reorder_point, order_up_to, method from inventory_policy "
+                              "where run_id = ? and sku = ?", [run.run_id, shelf.sku]).df().iloc[0]
+        electrical = con.execute("select p.sku, p.service_level from inventory_policy p join items_snapshot i "
+                                 "using (run_id, sku) where run_id = ? and i.category = 'electrical' and "
+                                 "i.status = 'active'", [run.run_id]).df()
+    # the display minimum: s = S = the old order-up-to + 7 (above both), recorded s before -> after
+    raised = applied[applied["line"] == 5].iloc[0]
+    assert limited["reorder_point"] == limited["order_up_to"] == pytest.approx(round(shelf.order_up_to + 7))
+    assert limited["method"].endswith("+min_stock")
+    assert (raised["kind"], raised["before"], raised["after"]) == (
+        "min_stock", pytest.approx(shelf.reorder_point), pytest.approx(round(shelf.order_up_to + 7)))
+    # the category override reached exactly the category's SKUs (items_snapshot.category from the demo)
+    assert len(electrical) > 0 and (electrical["service_level"] == 0.97).all()
+    assert set(applied[applied["line"] == 6]["sku"]) >= set(electrical["sku"])
+    applied = applied[applied["line"] <= 4].reset_index(drop=True)
     twice = before[before["sku"] == doubled]["mean"].to_numpy() * 2
     assert after[after["sku"] == doubled]["mean"].to_numpy() == pytest.approx(twice)
     assert after[after["sku"] == stop]["mean"].tolist() == before[before["sku"] == stop]["mean"].tolist()
@@ -141,3 +161,116 @@ def test_a_run_with_overrides_changes_forecast_and_orders_and_records_them(
     expected = (f"override (overrides.csv line 3, sku {doubled}): forecast_multiplier "
                 f"{twice.sum() / 2:,.1f} -> {twice.sum():,.1f} over {len(twice)} week(s)")
     assert expected in " ".join(shown.output.split())
+
+
+def test_category_scope_sits_between_sku_and_supplier(tmp_path: Path) -> None:
+    overrides = _overrides(tmp_path, "supplier,S1,forecast_multiplier,2,,,\n"
+                                     "category,pumps,forecast_multiplier,3,,,\n"
+                                     "sku,A,forecast_multiplier,4,,,\n"
+                                     "all,,forecast_multiplier,5,,,\n")
+    matches = override_matches(overrides, SKUS, SUPPLIERS, np.array(["pumps", "pumps", None], dtype=object))
+    out, _ = apply_forecast_overrides(_bands(), WEEKS, overrides, matches, SKUS)
+    # A: its own x4 (sku beats category); B: category x3 beats its supplier's x2; C (no category, S2): all x5
+    assert out["mean"][:, 0].tolist() == [40.0, 30.0, 50.0]
+
+
+def _policy() -> pd.DataFrame:
+    return pd.DataFrame({"sku": SKUS, "reorder_point": [20.0, 50.0, 0.0], "order_up_to": [35.0, 80.0, 0.0],
+                         "protection_demand_mean": [15.0, 40.0, 0.0], "safety_stock": [5.0, 10.0, 0.0],
+                         "method": ["cycle/normal", "cycle/normal", "discontinued"]})
+
+
+def test_min_and_max_stock_raise_and_cap_the_policy(tmp_path: Path) -> None:
+    from safestock.models.override_limits import apply_stock_limits
+
+    overrides = _overrides(tmp_path, "sku,A,min_stock,40,,,display\n"
+                                     "sku,B,max_stock,45,,,pallet\n"
+                                     "sku,C,min_stock,10,,,\n"
+                                     "supplier,S1,min_stock,5,2026-04-01,,later\n")
+    matches = override_matches(overrides, SKUS, SUPPLIERS)
+    policy, applied = apply_stock_limits(_policy(), overrides, matches, pd.Timestamp("2026-03-08"),
+                                         np.array([False, False, True]))
+    # A: s = max(20, 40) = 40, S = max(35, 40) = 40, safety stock 40 - 15 = 25
+    # B: S = min(80, 45) = 45 < s 50, so s = 45 too; safety stock 45 - 40 = 5
+    # C: discontinued, s = S = 0 kept
+    assert policy["reorder_point"].tolist() == [40, 45, 0] and policy["order_up_to"].tolist() == [40, 45, 0]
+    assert policy["safety_stock"].tolist() == [25, 5, 0]
+    assert policy["method"].tolist() == ["cycle/normal+min_stock", "cycle/normal+max_stock", "discontinued"]
+    rows = {r.sku: (r.kind, r.before, r.after, r.note) for r in applied.itertuples() if r.line < 3}
+    assert rows["A"] == ("min_stock", 20, 40, "order-up-to 35 -> 40")
+    assert rows["B"] == ("max_stock", 80, 45, "reorder point capped 50 -> 45: service will fall short of the target")
+    assert rows["C"][3] == "not applied: the SKU is discontinued (s = S = 0)"
+    # the supplier-wide minimum is outranked for A by its own line, and not yet active for B
+    later = applied[applied["line"] == 3]
+    assert later["sku"].tolist() == ["B"] and later["note"].tolist() == ["planning date outside the date range"]
+
+
+def test_like_item_borrows_the_like_skus_history_before_the_forecast(tmp_path: Path) -> None:
+    from safestock.models.demand_matrix import DemandMatrix
+    from safestock.models.like_item import borrow_like_history
+
+    skus = np.array(["OLD", "NEW", "EST", "NEVER"])
+    quantity = np.zeros((4, 20))
+    quantity[0, 2:] = 5.0        # OLD sold 5 a week from week 2 on (18 weeks)
+    quantity[1, 17:] = 2.0       # NEW: first sale in week 17, 3 weeks of history
+    quantity[2] = 1.0            # EST: 20 weeks of its own
+    demand = DemandMatrix(skus, pd.date_range("2025-10-20", periods=20, freq="7D"), quantity,
+                          np.array([2, 17, 0, 20]))
+    overrides = _overrides(tmp_path, "sku,NEW,like_item,OLD,,,successor\n"
+                                     "sku,EST,like_item,OLD,,,\n"
+                                     "sku,NEVER,like_item,GHOST,,,typo\n")
+    matches = override_matches(overrides, skus, np.array(["S"] * 4))
+    out, applied = borrow_like_history(demand, overrides, matches, pd.Timestamp("2026-03-08"))
+    # NEW: weeks 2..16 take OLD's 5 a week (15 weeks = 75 units), its own 3 x 2 kept; history starts in week 2
+    assert out.quantity[1].tolist() == [0, 0] + [5.0] * 15 + [2.0] * 3 and out.start.tolist() == [2, 2, 0, 20]
+    assert out.history_weeks[1] == 18
+    assert (out.quantity[[0, 2, 3]] == quantity[[0, 2, 3]]).all()
+    assert demand.quantity[1, :17].sum() == 0   # the input matrix is left as it was
+    rows = {r.sku: (r.weeks, r.before, r.after, r.note) for r in applied.itertuples()}
+    assert rows["NEW"] == (15, 6.0, 81.0, "")
+    assert rows["EST"][0] == 0 and rows["EST"][3] == "not applied: the SKU has 20 weeks of its own history (>= 13)"
+    assert rows["NEVER"][3] == "contradiction: like item 'GHOST' is not a known SKU; no history borrowed"
+
+
+def test_contradictions_and_past_overrides_are_reported(tmp_path: Path) -> None:
+    from safestock.models.override_conflicts import override_conflicts
+
+    overrides = _overrides(tmp_path, "sku,A,min_stock,50,,,\n"                       # line 2
+                                     "sku,A,max_stock,40,,,\n"                       # line 3
+                                     "sku,B,do_not_order,,2026-03-01,,\n"            # line 4
+                                     "sku,B,forecast_add,5,2026-03-09,2026-03-16,\n"  # line 5
+                                     "sku,C,forecast_fixed,8,,,\n"                   # line 6
+                                     "all,,forecast_add,1,2026-01-05,2026-01-31,\n")  # line 7: in the past
+    as_of = pd.Timestamp("2026-03-08")
+    matches = override_matches(overrides, SKUS, SUPPLIERS)
+    conflicts = override_conflicts(overrides, matches, SKUS, np.array([False, False, True]), as_of)
+    _, forecast_rows = apply_forecast_overrides(_bands(), WEEKS, overrides, matches, SKUS)
+    table = applied_table(overrides, [forecast_rows], as_of, conflicts)
+    notes = {(r.line, r.sku if isinstance(r.sku, str) else None): r.note for r in table.itertuples()}
+    clash = "contradiction: min_stock 50 (line 2) > max_stock 40 (line 3); the maximum wins"
+    assert notes[(2, "A")] == clash and notes[(3, "A")] == clash
+    assert notes[(4, "B")] == "contradiction: forecast override on line 5 in the same dates as this do_not_order"
+    assert notes[(5, "B")] == "contradiction: do_not_order on line 4 in the same dates: nothing is ordered"
+    assert notes[(6, "C")] == "contradiction: the SKU is discontinued in items (status); it is not ordered"
+    # the past override: one row, no SKU, instead of three 'no forecast week' rows
+    assert [key for key in notes if key[0] == 7] == [(7, None)]
+    assert notes[(7, None)] == "in the past: the date range ended 2026-01-31, before the planning date 2026-03-08"
+    assert table.loc[table["line"] == 5, ["weeks", "before", "after"]].values.tolist() == [[2, 20.0, 30.0]]
+
+
+def test_like_item_and_category_overrides_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(InputValidationError) as caught:
+        _overrides(tmp_path, "category,,forecast_add,1,,,\n"             # line 2
+                             "category,pumps,like_item,SKU-1,,,\n"       # line 3
+                             "sku,SKU-2,like_item,,,,\n"                 # line 4
+                             "sku,SKU-3,like_item,SKU-3,,,\n"            # line 5
+                             "sku,SKU-4,max_stock,-2,,,\n")              # line 6
+    text = str(caught.value)
+    for expected in ("line 2, column 'key': a category override needs the code in key",
+                     "line 3, column 'scope': a like_item override is for one new SKU: scope sku, not category",
+                     "line 4, column 'value': a like_item override needs the like SKU's code in value",
+                     "line 5, column 'value': a SKU cannot be its own like item (SKU-3)",
+                     "line 6, column 'value': -2 is below 0"):
+        assert expected in text, text
+    overrides = _overrides(tmp_path, "sku,SKU-9,like_item,00042,,,\n")
+    assert overrides["text_value"].tolist() == ["00042"] and np.isnan(overrides["value"].iloc[0])

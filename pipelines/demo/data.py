@@ -54,6 +54,10 @@ SUPPLIER_PROFILES = {"reliable": (0.5, (0.0, 0.0), (0.03, 0.08), (0.01, 0.04)),
 NOMINAL_LEAD_TIMES = np.array([7, 10, 14, 21, 28, 35, 42, 56, 70, 84])
 _NOUNS = ["bearing", "gasket", "filter", "valve", "hose", "bracket", "sensor", "pump", "seal",
           "fuse", "relay", "cable", "belt", "spring", "bolt set", "lamp", "switch", "coupling"]
+#: Category of each noun (items.category): derived from the description, so no random draw is added.
+_NOUN_CATEGORY = ["mechanical", "fluid handling", "fluid handling", "fluid handling", "fluid handling",
+                  "mechanical", "electrical", "fluid handling", "fluid handling", "electrical", "electrical",
+                  "electrical", "mechanical", "mechanical", "fasteners", "electrical", "electrical", "mechanical"]
 _ADJECTIVES = ["steel", "brass", "heavy-duty", "compact", "standard", "industrial", "premium"]
 _SIZES = ["6mm", "10mm", "25mm", "1/2in", "S", "M", "L", "XL", "12V", "24V"]
 _SUPPLIER_WORDS = (["Nordic", "Atlas", "Delta", "Orion", "Vega", "Summit", "Harbor", "Granite",
@@ -127,7 +131,8 @@ def _draw_suppliers(n_suppliers: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _draw_items(params: SkuParams, n_suppliers: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Item master: supplier assignment (skewed), cost, pack size, MOQ, service level, status."""
+    """Item master: supplier assignment (skewed), cost, pack size, MOQ, service level, status, category (from the
+    description's noun)."""
     n = len(params.rate)
     weights = 1.0 / np.arange(1, n_suppliers + 1) ** 0.7
     supplier_idx = rng.choice(n_suppliers, n, p=weights / weights.sum())
@@ -137,9 +142,10 @@ def _draw_items(params: SkuParams, n_suppliers: int, rng: np.random.Generator) -
     pack = np.where(weekly_mean < 3 * pack, 1, pack)
     moq = np.where(rng.random(n) < 0.3, pack * rng.choice([2, 5, 10], n), 0)
     service_level = np.where(rng.random(n) < 0.05, rng.choice([0.9, 0.95, 0.975, 0.99], n), np.nan)
-    description = [f"{_ADJECTIVES[a]} {_NOUNS[b]} {_SIZES[c]}" for a, b, c in zip(
-        rng.integers(len(_ADJECTIVES), size=n), rng.integers(len(_NOUNS), size=n),
-        rng.integers(len(_SIZES), size=n))]
+    # the three draws in the order they always had (the random stream of later draws must not shift)
+    adjective, noun, size = (rng.integers(len(_ADJECTIVES), size=n), rng.integers(len(_NOUNS), size=n),
+                             rng.integers(len(_SIZES), size=n))
+    description = [f"{_ADJECTIVES[a]} {_NOUNS[b]} {_SIZES[c]}" for a, b, c in zip(adjective, noun, size)]
     return pd.DataFrame({
         "sku": [f"SKU-{i:06d}" for i in range(1, n + 1)],
         "supplier_id": [f"SUP-{i + 1:03d}" for i in supplier_idx],
@@ -147,6 +153,7 @@ def _draw_items(params: SkuParams, n_suppliers: int, rng: np.random.Generator) -
         "pack_size": pack, "moq": moq, "description": description,
         "service_level": service_level,
         "status": np.where(params.demand_class == "discontinued", "discontinued", "active"),
+        "category": np.asarray(_NOUN_CATEGORY)[noun],  # from the description's noun: no new draw
     })
 
 

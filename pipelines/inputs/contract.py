@@ -214,6 +214,9 @@ ITEMS = TableSpec(
                            "backorder)"),
         _text("supplier_sku", required=False, nullable=True,
               description="the supplier's code for the item, written to its order file; may be empty"),
+        _text("category", required=False, nullable=True,
+              description="the planner's item group (e.g. a product family); scope of `category` overrides "
+                          "and of the excess-stock totals per category; may be empty"),
     ),
     key=("sku",),
     description="item master",

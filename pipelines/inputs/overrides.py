@@ -1,13 +1,15 @@
 """The optional planner overrides file of the input folder, ``overrides.csv``, read and validated.
 
-Columns: ``scope`` (sku | supplier | all), ``key`` (the SKU or supplier code; empty for all),
-``kind`` (forecast_multiplier | forecast_add | forecast_fixed | service_level | do_not_order),
-``value`` (a number; empty for do_not_order), ``start``, ``end`` (dates YYYY-MM-DD, either may be
-empty = open), optional ``note``. Rules (each broken one an error naming file, line and column;
-the run then stops before anything is written): scope, kind known; key given unless scope is
-all; value a finite number, >= 0 for a multiplier or fixed forecast, 0 < value < 1 for a service
-level; dates valid, start <= end; two overrides of the same scope, key and kind must not overlap
-in time. What each kind does: ``safestock.models.overrides``.
+Columns: ``scope`` (sku | category | supplier | all), ``key`` (the SKU, category or supplier
+code; empty for all), ``kind`` (forecast_multiplier | forecast_add | forecast_fixed |
+service_level | do_not_order | min_stock | max_stock | like_item), ``value`` (a number; the like
+SKU's code for like_item; empty for do_not_order), ``start``, ``end`` (dates YYYY-MM-DD, either
+may be empty = open), optional ``note``. Rules (each broken one an error naming file, line and
+column; the run then stops before anything is written): scope, kind known; key given unless
+scope is all; value a finite number, >= 0 for a multiplier, fixed forecast, min or max stock,
+0 < value < 1 for a service level; a like_item has scope sku and names another SKU; dates valid,
+start <= end; two overrides of the same scope, key and kind must not overlap in time. What each
+kind does: ``safestock.models.overrides``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from safestock.models.overrides import OVERRIDE_KINDS, SCOPES
+from safestock.models.overrides import NO_VALUE_KINDS, OVERRIDE_KINDS, SCOPES, TEXT_VALUE_KINDS
 
 from .contract import InputValidationError, ValidationIssue
 
@@ -26,7 +28,8 @@ COLUMNS = ("scope", "key", "kind", "value", "start", "end")
 
 def read_overrides(input_dir: Path) -> pd.DataFrame | None:
     """The overrides of ``input_dir`` (None without ``overrides.csv``): scope, key, kind, value
-    (float), start, end (Timestamp or NaT), note, line (file line, header = 1)."""
+    (float; NaN for like_item), text_value (the value as written: like_item's SKU code), start, end
+    (Timestamp or NaT), note, line (file line, header = 1)."""
     path = Path(input_dir) / OVERRIDES_FILE
     if not path.is_file():
         return None
@@ -38,7 +41,8 @@ def read_overrides(input_dir: Path) -> pd.DataFrame | None:
     text = {column: table[column].astype(str).str.strip() for column in COLUMNS}
     line = np.arange(len(table)) + 2
     scope, kind = text["scope"].str.lower(), text["kind"].str.lower()
-    value = pd.to_numeric(text["value"].replace("", None), errors="coerce")
+    text_value = kind.isin(TEXT_VALUE_KINDS)
+    value = pd.to_numeric(text["value"].replace("", None).where(~text_value), errors="coerce")
     start = pd.to_datetime(text["start"].replace("", None), errors="coerce", format="%Y-%m-%d")
     end = pd.to_datetime(text["end"].replace("", None), errors="coerce", format="%Y-%m-%d")
 
@@ -48,12 +52,19 @@ def read_overrides(input_dir: Path) -> pd.DataFrame | None:
                 scope=text["scope"].iloc[i], kind=text["kind"].iloc[i], value=text["value"].iloc[i],
                 start=text["start"].iloc[i], end=text["end"].iloc[i])))
 
-    flag(~scope.isin(SCOPES), "scope", "{scope!r} is not a scope: sku, supplier or all")
-    flag(scope.isin(["sku", "supplier"]) & (text["key"] == ""), "key", "a {scope} override needs the code in key")
+    flag(~scope.isin(SCOPES), "scope", "{scope!r} is not a scope: sku, category, supplier or all")
+    flag(scope.isin(["sku", "category", "supplier"]) & (text["key"] == ""), "key",
+         "a {scope} override needs the code in key")
     flag(~kind.isin(OVERRIDE_KINDS), "kind", "{kind!r} is not an override kind: " + ", ".join(OVERRIDE_KINDS))
-    needs_value = kind.isin(OVERRIDE_KINDS) & (kind != "do_not_order")
-    flag(needs_value & ~np.isfinite(value.to_numpy(float)), "value", "{value!r} is not a number")
-    flag(kind.isin(["forecast_multiplier", "forecast_fixed"]) & (value < 0), "value", "{value} is below 0")
+    needs_number = kind.isin(OVERRIDE_KINDS) & ~kind.isin(NO_VALUE_KINDS) & ~text_value
+    flag(needs_number & ~np.isfinite(value.to_numpy(float)), "value", "{value!r} is not a number")
+    flag(kind.isin(["forecast_multiplier", "forecast_fixed", "min_stock", "max_stock"]) & (value < 0), "value",
+         "{value} is below 0")
+    flag(text_value & (text["value"] == ""), "value", "a {kind} override needs the like SKU's code in value")
+    flag(text_value & scope.isin(SCOPES) & (scope != "sku"), "scope",
+         "a {kind} override is for one new SKU: scope sku, not {scope}")
+    flag(text_value & (scope == "sku") & (text["value"] != "") & (text["value"] == text["key"]), "value",
+         "a SKU cannot be its own like item ({value})")
     flag((kind == "service_level") & ~((value > 0) & (value < 1)), "value",
          "a service level is between 0 and 1 (exclusive), not {value}")
     flag(start.isna() & (text["start"] != ""), "start", "{start!r} is not a date YYYY-MM-DD")
@@ -72,5 +83,6 @@ def read_overrides(input_dir: Path) -> pd.DataFrame | None:
     if issues:
         raise InputValidationError(issues)
     return pd.DataFrame({"scope": scope, "key": text["key"], "kind": kind, "value": value.astype(float),
+                         "text_value": text["value"],
                          "start": start, "end": end,
                          "note": table["note"].astype(str) if "note" in table else "", "line": line})

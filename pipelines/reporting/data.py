@@ -82,6 +82,7 @@ class PlannerData:
     overrides: pd.DataFrame = field(default_factory=pd.DataFrame)     # report_overrides_applied rows
     excess: pd.DataFrame = field(default_factory=pd.DataFrame)        # report_excess_stock rows
     excess_by_supplier: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_excess_by_supplier rows
+    excess_by_category: pd.DataFrame = field(default_factory=pd.DataFrame)  # report_excess_by_category rows
     service_curve: pd.DataFrame = field(default_factory=pd.DataFrame)  # whatif.service_value_curve rows
     sku_plans: pd.DataFrame = field(default_factory=pd.DataFrame)     # report_sku_plans: order-line link targets
     facets: pd.DataFrame = field(default_factory=pd.DataFrame)        # report_sku_facets of the listed SKUs
@@ -248,6 +249,7 @@ def fetch_planner_data(
         sku_plans=sku_plans,
         facets=fetch_sku_facets(con, run_id, [top_risk, sku_plans, overrides, excess], limits),
         excess_by_supplier=query(con, "report_excess_by_supplier", run_id=run_id),
+        excess_by_category=query(con, "report_excess_by_category", run_id=run_id),
         lost_sales_by_supplier=query(con, "report_lost_sales_by_supplier", run_id=run_id),
         lost_sales_history=query(con, "report_lost_sales_history", run_id=run_id, top_n=LOST_SALES_CHART_SKUS),
         limits=limits,

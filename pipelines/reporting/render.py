@@ -320,6 +320,7 @@ def planner_context(data: PlannerData) -> dict[str, Any]:
         "excess": records(data.excess),
         "service_curve": records(data.service_curve),
         "excess_by_supplier": records(data.excess_by_supplier),
+        "excess_by_category": records(data.excess_by_category),
         "lost_sales_by_supplier": records(data.lost_sales_by_supplier),
         "stockout_charts": stockouts,
         "sku_plans": sku_plans(data, cards),

@@ -346,6 +346,8 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("moq", "minimum order quantity, units"),
             _number("service_level", "item's service-level target (NULL: the ABC default)"),
             _text("status", "active | discontinued"),
+            _text("supplier_sku", "the supplier's code for the item (NULL: none given)"),
+            _text("category", "the item's category, items.category (NULL: none given)"),
         )),
     OutputTable(
         "suppliers_snapshot", "The suppliers input the run used.", "input row", ("run_id", "supplier_id"),
@@ -461,19 +463,23 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
     OutputTable(
         "overrides_applied", "Every planner override (input `overrides.csv`) and what it changed in the run, per "
         "SKU: forecast kinds the summed forecast over the weeks changed (before -> after), planning kinds the "
-        "target or the do-not-order flag; an override that matched nothing has one row with sku NULL "
+        "target or the do-not-order flag, min_stock the reorder point, max_stock the order-up-to level, like_item "
+        "the SKU's history units; an override that matched nothing, or whose dates lie wholly before the planning "
+        "date, has one row with sku NULL; contradictions are noted ('contradiction: ...') "
         "(models/overrides.py, docs/overrides.md).", "override line x SKU", ("run_id", "line", "sku"), columns=(
             _run_id(),
             Column("line", "integer", "line of the override in overrides.csv (header = 1)", nullable=False),
             _text("sku", "SKU changed (NULL: the override matched no SKU)"),
-            _text("kind", "forecast_multiplier | forecast_add | forecast_fixed | service_level | do_not_order",
-                  nullable=False),
-            _text("scope", "sku | supplier | all"),
-            _text("key", "the SKU or supplier code of the scope"),
-            _count("weeks", "forecast weeks changed (0 for the planning kinds)"),
-            _number("before", "forecast units over those weeks, or target / do-not-order flag, before"),
+            _text("kind", "forecast_multiplier | forecast_add | forecast_fixed | service_level | do_not_order | "
+                  "min_stock | max_stock | like_item", nullable=False),
+            _text("scope", "sku | category | supplier | all"),
+            _text("key", "the SKU, category or supplier code of the scope"),
+            _count("weeks", "forecast weeks changed; like_item: weeks of history borrowed; 0 for the planning kinds"),
+            _number("before", "forecast units over those weeks, target / do-not-order flag, reorder point (min_stock), "
+                    "order-up-to (max_stock) or history units (like_item), before"),
             _number("after", "the same after the override"),
-            _text("note", "why nothing changed (matched no SKU, outside the date range), else empty"),
+            _text("note", "why nothing changed (matched no SKU, outside the date range, in the past), what else "
+                  "moved (min/max stock), contradictions ('contradiction: ...'), else empty"),
         )),
     OutputTable(
         "excess_stock", "Stock above need: per SKU that has excess (inventory position above order-up-to + "
