@@ -6,10 +6,14 @@ the lead-time demand, so a share of selling days is out of stock; demand met by 
 is lost (sales are truncated by stock). The input folder (sales, stock_history, items with
 unmet_demand = lost, ...) goes through the real loader (`load_inputs`: stock history ->
 weekday-weighted in-stock share), `unconstrain_demand` and the forecast engine, once on the
-sales as they are and once on the unconstrained demand. Prints, for the SKUs with >= 20 % of
-selling days out of stock, the mean forecast bias (forecast mean / true weekly demand - 1)
-either way, and the estimated vs simulated lost units (models/lost_sales.py, as the run's
-`lost_sales` table counts them, over the whole history).
+sales as they are and once on the unconstrained demand. A third arm drops `stock_history` and
+lets the loader infer stock-out days from zero-sales runs ending with a receipt
+(pipelines/inputs/stockout_inference.py; the purchase orders carry the simulated receipts).
+Prints, for the SKUs with >= 20 % of selling days out of stock, the mean forecast bias
+(forecast mean / true weekly demand - 1) of each arm, the estimated (models/lost_sales.py, as the
+run's `lost_sales` table counts them, over the whole history) vs simulated lost units, and
+the precision of the inferred weeks (share that truly had an out-of-stock day; flagged share of
+the weeks fully in stock).
 
     .venv/bin/python benchmarks/censored_demand.py --skus 60 --seed 1
 """
@@ -43,16 +47,20 @@ class CensoredWorld:
     weekly_demand: np.ndarray  # true mean units per week
     stockout_share: np.ndarray  # share of selling days out of stock (weekday-weighted)
     lost_units: np.ndarray  # simulated units lost over the whole history
+    out_of_stock_day: np.ndarray | None = None  # SKU x day: the shelf was empty at the day's end
+    days: np.ndarray | None = None  # the calendar days of out_of_stock_day's columns
 
 
-def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1) -> CensoredWorld:
+def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1,
+                        cover_range: tuple[float, float] = (0.3, 1.1)) -> CensoredWorld:
     """SKUs with constant demand and lost sales under a short-covering weekly (s, Q) review.
 
     Per day (vectorised over SKUs): receipts arrive at the start of the day, demand is drawn
     (Poisson orders, units per order 1 + Poisson(size - 1)), the stock on hand is sold and the
     rest is lost; on Mondays an order of Q arrives after the lead time when on hand + on order
-    <= s. s covers `cover` x the lead-time-plus-review demand with cover in [0.3, 1.1], so
-    stock-outs range from none to about half of the days."""
+    <= s. s covers `cover` x the lead-time-plus-review demand with cover in ``cover_range``
+    (default [0.3, 1.1]: stock-outs range from none to about half of the days). Every order is a
+    purchase-order line, received on its arrival day (open when it arrives after the history)."""
     rng = np.random.default_rng(seed)
     n_days = weeks * 7
     first_day = np.datetime64(AS_OF, "D") - (n_days - 1)
@@ -61,7 +69,7 @@ def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1) -> Ce
     size = rng.uniform(1.0, 4.0, n_skus)
     daily = orders_per_day * size
     lead = rng.integers(7, 22, n_skus)
-    cover = rng.uniform(0.3, 1.1, n_skus)
+    cover = rng.uniform(cover_range[0], cover_range[1], n_skus)
     reorder_point = np.round(cover * daily * (lead + 7)).astype(np.int64)
     lot = np.maximum(1, np.round(daily * rng.uniform(7, 21, n_skus))).astype(np.int64)
     on_hand = reorder_point + lot
@@ -71,6 +79,7 @@ def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1) -> Ce
     stock = np.zeros((n_days, n_skus), dtype=np.int64)
     lost_units = np.zeros(n_skus, dtype=np.int64)
     out_weight = np.zeros(n_skus)
+    orders: list[tuple[int, np.ndarray]] = []  # (order day, SKU indices)
     for t in range(n_days):
         weekday = (first_weekday + t) % 7
         on_hand += arrivals[t]
@@ -87,6 +96,7 @@ def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1) -> Ce
             order = on_hand + on_order <= reorder_point
             arrivals[t + lead[order], np.flatnonzero(order)] += lot[order]
             on_order[order] += lot[order]
+            orders.append((t, np.flatnonzero(order)))
     days = first_day + np.arange(n_days)
     skus = np.array([f"SKU-{i:04d}" for i in range(1, n_skus + 1)], dtype=object)
     day_index, sku_index = np.nonzero(sold)
@@ -99,33 +109,75 @@ def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1) -> Ce
                           "unmet_demand": "lost"})
     suppliers = pd.DataFrame({"supplier_id": ["SUP-001"], "name": ["Censor Supply"], "lead_time_days": [14]})
     inventory = pd.DataFrame({"sku": skus, "on_hand": on_hand, "as_of": AS_OF})
-    purchase_orders = pd.DataFrame(columns=["po_id", "sku", "supplier_id", "quantity", "order_date",
-                                            "expected_date", "received_date", "received_quantity"])
+    order_day = np.concatenate([np.full(len(rows), t) for t, rows in orders] or [np.zeros(0, int)]).astype(np.int64)
+    order_sku = np.concatenate([rows for _, rows in orders] or [np.zeros(0, int)]).astype(np.int64)
+    arrival_day = order_day + lead[order_sku]
+    received = arrival_day < n_days
+    all_days = first_day + np.arange(n_days + 40)
+    purchase_orders = pd.DataFrame({
+        "po_id": [f"PO-{i:06d}" for i in range(len(order_day))], "sku": skus[order_sku], "supplier_id": "SUP-001",
+        "quantity": lot[order_sku], "order_date": all_days[order_day], "expected_date": all_days[arrival_day],
+        "received_date": np.where(received, all_days[arrival_day], np.datetime64("NaT")),
+        "received_quantity": np.where(received, lot[order_sku].astype(float), np.nan)})
     return CensoredWorld(
         tables={"sales": sales, "stock_history": stock_history, "items": items, "suppliers": suppliers,
                 "inventory": inventory, "purchase_orders": purchase_orders},
         weekly_demand=7 * daily, stockout_share=out_weight / (n_days * WEEKDAY_PROFILE.mean()),
-        lost_units=lost_units)
+        lost_units=lost_units, out_of_stock_day=(stock <= 0).T, days=days)
 
 
-def measure(world: CensoredWorld, horizon: int = 13) -> dict[str, float]:
-    """Load the world through `load_inputs`, forecast from sales and from unconstrained demand;
-    bias of each on the SKUs with >= 20 % of selling days out of stock, and lost units."""
+def load_world(world: CensoredWorld, with_stock_history: bool = True):
+    """The world's input folder through the real loader (`load_inputs`); without its
+    `stock_history` the loader infers stock-outs from zero-sales runs ending with a receipt."""
     with tempfile.TemporaryDirectory() as folder:
         for name, frame in world.tables.items():
-            frame.to_csv(Path(folder) / f"{name}.csv", index=False, date_format="%Y-%m-%d")
-        inputs = load_inputs(Path(folder), max_sales_age_days=None)
+            if with_stock_history or name != "stock_history":
+                frame.to_csv(Path(folder) / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+        return load_inputs(Path(folder), max_sales_age_days=None)
+
+
+def _share(inputs, skus: np.ndarray, weeks: np.ndarray, source: str | None = None) -> np.ndarray:
+    """SKU x week in-stock share of the loaded stock_weekly rows (of one stockout_source)."""
+    stock = inputs.stock_weekly
+    if stock is None:
+        return np.full((len(skus), len(weeks)), np.nan)
+    if source is not None:
+        stock = stock[stock["stockout_source"] == source]
+    return in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
+                                 stock["in_stock_share"].to_numpy(), skus, weeks)
+
+
+def true_out_of_stock_days(world: CensoredWorld, weeks: np.ndarray) -> np.ndarray:
+    """SKU x week: days the simulated shelf was empty at the day's end."""
+    week_of_day = (world.days - np.datetime64(weeks[0], "D")).astype(np.int64) // 7
+    inside = (week_of_day >= 0) & (week_of_day < len(weeks))
+    counts = np.zeros((world.out_of_stock_day.shape[0], len(weeks)), dtype=np.int64)
+    for offset in range(7):  # the 7 days of each week (vectorised over SKUs and weeks)
+        days = np.flatnonzero(inside & ((world.days - world.days[0]).astype(np.int64) % 7 == offset))
+        np.add.at(counts, (slice(None), week_of_day[days]), world.out_of_stock_day[:, days].astype(np.int64))
+    return counts
+
+
+def measure(world: CensoredWorld, horizon: int = 13, *, forecast: bool = True) -> dict[str, float]:
+    """Load the world through `load_inputs`, forecast from sales, from the unconstrained demand of
+    the stock history and from that of the inferred stock-outs (no stock_history); bias of each on
+    the SKUs with >= 20 % of selling days out of stock, lost units, and the inferred weeks'
+    precision against the simulated shelf (``forecast=False``: only the inference figures)."""
+    inputs = load_world(world, with_stock_history=True)
+    inferred_inputs = load_world(world, with_stock_history=False)
     skus = inputs.items["sku"].to_numpy(dtype=object)
     sales = build_demand_matrix(inputs.sales_weekly, skus, last_complete_week(inputs.as_of))
-    stock = inputs.stock_weekly
-    share = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
-                                  stock["in_stock_share"].to_numpy(), skus, sales.weeks.values)
+    share = _share(inputs, skus, sales.weeks.values)
+    inferred_share = _share(inferred_inputs, skus, sales.weeks.values, "inferred")
     lost = (inputs.items["unmet_demand"] == "lost").to_numpy()
     estimate = unconstrain_demand(sales.quantity, share, lost, sales.start)
+    inferred_estimate = unconstrain_demand(sales.quantity, inferred_share, lost, sales.start)
     heavy = world.stockout_share >= HEAVY_STOCKOUT_SHARE
     figures: dict[str, float] = {"skus": len(skus), "heavy_skus": int(heavy.sum()),
-                                 "heavy_stockout_share": float(world.stockout_share[heavy].mean())}
-    for label, history in (("sales", sales.quantity), ("unconstrained", estimate.demand)):
+                                 "heavy_stockout_share": float(world.stockout_share[heavy].mean()) if heavy.any()
+                                 else 0.0}
+    arms = (("sales", sales.quantity), ("unconstrained", estimate.demand), ("inferred", inferred_estimate.demand))
+    for label, history in arms if forecast else ():
         result = forecast_demand(skus, history, sales.start, horizon, week_starts=sales.weeks.values)
         forecast_week = result.mean.mean(axis=1)
         figures[f"bias_{label}"] = float(forecast_week[heavy].sum() / world.weekly_demand[heavy].sum() - 1)
@@ -143,7 +195,20 @@ def measure(world: CensoredWorld, horizon: int = 13) -> dict[str, float]:
                                    share, sales.start, windows=(whole,))
     figures["estimated_lost_units"] = float(lost_table[f"lost_units_{whole}w"].sum())
     figures["simulated_lost_units"] = float(world.lost_units.sum())
-    figures["lost_units_error"] = figures["estimated_lost_units"] / figures["simulated_lost_units"] - 1
+    figures["lost_units_error"] = (figures["estimated_lost_units"] / figures["simulated_lost_units"] - 1
+                                   if figures["simulated_lost_units"] > 0 else float("nan"))  # no stock-out at all
+    # Inferred weeks against the simulated shelf (history weeks of each SKU).
+    in_history = np.arange(len(sales.weeks))[None, :] >= sales.start[:, None]
+    truth = true_out_of_stock_days(world, sales.weeks.values)
+    flagged = in_history & (inferred_share < 1)
+    in_stock_weeks = in_history & (truth == 0)
+    never_out = ~(truth > 0).any(axis=1)
+    figures["inferred_weeks"] = int(flagged.sum())
+    figures["inferred_precision"] = float((truth[flagged] > 0).mean()) if flagged.any() else float("nan")
+    figures["inferred_recall"] = float(flagged[truth >= 3].mean()) if (truth >= 3).any() else float("nan")
+    figures["flagged_share_of_in_stock_weeks"] = float((flagged & in_stock_weeks).sum() / max(in_stock_weeks.sum(), 1))
+    figures["never_out_skus"] = int(never_out.sum())
+    figures["flagged_share_never_out"] = float(flagged[never_out].sum() / max(in_history[never_out].sum(), 1))
     return figures
 
 
@@ -160,6 +225,11 @@ def main() -> None:
     print(f"forecast bias on them, from unconstrained demand:                {figures['bias_unconstrained']:+.1%}")
     print(f"lost units over the {args.weeks}-week history, all SKUs: estimated {figures['estimated_lost_units']:,.0f} "
           f"vs simulated {figures['simulated_lost_units']:,.0f} ({figures['lost_units_error']:+.1%}; target +-10 %)")
+    print(f"forecast bias on them, no stock_history, inferred stock-outs:    {figures['bias_inferred']:+.1%}")
+    print(f"inferred stock-out weeks: {figures['inferred_weeks']}, of which truly out of stock "
+          f"{figures['inferred_precision']:.1%} (precision); weeks with >= 3 days out found: "
+          f"{figures['inferred_recall']:.1%}; weeks fully in stock flagged: "
+          f"{figures['flagged_share_of_in_stock_weeks']:.2%}")
 
 
 if __name__ == "__main__":

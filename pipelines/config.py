@@ -18,6 +18,7 @@ Example ``safestock.toml`` (every key optional)::
     allow_extra_columns = false         # true: a column that looks like a misspelled optional column is a warning
     max_sales_age_days = 14             # refuse a sales history ending more than this many days before as_of
     unmet_demand = "backorder"          # or "lost": items.unmet_demand where the column is empty
+    infer_stockouts = true              # lost-sales SKUs without stock_history: infer stock-outs (flagged)
 
     [forecast]
     season_length = 52
@@ -153,11 +154,17 @@ class InputsConfig:
     would be planned as zero demand); a folder without any sales up to as_of (a new store) is not
     checked. ``unmet_demand``: ``backorder`` (the customer waits; sales record the demand) or
     ``lost`` (sales under-state demand while out of stock; see models/demand_censoring.py), the
-    value of ``items.unmet_demand`` where the column is absent or empty."""
+    value of ``items.unmet_demand`` where the column is absent or empty. ``infer_stockouts``: for
+    `lost` items without ``stock_history`` rows, flag improbably long zero-sales runs that end with
+    a receipt as inferred stock-outs (pipelines/inputs/stockout_inference.py; marked 'inferred' in
+    ``demand_weekly.stockout_source``). On by default: it only touches items declared `lost`, whose
+    sales are known to under-state demand while out of stock, and its rule is conservative (a run
+    must be < 1 % probable at the SKU's in-stock rate); false turns it off."""
 
     allow_extra_columns: bool = False
     max_sales_age_days: int = 14
     unmet_demand: str = "backorder"
+    infer_stockouts: bool = True
 
 
 #: Keys of one `[source.tables.<table>]` entry (docs/postgres-source.md).
@@ -304,6 +311,9 @@ def load_config(path: Path | None) -> PipelineConfig:
     if inputs.unmet_demand not in UNMET_DEMAND_CHOICES:
         raise ConfigError(f"{path} [inputs]: unmet_demand must be one of "
                           f"{', '.join(map(repr, UNMET_DEMAND_CHOICES))}, not {inputs.unmet_demand!r}")
+    if not isinstance(inputs.infer_stockouts, bool):
+        raise ConfigError(f"{path} [inputs]: infer_stockouts must be true or false, "
+                          f"not {inputs.infer_stockouts!r}")
     source = _source_config(raw.pop("source", {}), f"{path} [source]")
     config = _build(PipelineConfig, {**raw, "forecast": forecast, "policy": policy, "inputs": inputs,
                                      "source": source},

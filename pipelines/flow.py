@@ -99,7 +99,7 @@ def load_task(input_dir: Path, as_of: date | None, options: InputsConfig) -> Loa
     announce(f"Loading and validating {input_dir}")
     return load_inputs(input_dir, as_of, allow_extra_columns=options.allow_extra_columns,
                        max_sales_age_days=options.max_sales_age_days,
-                       unmet_demand=options.unmet_demand)
+                       unmet_demand=options.unmet_demand, infer_stockouts=options.infer_stockouts)
 
 
 def _retry_on_connection_lost(task: object, task_run: TaskRun, state: State) -> bool:
@@ -131,7 +131,8 @@ def weekly_demand_task(inputs: LoadedInputs, history_weeks: int) -> DemandMatrix
 def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tuple[DemandMatrix, pd.DataFrame | None]:
     """The demand the forecast uses: `sales` with the censored weeks of `lost` items (stock-outs in
     the stock history) replaced by their unconstrained estimate (models/demand_censoring.py), and
-    the `demand_weekly` rows. Without a stock history: `sales` itself and no rows."""
+    the `demand_weekly` rows. Without a stock history (nor inferred stock-outs): `sales` itself and
+    no rows."""
     if inputs.stock_weekly is None:
         return sales, None
     announce("Estimating demand in stock-out weeks")
@@ -140,9 +141,12 @@ def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tupl
                                   stock["in_stock_share"].to_numpy(), sales.skus, sales.weeks.values)
     unmet = (inputs.items.set_index("sku")["unmet_demand"].reindex(sales.skus).fillna("backorder")
              .to_numpy(dtype=object))
+    inferred = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
+                                     (stock["stockout_source"] == "inferred").to_numpy(float), sales.skus,
+                                     sales.weeks.values) == 1  # weeks whose share was inferred (16.2)
     estimate = unconstrain_demand(sales.quantity, share, unmet == "lost", sales.start)
     demand = dataclasses.replace(sales, quantity=estimate.demand)
-    return demand, demand_weekly_table(sales, share, estimate.demand, estimate.censored, unmet)
+    return demand, demand_weekly_table(sales, share, estimate.demand, estimate.censored, unmet, inferred)
 
 
 @task(name="lost-sales", cache_policy=NO_CACHE)

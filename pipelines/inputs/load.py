@@ -45,6 +45,7 @@ from safestock.pipelines.inputs.sources import (
     sha256,
 )
 from safestock.pipelines.inputs.staging import StagedTable, sales_fast, stage
+from safestock.pipelines.inputs.stockout_inference import infer_stock_weekly
 from safestock.pipelines.sqlfiles import sql
 
 
@@ -62,7 +63,9 @@ class LoadedInputs:
     as_of: pd.Timestamp | None = None
     #: From the optional stock_history table (None without it): sku, week (Monday),
     #: in_stock_share (weekday-weighted share of the week in stock), out_of_stock_days,
-    #: out_of_stock_day_equivalents — complete ISO weeks up to as_of (sql/stock_weekly_aggregate.sql).
+    #: out_of_stock_day_equivalents — complete ISO weeks up to as_of (sql/stock_weekly_aggregate.sql),
+    #: stockout_source ('stock_history'; 'inferred' for the inferred stock-out weeks of lost-sales
+    #: SKUs without stock history, pipelines/inputs/stockout_inference.py).
     stock_weekly: pd.DataFrame | None = None
     #: From the optional sales.unit_price column (None without it): sku, week (Monday),
     #: unit_price (quantity-weighted mean selling price) — complete ISO weeks up to as_of with a
@@ -180,6 +183,7 @@ def _stock_weekly(con: duckdb.DuckDBPyConnection, stock: StagedTable, as_of: pd.
     hours = "stockout_hours" if "stockout_hours" in stock.present_columns else "null"
     weekly = con.execute(sql("stock_weekly_aggregate").format(stockout_hours=hours),
                          {"as_of": as_of.date()}).df()
+    weekly["stockout_source"] = "stock_history"
     censored = int((weekly["in_stock_share"] < 1).sum())
     skus = int(weekly.loc[weekly["in_stock_share"] < 1, "sku"].nunique())
     note = DataQualityNote(stock.file_name, None, "on_hand", "info",
@@ -187,6 +191,24 @@ def _stock_weekly(con: duckdb.DuckDBPyConnection, stock: StagedTable, as_of: pd.
                            f"{censored} sku-week(s) of {skus} sku(s) were partly or fully out of stock",
                            int(stock.rows))
     return weekly, [note]
+
+
+def _with_inferred_stockouts(con: duckdb.DuckDBPyConnection, stock_weekly: pd.DataFrame | None,
+                             staged: dict[str, StagedTable], frames: dict[str, pd.DataFrame],
+                             as_of: pd.Timestamp) -> tuple[pd.DataFrame | None, list[DataQualityNote]]:
+    """`stock_weekly` plus the inferred stock-out weeks of lost-sales SKUs without stock history
+    rows (`stockout_inference.infer_stock_weekly`)."""
+    stock_history_skus: set[str] = set()
+    if "stock_history" in staged:
+        stock_history_skus = set(con.execute(
+            f"select distinct sku from {staged['stock_history'].raw_table}").fetchnumpy()["sku"].tolist())
+    inferred, notes = infer_stock_weekly(con, frames["items"], frames["purchase_orders"], stock_history_skus,
+                                         as_of, staged["sales"].file_name)
+    if inferred is None:
+        return stock_weekly, notes
+    if stock_weekly is None:
+        return inferred, notes
+    return pd.concat([stock_weekly, inferred], ignore_index=True), notes
 
 
 def check_sales_age(sales_file: str, last_sales_day: pd.Timestamp | None, as_of: pd.Timestamp,
@@ -238,7 +260,7 @@ def check_input_structure(input_dir: Path, *, allow_extra_columns: bool = False)
 def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                 memory_limit: str = "2GB", allow_extra_columns: bool = False,
                 max_sales_age_days: int | None = None,
-                unmet_demand: str = "backorder") -> LoadedInputs:
+                unmet_demand: str = "backorder", infer_stockouts: bool = True) -> LoadedInputs:
     """Load, validate and type the input folder; raise InputValidationError with all issues.
 
     `allow_extra_columns`: a column that looks like a misspelled optional contract column is a
@@ -246,7 +268,10 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
     this many days before as_of (`check_sales_age`; None = not checked). The flow passes both
     from the configuration's `[inputs]` table, and `unmet_demand` (backorder | lost), the value
     of `items.unmet_demand` where the column is absent or empty.
-    The optional `stock_history` table becomes `stock_weekly` (None without the file)."""
+    The optional `stock_history` table becomes `stock_weekly` (None without the file and without
+    inferred stock-outs); with `infer_stockouts`, lost-sales SKUs without stock history rows get
+    the weeks of their inferred stock-outs there too (`stockout_source` 'inferred' instead of
+    'stock_history'; `stockout_inference`)."""
     input_dir = Path(input_dir)
     paths, issues = find_input_files(input_dir)
     with ThreadPoolExecutor(max_workers=1) as hasher, \
@@ -296,6 +321,10 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
             if "stock_history" in staged:
                 stock_weekly, stock_notes = _stock_weekly(con, staged["stock_history"], as_of_stamp)
                 sales_notes += stock_notes
+            if infer_stockouts:
+                stock_weekly, inferred_notes = _with_inferred_stockouts(
+                    con, stock_weekly, staged, frames, as_of_stamp)
+                sales_notes += inferred_notes
             notes += plausibility_notes(frames, lines, {name: table.file_name for name, table
                                                         in staged.items()}, as_of_stamp)
         finally:

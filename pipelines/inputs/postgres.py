@@ -273,7 +273,8 @@ def load_postgres_inputs(uri: str, source: SourceConfig, as_of: datetime.date | 
             inputs = load_inputs(Path(folder), as_of, memory_limit=memory_limit,
                                  allow_extra_columns=options.allow_extra_columns,
                                  max_sales_age_days=options.max_sales_age_days,
-                                 unmet_demand=options.unmet_demand)
+                                 unmet_demand=options.unmet_demand,
+                                 infer_stockouts=options.infer_stockouts)
         except InputValidationError as error:
             raise renamed_error(error, pulled) from None
     by_file = _by_staged_file(pulled)

@@ -46,11 +46,18 @@ def history_window_notes(sales_weekly: pd.DataFrame, demand: DemandMatrix) -> li
 
 
 def demand_weekly_table(sales: DemandMatrix, in_stock_share: np.ndarray, demand_estimate: np.ndarray,
-                        censored: np.ndarray, unmet_demand: np.ndarray) -> pd.DataFrame:
+                        censored: np.ndarray, unmet_demand: np.ndarray,
+                        inferred: np.ndarray | None = None) -> pd.DataFrame:
     """``demand_weekly`` rows: the SKU-weeks of each SKU's history that the stock history covers
-    (``in_stock_share`` not NaN), with sales, share, demand estimate and the censored flag."""
+    (``in_stock_share`` not NaN), with sales, share, demand estimate and the censored flag.
+    ``stockout_source``: where a week's out-of-stock time comes from — 'inferred' where
+    ``inferred`` (SKU x week) is True, else 'stock_history'; NULL for a week fully in stock."""
     in_history = np.arange(len(sales.weeks))[None, :] >= sales.start[:, None]
     sku_index, week_index = np.nonzero(in_history & ~np.isnan(in_stock_share))
+    share = in_stock_share[sku_index, week_index]
+    from_inference = (np.zeros(len(sku_index), dtype=bool) if inferred is None
+                      else np.asarray(inferred, dtype=bool)[sku_index, week_index])
+    source = np.where(share < 1.0, np.where(from_inference, "inferred", "stock_history"), None)
     return pd.DataFrame({
         "sku": sales.skus[sku_index],
         "week": sales.weeks.values[week_index],
@@ -59,6 +66,7 @@ def demand_weekly_table(sales: DemandMatrix, in_stock_share: np.ndarray, demand_
         "demand_estimate": demand_estimate[sku_index, week_index],
         "censored": censored[sku_index, week_index],
         "unmet_demand": np.asarray(unmet_demand, dtype=object)[sku_index],
+        "stockout_source": source.astype(object),
     })
 
 

@@ -421,7 +421,8 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
         )),
     OutputTable(
         "demand_weekly", "What the forecast used: weekly sales and the unconstrained demand estimate of every "
-        "SKU-week the stock history covers (stock_history input; empty without it). A `lost` item's week partly or "
+        "SKU-week the stock history covers (stock_history input), and the inferred stock-out weeks of `lost` items "
+        "without stock history ([inputs] infer_stockouts; stockout_source = 'inferred'). A `lost` item's week partly or "
         "fully out of stock is censored: its sales are a lower bound and demand_estimate = sales + (1 - "
         "in_stock_share) x the in-stock rate (models/demand_censoring.py). `sales_weekly` stays what was sold.",
         "SKU × ISO week", ("run_id", "sku", "week"), columns=(
@@ -435,6 +436,9 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             Column("censored", "boolean", "a lost-sales item's week with a stock-out (sales under-state demand)",
                    nullable=False),
             _text("unmet_demand", "backorder | lost (items.unmet_demand, default [inputs] unmet_demand)"),
+            _text("stockout_source", "where the week's out-of-stock time comes from: 'stock_history' (observed) | "
+                  "'inferred' (a lost-sales SKU without stock history: a zero-sales run ending with a receipt, "
+                  "improbable at its rate; pipelines/inputs/stockout_inference.py) | NULL (fully in stock)"),
         )),
     OutputTable(
         "lost_sales", "Lost sales and backorders per SKU the stock history covers (empty without it), over the "
