@@ -34,6 +34,7 @@ from safestock.models.demand_matrix import (
     last_complete_week,
 )
 from safestock.models.forecasting import ForecastResult, forecast_demand
+from safestock.models.forecasting.prices import weekly_price_matrix
 from safestock.models.inventory import (
     LeadTimes,
     PlanningInputs,
@@ -179,6 +180,8 @@ def _forecast_cache_key(context: object, parameters: dict[str, Any]) -> str:
     digest.update("\x1f".join(map(str, parameters["skus"])).encode("utf-8", "surrogatepass"))
     for name in ("history", "start", "unit_cost", "weeks"):
         digest.update(np.ascontiguousarray(parameters[name]).tobytes())
+    if parameters.get("prices") is not None:
+        digest.update(b"prices" + np.ascontiguousarray(parameters["prices"]).tobytes())
     digest.update(repr(parameters["config"]).encode())
     return f"safestock-forecast-{digest.hexdigest()}"
 
@@ -189,10 +192,11 @@ def _forecast_cache_key(context: object, parameters: dict[str, Any]) -> str:
       cache_expiration=FORECAST_CACHE_MAX_AGE)
 def forecast_partition_task(
     skus: np.ndarray, history: np.ndarray, start: np.ndarray, unit_cost: np.ndarray, weeks: np.ndarray,
-    config: PipelineConfig,
+    config: PipelineConfig, prices: np.ndarray | None = None,
 ) -> ForecastResult:
     """Forecast one partition of SKUs (runs on a Dask worker when the flow uses Dask).
-    ``weeks``: the Monday of each history column (for the calendar of events)."""
+    ``weeks``: the Monday of each history column (for the calendar of events); ``prices``: the
+    weekly selling prices on the same grid (the global model's price features) or None."""
     return forecast_demand(
         skus,
         history,
@@ -200,20 +204,35 @@ def forecast_partition_task(
         config.horizon_weeks,
         unit_cost,
         **config.forecast.engine_options(weeks),
+        prices=prices,
     )
 
 
+def price_matrix(inputs: LoadedInputs, demand: DemandMatrix, config: PipelineConfig) -> np.ndarray | None:
+    """The input's weekly selling prices (sales.unit_price) on the demand grid, filled forward
+    (models/forecasting/prices.py), for the global model; None without prices or with the global
+    model off (nothing else uses them)."""
+    prices = inputs.prices_weekly
+    if prices is None or not config.forecast.global_model:
+        return None
+    return weekly_price_matrix(prices["sku"].to_numpy(dtype=object), prices["week"].to_numpy(),
+                               prices["unit_price"].to_numpy(dtype=np.float64), demand.skus,
+                               demand.weeks.to_numpy())
+
+
 def forecast_all(demand: DemandMatrix, unit_cost: np.ndarray, config: PipelineConfig,
-                 cache_dir: Path | None = None) -> ForecastResult:
+                 cache_dir: Path | None = None, prices: np.ndarray | None = None) -> ForecastResult:
     """Fan the forecast out over deterministic SKU partitions and merge the results; finished
-    partitions are cached in ``cache_dir`` (default: Prefect's result storage)."""
+    partitions are cached in ``cache_dir`` (default: Prefect's result storage). ``prices``:
+    weekly selling prices on the demand grid (``price_matrix``) or None."""
     partitions = partition_skus(demand.skus, config.partition_size)
     announce(f"Forecasting {len(demand.skus):,} SKUs in {len(partitions)} partition(s)")
     partition_task = forecast_partition_task if cache_dir is None else forecast_partition_task.with_options(
         result_storage=cache_dir.resolve())  # a Path: a local folder, no saved block needed
     futures = [
         partition_task.submit(
-            demand.skus[rows], demand.quantity[rows], demand.start[rows], unit_cost[rows], demand.weeks.to_numpy(), config
+            demand.skus[rows], demand.quantity[rows], demand.start[rows], unit_cost[rows], demand.weeks.to_numpy(), config,
+            None if prices is None else prices[rows],
         )
         for rows in partitions
     ]
@@ -474,7 +493,8 @@ def weekly_run(
             demand, demand_weekly = unconstrained_demand_task(inputs, sales)
             # like_item overrides: new SKUs borrow history for the forecast and policy (the tables keep what sold)
             matches, borrowed, like_rows = like_item_task(overrides, demand, inputs)
-            forecast = forecast_all(borrowed, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path))
+            forecast = forecast_all(borrowed, _unit_cost(inputs, demand), config, forecast_cache_dir(db_path),
+                                    price_matrix(inputs, demand, config))
             lead_times = lead_time_task(inputs, config)
             planning = planning_inputs_task(demand, inputs, lead_times)
             decisions = decisions_task(db_path, inputs.as_of, wait_seconds)  # approved: on order until in the ERP

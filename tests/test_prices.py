@@ -199,3 +199,72 @@ def test_global_model_learns_the_promotion_lift_from_the_price_feature(small_mod
     ratio = np.nanmean(without.mean[:, -1]) / np.nanmean(with_price.mean[:, -1])
     assert 1.02 < ratio < 1.09
     assert with_price.valid[:, -1].all()
+
+
+def test_demo_promotions_cut_prices_and_lift_demand_without_moving_the_default_demo() -> None:
+    from safestock.pipelines.demo.data import generate_demo_data
+
+    default = generate_demo_data(200, years=1.5, seed=11)
+    priced = generate_demo_data(200, years=1.5, seed=11, promotion_share=0.4, trend_share=0.1)
+    assert "unit_price" not in default["sales"].columns
+    # items and suppliers are drawn before the simulation: the opt-in leaves them as they were
+    pd.testing.assert_frame_equal(default["items"], priced["items"])
+    pd.testing.assert_frame_equal(default["suppliers"], priced["suppliers"])
+    truth = priced["demo_truth"].set_index("sku")
+    assert (truth["promotion_weeks"] > 0).sum() == pytest.approx(80, abs=3)   # 40 % (a SKU may draw none)
+    assert truth["persistent_trend"].sum() == 20
+    sales = priced["sales"].assign(sku=lambda f: f["sku"].astype(str))
+    sales["week"] = sales["date"] - pd.to_timedelta(sales["date"].dt.dayofweek, unit="D")
+    weekly = sales.groupby(["sku", "week"]).agg(quantity=("quantity", "sum"), price=("unit_price", "max"))
+    assert (sales.groupby(["sku", "week"])["unit_price"].nunique() == 1).all()   # one price per SKU-week
+    regular = weekly.groupby(level="sku")["price"].transform("max")
+    cut = 1 - weekly["price"] / regular
+    promoted = cut > 0.005
+    assert cut[promoted].between(0.09, 0.305).all()                  # 10-30 % (cents rounding)
+    assert not promoted[~weekly.index.get_level_values("sku").isin(truth.index[truth["promotion_weeks"] > 0])].any()
+    # demand lift x (1 + 2 cut): promoted weeks of promoted SKUs against their other weeks
+    skus = truth.index[truth["promotion_weeks"] > 0]
+    mine = weekly.index.get_level_values("sku").isin(skus)
+    lift = weekly.loc[mine & promoted, "quantity"].sum() / promoted[mine].sum()
+    base = weekly.loc[mine & ~promoted, "quantity"].sum() / (~promoted[mine]).sum()
+    expected = 1 + 2 * cut[mine & promoted].mean()
+    assert lift / base == pytest.approx(expected, rel=0.15)
+
+
+def test_flow_passes_the_weekly_prices_to_the_global_model(prefect_harness: None, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import safestock.pipelines.flow as flow_module
+    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
+
+    tables = generate_demo_data(30, years=1.2, seed=5, promotion_share=0.5)
+    write_demo_data(tables, tmp_path / "in")
+    seen: list[np.ndarray | None] = []
+    real_forecast = flow_module.forecast_demand
+
+    def recording_forecast(skus, history, *args, **kwargs):
+        seen.append((np.asarray(skus), kwargs.get("prices")))
+        return real_forecast(skus, history, *args, **kwargs)
+
+    monkeypatch.setattr(flow_module, "forecast_demand", recording_forecast)
+    config = tmp_path / "safestock.toml"
+    config.write_text("policy_backtest_weeks = 0\n[forecast]\nglobal_model = true\n")  # no replay: one engine call
+    flow_module.weekly_run(input_dir=tmp_path / "in", db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r",
+                           config_path=config)
+    skus, prices = seen[0]
+    assert prices is not None and prices.shape[0] == skus.size
+    # the last history week's price of each SKU is the price its sales lines carried that week
+    sales = tables["sales"].assign(sku=lambda f: f["sku"].astype(str))
+    last_week = sales["date"].max() - pd.Timedelta(days=6)
+    that_week = sales[sales["date"] >= last_week].groupby("sku")["unit_price"].max()
+    row = {sku: i for i, sku in enumerate(skus)}
+    got = np.array([prices[row[sku], -1] for sku in that_week.index])
+    np.testing.assert_allclose(got, that_week.to_numpy())
+    # with the global model off (the default) the prices are not used, so not passed
+    from safestock.pipelines.config import load_config
+    from safestock.pipelines.inputs import load_inputs as load
+
+    inputs = load(tmp_path / "in")
+    demand = flow_module.build_demand_matrix(inputs.sales_weekly, inputs.items["sku"].to_numpy(dtype=object),
+                                             flow_module.last_complete_week(inputs.as_of))
+    assert flow_module.price_matrix(inputs, demand, load_config(None)) is None
+    np.testing.assert_allclose(flow_module.price_matrix(inputs, demand, load_config(config)), prices, equal_nan=True)

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 from safestock.pipelines.demo.params import SkuParams
+from safestock.pipelines.demo.prices import draw_prices, with_persistent_trends
 from safestock.pipelines.demo.replenishment import simulate_replenishment
 
 DEFAULT_AS_OF = dt.date(2026, 11, 15)  # a Sunday: the history ends on a complete ISO week
@@ -164,7 +165,8 @@ def default_supplier_count(n_skus: int) -> int:
 
 def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, years: float = 3.0,
                        as_of: dt.date = DEFAULT_AS_OF, seed: int = 42,
-                       lost_sales_share: float = 0.0) -> dict[str, pd.DataFrame]:
+                       lost_sales_share: float = 0.0, promotion_share: float = 0.0,
+                       trend_share: float = 0.0) -> dict[str, pd.DataFrame]:
     """Generate the five contract tables plus `demo_truth` (generator ground truth).
 
     `lost_sales_share` > 0: that share of the SKUs (drawn from a generator of its own, so the
@@ -172,6 +174,13 @@ def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, yea
     (their sales are truncated by stock; `items.unmet_demand` = lost), and the result also holds
     `stock_history` (end-of-day on hand of every SKU over the last year, from the same
     simulation) and, in `demo_truth`, `unmet_demand`, `demand_units` and `lost_units`.
+
+    `promotion_share` > 0: `sales` gets a `unit_price` column (every SKU's regular price, and
+    temporary cuts of 10-30 % for 1-2 weeks for that share of the SKUs, lifting their demand
+    x (1 + 2 cut)); `trend_share` > 0: that share of the SKUs keeps a steady 0.5-1 % weekly
+    trend over the history (`demo.prices`). Both draw from a generator of their own and are 0
+    by default, so the default demo is unchanged; `demo_truth` then also holds
+    `promotion_weeks` and `persistent_trend`.
 
     Deterministic for a given set of arguments. History covers `round(years * 52)` complete
     weeks ending on `as_of` (inclusive). `sku` in `sales` and `purchase_orders` is categorical
@@ -189,13 +198,22 @@ def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, yea
     first_weekday = (as_of - dt.timedelta(days=n_days - 1)).weekday()
     if not 0.0 <= lost_sales_share <= 1.0:
         raise ValueError("lost_sales_share must be in [0, 1]")
+    if not (0.0 <= promotion_share <= 1.0 and 0.0 <= trend_share <= 1.0):
+        raise ValueError("promotion_share and trend_share must be in [0, 1]")
+    trending = np.zeros(n_skus, dtype=bool)
+    if trend_share > 0:
+        params, trending = with_persistent_trends(params, trend_share, seed)
+    prices = None
+    if promotion_share > 0:
+        prices = draw_prices(items["unit_cost"].to_numpy(), (first_weekday + n_days + 6) // 7, promotion_share, seed)
     with_stock = lost_sales_share > 0
     lost = np.zeros(n_skus, dtype=bool)
     if with_stock:
         lost_rng = np.random.default_rng([seed, 16])
         lost[lost_rng.permutation(n_skus)[: int(round(lost_sales_share * n_skus))]] = True
     sim = simulate_replenishment(params, items, suppliers, n_days, first_weekday, rng,
-                                 lost=lost, record_stock=with_stock)
+                                 lost=lost, record_stock=with_stock,
+                                 demand_multiplier=None if prices is None else prices.demand_multiplier)
 
     def to_dates(days: np.ndarray) -> np.ndarray:
         return (start + days.astype("timedelta64[D]")).astype("datetime64[ns]")
@@ -206,6 +224,8 @@ def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, yea
         "sku": pd.Categorical.from_codes(sim.sales_sku, categories=sku_codes),
         "quantity": sim.sales_quantity,
     })
+    if prices is not None:
+        sales["unit_price"] = prices.price[(first_weekday + sim.sales_day) // 7, sim.sales_sku]
     supplier_of_sku = items["supplier_id"].str.slice(4).astype(int).to_numpy() - 1
     po_supplier = supplier_of_sku[sim.po_sku]
     # One purchase order per supplier and order day; its lines are the SKUs ordered that day.
@@ -239,6 +259,9 @@ def generate_demo_data(n_skus: int = 500, *, n_suppliers: int | None = None, yea
         "supplier_profile": suppliers["profile"].to_numpy()[supplier_of_sku],
         "stockout_days": sim.stockout_days,
     })
+    if prices is not None or trend_share > 0:
+        truth["promotion_weeks"] = 0 if prices is None else prices.promotion_weeks
+        truth["persistent_trend"] = trending
     supplier_columns = ["supplier_id", "name", "lead_time_days", "review_period_days",
                         "min_order_value"]
     tables = {"sales": sales, "items": items, "suppliers": suppliers[supplier_columns].copy(),

@@ -42,7 +42,7 @@ class SimulationResult:
 
 def simulate_replenishment(params: SkuParams, items: pd.DataFrame, suppliers: pd.DataFrame, n_days: int,
               first_weekday: int, rng: np.random.Generator, lost: np.ndarray | None = None,
-              record_stock: bool = False) -> SimulationResult:
+              record_stock: bool = False, demand_multiplier: np.ndarray | None = None) -> SimulationResult:
     """Day-by-day demand and (R, s, Q) replenishment, vectorised over SKUs.
 
     Per day: receipts arrive, returns are restocked, demand is served (shortage becomes
@@ -52,7 +52,9 @@ def simulate_replenishment(params: SkuParams, items: pd.DataFrame, suppliers: pd
     `lost` (per SKU, default none): demand of these SKUs beyond the stock on hand is lost, not
     backordered — their sales are truncated by stock. With no lost SKU the random draws are
     exactly those of a simulation without the argument. `record_stock`: keep the end-of-day
-    on hand of every day (`on_hand_daily`).
+    on hand of every day (`on_hand_daily`). `demand_multiplier` (weeks x SKUs, week 0 = the ISO
+    week of day 0; default none): the customer order rate of a day is multiplied by its week's
+    value (promotions, `demo.prices`); the reorder point ignores it (the planner does not know).
     """
     n = len(params.rate)
     sup = items["supplier_id"].str.slice(4).astype(int).to_numpy() - 1
@@ -118,6 +120,8 @@ def simulate_replenishment(params: SkuParams, items: pd.DataFrame, suppliers: pd
         returned[:] = 0
         alive = (params.start_day <= t) & (params.end_day > t)
         expected_orders = params.rate * level(t) * WEEKDAY_PROFILE[weekday] * shock * alive
+        if demand_multiplier is not None:
+            expected_orders = expected_orders * demand_multiplier[(first_weekday + t) // 7]
         n_orders = rng.poisson(expected_orders)
         idx = np.flatnonzero(n_orders)
         qty = np.ceil(rng.gamma(n_orders[idx] * params.size_shape[idx],
