@@ -65,6 +65,7 @@ from safestock.models.inventory.decisions import (
     with_approved_orders,
 )
 from safestock.models.inventory.excess import excess_stock
+from safestock.models.inventory.zero_policy import zero_policy_reasons
 from safestock.models.lost_sales import lost_sales_by_sku, lost_sales_by_supplier
 from safestock.models.inventory.exceptions import find_exceptions
 from safestock.models.like_item import borrow_like_history
@@ -500,11 +501,18 @@ def weekly_run(
             decisions = decisions_task(db_path, inputs.as_of, wait_seconds)  # approved: on order until in the ERP
             planning = with_approved_orders(planning, pending_approvals(decisions, inputs.purchase_orders,
                                                                         config.approval_match_days))
+            engine_mean, item_discontinued = forecast.mean, planning.discontinued   # before the overrides
             forecast, planning, override_rows = overrides_task(overrides, matches, forecast, planning)
             backtest, calibration, nominal_level = policy_backtest_task(borrowed, forecast, planning, config)
             policy = policy_task(planning, borrowed, forecast, config, nominal_level)
+            policy_order_up_to = policy["order_up_to"].to_numpy(float).copy()   # before min/max stock overrides
             policy, overrides_applied = stock_limits_task(overrides, matches, policy, planning, inputs,
                                                           [like_rows, *override_rows])
+            policy["zero_policy_reason"] = zero_policy_reasons(
+                policy["order_up_to"].to_numpy(float), item_discontinued, planning.discontinued, demand.quantity,
+                demand.start, engine_mean, forecast.mean,
+                (policy["lead_time_weeks_mean"] + policy["review_period_weeks"]).to_numpy(float),
+                policy_order_up_to=policy_order_up_to)
             projection, risk = risk_task(planning, forecast, policy, config)
             orders = mark_rejected(orders_task(planning, policy, risk, config),
                                    recent_rejections(decisions, inputs.as_of, config.rejected_memory_weeks))

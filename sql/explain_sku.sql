@@ -37,7 +37,7 @@ final as (
         policy.service_level, policy.service_level_type, policy.lead_time_weeks_mean, policy.lead_time_weeks_sd,
         policy.review_period_weeks, policy.demand_per_week_mean, policy.demand_per_week_sd,
         policy.protection_demand_mean, policy.protection_demand_sd, policy.safety_stock, policy.reorder_point,
-        policy.order_up_to, policy.eoq, policy.method, policy.level_error_weeks,
+        policy.order_up_to, policy.eoq, policy.method, policy.zero_policy_reason, policy.level_error_weeks,
         risk.on_hand, risk.on_order, risk.backordered, risk.inventory_position, risk.stockout_probability,
         risk.expected_backorder_units, risk.weeks_of_cover, risk.projected_stockout_week,
         purchase.order_quantity, purchase.packs, purchase.order_by, purchase.expected_arrival,

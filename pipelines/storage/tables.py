@@ -239,6 +239,9 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _text("method", "how s was computed (service type / distribution + adjustments; `+s_below_mean`: s is "
                   "below the mean protection demand, safety stock shown as 0)"),
             _number("level_error_weeks", "the forecast's n_e the interval used (inf = none)"),
+            _text("zero_policy_reason", "why s = S = 0 (NULL when S > 0): discontinued, do_not_order override, "
+                  "max_stock override, never sold, no sales in the last 26 weeks, forecast overridden to 0, zero "
+                  "forecast, zero protection interval (models/inventory/zero_policy.py)"),
         )),
     OutputTable(
         "backorder_risk", "Stock-out risk of every SKU from its current inventory position, without a new order.",
