@@ -274,3 +274,46 @@ def test_like_item_and_category_overrides_are_validated(tmp_path: Path) -> None:
         assert expected in text, text
     overrides = _overrides(tmp_path, "sku,SKU-9,like_item,00042,,,\n")
     assert overrides["text_value"].tolist() == ["00042"] and np.isnan(overrides["value"].iloc[0])
+
+
+@pytest.mark.slow
+def test_a_run_lets_a_new_sku_borrow_its_like_items_history(
+        prefect_harness: None, demo_input: Path, demo_database: Path, tmp_path: Path) -> None:
+    """like_item in a real run (its own run: borrowed history moves the pooled model selection of
+    other SKUs a little, so it is kept apart from the exact checks above)."""
+    import shutil
+
+    import duckdb
+    from safestock.pipelines.flow import weekly_run
+
+    with duckdb.connect(str(demo_database), read_only=True) as con:
+        # the newest SKU (latest first sale: a few weeks of history) borrows the best seller's history
+        new, like = (con.execute(f"select sku from sales_weekly where quantity > 0 group by sku "
+                                 f"order by {order} limit 1").fetchone()[0]
+                     for order in ("min(week) desc, sku", "sum(quantity) desc, sku"))
+        weekly = con.execute("select sku, week, quantity from sales_weekly where sku in (?, ?) order by week",
+                             [new, like]).df()
+        base_forecast = con.execute("select sum(mean) from forecasts where sku = ?", [new]).fetchone()[0]
+    folder = tmp_path / "input"
+    shutil.copytree(demo_input, folder)
+    (folder / "overrides.csv").write_text("scope,key,kind,value,start,end,note\n"
+                                          f"sku,{new},like_item,{like},,,successor\n"
+                                          f"sku,{like},like_item,NO-SUCH-SKU,,,\n")
+    config = tmp_path / "safestock.toml"
+    config.write_text("policy_backtest_weeks = 0\n")
+    run = weekly_run(input_dir=folder, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r", config_path=config)
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        applied = con.execute("select line, sku, weeks, before, after, note from overrides_applied where run_id = ? "
+                              "order by line", [run.run_id]).df()
+        forecast = con.execute("select sum(mean) from forecasts where run_id = ? and sku = ?",
+                               [run.run_id, new]).fetchone()[0]
+        sold = con.execute("select sum(quantity) from sales_weekly where sku = ?", [new]).fetchone()[0]
+    borrowed, unknown = applied.iloc[0], applied.iloc[1]
+    # its history gains the like item's weeks just before its first sale, units x 1
+    first_sale = weekly[(weekly["sku"] == new) & (weekly["quantity"] > 0)]["week"].min()
+    like_weeks = weekly[(weekly["sku"] == like) & (weekly["week"] < first_sale)].tail(int(borrowed["weeks"]))
+    assert borrowed["sku"] == new and borrowed["weeks"] > 13 and borrowed["note"] == ""
+    assert borrowed["after"] - borrowed["before"] == pytest.approx(like_weeks["quantity"].sum())
+    assert forecast != pytest.approx(base_forecast)
+    assert sold == pytest.approx(borrowed["before"])   # sales_weekly keeps what was really sold
+    assert unknown["note"] == "contradiction: like item 'NO-SUCH-SKU' is not a known SKU; no history borrowed"
