@@ -15,7 +15,8 @@ add the class's best peer and a paired per-SKU comparison with it: mean differen
 peer, its 95 % bootstrap interval and a verdict (better / worse / tie; ``too few SKUs`` below 20).
 
 Data sets: (a) synthetic weekly panel generated here (smooth, erratic, intermittent, lumpy,
-seasonal, trending, late starts); (b) real sets read in place from shared/data/real/ (beside the checkout)
+seasonal, trending, late starts); ``trend``: 1,000 SKUs with a steady 0.5-1 %/week trend
+(issue 17, ``trend_panel``; not in the default list); (b) real sets read in place from shared/data/real/ (beside the checkout)
 (``man_weekly_long.csv.gz``: sku, year_week, demand; ``jewelry_weekly_long.csv``: sku, year,
 week, units) — never copied. statsforecast is optional (``pip install statsforecast``): without
 it a notice is printed and only the engine (and statsmodels, if present) is reported.
@@ -91,6 +92,20 @@ def synthetic_panel(n: int, weeks: int, seed: int) -> Panel:
     y[np.arange(n), start] = np.maximum(y[np.arange(n), start], 1.0)
     weeks_index = np.datetime64(SYNTHETIC_FIRST_WEEK) + np.arange(weeks) * np.timedelta64(7, "D")
     return Panel(np.array([f"syn{i}" for i in range(n)]), y, start, weeks_index)
+
+
+def trend_panel(n: int, weeks: int, seed: int) -> Panel:
+    """Issue 17's steady-trend case: every SKU grows or shrinks by a constant 0.5-1 % a week
+    (level x (1 +- g)^t, g ~ U(0.005, 0.01); shrinking SKUs start 4x higher), Poisson noise,
+    ``weeks`` ISO weeks from ``SYNTHETIC_FIRST_WEEK`` (169 = 3 years of training + a 13-week
+    holdout). The same process as tests/test_forecasting_trend.py."""
+    rng = np.random.default_rng(seed)
+    growth = rng.uniform(0.005, 0.01, (n, 1)) * rng.choice([-1, 1], (n, 1))
+    level = rng.gamma(3.0, 20.0, (n, 1)) * np.where(growth < 0, 4.0, 1.0)
+    y = rng.poisson(level * (1 + growth) ** np.arange(weeks)[None, :]).astype(float)
+    first = np.datetime64(SYNTHETIC_FIRST_WEEK, "D")
+    return Panel(np.array([f"T{i:05d}" for i in range(n)]), y, np.zeros(n, dtype=np.int64),
+                 first + 7 * np.arange(weeks).astype("timedelta64[D]"))
 
 
 def _panel_from_long(frame: pd.DataFrame) -> Panel:
@@ -429,6 +444,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.datasets.split(","):
         if name == "synthetic":
             data = synthetic_panel(args.skus or 3000, 156, args.seed)
+        elif name == "trend":
+            data = trend_panel(args.skus or 1000, 169, args.seed)
         elif name == "man":
             data = man_panel()
         elif name == "jewelry":
