@@ -429,6 +429,10 @@ def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the input files to.")] = Path("demo_input"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    promotions: Annotated[float, typer.Option("--promotions", min=0.0, max=1.0, help=(
+        "Share of SKUs with price promotions (adds sales.unit_price; 0 = the default demo)."))] = 0.0,
+    trends: Annotated[float, typer.Option("--trends", min=0.0, max=1.0, help=(
+        "Share of SKUs with a steady 0.5-1 %/week trend (0 = the default demo)."))] = 0.0,
 ) -> None:
     """Generate a seeded demo input folder (see docs/demo-data.md)."""
     from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
@@ -436,7 +440,8 @@ def generate(
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
     with console.status(f"Generating {skus:,} SKUs…"):
-        paths = write_demo_data(generate_demo_data(skus, seed=seed), out_dir, fmt=fmt)
+        paths = write_demo_data(generate_demo_data(skus, seed=seed, promotion_share=promotions,
+                                                   trend_share=trends), out_dir, fmt=fmt)
     for name, path in paths.items():
         out.print(f"  {name:<16} {Path(path).resolve()}")
 

@@ -268,3 +268,17 @@ def test_flow_passes_the_weekly_prices_to_the_global_model(prefect_harness: None
                                              flow_module.last_complete_week(inputs.as_of))
     assert flow_module.price_matrix(inputs, demand, load_config(None)) is None
     np.testing.assert_allclose(flow_module.price_matrix(inputs, demand, load_config(config)), prices, equal_nan=True)
+
+
+def test_generate_command_writes_prices_on_request(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from safestock.pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["generate", "--skus", "20", "--out", str(tmp_path / "p"), "--promotions", "0.5",
+                                      "--trends", "0.1"])
+    assert result.exit_code == 0, result.output
+    sales = pd.read_csv(tmp_path / "p" / "sales.csv")
+    assert "unit_price" in sales.columns and (sales["unit_price"] > 0).all()
+    refused = CliRunner().invoke(app, ["generate", "--skus", "20", "--out", str(tmp_path / "q"), "--promotions", "2"])
+    assert refused.exit_code != 0 and not (tmp_path / "q").exists()
