@@ -104,7 +104,7 @@ def _check_source(source: Optional[str], config: Optional[Path], config_error: O
 
 def _run_flow(input_dir: Optional[Path], db: Path, reports: Path, as_of: Optional[date], config: Optional[Path],
               wait: float, workers: Optional[int] = None, dask_address: Optional[str] = None,
-              source: Optional[str] = None) -> None:
+              source: Optional[str] = None, full_reload: bool = False) -> None:
     """Run the weekly flow with a progress display; map failures to exit codes.
 
     The configuration and the input files' structure (files present, readable, required columns, no
@@ -141,7 +141,8 @@ def _run_flow(input_dir: Optional[Path], db: Path, reports: Path, as_of: Optiona
     try:
         with _progress_display() as show, listening(show), temporary_prefect_server():
             summary = configured_flow(workers, dask_address)(input_dir=input_dir, db_path=db, reports_dir=reports, as_of=as_of,
-                                 config_path=config, wait_seconds=wait, source=source)
+                                 config_path=config, wait_seconds=wait, source=source,
+                                 full_reload=full_reload)
     except InputValidationError as error:
         _input_rejected(error)
     except SourceUnavailableError as error:
@@ -170,6 +171,9 @@ def _run_flow(input_dir: Optional[Path], db: Path, reports: Path, as_of: Optiona
     out.print(f"  SKUs planned:      {summary.skus:,}")
     out.print(f"  SKUs at risk:      {summary.skus_at_risk:,}")
     out.print(f"  order lines:       {summary.order_lines:,} (value {summary.order_value:,.2f})")
+    if summary.rows_pulled is not None:
+        window = f"dated from {summary.pulled_from} on" if summary.pulled_from else "all"
+        out.print(f"  sales rows read:   {summary.rows_pulled:,} ({window}) into sales_history")
     out.print(f"  database:          {summary.db_path.resolve()}")
     for name, path in summary.reports.items():
         if not name.startswith("orders:"):
@@ -190,12 +194,13 @@ def run(
     dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="Run forecast partitions on an existing Dask cluster (tcp://host:port).")] = None,
     input: Annotated[Optional[Path], typer.Option("--input", help="Folder with sales, items, suppliers, inventory, purchase_orders (CSV or Parquet).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Read the inputs from PostgreSQL instead: postgresql://user@host:port/db (password from $PGPASSWORD or [source] password_env; tables and columns: [source] in --config).")] = None,
+    full_reload: Annotated[bool, typer.Option("--full-reload", help="With a PostgreSQL source: pull every sales row, not only those after the history's newest day minus [source] lookback_days.")] = False,
 ) -> None:
     """Run the weekly pipeline on an input folder (or a PostgreSQL source: --source)."""
     if input is not None and source is not None:
         console.print("[bold red]Give either --input or --source, not both.[/]", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    _run_flow(input, db, reports, _parse_date(as_of), config, wait, workers, dask_address, source)
+    _run_flow(input, db, reports, _parse_date(as_of), config, wait, workers, dask_address, source, full_reload)
 
 
 @app.command()

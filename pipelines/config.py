@@ -48,6 +48,7 @@ Example ``safestock.toml`` (every key optional)::
     [source]                            # read the inputs from PostgreSQL (docs/postgres-source.md)
     uri = "postgresql://planner@erp-db:5432/erp"   # no password here: it comes from password_env
     password_env = "PGPASSWORD"
+    lookback_days = 14                  # each pull re-reads this many days before the history's newest
 
     [source.tables.sales]
     table = "erp.order_lines"           # or query = "select ... from ..."
@@ -179,11 +180,16 @@ class SourceConfig:
     holding the password (libpq's ``PGPASSWORD`` by default; never stored or logged);
     ``tables``: per contract table, ``table`` (a table or view, schema-qualified) or ``query``
     (a SELECT), ``columns`` (contract column -> source column; unmapped ones are read under
-    their contract name) and ``key`` (source columns that name a row in messages)."""
+    their contract name) and ``key`` (source columns that name a row in messages).
+    ``lookback_days``: a run pulls only the sales dated after the history's watermark (its newest
+    day from this source) minus this many days; they replace the stored days from there on (late
+    corrections). ``full_reload``: pull every sales row, as the first run does (``run --full-reload``)."""
 
     uri: str | None = None
     password_env: str = "PGPASSWORD"
     tables: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
+    lookback_days: int = 14
+    full_reload: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,6 +246,10 @@ def _source_config(values: Any, where: str) -> SourceConfig:
             raise ConfigError(f"{where}: {error}") from None
     if not isinstance(source.password_env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", source.password_env):
         raise ConfigError(f"{where}: password_env must name an environment variable, not {source.password_env!r}")
+    if isinstance(source.lookback_days, bool) or not isinstance(source.lookback_days, int) or source.lookback_days < 0:
+        raise ConfigError(f"{where}: lookback_days must be a whole number of days >= 0, not {source.lookback_days!r}")
+    if not isinstance(source.full_reload, bool):
+        raise ConfigError(f"{where}: full_reload must be true or false, not {source.full_reload!r}")
     if not isinstance(source.tables, dict):
         raise ConfigError(f"{where}: tables must be a table ([source.tables.<table>])")
     for table, entry in source.tables.items():

@@ -83,6 +83,7 @@ from safestock.pipelines.reporting import artifacts
 from safestock.pipelines.reporting import orders as exports
 from safestock.pipelines.reporting.render import render_reports
 from safestock.pipelines.storage import RunSummary
+from safestock.pipelines.storage import history
 from safestock.pipelines.storage.decisions import decisions_before
 from safestock.pipelines.storage.forecast_cache import FORECAST_CACHE_MAX_AGE, forecast_cache_dir, prune_forecast_cache
 from safestock.pipelines.storage.outputs import assemble_outputs, demand_weekly_table, history_window_notes
@@ -97,10 +98,11 @@ def _retry_on_io_error(task: object, task_run: TaskRun, state: State) -> bool:
 
 @task(name="load-and-validate", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE,
       retry_condition_fn=_retry_on_io_error)
-def load_task(input_dir: Path, as_of: date | None, options: InputsConfig) -> LoadedInputs:
+def load_task(input_dir: Path, as_of: date | None, options: InputsConfig,
+              sales_history_path: Path | None = None) -> LoadedInputs:
     announce(f"Loading and validating {input_dir}")
     return load_inputs(input_dir, as_of, allow_extra_columns=options.allow_extra_columns,
-                       max_sales_age_days=options.max_sales_age_days,
+                       max_sales_age_days=options.max_sales_age_days, sales_history_path=sales_history_path,
                        unmet_demand=options.unmet_demand, infer_stockouts=options.infer_stockouts)
 
 
@@ -114,12 +116,29 @@ def _retry_on_connection_lost(task: object, task_run: TaskRun, state: State) -> 
 
 @task(name="pull-and-validate", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE,
       retry_condition_fn=_retry_on_connection_lost)
-def pull_task(source_uri: str, as_of: date | None, config: PipelineConfig) -> LoadedInputs:
-    """The inputs read from PostgreSQL (``inputs.postgres``), validated as an input folder."""
+def pull_task(source_uri: str, as_of: date | None, config: PipelineConfig, sales_from: date | None = None,
+              sales_history_path: Path | None = None) -> LoadedInputs:
+    """The inputs read from PostgreSQL (``inputs.postgres``), validated as an input folder; the
+    sales only from ``sales_from`` on when given (an incremental pull)."""
     from safestock.pipelines.inputs.postgres import load_postgres_inputs, shown_uri
 
-    announce(f"Pulling and validating {shown_uri(source_uri)}")
-    return load_postgres_inputs(source_uri, config.source, as_of, config.inputs)
+    announce(f"Pulling and validating {shown_uri(source_uri)}"
+             + (f" (sales from {sales_from} on)" if sales_from else ""))
+    return load_postgres_inputs(source_uri, config.source, as_of, config.inputs, sales_from=sales_from,
+                                sales_history_path=sales_history_path)
+
+
+@task(name="sales-history", cache_policy=NO_CACHE)
+def sales_history_task(db_path: Path, inputs: LoadedInputs, plan: history.PullPlan,
+                       wait_seconds: float = 0.0) -> tuple[history.SalesHistoryUpdate, LoadedInputs]:
+    """The run's pull on its way into ``sales_history`` (written with the outputs); a database
+    source plans from the history as it will be after the pull, files from themselves."""
+    update = history.describe_pull(plan.path, plan.source, plan.sales_from, open_end=plan.from_database)
+    if not plan.from_database:
+        return update, inputs
+    announce("Reading the sales history")
+    weekly = history.weekly_sales(db_path, update, inputs.as_of, wait_seconds=wait_seconds)
+    return update, dataclasses.replace(inputs, sales_weekly=weekly)
 
 
 @task(name="weekly-demand", cache_policy=NO_CACHE)
@@ -426,10 +445,11 @@ def exceptions_task(
       retry_condition_fn=_retry_on_io_error)
 def write_task(
     db_path: Path, run: storage.RunRecord, outputs: dict[str, pd.DataFrame], sales_weekly: pd.DataFrame,
-    summary: dict[str, object], wait_seconds: float = 0.0,
+    summary: dict[str, object], wait_seconds: float = 0.0, sales_history: history.SalesHistoryUpdate | None = None,
 ) -> list[str]:
     announce(f"Writing results to {db_path}")
-    return storage.write_run(db_path, run, outputs, sales_weekly, summary, wait_seconds=wait_seconds)
+    return storage.write_run(db_path, run, outputs, sales_weekly, summary, wait_seconds=wait_seconds,
+                             history=sales_history)
 
 
 @task(name="reports", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE, retry_condition_fn=_retry_on_io_error)
@@ -473,9 +493,12 @@ def weekly_run(
     config_path: Path | None = None,
     wait_seconds: float = 0.0,
     source: str | None = None,
+    full_reload: bool = False,
 ) -> RunSummary:
     """One weekly planning run over the input folder, or without one over the PostgreSQL
-    source (``source`` URI, else the configuration's ``[source] uri``); see the module docstring."""
+    source (``source`` URI, else the configuration's ``[source] uri``); see the module docstring.
+    The sales read go into ``sales_history`` (storage/history.py); ``full_reload``: a source run
+    pulls every sales row instead of those after the history's watermark minus the look-back."""
     db_path, reports_dir = Path(db_path), Path(reports_dir)
     config = load_config(Path(config_path) if config_path else None)
     source_uri = None if input_dir is not None else source or config.source.uri
@@ -484,12 +507,16 @@ def weekly_run(
     with storage.run_lock(db_path, wait_seconds):
         prune_forecast_cache(forecast_cache_dir(db_path))  # under the lock: no run of this db reads it
         # a validation error stops here: nothing written
-        inputs = (load_task(Path(input_dir), as_of, config.inputs) if source_uri is None
-                  else pull_task(source_uri, as_of, config))
+        plan = history.plan_pull(db_path, str(input_dir) if source_uri is None else source_uri,
+                                 from_database=source_uri is not None, lookback_days=config.source.lookback_days,
+                                 full_reload=full_reload or config.source.full_reload, wait_seconds=wait_seconds)
+        inputs = (load_task(Path(input_dir), as_of, config.inputs, plan.path) if source_uri is None
+                  else pull_task(source_uri, as_of, config, plan.sales_from, plan.path))
         overrides = read_overrides(Path(input_dir)) if source_uri is None else None
         run = storage.start_run(db_path, inputs.as_of, str(input_dir) if source_uri is None else source_uri,
                                 config.as_dict(), wait_seconds=wait_seconds)
         try:
+            sales_history, inputs = sales_history_task(db_path, inputs, plan, wait_seconds)
             sales = weekly_demand_task(inputs, config.history_weeks)
             demand, demand_weekly = unconstrained_demand_task(inputs, sales)
             # like_item overrides: new SKUs borrow history for the forecast and policy (the tables keep what sold)
@@ -540,7 +567,8 @@ def weekly_run(
                 "service_level_type": config.policy.service_level_type,
                 "input_files": json.dumps(inputs.files, sort_keys=True),
             }
-            superseded = write_task(db_path, run, outputs, sales.to_long(), summary, wait_seconds)
+            superseded = write_task(db_path, run, outputs, sales.to_long(), summary, wait_seconds, sales_history)
+            plan.folder.cleanup()
         except BaseException as error:
             storage.fail_run(db_path, run.run_id, f"{type(error).__name__}: {error}")
             raise
@@ -559,6 +587,8 @@ def weekly_run(
         order_lines=len(recommended),
         order_value=float(recommended["line_value"].sum()) if len(recommended) else 0.0,
         superseded=superseded,
+        rows_pulled=sales_history.source_rows,
+        pulled_from=sales_history.pulled_from,
     )
     artifacts.publish(result, risk, inputs.items)
     return result

@@ -260,6 +260,7 @@ def check_input_structure(input_dir: Path, *, allow_extra_columns: bool = False)
 def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                 memory_limit: str = "2GB", allow_extra_columns: bool = False,
                 max_sales_age_days: int | None = None,
+                sales_history_path: Path | None = None,
                 unmet_demand: str = "backorder", infer_stockouts: bool = True) -> LoadedInputs:
     """Load, validate and type the input folder; raise InputValidationError with all issues.
 
@@ -267,7 +268,9 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
     warning instead of an error. `max_sales_age_days`: refuse a sales history that ends more than
     this many days before as_of (`check_sales_age`; None = not checked). The flow passes both
     from the configuration's `[inputs]` table, and `unmet_demand` (backorder | lost), the value
-    of `items.unmet_demand` where the column is absent or empty.
+    of `items.unmet_demand` where the column is absent or empty. `sales_history_path`: the
+    validated sales, one row per sku and day, are written there as Parquet
+    (`sql/sales_history_export.sql`: the run's pull into `sales_history`, storage/history.py).
     The optional `stock_history` table becomes `stock_weekly` (None without the file and without
     inferred stock-outs); with `infer_stockouts`, lost-sales SKUs without stock history rows get
     the weeks of their inferred stock-outs there too (`stockout_source` 'inferred' instead of
@@ -311,6 +314,8 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                 as_of_stamp = pd.Timestamp(as_of)
             sales_weekly, sales_notes, last_sales_day = _sales_weekly(
                 con, staged["sales"], frames["items"], staged["items"].file_name, as_of_stamp)
+            if sales_history_path is not None:
+                con.execute(sql("sales_history_export"), {"path": str(sales_history_path)})
             stale = check_sales_age(staged["sales"].file_name, last_sales_day, as_of_stamp,
                                     as_of is not None, max_sales_age_days)
             if stale:

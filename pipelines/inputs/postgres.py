@@ -6,6 +6,8 @@ columns renamed to the contract's (`[source.tables.<table>].columns`). The Arrow
 staged as `<table>.parquet` in a temporary folder and `load_inputs` validates them exactly as an
 input folder, so every check of the contract applies; the issues and notes are then renamed to
 the source (`erp.order_lines`) and the row's key (`line_id=123456`) instead of file and row.
+An incremental run pulls only the sales from a first day on (`sales_from`, from the history's
+watermark: storage/history.py), the SELECT filtered on the date by PostgreSQL.
 
 The password comes from the environment variable `password_env` (libpq's `PGPASSWORD` by
 default): it is never part of the URI that is stored, logged or shown, and it is masked in any
@@ -147,12 +149,14 @@ def connect(uri: str, source: SourceConfig):
                                      f"{_mask(error, password)}") from None
 
 
-def _select_sql(cursor, pull: TablePull, password: str | None) -> tuple[str, list[str]]:
+def _select_sql(cursor, pull: TablePull, password: str | None) -> tuple[str, pa.Schema]:
     """The SELECT of one table with contract column names (plus the key columns), after checking
-    that the table exists and every mapped, required and key column is in it."""
+    that the table exists and every mapped, required and key column is in it; and the source's
+    columns (Arrow schema)."""
     try:
         cursor.execute(f"select * from {pull.relation} as source limit 0")
-        available = cursor.fetch_arrow_table().schema.names
+        schema = cursor.fetch_arrow_table().schema
+        available = schema.names
     except Exception as error:
         raise _read_failed(pull, "cannot be read", error, password) from None
     spec = TABLES[pull.table]
@@ -170,7 +174,15 @@ def _select_sql(cursor, pull: TablePull, password: str | None) -> tuple[str, lis
             raise SourceUnavailableError(f"{pull.name} (input table {pull.table}): key column {show(name)} "
                                          f"does not exist (columns: {show(', '.join(available), limit=200)[1:-1]})")
         selected.append(f"{quote_identifier(name)} as {quote_identifier(f'{KEY_PREFIX}{index}')}")
-    return sql("source_postgres_table").format(columns=", ".join(selected), relation=pull.relation), available
+    return sql("source_postgres_table").format(columns=", ".join(selected), relation=pull.relation), schema
+
+
+def _sales_since(select: str, date_type: pa.DataType) -> str:
+    """The sales SELECT restricted to the days from its parameter $1 on (an ISO date;
+    `sql/source_postgres_sales_since.sql`): a date or timestamp source column is compared as a
+    date (an index on it serves the filter), a text column as ISO 'YYYY-MM-DD' text."""
+    typed = pa.types.is_date(date_type) or pa.types.is_timestamp(date_type)
+    return sql("source_postgres_sales_since").format(pulled=select, since="cast($1 as date)" if typed else "$1")
 
 
 def check_source_structure(uri: str, source: SourceConfig) -> None:
@@ -188,16 +200,22 @@ class PulledTable:
     keys: pa.Table  # the key columns, row by row as staged
 
 
-def pull_tables(uri: str, source: SourceConfig, folder: Path) -> dict[str, PulledTable]:
+def pull_tables(uri: str, source: SourceConfig, folder: Path,
+                sales_from: datetime.date | None = None) -> dict[str, PulledTable]:
     """Every contract table read into Arrow and staged as `<table>.parquet` in `folder` (contract
-    columns only), its key columns kept in memory for messages."""
+    columns only), its key columns kept in memory for messages. `sales_from`: only the sales
+    dated on or after this day (an incremental pull); None: all."""
     password = _password(source)
     pulled = {}
     with connect(uri, source) as connection, connection.cursor() as cursor:
         for pull in table_pulls(source):
-            select, _ = _select_sql(cursor, pull, password)
+            select, schema = _select_sql(cursor, pull, password)
+            parameters = None
+            if pull.table == "sales" and sales_from is not None:
+                select = _sales_since(select, schema.field(pull.columns["date"]).type)
+                parameters = (sales_from.isoformat(),)
             try:
-                cursor.execute(select)
+                cursor.execute(select, parameters)
                 arrow = cursor.fetch_arrow_table()
             except Exception as error:
                 raise _read_failed(pull, "read failed", error, password) from None
@@ -260,19 +278,23 @@ def renamed_notes(notes: list[DataQualityNote], pulled: dict[str, PulledTable]) 
 
 
 def load_postgres_inputs(uri: str, source: SourceConfig, as_of: datetime.date | None = None,
-                         options: InputsConfig | None = None, memory_limit: str = "2GB"):
+                         options: InputsConfig | None = None, memory_limit: str = "2GB",
+                         sales_from: datetime.date | None = None, sales_history_path: Path | None = None):
     """Pull, stage and validate the input tables from PostgreSQL; `LoadedInputs` as from a folder,
     its notes and `files` named by source table. Raises `SourceUnavailableError` or
-    `InputValidationError` (source tables and row keys)."""
+    `InputValidationError` (source tables and row keys). `sales_from`: pull only the sales from
+    this day on (None: all); `sales_history_path`: where the validated sku-day sales go as Parquet
+    (`load_inputs`), for `sales_history`."""
     from safestock.pipelines.inputs.load import load_inputs
 
     options = options or InputsConfig()
     with tempfile.TemporaryDirectory(prefix="safestock-pull-") as folder:
-        pulled = pull_tables(uri, source, Path(folder))
+        pulled = pull_tables(uri, source, Path(folder), sales_from)
         try:
             inputs = load_inputs(Path(folder), as_of, memory_limit=memory_limit,
                                  allow_extra_columns=options.allow_extra_columns,
                                  max_sales_age_days=options.max_sales_age_days,
+                                 sales_history_path=sales_history_path,
                                  unmet_demand=options.unmet_demand,
                                  infer_stockouts=options.infer_stockouts)
         except InputValidationError as error:

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 from safestock.pipelines.sqlfiles import sql
+from safestock.pipelines.storage.history import SalesHistoryUpdate, write_history
 from safestock.pipelines.storage.records import RunRecord
 from safestock.pipelines.storage.schema import (
     columns_to_widen,
@@ -276,6 +277,7 @@ def write_run(
     summary: Mapping[str, object],
     *,
     wait_seconds: float = 0.0,
+    history: SalesHistoryUpdate | None = None,
 ) -> list[str]:
     """Write all outputs of ``run`` atomically and supersede earlier runs for the same as_of.
 
@@ -285,6 +287,7 @@ def write_run(
     error raised is the one that stopped the write (a failed rollback after it is not reported:
     the uncommitted changes are discarded when the connection closes). Waits up to
     ``wait_seconds`` for a database file another process holds (then DatabaseBusyError).
+    ``history``: the run's pull into ``sales_history`` (``storage.history``), in the same transaction.
     """
     unknown = set(outputs) - set(RUN_TABLES)
     if unknown:
@@ -311,6 +314,8 @@ def write_run(
             if not sales_weekly.empty:
                 con.execute(sql("sales_weekly_replace"))
             con.unregister("incoming_sales_weekly")
+            if history is not None:
+                write_history(con, history, run.started_at)
             con.execute(
                 sql("run_succeed"),
                 {"run_id": run.run_id, "finished_at": utc_now(), **summary},

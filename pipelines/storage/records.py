@@ -32,3 +32,7 @@ class RunSummary:
     order_lines: int
     order_value: float
     superseded: list[str] = field(default_factory=list)
+    #: Sales rows (source lines) the run read into `sales_history`, and the first day an
+    #: incremental PostgreSQL pull asked for (None: everything was read).
+    rows_pulled: int | None = None
+    pulled_from: date | None = None

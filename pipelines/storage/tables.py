@@ -526,6 +526,19 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _text("po_reference", "the ERP purchase-order id the buyer gave (`po_reference` column), if any"),
             _text("source_file", "the file the decision came from"),
         )),
+    OutputTable(
+        "sales_history", "Daily sales as pulled, accumulated over runs (docs/postgres-source.md, history): each run "
+        "replaces the days its pull covers, in the same transaction as its outputs. A PostgreSQL run pulls the days "
+        "after its watermark minus `[source] lookback_days` and plans from this table, so the history outlives a "
+        "source that keeps only recent months; a file run replaces the days from its first to its last sales date.",
+        "SKU × day with sales", ("sku", "date"), per_run=False, columns=(
+            _text("sku", _SKU, nullable=False),
+            _day("date", "sales day", nullable=False),
+            _number("quantity", "units sold that day, net of returns (the day's sales lines summed)", nullable=False),
+            _text("source", "where the row was read: the PostgreSQL URI (no password) or the input folder",
+                  nullable=False),
+            Column("loaded_at", "timestamp", "when the run that wrote the row started, UTC", nullable=False),
+        )),
 )
 
 RUN_TABLES: tuple[str, ...] = tuple(table.name for table in OUTPUT_TABLES if table.per_run)

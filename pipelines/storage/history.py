@@ -1,0 +1,138 @@
+"""The accumulated daily sales history (`sales_history`, docs/postgres-source.md "History").
+
+Every run feeds it: the loader writes the validated sales of its pull, one row per sku and day
+(`sql/sales_history_export.sql`), to a Parquet file, and `database.write_run` replaces the days
+the pull covers in the SAME transaction as the run's outputs (`sql/sales_history_delete.sql`, then `_insert.sql`),
+so a run that fails leaves the history as it was.
+
+The window a pull replaces (`SalesHistoryUpdate.replace_from` .. `replace_to`):
+- an incremental PostgreSQL pull reads the sales dated after `watermark − lookback_days`, the
+  watermark being the newest stored day of that source; it replaces every stored day from the
+  first pulled day on (no end): a late correction replaces the old value, a row the source
+  deleted in the window disappears, nothing is stored twice;
+- a full PostgreSQL pull (first run, `--full-reload`, `[source] full_reload`) replaces from its
+  first sales day on, so days the source no longer keeps stay in the history;
+- a file run replaces the days from the files' first to their last sales day.
+
+A PostgreSQL run plans from the history as it will be after its pull (`weekly_sales`, the weekly
+rule of `sql/sales_weekly_aggregate.sql` in `sql/sales_history_weekly.sql`); a file run plans
+from its files, exactly as before the history existed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from safestock.pipelines.sqlfiles import sql
+
+
+@dataclass(frozen=True)
+class SalesHistoryUpdate:
+    """One pull on its way into `sales_history`: where it came from, the Parquet file of its
+    sku-day rows, the window of stored days it replaces and what it held."""
+
+    source: str  # the PostgreSQL URI (no password) or the input folder
+    path: Path  # Parquet: sku, date, quantity (one row per sku and day)
+    replace_from: datetime.date | None  # first stored day replaced (None: nothing replaced)
+    replace_to: datetime.date | None  # last stored day replaced (None: no end)
+    sku_days: int  # sku-day rows the pull writes
+    source_rows: int  # the sales rows (lines) read, behind those sku-days
+    pulled_from: datetime.date | None  # the incremental pull's first day (None: a full pull)
+
+    def parameters(self) -> dict[str, object]:
+        return {"path": str(self.path), "replace_from": self.replace_from, "replace_to": self.replace_to}
+
+
+@dataclass
+class PullPlan:
+    """What a run reads into the history, decided before it reads: its source name, the first
+    day of an incremental pull (None: everything) and a temporary folder for the pulled sku-day
+    rows (removed after the write, or when the plan is dropped)."""
+
+    source: str
+    sales_from: datetime.date | None
+    from_database: bool
+    folder: tempfile.TemporaryDirectory = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="safestock-history-"))
+
+    @property
+    def path(self) -> Path:
+        """The Parquet file the loader writes the pulled sku-day rows to."""
+        return Path(self.folder.name) / "sales_daily.parquet"
+
+
+def plan_pull(db_path: Path, source: str, *, from_database: bool, lookback_days: int, full_reload: bool,
+              wait_seconds: float = 0.0) -> PullPlan:
+    """The pull of a run over `source`: a database source reads from `pull_start` of its
+    watermark in `db_path`; files are always read whole."""
+    if not from_database:
+        return PullPlan(source, None, False)
+    last = None if full_reload else watermark(db_path, source, wait_seconds=wait_seconds)
+    return PullPlan(source, pull_start(last, lookback_days, full_reload), True)
+
+
+def pull_start(watermark: datetime.date | None, lookback_days: int, full_reload: bool) -> datetime.date | None:
+    """The first day an incremental pull reads: the day after `watermark − lookback_days` (the
+    pull is `date > watermark − lookback_days`); None (everything) without a watermark or on a
+    full reload."""
+    if watermark is None or full_reload:
+        return None
+    return watermark - datetime.timedelta(days=lookback_days - 1)
+
+
+def _has_history_table(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where table_name = 'sales_history' "
+                            "and database_name = current_database()").fetchone()[0])
+
+
+def watermark(db_path: Path, source: str, *, wait_seconds: float = 0.0) -> datetime.date | None:
+    """The newest stored day of `source` in `db_path`'s history (None: no database file yet, no
+    history table, or nothing from this source)."""
+    from safestock.pipelines.storage.database import connect
+
+    if not Path(db_path).exists():
+        return None
+    with connect(Path(db_path), read_only=True, wait_seconds=wait_seconds) as con:
+        if not _has_history_table(con):
+            return None
+        (day,) = con.execute(sql("sales_history_watermark"), {"source": source}).fetchone()
+    return day
+
+
+def describe_pull(path: Path, source: str, pulled_from: datetime.date | None, *, open_end: bool) -> SalesHistoryUpdate:
+    """The update of one pull written to `path`: an incremental pull (`pulled_from` given) replaces
+    from `pulled_from` on; a full one from its first day, to its last day for files (`open_end`
+    False) or without end for a database."""
+    with duckdb.connect() as con:
+        sku_days, source_rows, first_day, last_day = con.execute(sql("sales_history_pulled"),
+                                                                 {"path": str(path)}).fetchone()
+    replace_from = pulled_from if pulled_from is not None else first_day
+    replace_to = None if open_end or replace_from is None else last_day
+    return SalesHistoryUpdate(source, Path(path), replace_from, replace_to, int(sku_days), int(source_rows),
+                              pulled_from)
+
+
+def weekly_sales(db_path: Path, update: SalesHistoryUpdate, as_of: pd.Timestamp, *,
+                 wait_seconds: float = 0.0) -> pd.DataFrame:
+    """Weekly sales (sku, week, quantity) of the history as it will be once `update` is written
+    (`sql/sales_history_weekly.sql`); the database is only read. The run has created the schema
+    (`start_run`) before."""
+    from safestock.pipelines.storage.database import connect
+
+    with connect(Path(db_path), read_only=True, wait_seconds=wait_seconds) as con:
+        return con.execute(sql("sales_history_weekly"),
+                           {**update.parameters(), "as_of": pd.Timestamp(as_of).date()}).df()
+
+
+def write_history(con: duckdb.DuckDBPyConnection, update: SalesHistoryUpdate, loaded_at: datetime.datetime) -> None:
+    """Replace the update's window of `sales_history` by its rows, on `con`'s open transaction
+    (`database.write_run`): committed with the run's outputs or not at all."""
+    window = {"replace_from": update.replace_from, "replace_to": update.replace_to}
+    con.execute(sql("sales_history_delete"), window)
+    con.execute(sql("sales_history_insert"), {"path": str(update.path), "source": update.source,
+                                              "loaded_at": loaded_at})

@@ -1,0 +1,40 @@
+-- Weekly demand per sku from the accumulated sales history as it will be after this run's pull:
+-- the stored days outside the pull's window [$replace_from, $replace_to] (NULL $replace_to: no end;
+-- NULL $replace_from: nothing replaced) plus the pulled days (Parquet at $path). The same weekly
+-- rule as sql/sales_weekly_aggregate.sql: complete ISO weeks (Monday) ending on or before $as_of,
+-- only weeks with sales rows, weekly totals below zero (net returns) clipped at 0.
+with kept as (
+    select sku, "date" as day, quantity
+    from sales_history
+    where $replace_from is null
+       or "date" < cast($replace_from as date)
+       or "date" > coalesce(cast($replace_to as date), cast('infinity' as date))
+),
+pulled as (
+    select sku, "date" as day, quantity
+    from read_parquet($path)
+),
+daily as (
+    select * from kept
+    union all
+    select * from pulled
+),
+weekly as (
+    select
+        sku,
+        cast(date_trunc('week', day) as date) as week,
+        sum(quantity) as net_quantity
+    from daily
+    where day <= cast($as_of as date)
+    group by all
+),
+final as (
+    select
+        sku,
+        cast(week as timestamp) as week,
+        greatest(net_quantity, 0) as quantity
+    from weekly
+    where week + 6 <= cast($as_of as date)
+    order by sku, week
+)
+select * from final
