@@ -3,9 +3,13 @@
 Inputs per SKU x week (the demand matrix's last complete weeks, oldest first): ``sales`` (units
 sold), ``demand`` (what the forecast used: sales, or the unconstrained estimate of a censored
 week, models/demand_censoring.py) and ``in_stock_share`` e_t (weekday-weighted share of the week
-in stock; NaN = the stock history does not cover the week, which then counts nowhere).
+in stock; NaN = no stock information for the week: the `demand_weekly` rows of the run, from the
+stock history or from inferred stock-outs). A SKU is tracked when it has stock information for at
+least one week; its other history weeks count as in stock (e_t = 1), as the forecast takes them
+(demand = sales there; inferred stock-outs only give rows for the weeks found out of stock). A
+SKU without any stock information gets no row.
 
-Definitions, per SKU-week t covered by the stock history:
+Definitions, per history week t of a tracked SKU:
 
 * demand D_t = ``demand`` (a `backorder` item's sales already hold its demand: the customer waited);
 * unmet demand U_t = the part of D_t not served from stock when it arrived:
@@ -20,8 +24,8 @@ Definitions, per SKU-week t covered by the stock history:
   arrival, SPT 4th ed. §7.2 P2), NaN without demand.
 
 Each figure is summed over the last 13 and 52 weeks of the matrix (``WINDOWS``); a supplier's
-figures are the sums over its SKUs, its backorder rate Σ U / Σ D (demand-weighted). SKUs with no
-covered week in a window get zero units and a NaN rate there.
+figures are the sums over its SKUs, its backorder rate Σ U / Σ D (demand-weighted); a rate is NaN
+without demand in the window.
 """
 
 from __future__ import annotations
@@ -51,18 +55,22 @@ def lost_sales_by_sku(sku: np.ndarray, supplier_id: np.ndarray, unit_cost: np.nd
                       sales: np.ndarray, demand: np.ndarray, in_stock_share: np.ndarray,
                       start: np.ndarray | None = None,
                       windows: tuple[int, ...] = WINDOWS) -> pd.DataFrame:
-    """One row per SKU with a stock-history-covered week: demand, lost units and value,
+    """One row per tracked SKU (module docstring): demand, lost units and value,
     backordered units and backorder rate over each window (columns ``<figure>_<w>w``), plus
     ``out_of_stock_weeks_<w>w`` (covered weeks with e_t < 1) and ``unmet_demand``.
 
     Columns before ``start`` (first history week per SKU) are not history and count nowhere.
     Vectorised: sums over the week axis, no loop per SKU."""
     sales = np.asarray(sales, dtype=np.float64)
-    n_skus, n_weeks = sales.shape
+    n_weeks = sales.shape[1]
     share = np.array(in_stock_share, dtype=np.float64, copy=True)
     if start is not None:
         share[np.arange(n_weeks)[None, :] < np.asarray(start, dtype=np.int64)[:, None]] = np.nan
     lost = np.asarray(lost, dtype=bool)
+    tracked = (~np.isnan(share)).any(axis=1)
+    in_history = np.ones(share.shape, dtype=bool) if start is None else (
+        np.arange(n_weeks)[None, :] >= np.asarray(start, dtype=np.int64)[:, None])
+    share = np.where(tracked[:, None] & in_history & np.isnan(share), 1.0, share)
     covered = ~np.isnan(share)
     unmet = unmet_demand_units(sales, demand, share, lost)
     demand_covered = np.where(covered, np.maximum(np.asarray(demand, dtype=np.float64), 0.0), 0.0)

@@ -13,7 +13,7 @@ def _two_suppliers() -> pd.DataFrame:
     # A (lost, cost 2): 10 a week; week 0 half in stock (sold 5, estimate 10), week 13 in stock 40 %
     #   (sold 4, estimate 4 + 0.6 x 10 = 10): lost 5 + 6.
     # B (backorder, cost 3): 20 a week sold = demand; week 12 in stock 75 %: 0.25 x 20 = 5 backlogged;
-    #   week 0 not covered by the stock history (NaN): counts nowhere.
+    #   week 0 has no stock row (NaN): counted in stock, as the forecast takes it.
     # C (lost): no stock history at all -> no row.
     sales = np.array([[5.0] + [10.0] * 12 + [4.0], [20.0] * 14, [7.0] * 14])
     demand = np.array([[10.0] * 14, [20.0] * 14, [7.0] * 14])
@@ -36,8 +36,8 @@ def test_lost_units_value_and_backorder_rate_per_sku_are_the_hand_worked_sums() 
     assert (a["out_of_stock_weeks_13w"], a["out_of_stock_weeks_52w"]) == (1, 2)
     assert (b["demand_units_13w"], b["backordered_units_13w"], b["lost_units_13w"]) == (260.0, 5.0, 0.0)
     assert b["backorder_rate_13w"] == pytest.approx(5 / 260) and b["lost_value_13w"] == 0.0
-    assert b["demand_units_52w"] == 260.0  # week 0 had no stock row
-    assert b["backorder_rate_52w"] == pytest.approx(5 / 260)
+    assert b["demand_units_52w"] == 280.0  # week 0 had no stock row: in stock
+    assert b["backorder_rate_52w"] == pytest.approx(5 / 280)
 
 
 def test_supplier_rollup_sums_its_skus_and_weights_the_rate_by_demand() -> None:
@@ -48,7 +48,7 @@ def test_supplier_rollup_sums_its_skus_and_weights_the_rate_by_demand() -> None:
     assert (s1["demand_units_13w"], s1["lost_units_13w"], s1["lost_value_13w"], s1["backordered_units_13w"]) == (
         390.0, 6.0, 12.0, 5.0)
     assert s1["backorder_rate_13w"] == pytest.approx(11 / 390)  # not the mean of 6/130 and 5/260
-    assert s1["backorder_rate_52w"] == pytest.approx(16 / 400)
+    assert s1["backorder_rate_52w"] == pytest.approx(16 / 420)
 
 
 def test_weeks_before_a_skus_history_start_and_without_demand_give_no_rate() -> None:

@@ -102,11 +102,22 @@ def project_lost_sales(on_hand: np.ndarray, receipts: np.ndarray, mean: np.ndarr
     pmf[np.arange(n), np.clip(np.round(start / width), 0, levels - 1).astype(np.int64)] = 1.0
     out = {name: np.zeros((n, weeks)) for name in ("on_hand_expected", "stockout_probability", "expected_lost_units")}
     size = fft.next_fast_len(2 * levels - 1, real=True)
+    demand_cdf = np.zeros((n, levels))
+    demand_spectrum = np.zeros((n, size // 2 + 1), dtype=complex)
     for week in range(weeks):
-        available = _shift(pmf, np.round(receipts[:, week] / width).astype(np.int64))
-        demand_cdf = _demand_cdf_on_grid(mean[:, week], var[:, week], is_count, width, levels)
-        demand_pmf = np.diff(demand_cdf, axis=1, prepend=0.0)
-        remaining = fft.irfft(fft.rfft(available, size) * np.conj(fft.rfft(demand_pmf, size)), size)
+        # the week's demand on the grid; recomputed only where its moments changed (flat forecasts: once)
+        changed = (np.ones(n, dtype=bool) if week == 0 else
+                   (mean[:, week] != mean[:, week - 1]) | (var[:, week] != var[:, week - 1]))
+        if changed.any():
+            demand_cdf[changed] = _demand_cdf_on_grid(mean[changed, week], var[changed, week], is_count[changed],
+                                                      width[changed], levels)
+            demand_spectrum[changed] = np.conj(fft.rfft(np.diff(demand_cdf[changed], axis=1, prepend=0.0), size))
+        steps = np.round(receipts[:, week] / width).astype(np.int64)
+        available = pmf.copy()
+        if (steps > 0).any():
+            moving = steps > 0
+            available[moving] = _shift(pmf[moving], steps[moving])
+        remaining = fft.irfft(fft.rfft(available, size) * demand_spectrum, size)
         pmf = np.clip(remaining[:, :levels], 0.0, None)
         pmf[:, 0] = 0.0
         pmf[:, 0] = np.maximum(1.0 - pmf.sum(axis=1), 0.0)

@@ -444,10 +444,10 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
                   "improbable at its rate; pipelines/inputs/stockout_inference.py) | NULL (fully in stock)"),
         )),
     OutputTable(
-        "lost_sales", "Lost sales and backorders per SKU the stock history covers (empty without it), over the "
-        "last 13 and 52 weeks: unmet demand U = demand - sales for a `lost` item (lost), (1 - in_stock_share) x "
-        "demand for a `backorder` item (backlogged); backorder rate = sum U / sum demand = 1 - fill rate "
-        "(models/lost_sales.py, docs/stockouts.md).",
+        "lost_sales", "Lost sales and backorders per SKU with stock information (`demand_weekly` rows: stock "
+        "history or inferred stock-outs; empty without any), over the last 13 and 52 weeks: unmet demand U = demand "
+        "- sales for a `lost` item (lost), (1 - in_stock_share) x demand for a `backorder` item (backlogged); "
+        "backorder rate = sum U / sum demand = 1 - fill rate (models/lost_sales.py, docs/stockouts.md).",
         "SKU", ("run_id", "sku"), columns=(
             _run_id(),
             _text("sku", _SKU, nullable=False),
@@ -463,7 +463,7 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
         "supplier", ("run_id", "supplier_id"), columns=(
             _run_id(),
             _text("supplier_id", _SUPPLIER, nullable=False),
-            _count("skus", "SKUs with stock history"),
+            _count("skus", "SKUs with stock information"),
             _count("lost_skus", "of them `lost` items"),
             *(column for weeks in (13, 52) for column in _lost_sales_columns(weeks)),
         )),
