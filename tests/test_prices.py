@@ -282,3 +282,28 @@ def test_generate_command_writes_prices_on_request(tmp_path: Path) -> None:
     assert "unit_price" in sales.columns and (sales["unit_price"] > 0).all()
     refused = CliRunner().invoke(app, ["generate", "--skus", "20", "--out", str(tmp_path / "q"), "--promotions", "2"])
     assert refused.exit_code != 0 and not (tmp_path / "q").exists()
+
+
+def test_planned_prices_are_used_where_given_and_the_regular_price_elsewhere() -> None:
+    # history of 12 weeks at 10.00; planned: week 12 at 7.50, week 13 not planned (NaN)
+    price = np.array([[10.0] * 12 + [7.5, np.nan]])
+    got = price_features(price, np.array([0, 0]), np.array([12, 12]), np.array([12, 13]), known_before=14)
+    np.testing.assert_allclose(got, [[0.75, 1.0, 1.0], [1.0, 0.0, 1.0]])
+
+
+def test_global_model_with_planned_prices_lifts_the_planned_promotion_weeks(small_model: None) -> None:
+    """Trained on promotions (x 1.4 at a 20 % cut), given a plan with cuts in 3 of the 13 weeks
+    ahead, the forecast of the planned weeks is about 1.4 x that of the regular ones."""
+    y, start, price = promotion_panel(2, n=200, weeks=104)
+    history, n = y[:, :91], y.shape[0]
+    planned = np.full((n, 13), np.nan)
+    planned[:, [2, 6, 7]] = 0.8 * price[:, :91].max(axis=1, keepdims=True)    # 20 % off the regular price
+    cuts = backtest_cuts(91, 4, 13)
+    result = gm.global_forecasts(history, start, cuts, 13, prices=np.concatenate([price[:, :91], planned], axis=1))
+    final = result.mean[:, -1]
+    promoted = np.zeros(13, dtype=bool)
+    promoted[[2, 6, 7]] = True
+    ratio = final[:, promoted].mean() / final[:, ~promoted].mean()
+    assert 1.25 < ratio < 1.55
+    with pytest.raises(ValueError, match="at least the 91 history weeks"):
+        gm.global_forecasts(history, start, cuts, 13, prices=price[:, :90])

@@ -215,8 +215,9 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     ``global_model``: also offer ``global_gbm`` to smooth, erratic, intermittent and lumpy SKUs,
     a gradient-boosted model trained across them at every cut (:mod:`.global_model`), chosen
     only where it wins the backtest like any other candidate. ``prices``: (n, T) weekly selling
-    price per SKU and history week (forward-filled, NaN = unknown; :mod:`.prices`), used as
-    features by the global model only; None = no price input.
+    price per SKU and history week (forward-filled, NaN = unknown; :mod:`.prices`), or (n, T + k)
+    with k planned weeks after the history (NaN = regular price), used as features by the global
+    model only; None = no price input.
     """
     y = np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=np.float64)), nan=0.0)
     n, n_columns = y.shape

@@ -43,7 +43,11 @@ prediction x ``s``. Features (:data:`FEATURES`):
   week's relative price (:func:`.prices.price_features`). Rows trained for cut ``c`` see their
   target week's observed price (before ``c``); rows predicted from ``c`` assume the regular
   price (relative price 1, no promotion) for every future week. Without prices the feature set
-  and the model are exactly those above.
+  and the model are exactly those above. *Planned prices* (engine API): a price grid wider than
+  the history, (n, T + k), gives the k weeks after the history as planned prices (NaN = the
+  regular price); then every origin's target weeks use their given price — at the backtest
+  origins the observed one, i.e. the backtest assumes prices were planned ahead as the future
+  ones are.
 
 No leakage: the model for cut ``c`` is trained only on rows with ``o + h - 1 < c`` (targets
 before the cut; features before ``o``), and the rows are drawn by a generator seeded with the
@@ -218,7 +222,8 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
     :data:`TRAIN_ROWS`). ``origin_steps`` (default ``horizon``): steps
     predicted from the backtest origins (all cuts but the last; the engine scores only the
     backtest horizon there); later steps repeat the last one predicted. ``prices``: (n, T)
-    forward-filled weekly selling prices (NaN = unknown) or None (no price features).
+    forward-filled weekly selling prices (NaN = unknown), or (n, T + k) with k planned weeks
+    after the history (module docstring), or None (no price features).
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
@@ -232,8 +237,9 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
     n_features = len(FEATURES) + (len(PRICE_FEATURES) if prices is not None else 0)
     if prices is not None:
         prices = np.asarray(prices, dtype=np.float64)
-        if prices.shape != y.shape:
-            raise ValueError(f"prices {prices.shape} must have the demand's shape {y.shape}")
+        if prices.ndim != 2 or prices.shape[0] != n or prices.shape[1] < n_columns:
+            raise ValueError(f"prices {prices.shape} must have {n} rows and at least the {n_columns} history weeks")
+    known_ahead = None if prices is None or prices.shape[1] == n_columns else prices.shape[1]
     mean = np.full((n, cuts.size, horizon), np.nan)
     valid = (np.asarray(cuts)[None, :] - start[:, None]) >= MIN_HISTORY_WEEKS
     rmse = np.full((n, cuts.size), np.nan)
@@ -260,7 +266,7 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
         p_sku = np.repeat(rows, steps)
         p_step = np.tile(np.arange(1, steps + 1), rows.size)
         p_features, p_level = build_features(sums, p_sku, np.full(p_sku.size, cut), p_step, week_of_year, event,
-                                             prices, int(cut))
+                                             prices, int(cut) if known_ahead is None else known_ahead)
         with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
             predicted = np.where(p_level > 0, model.predict(p_features) * np.nan_to_num(p_level), 0.0)
         predicted = predicted.reshape(rows.size, steps)

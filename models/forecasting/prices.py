@@ -21,7 +21,9 @@ Future prices (:func:`price_features`): a target week at or after the time the m
 regular price, and a promotion the planner knows of is entered as an override. Rows trained
 inside a cut use the observed price of their target week (it lies before the cut); rows
 predicted from the cut use the assumption, so the forecast from an origin depends only on
-prices of weeks before it.
+prices of weeks before it. *Planned prices* (engine API only, :func:`.global_model.global_forecasts`
+with a price grid wider than the history): a known week's price is used where given (NaN = the
+regular price).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def price_features(price: np.ndarray, sku: np.ndarray, origin: np.ndarray, targe
         inverse = np.where(regular > 0, 1.0 / regular, np.nan)
     known = target < min(known_before, n_columns)
     observed = price[sku, np.clip(target, 0, n_columns - 1)] * inverse
-    relative = np.where(known, observed, np.where(np.isnan(regular), np.nan, 1.0))
+    relative = np.where(known & ~np.isnan(observed), observed, np.where(np.isnan(regular), np.nan, 1.0))
     last_column = origin - 1
     last = np.where(last_column >= 0, price[sku, np.clip(last_column, 0, n_columns - 1)], np.nan) * inverse
     promotion = np.where(np.isnan(relative), np.nan, (relative < PROMOTION_THRESHOLD).astype(np.float64))
