@@ -161,6 +161,10 @@ def test_a_run_with_overrides_changes_forecast_and_orders_and_records_them(
     expected = (f"override (overrides.csv line 3, sku {doubled}): forecast_multiplier "
                 f"{twice.sum() / 2:,.1f} -> {twice.sum():,.1f} over {len(twice)} week(s)")
     assert expected in " ".join(shown.output.split())
+    limit = CliRunner().invoke(app, ["explain", shelf.sku, "--db", str(tmp_path / "s.duckdb")])
+    assert (f"override (overrides.csv line 5, sku {shelf.sku}): min_stock {raised['before']:,.1f} -> "
+            f"{raised['after']:,.1f}") in " ".join(limit.output.split()), limit.output
+    assert "min_stock" in section and "service_level" in section
 
 
 def test_category_scope_sits_between_sku_and_supplier(tmp_path: Path) -> None:
@@ -317,3 +321,13 @@ def test_a_run_lets_a_new_sku_borrow_its_like_items_history(
     assert forecast != pytest.approx(base_forecast)
     assert sold == pytest.approx(borrowed["before"])   # sales_weekly keeps what was really sold
     assert unknown["note"] == "contradiction: like item 'NO-SUCH-SKU' is not a known SKU; no history borrowed"
+    planner = (tmp_path / "r" / f"planner_{run.as_of:%Y-%m-%d}.html").read_text(encoding="utf-8")
+    section = planner[planner.index('<section id="overrides"'):planner.index('<section id="data-quality"')]
+    assert section.index("NO-SUCH-SKU") < section.index(new)  # the row with a note comes first
+    assert "like item &#39;NO-SUCH-SKU&#39; is not a known SKU" in section and "like_item" in section
+    from safestock.pipelines.cli import app
+    from typer.testing import CliRunner
+
+    shown = " ".join(CliRunner().invoke(app, ["explain", new, "--db", str(tmp_path / "s.duckdb")]).output.split())
+    assert (f"override (overrides.csv line 2, sku {new}): like_item {borrowed['before']:,.1f} -> "
+            f"{borrowed['after']:,.1f} over {borrowed['weeks']} week(s)") in shown, shown
