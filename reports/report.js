@@ -247,5 +247,6 @@
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
   Array.prototype.forEach.call(document.querySelectorAll("table.data"), bindTools);
   window.addEventListener("hashchange", revealTarget);
+  window.addEventListener("load", function () { setTimeout(revealTarget, 0); });  /* after the browser's own jump */
   revealTarget();
 })();
