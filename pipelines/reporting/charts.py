@@ -274,10 +274,12 @@ def stockout_history_div(weeks: pd.DataFrame) -> str | None:
     if weeks.empty:
         return None
     week = _dates(weeks["week"])
+    mid_week = (pd.to_datetime(weeks["week"]) + pd.Timedelta(hours=84)).dt.strftime("%Y-%m-%d %H:%M").tolist()
     out_days = (7.0 * (1.0 - weeks["in_stock_share"].astype(float))).clip(lower=0.0).round(1)
-    fig = go.Figure([
-        go.Bar(x=week, y=out_days, name="out-of-stock days", yaxis="y2", marker={"color": STOCKOUT_SHADE},
-               width=7 * 24 * 3600 * 1000, hovertemplate="%{y} days out of stock<extra></extra>"),
+    fig = go.Figure([   # a bar spans its ISO week (centred mid-week), like the lines' Monday-to-Monday steps
+        go.Bar(x=mid_week, y=out_days, name="out-of-stock days", yaxis="y2", marker={"color": STOCKOUT_SHADE},
+               width=7 * 24 * 3600 * 1000, customdata=week,
+               hovertemplate="week of %{customdata}: %{y} days out of stock<extra></extra>"),
         go.Scatter(x=week, y=weeks["sales"], mode="lines", name="sales",
                    line={"color": PALETTE["actual"], "shape": "hv"}),
         go.Scatter(x=week, y=weeks["demand_estimate"], mode="lines", name="estimated demand",
@@ -285,6 +287,6 @@ def stockout_history_div(weeks: pd.DataFrame) -> str | None:
     ])
     fig.update_layout(yaxis={"title": "units per week", "rangemode": "tozero"},
                       yaxis2={"title": "days out of stock", "overlaying": "y", "side": "right", "range": [0, 7],
-                              "showgrid": False},
+                              "tickmode": "linear", "tick0": 0, "dtick": 1, "showgrid": False},
                       bargap=0, margin={"l": 60, "r": 60, "t": 20, "b": 40})
     return to_div(fig, height=STOCKOUT_HISTORY_HEIGHT)
