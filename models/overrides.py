@@ -96,7 +96,7 @@ def apply_forecast_overrides(bands: dict[str, np.ndarray], weeks: pd.DatetimeInd
     the applied rows (``APPLIED_COLUMNS``)."""
     out = {name: np.array(values, dtype=float, copy=True) for name, values in bands.items()}
     in_range = _week_mask(overrides, weeks)
-    records: list[dict[str, object]] = []
+    records: list[pd.DataFrame] = []
     for kind in FORECAST_KINDS:
         chosen = matches[overrides["kind"].to_numpy()[matches["override"].to_numpy(int)] == kind]
         if chosen.empty:
@@ -117,11 +117,17 @@ def apply_forecast_overrides(bands: dict[str, np.ndarray], weeks: pd.DatetimeInd
                 out[name][row] = np.where(mask, np.maximum(out[name][row] + shift, 0.0), out[name][row])
         after = np.where(mask, out["mean"][row], 0.0).sum(axis=1)
         weeks_changed = mask.sum(axis=1)
-        for i in range(len(k)):  # one record per (override, SKU) actually applied
-            records.append({"line": k[i], "sku": skus[row[i]], "kind": kind, "weeks": int(weeks_changed[i]),
-                            "before": float(before[i]), "after": float(after[i]),
-                            "note": "" if weeks_changed[i] else "no forecast week in the date range"})
-    return out, pd.DataFrame(records, columns=["line", "sku", "kind", "weeks", "before", "after", "note"])
+        records.append(pd.DataFrame({  # one record per (override, SKU) matched
+            "line": k, "sku": np.asarray(skus)[row], "kind": kind, "weeks": weeks_changed, "before": before,
+            "after": after, "note": np.where(weeks_changed > 0, "", "no forecast week in the date range")}))
+    return out, _records(records)
+
+
+def _records(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Applied records of one step as one frame (``line`` = override position)."""
+    columns = ["line", "sku", "kind", "weeks", "before", "after", "note"]
+    frames = [frame for frame in frames if len(frame)]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def planning_overrides(service_level: np.ndarray, discontinued: np.ndarray, as_of: pd.Timestamp,
@@ -129,24 +135,26 @@ def planning_overrides(service_level: np.ndarray, discontinued: np.ndarray, as_o
                        skus: np.ndarray) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """(service_level, discontinued) after the planning kinds active on ``as_of``, and the applied rows."""
     level, stopped = np.array(service_level, dtype=float, copy=True), np.array(discontinued, dtype=bool, copy=True)
-    active = _week_mask(overrides, pd.DatetimeIndex([pd.Timestamp(as_of)]))[:, 0]
-    records: list[dict[str, object]] = []
-    for k, row in zip(matches["override"].to_numpy(int), matches["row"].to_numpy(int)):
-        kind = overrides["kind"].iloc[k]
-        if kind not in PLANNING_KINDS:
-            continue
-        if not active[k]:
-            records.append({"line": k, "sku": skus[row], "kind": kind, "weeks": 0, "before": np.nan, "after": np.nan,
-                            "note": "planning date outside the date range"})
-            continue
+    active = active_on(overrides, as_of)
+    kind_of = overrides["kind"].to_numpy()
+    value = overrides["value"].to_numpy(float)
+    records: list[pd.DataFrame] = []
+    for kind in PLANNING_KINDS:  # vectorised over the matched SKUs; at most one active line per SKU and kind
+        chosen = matches[kind_of[matches["override"].to_numpy(int)] == kind]
+        k, row = chosen["override"].to_numpy(int), chosen["row"].to_numpy(int)
+        on = active[k]
         if kind == "service_level":
-            before, level[row] = level[row], float(overrides["value"].iloc[k])
-            after = level[row]
+            before = level[row].copy()
+            level[row[on]] = value[k[on]]
+            after = np.where(on, value[k], np.nan)
         else:
-            before, stopped[row], after = float(stopped[row]), True, 1.0
-        records.append({"line": k, "sku": skus[row], "kind": kind, "weeks": 0, "before": float(before),
-                        "after": float(after), "note": ""})
-    return level, stopped, pd.DataFrame(records, columns=["line", "sku", "kind", "weeks", "before", "after", "note"])
+            before = stopped[row].astype(float)
+            stopped[row[on]] = True
+            after = np.where(on, 1.0, np.nan)
+        records.append(pd.DataFrame({"line": k, "sku": np.asarray(skus)[row], "kind": kind, "weeks": 0,
+                                     "before": np.where(on, before, np.nan), "after": after,
+                                     "note": np.where(on, "", "planning date outside the date range")}))
+    return level, stopped, _records(records)
 
 
 def applied_table(overrides: pd.DataFrame, applied: list[pd.DataFrame], as_of: pd.Timestamp | None = None,
