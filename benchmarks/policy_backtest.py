@@ -1,6 +1,6 @@
 """Policy backtest benchmark: replay the last 26 weeks of real / demo demand under the policy.
 
-    .venv/bin/python benchmarks/policy_backtest.py                 # demo (2,000 SKUs) + MAN spare parts
+    .venv/bin/python benchmarks/policy_backtest.py                 # demo (2,000 SKUs) + MAN + jewelry
     .venv/bin/python benchmarks/policy_backtest.py --demo-skus 10000 --no-man
 
 Prints the ``policy_backtest`` table (one row per demand class) of ``backtest_policy`` with the
@@ -21,6 +21,9 @@ target, mean absolute per-SKU error, average on hand, and the seconds the extra 
 * MAN: shared/data/real/man_weekly_long.csv.gz (weekly demand per spare part) and
   man_items.csv (lead_time_weeks, unit_cost_eur), read in place; review weekly, lead-time sd =
   nominal CV x mean, service level 0.95.
+* jewelry: shared/data/real/jewelry_weekly_long.csv (weekly units per item, 314 x 124 weeks) by
+  ``real_data_adapter.jewelry_weekly``, read in place; no supply data, so as its adapter invents:
+  lead time 4 weeks (sd = nominal CV x mean), weekly review, unit cost 1, ABC service levels.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from safestock.models.forecasting.classify import classify_demand  # noqa: E402
 from safestock.models.inventory import PolicyConfig, backtest_policy  # noqa: E402
 from safestock.models.inventory.backtest import engine_forecast_fn, periodic_forecast_fn  # noqa: E402
 
-from real_data_adapter import REAL_DATA_DIR as REAL  # noqa: E402  (a sibling script)
+from real_data_adapter import JEWELRY_LEAD_TIME_DAYS, jewelry_weekly  # noqa: E402  (a sibling script)
+from real_data_adapter import REAL_DATA_DIR as REAL  # noqa: E402
 
 
 def first_sale(history: np.ndarray) -> np.ndarray:
@@ -73,6 +77,26 @@ def man_inputs() -> dict:
                 review=np.ones(len(items)), abc_levels=False,
                 week_starts=pd.to_datetime(history_frame.columns + "-1", format="%G-W%V-%u").to_numpy()
                 .astype("datetime64[D]"))
+
+
+def jewelry_inputs() -> dict:
+    weekly, _ = jewelry_weekly(REAL)
+    history_frame = weekly.pivot_table(index="sku", columns="week", values="units", aggfunc="sum", fill_value=0.0)
+    n = len(history_frame)
+    lead_mean = np.full(n, JEWELRY_LEAD_TIME_DAYS / 7.0)
+    return dict(history=history_frame.to_numpy(float), unit_cost=np.ones(n), lead_mean=lead_mean,
+                lead_sd=PolicyConfig().nominal_lead_time_cv * lead_mean, review=np.ones(n), abc_levels=True,
+                week_starts=history_frame.columns.to_numpy().astype("datetime64[D]"))
+
+
+def real_sets(no_man: bool, no_jewelry: bool) -> list[tuple[str, object]]:
+    """(name, inputs builder) of the real sets present and not excluded."""
+    sets = []
+    if not no_man and (REAL / "man_weekly_long.csv.gz").exists():
+        sets.append(("MAN spare parts", man_inputs))
+    if not no_jewelry and (REAL / "jewelry_weekly_long.csv").exists():
+        sets.append(("jewelry", jewelry_inputs))
+    return sets
 
 
 def run(name: str, data: dict, weeks: int, engine: bool = False) -> None:
@@ -178,9 +202,10 @@ def calibration_check(name: str, data: dict, weeks: int, engine: bool = False) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--demo-skus", type=int, default=2000)
+    parser.add_argument("--demo-skus", type=int, default=2000, help="0: no demo set")
     parser.add_argument("--weeks", type=int, default=26)
     parser.add_argument("--no-man", action="store_true")
+    parser.add_argument("--no-jewelry", action="store_true")
     parser.add_argument("--calibration", action="store_true",
                         help="judge the service calibration on weeks it was not fitted on")
     parser.add_argument("--engine", action="store_true",
@@ -188,13 +213,15 @@ def main() -> None:
     args = parser.parse_args()
     pd.set_option("display.width", 220)
     if args.calibration:
-        calibration_check("demo", demo_inputs(args.demo_skus), args.weeks, args.engine)
-        if not args.no_man and (REAL / "man_weekly_long.csv.gz").exists():
-            calibration_check("MAN spare parts", man_inputs(), args.weeks, args.engine)
+        if args.demo_skus > 0:
+            calibration_check("demo", demo_inputs(args.demo_skus), args.weeks, args.engine)
+        for name, inputs in real_sets(args.no_man, args.no_jewelry):
+            calibration_check(name, inputs(), args.weeks, args.engine)
         return
-    run("demo", demo_inputs(args.demo_skus), args.weeks, args.engine)
-    if not args.no_man and (REAL / "man_weekly_long.csv.gz").exists():
-        run("MAN spare parts", man_inputs(), args.weeks, args.engine)
+    if args.demo_skus > 0:
+        run("demo", demo_inputs(args.demo_skus), args.weeks, args.engine)
+    for name, inputs in real_sets(args.no_man, args.no_jewelry):
+        run(name, inputs(), args.weeks, args.engine)
 
 
 if __name__ == "__main__":

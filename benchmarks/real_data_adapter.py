@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/real_data_adapter.py --dataset man  --out DIR [--fmt csv|parquet]
     python benchmarks/real_data_adapter.py --dataset scms --out DIR [--data-dir PATH]
+    python benchmarks/real_data_adapter.py --dataset jewelry --out DIR
 
 The real files are read in place (never copied into the repository). Each adapter returns the
 contract tables and a report of rows in, rows out and rows dropped with the reason; the script
@@ -30,6 +31,8 @@ REAL_DATA_DIR = Path(os.environ.get("SAFESTOCK_REAL_DATA")
 MAN_SUPPLIERS = {"nl": ("SUP-NL", "MAN supplier Netherlands"), "asia": ("SUP-ASIA", "MAN supplier Asia")}
 INCOMPLETE_WEEK_RATIO = 0.5  # trailing weeks with fewer active SKUs than this share are cut
 MAN_COVER_WEEKS = 4  # invented on-hand snapshot: this many weeks of mean demand (last 52 weeks)
+JEWELRY_SUPPLIER = ("SUP-JEWELRY", "Costume jewelry supplier (invented)")
+JEWELRY_LEAD_TIME_DAYS = 28   # invented: the set has no supply data (4 weeks, weekly review)
 DEFAULT_REVIEW_PERIOD_DAYS = 7
 PO_COLUMNS = ["po_id", "sku", "supplier_id", "quantity", "order_date", "expected_date",
               "received_date", "received_quantity", "status"]
@@ -284,7 +287,79 @@ def adapt_scms(data_dir: Path = REAL_DATA_DIR) -> tuple[dict[str, pd.DataFrame],
     return tables, report
 
 
-ADAPTERS = {"man": adapt_man, "scms": adapt_scms}
+def jewelry_week_start(year: pd.Series, week: pd.Series) -> pd.Series:
+    """First day of the jewelry set's week ``week`` of ``year``: 1 January + 7 (week - 1) days (the
+    set's weeks are not ISO weeks: every year has weeks 1-52; see benchmarks/forecast_accuracy.py)."""
+    return pd.to_datetime(year.astype(str) + "-01-01") + pd.to_timedelta(7 * (week.astype(int) - 1), unit="D")
+
+
+def jewelry_weekly(data_dir: Path = REAL_DATA_DIR) -> tuple[pd.DataFrame, AdapterReport]:
+    """The jewelry set as (sku, week, units) rows, ``week`` the Monday the pipeline files the week
+    under: the set's week start moved back to its ISO week's Monday (weeks stay 7 days apart within
+    a year; at a year boundary two set weeks can share a Monday and are summed)."""
+    report = AdapterReport("jewelry")
+    raw = pd.read_csv(data_dir / "jewelry_weekly_long.csv")
+    report.rows_in = {"jewelry_weekly_long.csv": len(raw)}
+    missing = raw["units"].isna()
+    negative = raw["units"] < 0
+    for reason, mask in (("rows with missing units", missing), ("rows with negative units", negative & ~missing)):
+        if mask.any():
+            report.dropped[reason] = int(mask.sum())
+    raw = raw[~missing & ~negative]
+    start = jewelry_week_start(raw["year"], raw["week"])
+    monday = start - pd.to_timedelta(start.dt.weekday, unit="D")
+    weekly = (pd.DataFrame({"sku": raw["sku"].astype(str), "week": monday, "units": raw["units"].astype(float)})
+              .groupby(["sku", "week"], as_index=False)["units"].sum())
+    merged = len(raw) - len(weekly)
+    if merged:
+        report.notes.append(f"{merged:,} rows share an ISO week with another week of the same SKU (year boundary); "
+                            "summed")
+    return weekly, report
+
+
+def adapt_jewelry(data_dir: Path = REAL_DATA_DIR) -> tuple[dict[str, pd.DataFrame], AdapterReport]:
+    """Costume jewelry retail (weekly units per item) -> contract tables.
+
+    Sales: one line per SKU and week with units > 0, on the week's Monday (``jewelry_weekly``).
+    Everything else is invented, the set having only demand: one supplier with a 4-week lead time
+    and weekly review, unit_cost 1 (no cost data: EOQ is then the review period's demand), pack 1,
+    MOQ 0, service level from the ABC default, on hand = 4 weeks of mean demand over the last 52
+    weeks as of the Sunday ending the last week, no purchase orders.
+    """
+    weekly, report = jewelry_weekly(data_dir)
+    skus = sorted(weekly["sku"].unique(), key=lambda code: (len(code), code))
+    items = pd.DataFrame({"sku": skus, "supplier_id": JEWELRY_SUPPLIER[0], "unit_cost": 1.0, "pack_size": 1,
+                          "moq": 0, "description": [f"costume jewelry item {code}" for code in skus],
+                          "service_level": np.nan, "status": "active"})
+    suppliers = pd.DataFrame([{"supplier_id": JEWELRY_SUPPLIER[0], "name": JEWELRY_SUPPLIER[1],
+                               "lead_time_days": JEWELRY_LEAD_TIME_DAYS,
+                               "review_period_days": DEFAULT_REVIEW_PERIOD_DAYS, "min_order_value": 0.0}])
+    last_week = weekly["week"].max()
+    as_of = last_week + pd.Timedelta(days=6)
+    recent = weekly[weekly["week"] > last_week - pd.Timedelta(weeks=52)].groupby("sku")["units"].sum() / 52
+    inventory = pd.DataFrame({"sku": skus, "on_hand": np.ceil(MAN_COVER_WEEKS * recent.reindex(skus).fillna(0.0))
+                              .astype(int).to_numpy(), "as_of": as_of, "backordered": 0})
+    nonzero = weekly[weekly["units"] > 0]
+    sales = (pd.DataFrame({"date": nonzero["week"].to_numpy(), "sku": nonzero["sku"].to_numpy(),
+                           "quantity": nonzero["units"].to_numpy()})
+             .sort_values(["date", "sku"], kind="stable").reset_index(drop=True))
+    report.dropped["zero-unit weeks (implicit: the pipeline zero-fills)"] = len(weekly) - len(nonzero)
+    report.notes += [
+        f"{weekly['week'].nunique()} weeks {weekly['week'].min().date()}..{last_week.date()} (set weeks: 1 January "
+        "+ 7 (week - 1) days, filed under their ISO week's Monday)",
+        f"{len(skus)} items; supplier invented ({JEWELRY_LEAD_TIME_DAYS}-day lead time, weekly review), unit_cost 1, "
+        "pack 1, MOQ 0, service level: ABC default",
+        f"inventory invented: on hand = {MAN_COVER_WEEKS} weeks of mean demand of the last 52 weeks, "
+        f"backordered 0, as_of {as_of.date()}",
+        "no purchase-order history: purchase_orders is empty",
+    ]
+    tables = {"sales": sales, "items": items, "suppliers": suppliers, "inventory": inventory,
+              "purchase_orders": _empty_purchase_orders()}
+    report.rows_out = {name: len(tables[name]) for name in CONTRACT_TABLES}
+    return tables, report
+
+
+ADAPTERS = {"man": adapt_man, "scms": adapt_scms, "jewelry": adapt_jewelry}
 
 
 def main(argv: list[str] | None = None) -> int:
