@@ -133,7 +133,8 @@ def sales_history_task(db_path: Path, inputs: LoadedInputs, plan: history.PullPl
                        wait_seconds: float = 0.0) -> tuple[history.SalesHistoryUpdate, LoadedInputs]:
     """The run's pull on its way into ``sales_history`` (written with the outputs); a database
     source plans from the history as it will be after the pull, files from themselves."""
-    update = history.describe_pull(plan.path, plan.source, plan.sales_from, open_end=plan.from_database)
+    update = history.describe_pull(plan.path, plan.source, plan.sales_from, open_end=plan.from_database,
+                                   skus=inputs.items["sku"].tolist())
     if not plan.from_database:
         return update, inputs
     announce("Reading the sales history")

@@ -1,6 +1,7 @@
 -- Weekly demand per sku from the accumulated sales history as it will be after this run's pull:
 -- the stored days outside the pull's window [$replace_from, $replace_to] (NULL $replace_to: no end;
--- NULL $replace_from: nothing replaced) plus the pulled days (Parquet at $path). The same weekly
+-- NULL $replace_from: nothing replaced) or of SKUs not among the run's items (Parquet at $skus_path),
+-- plus the pulled days (Parquet at $path), as sql/sales_history_delete.sql leaves it. The same weekly
 -- rule as sql/sales_weekly_aggregate.sql: complete ISO weeks (Monday) ending on or before $as_of,
 -- only weeks with sales rows, weekly totals below zero (net returns) clipped at 0.
 with kept as (
@@ -9,6 +10,7 @@ with kept as (
     where $replace_from is null
        or "date" < cast($replace_from as date)
        or "date" > coalesce(cast($replace_to as date), cast('infinity' as date))
+       or sku not in (select sku from read_parquet($skus_path))
 ),
 pulled as (
     select sku, "date" as day, quantity

@@ -24,6 +24,7 @@ from tests.postgres_fixtures import PASSWORD, load_erp_schema, postgres_server, 
 
 PASSWORD_ENV = "SAFESTOCK_TEST_PG_PASSWORD"
 DAY = datetime.timedelta(days=1)
+AB = ["A", "B"]
 
 
 def _day(text: str) -> datetime.date:
@@ -68,11 +69,11 @@ def test_an_incremental_pull_replaces_its_days_and_a_file_only_the_days_it_cover
     db = tmp_path / "h.duckdb"
     first = _parquet(tmp_path / "1.parquet", [("A", f"2026-02-0{d}", float(d)) for d in range(1, 10)]
                      + [("B", "2026-02-03", 7.0)])
-    _write(db, history.describe_pull(first, "pg", None, open_end=True))
+    _write(db, history.describe_pull(first, "pg", None, open_end=True, skus=AB))
     # incremental from 02-06: A on 02-07 corrected to 70, A's 02-08 deleted at the source, A on 02-10 new
     second = _parquet(tmp_path / "2.parquet", [("A", "2026-02-06", 6.0), ("A", "2026-02-07", 70.0),
                                                ("A", "2026-02-09", 9.0), ("A", "2026-02-10", 10.0)])
-    update = history.describe_pull(second, "pg", _day("2026-02-06"), open_end=True)
+    update = history.describe_pull(second, "pg", _day("2026-02-06"), open_end=True, skus=AB)
     assert (update.replace_from, update.replace_to, update.sku_days, update.source_rows) == (
         _day("2026-02-06"), None, 4, 4)
     _write(db, update)
@@ -81,19 +82,21 @@ def test_an_incremental_pull_replaces_its_days_and_a_file_only_the_days_it_cover
     assert a == {"2026-02-01": 1, "2026-02-02": 2, "2026-02-03": 3, "2026-02-04": 4, "2026-02-05": 5,
                  "2026-02-06": 6, "2026-02-07": 70, "2026-02-09": 9, "2026-02-10": 10}
     assert stored.loc[stored["sku"] == "B", "quantity"].tolist() == [7.0]  # before the window: kept
-    # a file covering 02-02..02-04 replaces exactly those days (B's 02-03 is not in it: gone)
+    # a file of items A and C covering 02-02..02-04 replaces exactly A's days there (A's 02-03 is not
+    # in it: gone); B is not one of its items: B's 02-03 stays
     file_rows = _parquet(tmp_path / "3.parquet", [("A", "2026-02-02", 20.0), ("A", "2026-02-04", 40.0)])
-    update = history.describe_pull(file_rows, "/in", None, open_end=False)
+    update = history.describe_pull(file_rows, "/in", None, open_end=False, skus=["A", "C"])
     assert (update.replace_from, update.replace_to) == (_day("2026-02-02"), _day("2026-02-04"))
     _write(db, update)
     stored = _history(db)
     assert stored[stored["date"].between("2026-02-01", "2026-02-05")][["sku", "date", "quantity", "source"]] \
         .values.tolist() == [["A", "2026-02-01", 1.0, "pg"], ["A", "2026-02-02", 20.0, "/in"],
-                             ["A", "2026-02-04", 40.0, "/in"], ["A", "2026-02-05", 5.0, "pg"]]
+                             ["A", "2026-02-04", 40.0, "/in"], ["A", "2026-02-05", 5.0, "pg"],
+                             ["B", "2026-02-03", 7.0, "pg"]]
     assert not stored.duplicated(["sku", "date"]).any()
     # an empty full pull replaces nothing
     empty = _parquet(tmp_path / "4.parquet", [])
-    _write(db, history.describe_pull(empty, "pg", None, open_end=True))
+    _write(db, history.describe_pull(empty, "pg", None, open_end=True, skus=AB))
     assert _history(db).equals(stored)
 
 
@@ -103,14 +106,16 @@ def test_weekly_sales_merge_the_stored_days_outside_the_window_with_the_pull(tmp
     # Mon 2026-02-02 .. Sun 2026-02-08 and the next week
     _write(db, history.describe_pull(_parquet(tmp_path / "1.parquet", [
         ("A", "2026-02-02", 3.0), ("A", "2026-02-06", 4.0), ("A", "2026-02-10", 5.0), ("A", "2026-02-13", 1.0),
-        ("B", "2026-02-03", -2.0)]), "pg", None, open_end=True))
+        ("B", "2026-02-03", -2.0), ("Z", "2026-02-03", 4.0)]), "pg", None, open_end=True, skus=["A", "B", "Z"]))
     pull = history.describe_pull(_parquet(tmp_path / "2.parquet", [
-        ("A", "2026-02-13", 6.0), ("A", "2026-02-16", 9.0)]), "pg", _day("2026-02-11"), open_end=True)
+        ("A", "2026-02-13", 6.0), ("A", "2026-02-16", 9.0), ("Z", "2026-02-12", 1.0)]), "pg", _day("2026-02-11"),
+        open_end=True, skus=AB + ["Z"])
     weekly = history.weekly_sales(db, pull, pd.Timestamp("2026-02-16"))
     # week of 02-02: 3 + 4 = 7 (stored); week of 02-09: stored 5 (02-10, before the window) + pulled 6
     # (02-13 corrected from 1); week of 02-16 is incomplete on as_of 02-16; B's −2 clipped to 0
     assert weekly.assign(week=weekly["week"].dt.strftime("%Y-%m-%d")).values.tolist() == [
-        ["A", "2026-02-02", 7.0], ["A", "2026-02-09", 11.0], ["B", "2026-02-02", 0.0]]
+        ["A", "2026-02-02", 7.0], ["A", "2026-02-09", 11.0], ["B", "2026-02-02", 0.0], ["Z", "2026-02-02", 4.0],
+        ["Z", "2026-02-09", 1.0]]
 
 
 def test_lookback_days_and_full_reload_are_checked_when_the_config_loads(tmp_path: Path) -> None:

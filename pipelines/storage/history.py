@@ -13,6 +13,8 @@ The window a pull replaces (`SalesHistoryUpdate.replace_from` .. `replace_to`):
 - a full PostgreSQL pull (first run, `--full-reload`, `[source] full_reload`) replaces from its
   first sales day on, so days the source no longer keeps stay in the history;
 - a file run replaces the days from the files' first to their last sales day.
+Only the stored rows of the run's items are replaced (a run over part of the SKUs never erases
+the others' history, as `sales_weekly`).
 
 A PostgreSQL run plans from the history as it will be after its pull (`weekly_sales`, the weekly
 rule of `sql/sales_weekly_aggregate.sql` in `sql/sales_history_weekly.sql`); a file run plans
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +41,7 @@ class SalesHistoryUpdate:
 
     source: str  # the PostgreSQL URI (no password) or the input folder
     path: Path  # Parquet: sku, date, quantity (one row per sku and day)
+    skus_path: Path  # Parquet: sku, the items the pull speaks for (the run's item master)
     replace_from: datetime.date | None  # first stored day replaced (None: nothing replaced)
     replace_to: datetime.date | None  # last stored day replaced (None: no end)
     sku_days: int  # sku-day rows the pull writes
@@ -45,7 +49,8 @@ class SalesHistoryUpdate:
     pulled_from: datetime.date | None  # the incremental pull's first day (None: a full pull)
 
     def parameters(self) -> dict[str, object]:
-        return {"path": str(self.path), "replace_from": self.replace_from, "replace_to": self.replace_to}
+        return {"path": str(self.path), "skus_path": str(self.skus_path), "replace_from": self.replace_from,
+                "replace_to": self.replace_to}
 
 
 @dataclass
@@ -104,17 +109,22 @@ def watermark(db_path: Path, source: str, *, wait_seconds: float = 0.0) -> datet
     return day
 
 
-def describe_pull(path: Path, source: str, pulled_from: datetime.date | None, *, open_end: bool) -> SalesHistoryUpdate:
+def describe_pull(path: Path, source: str, pulled_from: datetime.date | None, *, open_end: bool,
+                  skus: Sequence[str]) -> SalesHistoryUpdate:
     """The update of one pull written to `path`: an incremental pull (`pulled_from` given) replaces
     from `pulled_from` on; a full one from its first day, to its last day for files (`open_end`
-    False) or without end for a database."""
+    False) or without end for a database; in both, only the stored rows of `skus` (the run's
+    items, written beside `path` as `skus.parquet`): a run over part of the SKUs never erases
+    the others' history."""
+    skus_path = Path(path).with_name("skus.parquet")
+    pd.DataFrame({"sku": pd.Series(list(skus), dtype=object)}).drop_duplicates().to_parquet(skus_path, index=False)
     with duckdb.connect() as con:
         sku_days, source_rows, first_day, last_day = con.execute(sql("sales_history_pulled"),
                                                                  {"path": str(path)}).fetchone()
     replace_from = pulled_from if pulled_from is not None else first_day
     replace_to = None if open_end or replace_from is None else last_day
-    return SalesHistoryUpdate(source, Path(path), replace_from, replace_to, int(sku_days), int(source_rows),
-                              pulled_from)
+    return SalesHistoryUpdate(source, Path(path), skus_path, replace_from, replace_to, int(sku_days),
+                              int(source_rows), pulled_from)
 
 
 def weekly_sales(db_path: Path, update: SalesHistoryUpdate, as_of: pd.Timestamp, *,
@@ -132,7 +142,8 @@ def weekly_sales(db_path: Path, update: SalesHistoryUpdate, as_of: pd.Timestamp,
 def write_history(con: duckdb.DuckDBPyConnection, update: SalesHistoryUpdate, loaded_at: datetime.datetime) -> None:
     """Replace the update's window of `sales_history` by its rows, on `con`'s open transaction
     (`database.write_run`): committed with the run's outputs or not at all."""
-    window = {"replace_from": update.replace_from, "replace_to": update.replace_to}
+    window = {"replace_from": update.replace_from, "replace_to": update.replace_to,
+              "skus_path": str(update.skus_path)}
     con.execute(sql("sales_history_delete"), window)
     con.execute(sql("sales_history_insert"), {"path": str(update.path), "source": update.source,
                                               "loaded_at": loaded_at})

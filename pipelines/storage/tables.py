@@ -528,7 +528,7 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
         )),
     OutputTable(
         "sales_history", "Daily sales as pulled, accumulated over runs (docs/postgres-source.md, history): each run "
-        "replaces the days its pull covers, in the same transaction as its outputs. A PostgreSQL run pulls the days "
+        "replaces the days its pull covers (of its items' SKUs), in the same transaction as its outputs. A PostgreSQL run pulls the days "
         "after its watermark minus `[source] lookback_days` and plans from this table, so the history outlives a "
         "source that keeps only recent months; a file run replaces the days from its first to its last sales date.",
         "SKU × day with sales", ("sku", "date"), per_run=False, columns=(
