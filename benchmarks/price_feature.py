@@ -16,6 +16,9 @@ The last ``--holdout`` weeks are held out; three engine runs forecast them from 
 * ``global``: ``global_model=True`` without prices;
 * ``global+price``: ``global_model=True`` with the weekly price grid (relative price, promotion
   flag and last week's relative price as features; future weeks at the regular price).
+* ``global+planned``: as ``global+price`` with the holdout weeks' actual prices given as planned
+  prices (engine API: a price grid wider than the history; the product's input has no planned
+  prices yet) — what the feature is worth when promotions are known ahead.
 
 Printed per demand class and for the promoted / trending / other SKUs: mean RMSSE and MASE (M5
 scales from the training weeks, ``forecast_accuracy.scaled_errors``), the share of SKUs that
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +45,7 @@ from safestock.pipelines.inputs import load_inputs
 
 from forecast_accuracy import scaled_errors  # noqa: E402  (a sibling script)
 
-RUNS = ("default", "global", "global+price")
+RUNS = ("default", "global", "global+price", "global+planned")
 
 
 def scaled_errors_on(train: np.ndarray, start: np.ndarray, actual: np.ndarray, forecast: np.ndarray,
@@ -50,7 +54,8 @@ def scaled_errors_on(train: np.ndarray, start: np.ndarray, actual: np.ndarray, f
     full = scaled_errors(train, start, actual, forecast)
     ones = scaled_errors(train, start, np.zeros_like(actual), np.ones_like(forecast))  # 1 / scale per SKU
     err = np.where(weeks, forecast - actual, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)    # SKUs without such weeks: NaN
         rmsse = np.sqrt(np.nanmean(err ** 2, axis=1)) * ones["rmsse"]
         mase = np.nanmean(np.abs(err), axis=1) * ones["mase"]
     return {"rmsse": np.where(np.isnan(full["rmsse"]), np.nan, rmsse),
@@ -86,7 +91,8 @@ def run(n: int, promotion_share: float, trend_share: float, seed: int, holdout: 
         t0 = time.perf_counter()
         results[name] = forecast_demand(skus, train, start, holdout, week_starts=weeks[:-holdout],
                                         global_model=name != "default",
-                                        prices=price[:, :-holdout] if name == "global+price" else None)
+                                        prices={"global+price": price[:, :-holdout],
+                                                "global+planned": price}.get(name))
         seconds[name] = time.perf_counter() - t0
         errors[name] = scaled_errors(train, start, actual, results[name].mean)
     classes = results["default"].classes["demand_class"].to_numpy()
