@@ -40,7 +40,7 @@ ERP_SCHEMA: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
                                   ("std_cost", "unit_cost", "numeric(12,2)"), ("pack_qty", "pack_size", "integer"),
                                   ("min_qty", "moq", "integer"), ("item_name", "description", "text"),
                                   ("service_level", "service_level", "double precision"),
-                                  ("item_status", "status", "text")]),
+                                  ("item_status", "status", "text"), ("product_group", "category", "text")]),
     "inventory": ("erp.stock_levels", [("item_code", "sku", "text"), ("qty_on_hand", "on_hand", "numeric"),
                                        ("snapshot_date", "as_of", "date"),
                                        ("qty_backordered", "backordered", "numeric")]),

@@ -91,7 +91,8 @@ def test_bad_rows_are_named_by_source_table_and_row_key(erp_uri: str) -> None:
     with postgres_dbapi.connect(f"{user}:{PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
         cursor.execute("create or replace view erp.item_master_bad as select * replace_me from erp.item_master"
                        .replace("* replace_me", "item_code, vendor_no, std_cost, min_qty, item_name, "
-                                "service_level, item_status, case when item_code = 'SKU-000003' then 0 "
+                                "service_level, item_status, product_group, "
+                                "case when item_code = 'SKU-000003' then 0 "
                                 "else pack_qty end as pack_qty"))
         cursor.execute("create or replace view erp.order_lines_bad as select line_id, order_date, "
                        "case when line_id = 77 then 'SKU-999999' else item_code end as item_code, qty "
