@@ -143,6 +143,22 @@ def test_lost_item_projection_under_poisson_demand_matches_the_hand_worked_chain
         [mu - 1 + e(-mu), 2 * mu - (1 - e(-2 * mu))], abs=1e-9)
 
 
+def test_lost_projection_rows_are_independent_so_chunks_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safestock.models.inventory import lost_sales
+
+    rng = np.random.default_rng(0)
+    n = 60
+    args = (rng.uniform(0, 40, n), np.where(rng.random((n, 6)) < 0.2, 10.0, 0.0), rng.uniform(0.5, 8, (n, 6)))
+    whole = lost_sales.project_lost_sales(*args, args[2] * 1.5, rng.random(n) < 0.5)
+    monkeypatch.setattr(lost_sales, "CHUNK_SKUS", 7)
+    rng = np.random.default_rng(0)
+    args = (rng.uniform(0, 40, n), np.where(rng.random((n, 6)) < 0.2, 10.0, 0.0), rng.uniform(0.5, 8, (n, 6)))
+    chunked = lost_sales.project_lost_sales(*args, args[2] * 1.5, rng.random(n) < 0.5)
+    for name, values in whole.items():
+        assert np.array_equal(values, chunked[name]), name
+    assert (whole["on_hand_expected"] >= 0).all() and (whole["expected_lost_units"] >= 0).all()
+
+
 def test_fill_rate_policy_of_a_lost_item_uses_the_lost_sales_form() -> None:
     # Same case as test_inventory_policy's SPT fill-rate example: sigma over the lead time 100, Q = EOQ = 300,
     # P2 = 0.95. Backorders: G(k) = 0.05 x 300 / 100 = 0.15 -> k = 0.671. Lost sales: the demand of a cycle

@@ -49,6 +49,7 @@ from scipy import fft
 from .distribution import cdf
 
 GRID_LEVELS = 129
+CHUNK_SKUS = 4096   # SKUs per block of the grid propagation (a few (chunk, 258) arrays in memory)
 
 
 def lost_sales_fill_rate(fill_rate: np.ndarray) -> np.ndarray:
@@ -89,13 +90,27 @@ def _shift(pmf: np.ndarray, steps: np.ndarray) -> np.ndarray:
 def project_lost_sales(on_hand: np.ndarray, receipts: np.ndarray, mean: np.ndarray, var: np.ndarray,
                        is_count: np.ndarray, levels: int = GRID_LEVELS) -> dict[str, np.ndarray]:
     """Expected on hand, stock-out probability and expected lost units per SKU x week (module
-    docstring). ``on_hand`` (n,) at the start, ``receipts`` / ``mean`` / ``var`` (n, weeks)."""
+    docstring). ``on_hand`` (n,) at the start, ``receipts`` / ``mean`` / ``var`` (n, weeks).
+    SKUs are independent: they are taken ``CHUNK_SKUS`` at a time (bounded memory, same result)."""
     mean = np.maximum(np.asarray(mean, dtype=float), 0.0)
     var = np.maximum(np.asarray(var, dtype=float), 0.0)
     receipts = np.maximum(np.asarray(receipts, dtype=float), 0.0)
     n, weeks = mean.shape
     is_count = np.broadcast_to(np.asarray(is_count, dtype=bool), (n,))
     start = np.maximum(np.asarray(on_hand, dtype=float), 0.0)
+    out = {name: np.zeros((n, weeks)) for name in ("on_hand_expected", "stockout_probability", "expected_lost_units")}
+    for first in range(0, n, CHUNK_SKUS):
+        rows = slice(first, first + CHUNK_SKUS)
+        part = _project_chunk(start[rows], receipts[rows], mean[rows], var[rows], is_count[rows], levels)
+        for name, values in part.items():
+            out[name][rows] = values
+    return out
+
+
+def _project_chunk(start: np.ndarray, receipts: np.ndarray, mean: np.ndarray, var: np.ndarray,
+                   is_count: np.ndarray, levels: int) -> dict[str, np.ndarray]:
+    """``project_lost_sales`` of one chunk of SKUs (inputs already clean)."""
+    n, weeks = mean.shape
     width = grid_width(start + receipts.sum(axis=1), is_count, levels)
     grid = np.arange(levels, dtype=float)[None, :] * width[:, None]
     pmf = np.zeros((n, levels))
@@ -117,11 +132,15 @@ def project_lost_sales(on_hand: np.ndarray, receipts: np.ndarray, mean: np.ndarr
         if (steps > 0).any():
             moving = steps > 0
             available[moving] = _shift(pmf[moving], steps[moving])
-        remaining = fft.irfft(fft.rfft(available, size) * demand_spectrum, size)
-        pmf = np.clip(remaining[:, :levels], 0.0, None)
-        pmf[:, 0] = 0.0
-        pmf[:, 0] = np.maximum(1.0 - pmf.sum(axis=1), 0.0)
-        pmf /= pmf.sum(axis=1, keepdims=True)
+        pmf = np.zeros((n, levels))
+        pmf[:, 0] = 1.0   # an empty shelf that gets nothing stays empty: no step to compute
+        stocked = available[:, 0] < 1.0 - 1e-12
+        if stocked.any():
+            remaining = fft.irfft(fft.rfft(available[stocked], size) * demand_spectrum[stocked], size)
+            step = np.clip(remaining[:, :levels], 0.0, None)
+            step[:, 0] = 0.0
+            step[:, 0] = np.maximum(1.0 - step.sum(axis=1), 0.0)
+            pmf[stocked] = step / step.sum(axis=1, keepdims=True)
         end_stock = (pmf * grid).sum(axis=1)
         sold = (available * grid).sum(axis=1) - end_stock
         out["on_hand_expected"][:, week] = end_stock
