@@ -166,8 +166,7 @@ def applied_table(overrides: pd.DataFrame, applied: list[pd.DataFrame], as_of: p
     and gets one row (sku NULL, note 'in the past: ...') instead of one per SKU. ``conflicts``
     (``line`` = override position, ``sku``, ``note``; ``override_conflicts``): each note is
     appended to the (override, SKU) row, or becomes a row of its own when there is none."""
-    rows = pd.concat([frame for frame in applied if len(frame)] or [pd.DataFrame(columns=APPLIED_COLUMNS[:3])],
-                     ignore_index=True)
+    rows = _records(list(applied))
     ended = pd.to_datetime(overrides["end"]).to_numpy()
     expired = (np.flatnonzero(~np.isnat(ended) & (ended < np.datetime64(pd.Timestamp(as_of))))
                if as_of is not None else np.array([], dtype=int))
@@ -178,7 +177,7 @@ def applied_table(overrides: pd.DataFrame, applied: list[pd.DataFrame], as_of: p
         rows = rows.merge(joined, on=["line", "sku"], how="outer")
         rows["kind"] = rows["kind"].fillna(pd.Series(overrides["kind"].to_numpy()[rows["line"].to_numpy(int)],
                                                      index=rows.index))
-        rows["weeks"] = rows["weeks"].fillna(0)
+        rows["weeks"] = pd.to_numeric(rows["weeks"], errors="coerce").fillna(0).astype(int)
         own, extra = rows["note"].fillna("").astype(str), rows["conflict"].fillna("").astype(str)
         rows["note"] = np.where((own != "") & (extra != ""), own + "; " + extra, own + extra)
         rows = rows.drop(columns="conflict").sort_values(["line", "sku"], kind="stable")

@@ -85,7 +85,8 @@ def test_valid_csv_folder_loads_with_types_and_values(tmp_path: Path) -> None:
     assert loaded.as_of == pd.Timestamp("2026-01-14")
     items = loaded.items
     assert list(items.columns) == ["sku", "supplier_id", "description", "unit_cost", "pack_size",
-                                   "moq", "service_level", "status", "unmet_demand", "supplier_sku"]
+                                   "moq", "service_level", "status", "unmet_demand", "supplier_sku", "category"]
+    assert items["category"].isna().all()  # an optional column the folder lacks: empty, not an error
     assert list(loaded.suppliers.columns) == ["supplier_id", "name", "lead_time_days",
                                               "review_period_days", "min_order_value"]
     assert list(loaded.inventory.columns) == ["sku", "on_hand", "backordered", "as_of"]

@@ -151,6 +151,12 @@ def test_order_files_carry_run_as_of_currency_and_supplier_codes(latest_then_bac
     assert lines.loc[lines["supplier_sku"] != "", "supplier_sku"].str.fullmatch(r"00[0-9]{4}").all()
     for column in ("order_quantity", "packs", "pack_size"):
         assert lines[column].str.fullmatch(r"[0-9]+").all(), lines[column].tolist()
+    # the run's items_snapshot keeps the supplier codes (leading zeros) and the demo's categories
+    with duckdb.connect(str(db), read_only=True) as con:
+        snapshot = con.execute("select sku, supplier_sku, category from items_snapshot where run_id = ?",
+                               [latest_id]).df().set_index("sku")
+    assert snapshot["supplier_sku"].fillna("").tolist() == items.loc[snapshot.index, "supplier_sku"].tolist()
+    assert snapshot["category"].tolist() == items.loc[snapshot.index, "category"].tolist()
 
 
 # --- the file format, worked by hand ------------------------------------------------------------

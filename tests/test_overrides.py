@@ -260,6 +260,9 @@ def test_contradictions_and_past_overrides_are_reported(tmp_path: Path) -> None:
     assert [key for key in notes if key[0] == 7] == [(7, None)]
     assert notes[(7, None)] == "in the past: the date range ended 2026-01-31, before the planning date 2026-03-08"
     assert table.loc[table["line"] == 5, ["weeks", "before", "after"]].values.tolist() == [[2, 20.0, 30.0]]
+    # a contradiction on an override that recorded nothing else becomes a row of its own
+    alone = applied_table(overrides, [], as_of, conflicts)
+    assert alone.loc[alone["line"] == 2, ["sku", "weeks", "note"]].values.tolist() == [["A", 0, clash]]
 
 
 def test_like_item_and_category_overrides_are_validated(tmp_path: Path) -> None:
