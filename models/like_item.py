@@ -3,8 +3,9 @@
 The override (scope ``sku``, ``key`` the new SKU, ``value`` the like SKU's code) acts when the
 planning date lies in its date range and the new SKU has fewer than ``NEW_SKU_WEEKS`` weeks of
 its own history (``DemandMatrix.history_weeks``: weeks from its first sale to the end of the
-window; 13 weeks = one quarter, the shortest history the seasonal-free models and the backtest
-selection are fed with in practice). Then, in the weekly demand matrix before the forecast:
+window; 13 weeks, the threshold under which the demand classification calls a SKU ``new``,
+``forecasting.classify.NEW_WEEKS``, so a like item is borrowed exactly for the SKUs the forecast
+would otherwise treat as new). Then, in the weekly demand matrix before the forecast:
 
 * every week before the new SKU's first sale, from the like item's first sale on, takes the like
   item's demand (scaling × 1: the like item's units as they were; a planner who expects the new
@@ -30,10 +31,11 @@ import numpy as np
 import pandas as pd
 
 from .demand_matrix import DemandMatrix
+from .forecasting.classify import NEW_WEEKS
 from .overrides import active_on
 
 #: A SKU with fewer weeks of its own history than this is new: a like_item override applies.
-NEW_SKU_WEEKS = 13
+NEW_SKU_WEEKS = NEW_WEEKS
 RECORD_COLUMNS = ["line", "sku", "kind", "weeks", "before", "after", "note"]
 
 

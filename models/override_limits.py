@@ -6,8 +6,8 @@ projection and the order lines follow the limited levels. Per SKU, with the reor
 the order-up-to level S:
 
 * ``min_stock`` m (a display minimum: the shelf must look full): s' = max(s, m), S' = max(S, s').
-  Stock is then never planned to fall below m: an order is placed as soon as the position
-  reaches m.
+  Stock is then never planned to fall below m: a review orders whenever the position is at or
+  below m.
 * ``max_stock`` M (a shelf or pallet maximum): S' = min(S, M); if that leaves S' < s, the reorder
   point is capped too, s' = S' — the policy then holds less than its service level needs, and
   the record's note says the service will fall short of the target.
