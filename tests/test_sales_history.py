@@ -297,3 +297,30 @@ def test_runs_pull_incrementally_replace_late_corrections_and_keep_history_the_s
     pd.testing.assert_frame_equal(_history(db), stored)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select status from runs order by started_at desc limit 1").fetchone()[0] == "failed"
+
+
+def test_run_full_reload_flag_reaches_the_flow_and_the_rows_read_are_printed(
+        history_source: dict, prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safestock.pipelines import flow
+    from safestock.pipelines.cli import app
+    from safestock.pipelines.storage import RunSummary
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    calls: list[dict] = []
+
+    def fake_flow(**options) -> RunSummary:
+        calls.append(options)
+        return RunSummary(run_id="r", as_of=datetime.date(2026, 3, 2), db_path=tmp_path / "db", reports={}, skus=50,
+                          skus_at_risk=0, order_lines=0, order_value=0.0, rows_pulled=41_962,
+                          pulled_from=None if options["full_reload"] else datetime.date(2026, 2, 16))
+
+    monkeypatch.setattr(flow, "configured_flow", lambda workers=None, dask_address=None: fake_flow)
+    base = ["run", "--source", history_source["uri"], "--db", str(tmp_path / "db"), "--reports",
+            str(tmp_path / "reports"), "--config", str(_config(tmp_path))]
+    result = CliRunner().invoke(app, base + ["--full-reload"])
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["full_reload"] is True and "sales rows read:   41,962 (all) into sales_history" in result.output
+    result = CliRunner().invoke(app, base)
+    assert calls[-1]["full_reload"] is False
+    assert "sales rows read:   41,962 (dated from 2026-02-16 on) into sales_history" in result.output

@@ -1,0 +1,183 @@
+"""Seconds of a weekly incremental pull from PostgreSQL into the DuckDB sales history (issue 15.2).
+
+Starts Debian's PostgreSQL in a temporary folder (as tests/postgres_fixtures.py does) and loads a
+generated demo of `--base-skus` SKUs into the tests' ERP schema, then copies it `--skus /
+--base-skus` times under suffixed SKU codes (items, stock, purchase orders and the last
+`--source-days` days of sales), with an index on `erp.order_lines.order_date` as an ERP has. A
+DuckDB file gets a `sales_history` of every SKU over `--history-days` days (synthetic quantities
+on about half of the days; the watermark is the day a week before the source's newest day).
+Then, as a weekly run does (storage/history.py):
+
+1. pull + checks: `load_postgres_inputs` with the sales dated after watermark − 14 days (one new
+   week plus the look-back), written as sku-day Parquet for the history;
+2. history → weekly sales: the stored days outside the pull's window merged with the pull and
+   aggregated to complete ISO weeks (what the forecast reads);
+3. history write: the window's stored days replaced by the pull, in one transaction.
+
+Each step is timed once after a warm-up pull; peak memory (ru_maxrss) printed at the end.
+
+    .venv/bin/python benchmarks/incremental_pull.py --skus 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.postgres_fixtures: the ERP schema
+
+from safestock.pipelines.config import SourceConfig  # noqa: E402
+from safestock.pipelines.demo.data import generate_demo_data, write_demo_data  # noqa: E402
+from safestock.pipelines.inputs import postgres  # noqa: E402
+from safestock.pipelines.inputs.postgres import load_postgres_inputs, pull_tables  # noqa: E402
+from safestock.pipelines.storage import connect, history  # noqa: E402
+from tests import postgres_fixtures as erp  # noqa: E402
+
+PASSWORD_ENV = "SAFESTOCK_BENCH_PG_PASSWORD"
+LOOKBACK_DAYS = 14
+
+
+def _start_server(work: Path, port: int) -> str:
+    shutil.chown(work, "postgres", "postgres") if os.geteuid() == 0 else None
+    password_file = work / "password"
+    password_file.write_text(erp.PASSWORD + "\n")
+    shutil.chown(password_file, "postgres", "postgres") if os.geteuid() == 0 else None
+    erp._as_postgres(str(erp.POSTGRES_BIN / "initdb"), "-D", str(work / "data"), "-A", "scram-sha-256",
+                     "-U", erp.USER, "--pwfile", str(password_file))
+    erp._as_postgres(str(erp.POSTGRES_BIN / "pg_ctl"), "-D", str(work / "data"), "-w", "-l", str(work / "log"),
+                     "-o", f"-p {port} -k {work} -c listen_addresses='' -c shared_buffers=512MB", "start")
+    return f"postgresql://{erp.USER}@/postgres?host={work}&port={port}"
+
+
+def _replicate(uri: str, copies: int, source_days: int) -> datetime.date:
+    """The ERP tables copied `copies` times under SKU (and PO) codes suffixed -00, -01, …; only the
+    last `source_days` days of sales kept. Returns the newest sales day."""
+    import adbc_driver_postgresql.dbapi as postgres_dbapi
+
+    user, rest = uri.split("@", 1)
+    with postgres_dbapi.connect(f"{user}:{erp.PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
+        cursor.execute("select max(order_date) from erp.order_lines")
+        last = cursor.fetchone()[0]
+        copy = f"cross join (select lpad(k::text, 2, '0') as k from generate_series(0, {copies - 1}) k) as copies"
+        suffixed = {"item_code": "item_code || '-' || k as item_code", "po_number": "po_number || '-' || k as po_number"}
+        for table in ("item_master", "stock_levels", "po_lines", "order_lines"):
+            cursor.execute("select column_name from information_schema.columns where table_schema = 'erp' "
+                           f"and table_name = '{table}' and column_name <> 'line_id' order by ordinal_position")
+            columns = ", ".join(suffixed.get(name, name) for (name,) in cursor.fetchall())
+            if table == "order_lines":
+                cursor.execute(f"create table erp.order_lines_copy as select row_number() over () as line_id, "
+                               f"{columns} from erp.order_lines {copy} where order_date > date '{last}' - "
+                               f"{source_days} order by order_date")
+            else:
+                cursor.execute(f"create table erp.{table}_copy as select {columns} from erp.{table} {copy}")
+        for table in ("item_master", "stock_levels", "po_lines", "order_lines"):
+            cursor.execute(f"drop table erp.{table}")
+            cursor.execute(f"alter table erp.{table}_copy rename to {table}")
+        cursor.execute("create index on erp.order_lines (order_date)")
+        cursor.execute("analyze")
+        connection.commit()
+    return last
+
+
+def _stored_history(db: Path, skus: list[str], first: datetime.date, last: datetime.date) -> int:
+    """`sales_history` of every SKU on about half of the days from `first` to `last`."""
+    import pandas as pd
+
+    with connect(db) as con:
+        con.register("skus", pd.DataFrame({"sku": skus}))
+        con.execute("insert into sales_history select sku, day::date, (hash(sku, day) % 7)::double, 'bench', "
+                    "now()::timestamp from skus cross join range($first::timestamp, $last::timestamp + interval 1 day, "
+                    "interval 1 day) as days(day) where hash(day, sku) % 2 = 0", {"first": first, "last": last})
+        return con.execute("select count(*) from sales_history").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skus", type=int, default=100_000)
+    parser.add_argument("--base-skus", type=int, default=2_000)
+    parser.add_argument("--source-days", type=int, default=56, help="days of sales the source keeps")
+    parser.add_argument("--history-days", type=int, default=3 * 364, help="days of sales in the DuckDB history")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--po-days", type=int, default=None,
+                        help="read purchase orders through a [source] query: open ones and those ordered in the "
+                             "last N days (default: the whole table)")
+    args = parser.parse_args()
+    copies = max(1, args.skus // args.base_skus)
+    work = Path(tempfile.mkdtemp(prefix="safestock-incremental-bench-"))
+    uri = _start_server(work, 54343)
+    try:
+        folder = work / "input"
+        started = time.perf_counter()
+        write_demo_data(generate_demo_data(args.base_skus, seed=args.seed), folder)
+        erp.load_erp_schema(uri, folder)
+        last = _replicate(uri, copies, args.source_days)
+        print(f"source: {args.base_skus:,} demo SKUs x {copies} copies = {args.base_skus * copies:,} SKUs, last "
+              f"{args.source_days} days of sales (setup {time.perf_counter() - started:.0f} s)")
+        os.environ[PASSWORD_ENV] = erp.PASSWORD
+        tables = erp.source_tables_config()
+        if args.po_days is not None:
+            del tables["purchase_orders"]["table"]
+            tables["purchase_orders"]["query"] = (f"select * from erp.po_lines where po_status = 'open' "
+                                                  f"or ordered_on > date '{last}' - {args.po_days}")
+            print(f"purchase orders: open or ordered in the last {args.po_days} days ([source] query)")
+        source = SourceConfig(password_env=PASSWORD_ENV, tables=tables)
+        watermark = last - datetime.timedelta(days=7)  # the history holds everything up to a week ago
+        sales_from = history.pull_start(watermark, LOOKBACK_DAYS, False)
+        db = work / "safestock.duckdb"
+        with tempfile.TemporaryDirectory() as scratch:
+            pulled_path = Path(scratch) / "sales_daily.parquet"
+            load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path)  # warm-up
+            staged = Path(scratch) / "staged"
+            staged.mkdir()
+            started = time.perf_counter()
+            pulled = pull_tables(uri, source, staged, sales_from)
+            pull_seconds_all = time.perf_counter() - started
+            rows = ", ".join(f"{table} {entry.keys.num_rows:,}" for table, entry in pulled.items())
+            started = time.perf_counter()
+            with postgres.connect(uri, source) as connection, connection.cursor() as cursor:
+                sales = next(pull for pull in postgres.table_pulls(source) if pull.table == "sales")
+                select, schema = postgres._select_sql(cursor, sales, erp.PASSWORD)
+                cursor.execute(postgres._sales_since(select, schema.field(sales.columns["date"]).type),
+                               (sales_from.isoformat(),))
+                sales_rows = cursor.fetch_arrow_table().num_rows
+            sales_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            inputs = load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path)
+            pull_seconds = time.perf_counter() - started
+            skus = inputs.items["sku"].tolist()
+            started = time.perf_counter()
+            stored = _stored_history(db, skus, watermark - datetime.timedelta(days=args.history_days - 1), watermark)
+            print(f"DuckDB sales_history: {stored:,} sku-day rows up to {watermark} "
+                  f"(built in {time.perf_counter() - started:.0f} s)")
+            update = history.describe_pull(pulled_path, "bench", sales_from, open_end=True, skus=skus)
+            print(f"1. pull + checks, sales from {sales_from} on ({update.source_rows:,} sales rows, "
+                  f"{update.sku_days:,} sku-days; all {len(skus):,} items, stock, POs): {pull_seconds:6.2f} s")
+            print(f"   of which the pull alone into Arrow + Parquet ({rows} rows): {pull_seconds_all:6.2f} s")
+            print(f"   of which the sales query alone into Arrow ({sales_rows:,} rows): {sales_seconds:6.2f} s")
+            started = time.perf_counter()
+            weekly = history.weekly_sales(db, update, inputs.as_of)
+            print(f"2. history -> weekly sales ({len(weekly):,} sku-weeks):{' ' * 17}{time.perf_counter() - started:6.2f} s")
+            started = time.perf_counter()
+            with connect(db) as con:
+                con.begin()
+                history.write_history(con, update, datetime.datetime.now())
+                con.commit()
+            write_seconds = time.perf_counter() - started
+            print(f"3. history write (days from {update.replace_from} replaced, one transaction):"
+                  f"{' ' * 6}{write_seconds:6.2f} s")
+            print(f"pull + checks + history write: {pull_seconds + write_seconds:6.2f} s (target <= 5 s)")
+        print(f"peak memory (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB")
+    finally:
+        erp._as_postgres(str(erp.POSTGRES_BIN / "pg_ctl"), "-D", str(work / "data"), "-m", "fast", "stop")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
