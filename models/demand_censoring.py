@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 DEFAULT_WINDOW_WEEKS = 13
 DEFAULT_MIN_EXPOSURE_WEEKS = 2.0
@@ -125,10 +126,6 @@ def in_stock_share_matrix(stock_weekly_sku: np.ndarray, stock_weekly_week: np.nd
 
 
 def _positions(axis: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Index of each value in ``axis`` (-1 when absent), by sorting (vectorised)."""
-    order = np.argsort(axis, kind="stable")
-    sorted_axis = axis[order]
-    found = np.searchsorted(sorted_axis, values)
-    found_clipped = np.clip(found, 0, max(len(axis) - 1, 0))
-    hit = (found < len(axis)) & (sorted_axis[found_clipped] == values) if len(axis) else np.zeros(len(values), bool)
-    return np.where(hit, order[found_clipped], -1)
+    """Index of each value in ``axis`` (-1 when absent; ``axis`` values unique), by a hash table
+    (pandas Index.get_indexer: millions of SKU strings without comparing Python objects in a sort)."""
+    return pd.Index(axis).get_indexer(pd.Index(values))

@@ -82,28 +82,16 @@ def zero_sales_probability(mean: np.ndarray, size: np.ndarray, dispersion: np.nd
     return np.maximum(heterogeneous, lumpy)
 
 
-def _rate_and_size(sales: np.ndarray, day_weight: np.ndarray, selling_history: np.ndarray,
-                   excluded: np.ndarray, min_weeks: int,
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per SKU: in-stock rate λ (units per week of weekday weight), NB size r, units per day
-    with sales U, and whether enough in-stock 7-day blocks were seen. Exposure = weekday weights of the days of the selling
-    history not excluded."""
-    in_stock = selling_history & ~excluded
-    exposure = (in_stock * day_weight[None, :]).sum(axis=1)
-    units = np.where(in_stock, sales, 0.0).sum(axis=1)
-    n_skus, n_days = sales.shape
-    n_blocks = n_days // 7
-    block_sales = sales[:, :n_blocks * 7].reshape(n_skus, n_blocks, 7).sum(axis=2)
-    block_ok = in_stock[:, :n_blocks * 7].reshape(n_skus, n_blocks, 7).all(axis=2)
+def _block_statistics(block_sales: np.ndarray, block_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per SKU over its in-stock 7-day blocks: NB size r = μ² / (v − μ) (inf when v ≤ μ) and the
+    number of such blocks."""
     blocks = block_ok.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(exposure > 0, units / exposure, 0.0)
         block_mean = np.where(block_ok, block_sales, 0.0).sum(axis=1) / blocks
         block_var = (np.where(block_ok, (block_sales - block_mean[:, None]) ** 2, 0.0).sum(axis=1)
                      / (blocks - 1))
         size = np.where(block_var > block_mean, block_mean ** 2 / (block_var - block_mean), np.inf)
-        units_per_selling_day = units / (in_stock & (sales > 0)).sum(axis=1)
-    return rate, size, np.nan_to_num(units_per_selling_day, nan=1.0), blocks >= min_weeks
+    return size, blocks
 
 
 def infer_stockout_days(
@@ -123,53 +111,80 @@ def infer_stockout_days(
     ``sales``: SKU x consecutive calendar days, units sold (negative = returns, counted as 0);
     ``receipts``: same shape, True on a day stock was received; ``weekday_weight``: 7 weights
     Monday..Sunday summing to 1 (share of units sold per weekday); ``first_weekday``: weekday of
-    day 0 (0 = Monday). Vectorised over the grid: prefix maxima/minima and cumulative sums, no
-    loop per SKU."""
+    day 0 (0 = Monday). Vectorised: a few passes over the grid (prefix maxima/minima, cumulative
+    sums), then per candidate run and per SKU x 7-day block; no loop per SKU. Runs are disjoint
+    and hold no sales, so the passes re-estimate the rate from per-run sums, not the grid. The
+    local rate leaves out the flagged runs that start inside its window (one only partly inside
+    counts as in stock: a lower local rate, the conservative side)."""
     sales = np.clip(np.asarray(sales, dtype=np.float64), 0.0, None)
     receipts = np.asarray(receipts, dtype=bool)
     n_skus, n_days = sales.shape
     weights = np.asarray(weekday_weight, dtype=np.float64)
     day_weight = weights[(first_weekday + np.arange(n_days)) % 7]
-    flagged = np.zeros((n_skus, n_days), dtype=bool)
     if n_skus == 0 or n_days < 2:
-        return _weekly(flagged, day_weight)
-    days = np.arange(n_days)
+        return _weekly(np.zeros((n_skus, n_days), dtype=bool), day_weight)
+    days = np.arange(n_days, dtype=np.int32)
     selling = sales > 0
-    first_sale = np.where(selling.any(axis=1), selling.argmax(axis=1), n_days)
-    selling_history = days[None, :] >= first_sale[:, None]
-    eligible_sku = selling.sum(axis=1) >= min_selling_days
+    selling_days = selling.sum(axis=1)
+    first_sale = np.where(selling_days > 0, selling.argmax(axis=1), n_days)
     # last day with a sale or a receipt at or before each day; next day with a sale at or after
-    last_event = np.maximum.accumulate(np.where(selling | receipts, days[None, :], -1).astype(np.int32), axis=1)
-    next_sale = np.minimum.accumulate(np.where(selling, days[None, :], n_days).astype(np.int32)[:, ::-1], axis=1)[:, ::-1]
+    last_event = np.maximum.accumulate(np.where(selling | receipts, days[None, :], np.int32(-1)), axis=1)
+    next_sale = np.minimum.accumulate(np.where(selling, days[None, :], np.int32(n_days))[:, ::-1], axis=1)[:, ::-1]
     cumulative_weight = np.concatenate([[0.0], np.cumsum(day_weight)])  # weight of days < d
     receipt_sku, receipt_day = np.nonzero(receipts[:, 1:])
     receipt_day = receipt_day + 1
-    run_start = last_event[receipt_sku, receipt_day - 1] + 1  # first zero day of the run
+    run_start = last_event[receipt_sku, receipt_day - 1].astype(np.int64) + 1  # first zero day of the run
     candidate = ((run_start >= 1) & (run_start <= receipt_day - 1)
-                 & (first_sale[receipt_sku] < run_start) & eligible_sku[receipt_sku])
+                 & (first_sale[receipt_sku] < run_start) & (selling_days[receipt_sku] >= min_selling_days))
     receipt_sku, receipt_day, run_start = receipt_sku[candidate], receipt_day[candidate], run_start[candidate]
     run_weight = cumulative_weight[receipt_day] - cumulative_weight[run_start]
     after_end = next_sale[receipt_sku, receipt_day]  # first sale on or after the receipt (n_days: none)
     after_weight = cumulative_weight[after_end] - cumulative_weight[receipt_day]
-    cumulative_sales = np.concatenate([np.zeros((n_skus, 1)), np.cumsum(sales, axis=1)], axis=1)
-    local_from = np.maximum(run_start - local_days, 0)
+    del last_event, next_sale
+    # local rate: units and in-stock weight of the local_days before the run (within the selling history)
+    local_from = np.maximum(np.maximum(run_start - local_days, 0), first_sale[receipt_sku])
+    cumulative_sales = np.cumsum(sales, axis=1)
+    local_units = (cumulative_sales[receipt_sku, run_start - 1]
+                   - np.where(local_from > 0, cumulative_sales[receipt_sku, np.maximum(local_from - 1, 0)], 0.0))
+    del cumulative_sales
+    local_exposure = cumulative_weight[run_start] - cumulative_weight[local_from]
+    # candidates are ordered by SKU, then day: the earlier runs of a SKU that start inside a run's
+    # local window are the candidates from `window_first` up to the run itself
+    run_key = receipt_sku * (n_days + 2) + run_start
+    window_first = np.searchsorted(run_key, receipt_sku * (n_days + 2) + local_from, side="left")
+    units = sales.sum(axis=1)  # every sale is in the selling history and no flagged day has one
+    history_weight = cumulative_weight[n_days] - cumulative_weight[np.minimum(first_sale, n_days)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        units_per_selling_day = np.nan_to_num(units / selling_days, nan=1.0)
+    # 7-day blocks: totals, and whether wholly inside the selling history
+    n_blocks = n_days // 7
+    block_sales = sales[:, :n_blocks * 7].reshape(n_skus, n_blocks, 7).sum(axis=2)
+    block_in_history = (np.arange(n_blocks)[None, :] * 7) >= first_sale[:, None]
+    run_first_block, run_last_block = run_start // 7, (receipt_day - 1) // 7
+    chosen = np.zeros(len(receipt_sku), dtype=bool)
     for _ in range(max(1, passes)):
-        rate, size, dispersion, enough = _rate_and_size(sales, day_weight, selling_history, flagged, min_weeks)
-        exposure = np.concatenate([np.zeros((n_skus, 1)),
-                                   np.cumsum((selling_history & ~flagged) * day_weight[None, :], axis=1)], axis=1)
-        local_exposure = exposure[receipt_sku, run_start] - exposure[receipt_sku, local_from]
-        local_units = cumulative_sales[receipt_sku, run_start] - cumulative_sales[receipt_sku, local_from]
+        flagged_weight = np.bincount(receipt_sku[chosen], weights=run_weight[chosen], minlength=n_skus)
+        exposure = history_weight - flagged_weight
         with np.errstate(divide="ignore", invalid="ignore"):
-            local_rate = np.where(local_exposure > 0, local_units / local_exposure, 0.0)
+            rate = np.where(exposure > 0, units / exposure, 0.0)
+        block_flagged = np.zeros((n_skus, n_blocks + 1), dtype=np.int32)
+        np.add.at(block_flagged, (receipt_sku[chosen], np.minimum(run_first_block[chosen], n_blocks)), 1)
+        np.add.at(block_flagged, (receipt_sku[chosen], np.minimum(run_last_block[chosen] + 1, n_blocks)), -1)
+        block_ok = block_in_history & (np.cumsum(block_flagged, axis=1)[:, :n_blocks] == 0)
+        size, blocks = _block_statistics(block_sales, block_ok)
+        chosen_weight = np.concatenate([[0.0], np.cumsum(np.where(chosen, run_weight, 0.0))])
+        local_in_stock = local_exposure - (chosen_weight[:-1] - chosen_weight[window_first])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local_rate = np.where(local_in_stock > 0, local_units / local_in_stock, 0.0)
         run_rate = np.minimum(rate[receipt_sku], local_rate)
-        sku_size, sku_dispersion = size[receipt_sku], dispersion[receipt_sku]
-        improbable = zero_sales_probability(run_rate * run_weight, sku_size, sku_dispersion) < alpha
-        resumed = zero_sales_probability(run_rate * after_weight, sku_size, sku_dispersion) >= alpha
-        chosen = improbable & resumed & enough[receipt_sku]
-        boundary = np.zeros((n_skus, n_days + 1), dtype=np.int32)
-        np.add.at(boundary, (receipt_sku[chosen], run_start[chosen]), 1)
-        np.add.at(boundary, (receipt_sku[chosen], receipt_day[chosen]), -1)
-        flagged = np.cumsum(boundary, axis=1)[:, :n_days] > 0
+        sku_size, sku_lumps = size[receipt_sku], units_per_selling_day[receipt_sku]
+        improbable = zero_sales_probability(run_rate * run_weight, sku_size, sku_lumps) < alpha
+        resumed = zero_sales_probability(run_rate * after_weight, sku_size, sku_lumps) >= alpha
+        chosen = improbable & resumed & (blocks >= min_weeks)[receipt_sku]
+    boundary = np.zeros((n_skus, n_days + 1), dtype=np.int8)
+    np.add.at(boundary, (receipt_sku[chosen], run_start[chosen]), 1)
+    np.add.at(boundary, (receipt_sku[chosen], receipt_day[chosen]), -1)
+    flagged = np.cumsum(boundary, axis=1, dtype=np.int8)[:, :n_days] > 0
     return _weekly(flagged, day_weight)
 
 

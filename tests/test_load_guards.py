@@ -215,7 +215,7 @@ def test_inputs_configuration_defaults_and_overrides(tmp_path: Path) -> None:
     path.write_text("[inputs]\nallow_extra_columns = true\nmax_sales_age_days = 60\n")
     assert load_config(path).inputs == InputsConfig(allow_extra_columns=True, max_sales_age_days=60)
     assert load_config(path).as_dict()["inputs"] == {"allow_extra_columns": True, "max_sales_age_days": 60,
-                                                     "unmet_demand": "backorder"}
+                                                     "unmet_demand": "backorder", "infer_stockouts": True}
 
 
 @pytest.mark.parametrize("text, message", [

@@ -103,9 +103,9 @@ def test_infer_stockouts_config_switch(tmp_path: Path) -> None:
 
 def test_inference_is_precise_and_reduces_the_bias_on_simulated_stockouts() -> None:
     # benchmarks/censored_demand.py: known shelf, receipts in purchase_orders, no stock_history.
-    # Measured (150 SKUs, seed 1): bias -34.1 % from sales, -18.7 % with inferred stock-outs,
-    # -0.0 % with the stock history; inferred weeks 100.0 % truly out of stock (1,544 weeks),
-    # 0.00 % of the weeks fully in stock flagged; 38.9 % of the weeks >= 3 days out found.
+    # Measured (150 SKUs, seed 1): bias -34.1 % from sales, -18.8 % with inferred stock-outs,
+    # -0.0 % with the stock history; inferred weeks 100.0 % truly out of stock (1,483 weeks),
+    # 0.00 % of the weeks fully in stock flagged; 37.6 % of the weeks >= 3 days out found.
     benchmark = benchmark_module("censored_demand")
     figures = benchmark.measure(benchmark.simulate_lost_sales(n_skus=150, weeks=104, seed=1))
     assert figures["inferred_weeks"] > 500
@@ -123,3 +123,55 @@ def test_skus_that_never_stocked_out_are_almost_never_flagged() -> None:
     figures = benchmark.measure(world, forecast=False)
     assert figures["never_out_skus"] == 150
     assert figures["flagged_share_never_out"] < 0.01
+
+
+def _stock_folder(tmp_path: Path, stock_rows: list[str], header: str = "sku,date,on_hand,stockout_hours") -> Path:
+    """Items A, B (lost); sales Mon-Fri 4 a day over the 3 weeks to 2026-11-15; as_of 2026-11-18;
+    the given stock_history rows."""
+    (tmp_path / "suppliers.csv").write_text("supplier_id,name,lead_time_days\nS1,Sup,7\n")
+    (tmp_path / "items.csv").write_text("sku,supplier_id,unit_cost,pack_size,moq,unmet_demand\n"
+                                        "A,S1,1,1,0,lost\nB,S1,1,1,0,lost\n")
+    (tmp_path / "inventory.csv").write_text("sku,on_hand,as_of\nA,5,2026-11-18\nB,5,2026-11-18\n")
+    (tmp_path / "purchase_orders.csv").write_text(
+        "po_id,sku,supplier_id,quantity,order_date,expected_date,received_date,received_quantity\n")
+    (tmp_path / "sales.csv").write_text("date,sku,quantity\n" + "".join(
+        f"{day:%Y-%m-%d},{sku},4\n" for day in pd.date_range("2026-10-26", "2026-11-15") for sku in "AB"
+        if day.weekday() < 5))
+    (tmp_path / "stock_history.csv").write_text(header + "\n" + "".join(row + "\n" for row in stock_rows))
+    return tmp_path
+
+
+def test_stock_history_fast_path_gives_the_staged_paths_weekly_shares(tmp_path: Path, monkeypatch) -> None:
+    # Week of 2026-11-02 (weekdays weigh 1/5 each, weekend 0): A sells out on Tue (1/2 day), is
+    # empty all Wed and Thu, 6 stockout hours on Fri (1/4): share = 1 - (0.5 + 1 + 1 + 0.25) / 5
+    # = 0.45; B ends Mon and Tue at 0 but has no row on Sun: Mon counts nothing, Tue a whole day
+    # (1 - 1/5 = 0.8). The week of 2026-11-16 is incomplete at as_of (Wed): left out.
+    import safestock.pipelines.inputs.load as load_module
+
+    rows = ["A,2026-11-01,3,", "A,2026-11-02,2,", "A,2026-11-03,0,", "A,2026-11-04,0,", "A,2026-11-05,0,",
+            "A,2026-11-06,7,6", "A,2026-11-09,5,", "B,2026-11-02,0,", "B,2026-11-03,0,", "B,2026-11-17,0,"]
+    fast = load_inputs(_stock_folder(tmp_path, rows), max_sales_age_days=None).stock_weekly
+    assert fast[["sku", "week", "in_stock_share", "out_of_stock_days"]].values.tolist() == [
+        ["A", pd.Timestamp("2026-10-26"), 1.0, 0], ["A", pd.Timestamp("2026-11-02"), pytest.approx(0.45), 4],
+        ["A", pd.Timestamp("2026-11-09"), 1.0, 0], ["B", pd.Timestamp("2026-11-02"), pytest.approx(0.8), 1]]
+    monkeypatch.setattr(load_module, "stock_history_fast",
+                        lambda con, spec, path, issues, items: load_module.stage(con, spec, path, issues))
+    staged = load_inputs(tmp_path, max_sales_age_days=None).stock_weekly
+    pd.testing.assert_frame_equal(fast.sort_values(["sku", "week"]).reset_index(drop=True),
+                                  staged.sort_values(["sku", "week"]).reset_index(drop=True), check_dtype=False)
+
+
+def test_stock_history_fast_path_reports_bad_rows_like_the_staged_path(tmp_path: Path) -> None:
+    from safestock.pipelines.inputs import InputValidationError
+
+    folder = _stock_folder(tmp_path, ["A,2026-11-02,1,", "A,2026-11-02,4,", "C,2026-11-03,1,"])
+    with pytest.raises(InputValidationError) as caught:  # unknown sku -> staged -> every issue
+        load_inputs(folder, max_sales_age_days=None)
+    text = str(caught.value)
+    assert "stock_history.csv, line 4, column 'sku'" in text and "unknown sku 'C'" in text
+    assert "stock_history.csv, line 3, column 'sku / date'" in text and "duplicate" in text
+    _stock_folder(tmp_path, ["A,2026-11-02,1,", "B,2026-11-02,1,", "A,2026-11-02,4,"])
+    with pytest.raises(InputValidationError) as caught:  # only a duplicate: found on the grid
+        load_inputs(folder, max_sales_age_days=None)
+    assert "stock_history.csv, line 4, column 'sku / date'" in str(caught.value)
+    assert "first on line 2" in str(caught.value)

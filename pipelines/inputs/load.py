@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 from safestock.pipelines.inputs.checks import check_keys, check_references, check_values
 from safestock.pipelines.inputs.contract import (
@@ -45,6 +46,7 @@ from safestock.pipelines.inputs.sources import (
     sha256,
 )
 from safestock.pipelines.inputs.staging import StagedTable, sales_fast, stage
+from safestock.pipelines.inputs.stock_fast import stock_history_fast, stock_weekly_fast
 from safestock.pipelines.inputs.stockout_inference import infer_stock_weekly
 from safestock.pipelines.sqlfiles import sql
 
@@ -177,12 +179,22 @@ def _prices_weekly(con: duckdb.DuckDBPyConnection, sales: StagedTable, as_of: pd
 
 
 def _stock_weekly(con: duckdb.DuckDBPyConnection, stock: StagedTable, as_of: pd.Timestamp,
-                  ) -> tuple[pd.DataFrame, list[DataQualityNote]]:
-    """Aggregate the validated stock history to weekly in-stock shares (see the SQL file), with
-    a note saying how many sku-weeks had stock-outs."""
+                  skus: np.ndarray) -> tuple[pd.DataFrame, list[DataQualityNote]]:
+    """Aggregate the validated stock history to weekly in-stock shares (see the SQL file; the
+    fast path computes the same on a grid, `stock_fast`), with a note saying how many sku-weeks
+    had stock-outs. ``skus``: the items in line order (the fast path's positions)."""
     hours = "stockout_hours" if "stockout_hours" in stock.present_columns else "null"
-    weekly = con.execute(sql("stock_weekly_aggregate").format(stockout_hours=hours),
-                         {"as_of": as_of.date()}).df()
+    if stock.source is not None:  # fast path (stock_fast): the same rule on a SKU x day grid
+        weekly = stock_weekly_fast(con, skus, as_of)
+        if weekly is None:  # a duplicate (sku, date) key: staged for the key check's messages
+            issues: list[ValidationIssue] = []
+            staged = stage(con, stock.spec, stock.source.path, issues, stock.source)
+            if staged.structurally_ok:
+                check_keys(con, staged, issues)
+            raise InputValidationError(issues)
+    else:
+        weekly = con.execute(sql("stock_weekly_aggregate").format(stockout_hours=hours),
+                             {"as_of": as_of.date()}).df()
     weekly["stockout_source"] = "stock_history"
     censored = int((weekly["in_stock_share"] < 1).sum())
     skus = int(weekly.loc[weekly["in_stock_share"] < 1, "sku"].nunique())
@@ -197,11 +209,8 @@ def _with_inferred_stockouts(con: duckdb.DuckDBPyConnection, stock_weekly: pd.Da
                              staged: dict[str, StagedTable], frames: dict[str, pd.DataFrame],
                              as_of: pd.Timestamp) -> tuple[pd.DataFrame | None, list[DataQualityNote]]:
     """`stock_weekly` plus the inferred stock-out weeks of lost-sales SKUs without stock history
-    rows (`stockout_inference.infer_stock_weekly`)."""
-    stock_history_skus: set[str] = set()
-    if "stock_history" in staged:
-        stock_history_skus = set(con.execute(
-            f"select distinct sku from {staged['stock_history'].raw_table}").fetchnumpy()["sku"].tolist())
+    rows up to as_of (`stockout_inference.infer_stock_weekly`)."""
+    stock_history_skus = set() if stock_weekly is None else set(stock_weekly["sku"].drop_duplicates().tolist())
     inferred, notes = infer_stock_weekly(con, frames["items"], frames["purchase_orders"], stock_history_skus,
                                          as_of, staged["sales"].file_name)
     if inferred is None:
@@ -284,8 +293,12 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                                      "threads": _cores(), "preserve_insertion_order": True})
         con.execute("set enable_progress_bar = false")
         try:
-            staged = {table: (sales_fast if table == "sales" else stage)(
-                          con, TABLES[table], path, issues) for table, path in paths.items()}
+            staged: dict[str, StagedTable] = {}
+            for table, path in paths.items():  # TABLES order: items before stock_history
+                if table == "stock_history" and "items" in staged:
+                    staged[table] = stock_history_fast(con, TABLES[table], path, issues, staged["items"])
+                else:
+                    staged[table] = (sales_fast if table == "sales" else stage)(con, TABLES[table], path, issues)
             for table in staged.values():
                 if table.structurally_ok and table.source is None:
                     check_values(con, table, issues)
@@ -324,7 +337,8 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
             sales_notes += price_notes
             stock_weekly = None
             if "stock_history" in staged:
-                stock_weekly, stock_notes = _stock_weekly(con, staged["stock_history"], as_of_stamp)
+                stock_weekly, stock_notes = _stock_weekly(con, staged["stock_history"], as_of_stamp,
+                                                          frames["items"]["sku"].to_numpy(dtype=object))
                 sales_notes += stock_notes
             if infer_stockouts:
                 stock_weekly, inferred_notes = _with_inferred_stockouts(

@@ -61,33 +61,20 @@ def infer_stock_weekly(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, purc
             return None, []
         first_day = pd.Timestamp(first_sale) - pd.Timedelta(days=pd.Timestamp(first_sale).weekday())  # Monday
         weights = con.execute(sql("stockout_inference_weekday_weights"), parameters).fetchnumpy()["weight"]
-        cells = con.execute(sql("stockout_inference_sales"), {**parameters, "first_day": first_day.date()}).fetchnumpy()
+        con.execute("create or replace temp table inference_sales as " + sql("stockout_inference_sales"),
+                    {**parameters, "first_day": first_day.date()})
     finally:
         con.execute("drop table if exists inference_skus")
     n_days = (as_of.normalize() - first_day).days + 1
     receipts = _receipt_cells(purchase_orders, skus, first_day, as_of)
     frames = []
     chunk = max(1, GRID_CELLS_PER_CHUNK // max(n_days, 1))
-    position = np.asarray(cells["position"], dtype=np.int64)
-    for low in range(0, len(skus), chunk):
-        high = min(low + chunk, len(skus))
-        sales = np.zeros((high - low, n_days), dtype=np.float64)
-        rows = (position >= low) & (position < high)
-        sales[position[rows] - low, np.asarray(cells["day_offset"])[rows]] = np.asarray(cells["quantity"])[rows]
-        received = np.zeros((high - low, n_days), dtype=bool)
-        in_chunk = (receipts[0] >= low) & (receipts[0] < high)
-        received[receipts[0][in_chunk] - low, receipts[1][in_chunk]] = True
-        result = infer_stockout_days(sales, received, np.asarray(weights, dtype=np.float64), first_day.weekday())
-        sku_index, week_index = np.nonzero(result.weekly_in_stock_share < 1.0)
-        days = result.weekly_out_of_stock_days[sku_index, week_index]
-        frames.append(pd.DataFrame({
-            "sku": skus[low + sku_index],
-            "week": first_day + pd.to_timedelta(7 * week_index, unit="D"),
-            "in_stock_share": result.weekly_in_stock_share[sku_index, week_index],
-            "out_of_stock_days": days.astype(np.int64),
-            "out_of_stock_day_equivalents": days.astype(np.float64),
-            "stockout_source": "inferred",
-        }))
+    try:
+        for low in range(0, len(skus), chunk):  # blocks of SKUs, each read by DuckDB's filter
+            high = min(low + chunk, len(skus))
+            frames.append(_infer_chunk(con, skus, low, high, n_days, receipts, weights, first_day))
+    finally:
+        con.execute("drop table if exists inference_sales")
     weekly = pd.concat(frames, ignore_index=True)
     weekly_skus = int(weekly["sku"].nunique())
     note = DataQualityNote(
@@ -97,6 +84,31 @@ def infer_stock_weekly(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, purc
         "rate; demand_weekly.stockout_source = 'inferred'; [inputs] infer_stockouts = false turns this off)",
         len(weekly))
     return weekly, [note]
+
+
+def _infer_chunk(con: duckdb.DuckDBPyConnection, skus: np.ndarray, low: int, high: int, n_days: int,
+                 receipts: tuple[np.ndarray, np.ndarray], weights: np.ndarray, first_day: pd.Timestamp,
+                 ) -> pd.DataFrame:
+    """Inferred weeks of the SKUs at positions low..high-1 (temp table inference_sales)."""
+    cells = con.execute("select position, day_offset, quantity from inference_sales "
+                        "where position >= $low and position < $high", {"low": low, "high": high}).fetchnumpy()
+    sales = np.zeros((high - low, n_days), dtype=np.float64)
+    sales[np.asarray(cells["position"], dtype=np.int64) - low, np.asarray(cells["day_offset"], dtype=np.int64)] = (
+        np.asarray(cells["quantity"], dtype=np.float64))
+    received = np.zeros((high - low, n_days), dtype=bool)
+    in_chunk = (receipts[0] >= low) & (receipts[0] < high)
+    received[receipts[0][in_chunk] - low, receipts[1][in_chunk]] = True
+    result = infer_stockout_days(sales, received, np.asarray(weights, dtype=np.float64), first_day.weekday())
+    sku_index, week_index = np.nonzero(result.weekly_in_stock_share < 1.0)
+    days = result.weekly_out_of_stock_days[sku_index, week_index]
+    return pd.DataFrame({
+        "sku": skus[low + sku_index],
+        "week": (first_day + pd.to_timedelta(7 * week_index, unit="D")).astype("datetime64[us]"),
+        "in_stock_share": result.weekly_in_stock_share[sku_index, week_index],
+        "out_of_stock_days": days.astype(np.int64),
+        "out_of_stock_day_equivalents": days.astype(np.float64),
+        "stockout_source": "inferred",
+    })
 
 
 def _receipt_cells(purchase_orders: pd.DataFrame, skus: np.ndarray, first_day: pd.Timestamp,

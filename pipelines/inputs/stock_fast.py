@@ -1,0 +1,136 @@
+"""Fast path for the big optional `stock_history` table (a year of days x every SKU).
+
+Staging it as an all-VARCHAR table, checking it there and aggregating it with a window over
+(sku, day) costs several passes and a sort of tens of millions of rows. Like the sales fast path
+(`staging.sales_fast`), this reads the file once into a compact typed table
+(sql/load_stock_history_typed.sql: item position, day, ended empty, stockout_hours and the
+first failed contract check of each row) and counts failed rows and unknown skus from it; any
+of them, a malformed record or a reader error falls back to `staging.stage` and the SQL
+aggregate, so the issues reported are exactly those of the staged path, with file, line and
+column. When valid, the weekly in-stock shares come from a SKU x day grid
+(`safestock.models.stock_exposure.weekly_stock`, the rule of sql/stock_weekly_aggregate.sql),
+built in chunks of SKUs; a duplicate (sku, date) key, found there by a bitmap, makes the loader
+stage the file and report the staged key check's messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from safestock.models.stock_exposure import weekly_stock
+from safestock.pipelines.inputs.contract import TableSpec, ValidationIssue, quote_identifier, value_check_cases
+from safestock.pipelines.inputs.sources import file_name, read_header
+from safestock.pipelines.inputs.staging import StagedTable, stage
+from safestock.pipelines.sqlfiles import sql
+
+#: SKU x day cells per chunk of the grid.
+GRID_CELLS_PER_CHUNK = 8_000_000
+
+
+def stock_history_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
+                       issues: list[ValidationIssue], items: StagedTable) -> StagedTable:
+    """The stock history read once and checked (see the module docstring); a `StagedTable` whose
+    ``source`` is set (temp table stock_typed, no `raw_stock_history`) when valid, else the
+    staged table. Duplicate keys are found by `stock_weekly_fast` (a bitmap over the grid)."""
+    source = read_header(con, spec, path, issues)
+    if source is None:
+        return StagedTable(spec, file_name(path), set(), 0, structurally_ok=False)
+    if not items.structurally_ok:
+        return stage(con, spec, path, issues, source)
+    present = set(source.by_name)
+    codes, checks = value_check_cases(spec, present)
+    code_names = list(dict.fromkeys(code for _, code, _ in checks))
+    failed = f"greatest({', '.join(code_names)})" if len(code_names) > 1 else code_names[0]
+    hours = quote_identifier("stockout_hours") if "stockout_hours" in present else "null"
+    rejects = f"fast_rejects_{spec.name}"
+    try:
+        scan, parameters = source.scan_sql(line=False, rejects_table=None if source.is_parquet else rejects)
+        con.execute(sql("load_stock_history_typed").format(
+            source=scan, codes=", ".join(codes), failed=failed, stockout_hours=hours,
+            items_table=items.raw_table), parameters)
+        rows, bad, unknown = con.execute(
+            "select count(*), count(*) filter (where failed > 0), count(*) filter (where position is null) "
+            "from stock_typed").fetchone()
+        rejected = (0 if source.is_parquet else
+                    con.execute(f"select count(*) from {quote_identifier(rejects)}").fetchone()[0])
+    except (duckdb.Error, UnicodeError, OverflowError):
+        con.execute("drop table if exists stock_typed")
+        return stage(con, spec, path, issues, source)
+    if rejected or bad or unknown:
+        con.execute("drop table if exists stock_typed")
+        return stage(con, spec, path, issues, source)
+    return StagedTable(spec, file_name(path), present, int(rows), source=source,
+                       extra_columns=source.extra_columns)
+
+
+def stock_weekly_fast(con: duckdb.DuckDBPyConnection, skus: np.ndarray, as_of: pd.Timestamp,
+                      ) -> pd.DataFrame | None:
+    """Weekly in-stock shares of the fast-path stock history (temp table stock_typed; ``skus``:
+    the items in line order, which the positions index) over complete ISO weeks up to
+    ``as_of``: the columns of sql/stock_weekly_aggregate.sql, rows in items order then week.
+    None when a (sku, date) key is duplicated (the caller stages the file for its messages)."""
+    as_of = pd.Timestamp(as_of).normalize()
+    last_day = as_of - pd.Timedelta(days=(as_of.weekday() + 1) % 7)  # the last complete week's Sunday
+    columns = ["sku", "week", "in_stock_share", "out_of_stock_days", "out_of_stock_day_equivalents"]
+    first, last = con.execute("select min(day), max(day) from stock_typed").fetchone()
+    if first is None:
+        return pd.DataFrame({name: [] for name in columns})
+    first_day = pd.Timestamp(first) - pd.Timedelta(days=pd.Timestamp(first).weekday())  # a Monday
+    hours_given = con.execute("select count(stockout_hours) > 0 from stock_typed").fetchone()[0]
+    span = (pd.Timestamp(last) - first_day).days + 1
+    n_days = max((last_day - first_day).days + 1, 0)
+    weights = con.execute(sql("stockout_inference_weekday_weights"),
+                          {"as_of": as_of.date()}).fetchnumpy()["weight"].astype(np.float64)
+    query = ("select position, cast(datediff('day', cast($first_day as date), day) as integer) as offset, "
+             "ended_empty" + (", coalesce(stockout_hours, cast('nan' as double)) as stockout_hours" if hours_given
+                              else "") + " from stock_typed where position >= $low and position < $high")
+    frames = []
+    chunk = max(1, GRID_CELLS_PER_CHUNK // max(span, 1))
+    for low in range(0, len(skus), chunk):  # blocks of SKUs, each read by DuckDB's filter
+        high = min(low + chunk, len(skus))
+        cells = con.execute(query, {"first_day": first_day.date(), "low": low, "high": high}).fetchnumpy()
+        rows = np.asarray(cells["position"], dtype=np.int64) - low
+        days = np.asarray(cells["offset"], dtype=np.int64)
+        if _has_duplicates(rows, days, high - low, span):
+            return None
+        inside = days < n_days
+        rows, days = rows[inside], days[inside]
+        if n_days < 7 or len(rows) == 0:
+            continue
+        has_row = np.zeros((high - low, n_days), dtype=bool)
+        has_row[rows, days] = True
+        empty = np.zeros((high - low, n_days), dtype=bool)
+        empty[rows, days] = np.asarray(cells["ended_empty"], dtype=bool)[inside]
+        hours_grid = np.full((high - low, n_days), np.nan)
+        if hours_given:
+            hours_grid[rows, days] = np.asarray(cells["stockout_hours"], dtype=np.float64)[inside]
+        del cells
+        weekly = weekly_stock(np.where(empty, 0.0, 1.0), hours_grid, has_row, weights, first_day.weekday())
+        sku_index, week_index = np.nonzero(weekly.has_row)
+        frames.append(pd.DataFrame({
+            "sku": np.asarray(skus, dtype=object)[low + sku_index],
+            "week": (first_day + pd.to_timedelta(7 * week_index, unit="D")).astype("datetime64[us]"),
+            "in_stock_share": weekly.in_stock_share[sku_index, week_index],
+            "out_of_stock_days": weekly.out_of_stock_days[sku_index, week_index].astype(np.int64),
+            "out_of_stock_day_equivalents": weekly.out_of_stock_day_equivalents[sku_index, week_index],
+        }))
+    if not frames:
+        return pd.DataFrame({name: [] for name in columns})
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+#: Largest SKU x day bitmap for the duplicate-key check (bytes); beyond it DuckDB counts.
+MAX_BITMAP_CELLS = 400_000_000
+
+
+def _has_duplicates(position: np.ndarray, offset: np.ndarray, n_skus: int, span: int) -> bool:
+    """Whether two rows share a (sku, day): a bitmap over SKU x day, or a sort when too large."""
+    flat = position * span + offset
+    if n_skus * span <= MAX_BITMAP_CELLS:
+        seen = np.zeros(n_skus * span, dtype=bool)
+        seen[flat] = True
+        return int(seen.sum()) < len(flat)
+    return len(np.unique(flat)) < len(flat)
