@@ -235,6 +235,7 @@ def _source_config(values: Any, where: str) -> SourceConfig:
     without a password (it would be stored in ``runs.config``)."""
     from safestock.pipelines.inputs.contract import TABLES
     from safestock.pipelines.inputs.postgres import SourceUnavailableError, check_uri
+    from safestock.pipelines.inputs.postgres_overrides import OVERRIDES_SOURCE_COLUMNS, OVERRIDES_TABLE
 
     if not isinstance(values, dict):
         raise ConfigError(f"{where}: must be a table ([source])")
@@ -254,8 +255,9 @@ def _source_config(values: Any, where: str) -> SourceConfig:
         raise ConfigError(f"{where}: tables must be a table ([source.tables.<table>])")
     for table, entry in source.tables.items():
         at = f"{where} tables.{table}"
-        if table not in TABLES:
-            raise ConfigError(f"{at}: unknown table; the input tables are {', '.join(TABLES)}")
+        if table not in TABLES and table != OVERRIDES_TABLE:
+            raise ConfigError(f"{at}: unknown table; the input tables are {', '.join(TABLES)} "
+                              f"(and {OVERRIDES_TABLE}, the planner overrides)")
         if not isinstance(entry, dict) or set(entry) - set(SOURCE_TABLE_KEYS):
             raise ConfigError(f"{at}: must be a table with keys {', '.join(SOURCE_TABLE_KEYS)}")
         if "table" in entry and "query" in entry:
@@ -264,7 +266,8 @@ def _source_config(values: Any, where: str) -> SourceConfig:
             if key in entry and not (isinstance(entry[key], str) and entry[key].strip()):
                 raise ConfigError(f"{at}: {key} must be a non-empty string")
         columns = entry.get("columns", {})
-        known = {column.name for column in TABLES[table].columns}
+        known = ({column.name for column in TABLES[table].columns} if table in TABLES
+                 else set(OVERRIDES_SOURCE_COLUMNS))
         if not isinstance(columns, dict) or not all(isinstance(v, str) and v for v in columns.values()):
             raise ConfigError(f"{at}.columns: must map contract columns to source column names")
         if set(columns) - known:

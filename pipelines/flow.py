@@ -78,6 +78,7 @@ from safestock.pipelines import storage
 from safestock.pipelines.config import InputsConfig, PipelineConfig, load_config
 from safestock.pipelines.inputs import LoadedInputs, load_inputs
 from safestock.pipelines.inputs.overrides import read_overrides
+from safestock.pipelines.inputs.postgres_overrides import pull_overrides
 from safestock.pipelines.progress import announce
 from safestock.pipelines.reporting import artifacts
 from safestock.pipelines.reporting import orders as exports
@@ -513,7 +514,8 @@ def weekly_run(
                                  full_reload=full_reload or config.source.full_reload, wait_seconds=wait_seconds)
         inputs = (load_task(Path(input_dir), as_of, config.inputs, plan.path) if source_uri is None
                   else pull_task(source_uri, as_of, config, plan.sales_from, plan.path))
-        overrides = read_overrides(Path(input_dir)) if source_uri is None else None
+        overrides = (read_overrides(Path(input_dir)) if source_uri is None  # [source.tables.overrides]
+                     else pull_overrides(source_uri, config.source))
         run = storage.start_run(db_path, inputs.as_of, str(input_dir) if source_uri is None else source_uri,
                                 config.as_dict(), wait_seconds=wait_seconds)
         try:

@@ -150,6 +150,8 @@ def test_a_password_in_the_uri_is_refused_without_showing_it(tmp_path: Path) -> 
     ('[source.tables.orders]\ntable = "erp.orders"', "[source] tables.orders: unknown table; the input tables are"),
     ('[source.tables.sales]\ntable = "a"\nquery = "select 1"', "tables.sales: give either table or query, not both"),
     ('[source.tables.sales]\ncolumns = { qty = "quantity" }', "tables.sales.columns: unknown contract column(s) ['qty']"),
+    ('[source.tables.overrides]\ncolumns = { amount = "x" }', "tables.overrides.columns: unknown contract column(s) "
+                                                              "['amount']; overrides has end, key, kind, note, scope"),
 ])
 def test_source_section_is_checked_when_the_config_loads(tmp_path: Path, toml: str, expected: str) -> None:
     from safestock.pipelines.config import ConfigError, load_config
@@ -215,3 +217,77 @@ def test_a_connection_lost_mid_pull_is_retried_and_ingested_once(
     with postgres_dbapi.connect(f"{user}:{PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
         cursor.execute("select last_value from erp.pull_attempts")
         assert cursor.fetchone()[0] > 1  # the first pull was cut off, a later one read everything
+
+
+def _planner_overrides(erp_uri: str, extra_rows: str = "") -> None:
+    """erp.planner_overrides: the planner's overrides as an ERP table (value as text: a number, or
+    the like SKU's code), plus ``extra_rows`` (SQL VALUES rows)."""
+    import adbc_driver_postgresql.dbapi as postgres_dbapi
+
+    user, rest = erp_uri.split("@", 1)
+    with postgres_dbapi.connect(f"{user}:{PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
+        cursor.execute("drop table if exists erp.planner_overrides")
+        cursor.execute("create table erp.planner_overrides (id integer, level text, code text, what text, "
+                       "amount text, valid_from date, valid_to date, remark text)")
+        cursor.execute("insert into erp.planner_overrides values "
+                       "(1, 'sku', 'SKU-000001', 'forecast_multiplier', '1.5', '2026-12-07', null, 'tender'), "
+                       "(2, 'category', 'electrical', 'min_stock', '10', null, null, null), "
+                       "(3, 'sku', 'SKU-000009', 'like_item', 'SKU-000001', null, '2027-03-31', 'successor')"
+                       + extra_rows)
+        connection.commit()
+
+
+OVERRIDES_SOURCE = {"table": "erp.planner_overrides", "key": ["id"],
+                    "columns": {"scope": "level", "key": "code", "kind": "what", "value": "amount",
+                                "start": "valid_from", "end": "valid_to", "note": "remark"}}
+
+
+def test_overrides_are_read_from_the_source_and_named_by_row_key(erp_uri: str) -> None:
+    from safestock.pipelines.inputs import InputValidationError
+    from safestock.pipelines.inputs.postgres import SourceUnavailableError
+    from safestock.pipelines.inputs.postgres_overrides import pull_overrides
+
+    assert pull_overrides(erp_uri, _source()) is None   # not configured: no overrides
+    _planner_overrides(erp_uri)
+    tables = source_tables_config() | {"overrides": OVERRIDES_SOURCE}
+    overrides = pull_overrides(erp_uri, _source(tables))
+    assert overrides[["scope", "key", "kind"]].values.tolist() == [
+        ["sku", "SKU-000001", "forecast_multiplier"], ["category", "electrical", "min_stock"],
+        ["sku", "SKU-000009", "like_item"]]
+    assert overrides["value"].tolist()[:2] == [1.5, 10.0] and overrides["text_value"].iloc[2] == "SKU-000001"
+    assert overrides["start"].iloc[0] == pd.Timestamp("2026-12-07") and overrides["end"].iloc[2] == pd.Timestamp(
+        "2027-03-31")
+    assert overrides["line"].tolist() == [2, 3, 4] and overrides["note"].tolist() == ["tender", "", "successor"]
+
+    _planner_overrides(erp_uri, ", (7, 'sku', 'SKU-000002', 'forecast_multiplier', '-2', null, null, null), "
+                                "(8, 'shelf', 'SKU-000002', 'forecast_add', '1', null, null, null)")
+    with pytest.raises(InputValidationError) as raised:
+        pull_overrides(erp_uri, _source(tables))
+    shown = [str(issue) for issue in raised.value.issues]
+    assert "erp.planner_overrides, id=7, column 'value': -2 is below 0" in shown, shown
+    assert any(text.startswith("erp.planner_overrides, id=8, column 'scope': 'shelf' is not a scope")
+               for text in shown), shown
+
+    missing = source_tables_config() | {"overrides": OVERRIDES_SOURCE | {"columns": {"scope": "tier"}}}
+    with pytest.raises(SourceUnavailableError, match="column 'tier' for overrides.scope does not exist"):
+        pull_overrides(erp_uri, _source(missing))
+
+
+def test_a_source_run_applies_the_sources_overrides(erp_uri: str, prefect_harness: None, tmp_path: Path) -> None:
+    import duckdb
+    from safestock.pipelines.flow import weekly_run
+
+    _planner_overrides(erp_uri)
+    tables = source_tables_config() | {"overrides": OVERRIDES_SOURCE}
+    config = _config_file(tmp_path, tables)
+    config.write_text("policy_backtest_weeks = 0\n" + config.read_text())   # top-level keys before [source]
+    run = weekly_run(input_dir=None, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r", config_path=config,
+                     source=erp_uri)
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as con:
+        applied = con.execute("select line, sku, kind, scope, key from overrides_applied where run_id = ? "
+                              "order by line, sku", [run.run_id]).df()
+        electrical = con.execute("select sku from items_snapshot where run_id = ? and category = 'electrical'",
+                                 [run.run_id]).df()["sku"]
+    assert applied[applied["line"] == 2]["sku"].tolist() == ["SKU-000001"]
+    assert set(applied[applied["line"] == 3]["sku"]) == set(electrical) and len(electrical) > 0
+    assert applied[applied["line"] == 4][["sku", "kind"]].values.tolist() == [["SKU-000009", "like_item"]]
