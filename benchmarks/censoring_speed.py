@@ -122,9 +122,10 @@ def run_arm(folder: Path, arm: str) -> dict[str, float]:
     loaded = time.perf_counter()
     share = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
                                   stock["in_stock_share"].to_numpy(), skus, sales.weeks.values)
-    inferred = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
-                                     (stock["stockout_source"] == "inferred").to_numpy(float), skus,
-                                     sales.weeks.values) == 1
+    from_inference = (stock["stockout_source"] == "inferred").to_numpy()  # as pipelines/flow.py does
+    inferred = (in_stock_share_matrix(stock["sku"].to_numpy(dtype=object)[from_inference],
+                                      stock["week"].to_numpy()[from_inference], np.ones(int(from_inference.sum())),
+                                      skus, sales.weeks.values) == 1) if from_inference.any() else None
     estimate = unconstrain_demand(sales.quantity, share, np.ones(len(skus), dtype=bool), sales.start)
     rows = len(demand_weekly_table(sales, share, estimate.demand, estimate.censored,
                                    np.full(len(skus), "lost", dtype=object), inferred))

@@ -30,21 +30,22 @@ class WeeklyStock:
     out_of_stock_day_equivalents: np.ndarray
 
 
-def weekly_stock(on_hand: np.ndarray, stockout_hours: np.ndarray, has_row: np.ndarray,
+def weekly_stock(ended_empty: np.ndarray, stockout_hours: np.ndarray | None, has_row: np.ndarray,
                  weekday_weight: np.ndarray, first_weekday: int) -> WeeklyStock:
-    """The weekly figures of a SKU x day grid (see the module docstring). ``on_hand``: end-of-day
-    stock (any value where ``has_row`` is False); ``stockout_hours``: NaN where not given;
+    """The weekly figures of a SKU x day grid (see the module docstring). ``ended_empty``: the
+    day's row has end-of-day on_hand <= 0; ``stockout_hours``: NaN where not given (None: never);
     ``weekday_weight``: Monday..Sunday; ``first_weekday``: weekday of day 0 (0 = Monday); the
     number of days is a multiple of 7 (complete weeks)."""
-    n_skus, n_days = on_hand.shape
-    empty = has_row & (on_hand <= 0)
+    n_skus, n_days = has_row.shape
+    empty = has_row & ended_empty
     previous_row = np.zeros_like(has_row)
     previous_row[:, 1:] = has_row[:, :-1]
     previous_empty = np.zeros_like(has_row)
     previous_empty[:, 1:] = empty[:, :-1]
     fraction = np.where(empty & previous_row, np.where(previous_empty, 1.0, 0.5), 0.0)
-    hours_given = has_row & ~np.isnan(stockout_hours)
-    fraction = np.where(hours_given, np.minimum(np.nan_to_num(stockout_hours), 24.0) / 24.0, fraction)
+    if stockout_hours is not None:
+        hours_given = has_row & ~np.isnan(stockout_hours)
+        fraction = np.where(hours_given, np.minimum(np.nan_to_num(stockout_hours), 24.0) / 24.0, fraction)
     day_weight = np.asarray(weekday_weight, dtype=np.float64)[(first_weekday + np.arange(n_days)) % 7]
     n_blocks = n_days // 7
     blocks = (n_skus, n_blocks, 7)

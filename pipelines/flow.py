@@ -164,9 +164,10 @@ def unconstrained_demand_task(inputs: LoadedInputs, sales: DemandMatrix) -> tupl
                                   stock["in_stock_share"].to_numpy(), sales.skus, sales.weeks.values)
     unmet = (inputs.items.set_index("sku")["unmet_demand"].reindex(sales.skus).fillna("backorder")
              .to_numpy(dtype=object))
-    inferred = in_stock_share_matrix(stock["sku"].to_numpy(dtype=object), stock["week"].to_numpy(),
-                                     (stock["stockout_source"] == "inferred").to_numpy(float), sales.skus,
-                                     sales.weeks.values) == 1  # weeks whose share was inferred (16.2)
+    from_inference = (stock["stockout_source"] == "inferred").to_numpy()  # weeks whose share was inferred (16.2)
+    inferred = (in_stock_share_matrix(stock["sku"].to_numpy(dtype=object)[from_inference],
+                                      stock["week"].to_numpy()[from_inference], np.ones(int(from_inference.sum())),
+                                      sales.skus, sales.weeks.values) == 1) if from_inference.any() else None
     estimate = unconstrain_demand(sales.quantity, share, unmet == "lost", sales.start)
     demand = dataclasses.replace(sales, quantity=estimate.demand)
     return demand, demand_weekly_table(sales, share, estimate.demand, estimate.censored, unmet, inferred)

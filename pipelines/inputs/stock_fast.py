@@ -104,15 +104,16 @@ def stock_weekly_fast(con: duckdb.DuckDBPyConnection, skus: np.ndarray, as_of: p
         has_row[rows, days] = True
         empty = np.zeros((high - low, n_days), dtype=bool)
         empty[rows, days] = np.asarray(cells["ended_empty"], dtype=bool)[inside]
-        hours_grid = np.full((high - low, n_days), np.nan)
+        hours_grid = None
         if hours_given:
+            hours_grid = np.full((high - low, n_days), np.nan)
             hours_grid[rows, days] = np.asarray(cells["stockout_hours"], dtype=np.float64)[inside]
         del cells
-        weekly = weekly_stock(np.where(empty, 0.0, 1.0), hours_grid, has_row, weights, first_day.weekday())
+        weekly = weekly_stock(empty, hours_grid, has_row, weights, first_day.weekday())
         sku_index, week_index = np.nonzero(weekly.has_row)
         frames.append(pd.DataFrame({
             "sku": np.asarray(skus, dtype=object)[low + sku_index],
-            "week": (first_day + pd.to_timedelta(7 * week_index, unit="D")).astype("datetime64[us]"),
+            "week": np.datetime64(first_day.date(), "us") + (7 * week_index).astype("timedelta64[D]"),
             "in_stock_share": weekly.in_stock_share[sku_index, week_index],
             "out_of_stock_days": weekly.out_of_stock_days[sku_index, week_index].astype(np.int64),
             "out_of_stock_day_equivalents": weekly.out_of_stock_day_equivalents[sku_index, week_index],
