@@ -140,7 +140,8 @@ def sales_history_task(db_path: Path, inputs: LoadedInputs, plan: history.PullPl
         return update, inputs
     announce("Reading the sales history")
     weekly = history.weekly_sales(db_path, update, inputs.as_of, wait_seconds=wait_seconds)
-    return update, dataclasses.replace(inputs, sales_weekly=weekly)
+    return update, dataclasses.replace(inputs, sales_weekly=weekly, notes=history.history_notes(
+        inputs.notes, weekly, inputs.items["sku"], update))
 
 
 @task(name="weekly-demand", cache_policy=NO_CACHE)

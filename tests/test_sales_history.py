@@ -269,6 +269,12 @@ def test_runs_pull_incrementally_replace_late_corrections_and_keep_history_the_s
     old = after.xs(str(old_day), level="date")
     assert (old == before.xs(str(old_day), level="date")).all()  # older than the look-back: not re-read
     assert _day(stored["date"].max()) == last
+    with duckdb.connect(str(db), read_only=True) as con:  # the notes speak of the history, not the 21 days
+        notes = [row[0] for row in con.execute("select message from data_quality").fetchall()]
+        with_sales = con.execute("select count(distinct sku) from sales_history").fetchone()[0]
+    assert any(f"incremental pull of the sales dated from {pulled_from} on" in note for note in notes), notes
+    without = [note for note in notes if "without sales in the history" in note]
+    assert without == ([f"{50 - with_sales} item(s) without sales in the history"] if with_sales < 50 else []), notes
     planned = {name: _per_run(db, name) for name in ("forecasts", "inventory_policy", "purchase_recommendations")}
 
     # the source keeps only its last 60 days; a full reload re-reads them and the history keeps the rest

@@ -29,9 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dataclasses
+
 import duckdb
 import pandas as pd
+from safestock.pipelines.inputs import DataQualityNote
 from safestock.pipelines.sqlfiles import sql
+
+#: Loader notes (pipelines/inputs/load.py) that describe the sales read, restated for the history.
+AGGREGATED_NOTE = "sales row(s) aggregated into"
+WITHOUT_SALES_NOTE = "item(s) without sales in the history"
 
 
 @dataclass(frozen=True)
@@ -147,3 +154,28 @@ def write_history(con: duckdb.DuckDBPyConnection, update: SalesHistoryUpdate, lo
     con.execute(sql("sales_history_delete"), window)
     con.execute(sql("sales_history_insert"), {"path": str(update.path), "source": update.source,
                                               "loaded_at": loaded_at})
+
+
+def history_notes(notes: list[DataQualityNote], weekly: pd.DataFrame, item_skus: pd.Series,
+                  update: SalesHistoryUpdate) -> list[DataQualityNote]:
+    """The loader's sales notes restated for a run that plans from the history: after an
+    incremental pull the note on the rows aggregated says which days were pulled and how many
+    sku-weeks the history gives, and the count of items without sales is taken over the history
+    (not over the pulled days). A full pull's notes stay as they are."""
+    if update.pulled_from is None:
+        return notes
+    with_sales = set(weekly["sku"].drop_duplicates().tolist())
+    without_sales = int((~item_skus.isin(with_sales)).sum())
+    restated = []
+    for note in notes:
+        if WITHOUT_SALES_NOTE in note.message:
+            if without_sales:
+                restated.append(dataclasses.replace(note, message=f"{without_sales} {WITHOUT_SALES_NOTE}",
+                                                    rows=without_sales))
+            continue
+        if AGGREGATED_NOTE in note.message:
+            note = dataclasses.replace(note, message=(
+                f"{note.message} (incremental pull of the sales dated from {update.pulled_from} on, "
+                f"{update.sku_days} sku-day(s); the forecast reads sales_history: {len(weekly)} sku-week total(s))"))
+        restated.append(note)
+    return restated
