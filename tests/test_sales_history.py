@@ -330,3 +330,27 @@ def test_run_full_reload_flag_reaches_the_flow_and_the_rows_read_are_printed(
     result = CliRunner().invoke(app, base)
     assert calls[-1]["full_reload"] is False
     assert "sales rows read:   41,962 (dated from 2026-02-16 on) into sales_history" in result.output
+
+
+@pytest.mark.parametrize("date_sql", ["order_date", "order_date::text", "order_date + interval '10 hours'"])
+def test_an_incremental_pull_reads_the_days_from_its_first_day_on_for_date_text_and_timestamp_columns(
+        history_source: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, date_sql: str) -> None:
+    """The pull's filter on a date column (native), an ISO text column (compared as text) and a
+    timestamp column (a sale at 10:00 on the first day is in, one at 10:00 the day before is out)."""
+    from safestock.pipelines.config import SourceConfig
+    from safestock.pipelines.inputs.postgres import pull_tables
+
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    tables = source_tables_config()
+    del tables["sales"]["table"]
+    tables["sales"]["query"] = f"select line_id, item_code, {date_sql} as order_date, qty from erp.order_lines"
+    first = history_source["cutoff"] - 20 * DAY
+    pull_tables(history_source["uri"], SourceConfig(password_env=PASSWORD_ENV, tables=tables), tmp_path, first)
+    with duckdb.connect() as con:
+        pulled = con.execute("select count(*), min(cast(cast(date as timestamp) as date)) from read_parquet($p)",
+                             {"p": str(tmp_path / "sales.parquet")}).fetchone()
+    with _pg(history_source["uri"]) as cursor:
+        cursor.execute("select count(*), min(order_date) from erp.order_lines where order_date >= cast($1 as date)",
+                       (first.isoformat(),))
+        expected = cursor.fetchone()
+    assert pulled == expected and expected[0] > 0 and expected[1] == first
