@@ -428,16 +428,25 @@ def _shown(value: object) -> str:
     return str(value)
 
 
+#: Demo options shared by ``generate`` and ``demo`` (shares of SKUs; 0 = the default demo).
+PromotionsOption = Annotated[float, typer.Option("--promotions", min=0.0, max=1.0, help=(
+    "Share of SKUs with price promotions (adds sales.unit_price; 0 = the default demo)."))]
+TrendsOption = Annotated[float, typer.Option("--trends", min=0.0, max=1.0, help=(
+    "Share of SKUs with a steady 0.5-1 %/week trend (0 = the default demo)."))]
+LostSalesOption = Annotated[float, typer.Option("--lost-sales", min=0.0, max=1.0, help=(
+    "Share of SKUs whose customers walk away from an empty shelf (items.unmet_demand = lost; "
+    "adds stock_history; 0 = the default demo)."))]
+
+
 @app.command()
 def generate(
     skus: Annotated[int, typer.Option("--skus", min=1, help="Number of SKUs.")] = 500,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the input files to.")] = Path("demo_input"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
-    promotions: Annotated[float, typer.Option("--promotions", min=0.0, max=1.0, help=(
-        "Share of SKUs with price promotions (adds sales.unit_price; 0 = the default demo)."))] = 0.0,
-    trends: Annotated[float, typer.Option("--trends", min=0.0, max=1.0, help=(
-        "Share of SKUs with a steady 0.5-1 %/week trend (0 = the default demo)."))] = 0.0,
+    promotions: PromotionsOption = 0.0,
+    trends: TrendsOption = 0.0,
+    lost_sales: LostSalesOption = 0.0,
 ) -> None:
     """Generate a seeded demo input folder (see docs/demo-data.md)."""
     from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
@@ -446,7 +455,8 @@ def generate(
         raise typer.BadParameter("--format must be csv or parquet")
     with console.status(f"Generating {skus:,} SKUs…"):
         paths = write_demo_data(generate_demo_data(skus, seed=seed, promotion_share=promotions,
-                                                   trend_share=trends), out_dir, fmt=fmt)
+                                                   trend_share=trends, lost_sales_share=lost_sales),
+                                out_dir, fmt=fmt)
     for name, path in paths.items():
         out.print(f"  {name:<16} {Path(path).resolve()}")
 
@@ -456,13 +466,17 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for demo input, database and reports.")] = Path("demo_output"),
     skus: Annotated[int, typer.Option("--skus", min=1, help="Number of SKUs to generate.")] = 500,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
+    promotions: PromotionsOption = 0.0,
+    trends: TrendsOption = 0.0,
+    lost_sales: LostSalesOption = 0.0,
 ) -> None:
     """Generate demo data, run the weekly flow, and print where the results are."""
     from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
 
     input_dir = out_dir / "input"
     with console.status(f"Generating demo data ({skus:,} SKUs)…"):
-        write_demo_data(generate_demo_data(skus, seed=seed), input_dir)
+        write_demo_data(generate_demo_data(skus, seed=seed, promotion_share=promotions, trend_share=trends,
+                                           lost_sales_share=lost_sales), input_dir)
     out.print(f"Demo input written to {input_dir.resolve()}")
     _run_flow(input_dir, out_dir / "safestock.duckdb", out_dir / "reports", None, None, 0.0)
 

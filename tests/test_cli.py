@@ -25,6 +25,19 @@ def test_generate_writes_every_input_table(tmp_path: Path) -> None:
     assert len(pd.read_csv(tmp_path / "items.csv")) == 30
 
 
+
+def test_generate_lost_sales_marks_that_share_lost_and_writes_stock_history(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--skus", "40", "--out", str(tmp_path), "--seed", "3",
+                                 "--lost-sales", "0.25"])
+    assert result.exit_code == 0, result.output
+    items = pd.read_csv(tmp_path / "items.csv")
+    assert (items["unmet_demand"] == "lost").sum() == 10  # 25 % of 40 SKUs
+    stock = pd.read_csv(tmp_path / "stock_history.csv")
+    assert set(stock["sku"]) == set(items["sku"]) and (stock["on_hand"] >= 0).all()
+    refused = runner.invoke(app, ["generate", "--skus", "40", "--out", str(tmp_path / "x"), "--lost-sales", "1.5"])
+    assert refused.exit_code == 2 and "--lost-sales" in refused.output
+    assert not (tmp_path / "x").exists()
+
 @pytest.mark.slow
 def test_run_with_bad_input_exits_2_naming_file_line_column(
     prefect_harness: None, demo_input: Path, tmp_path: Path
