@@ -15,7 +15,14 @@ run's `lost_sales` table counts them, over the whole history) vs simulated lost 
 the precision of the inferred weeks (share that truly had an out-of-stock day; flagged share of
 the weeks fully in stock).
 
+``--replay`` adds the policy replay (``backtest_policy`` as the flow runs it: engine re-forecast
+every 4 weeks, 26 weeks measured after 13 of warm-up, lost-sales dynamics for the `lost` items)
+of the heavy SKUs at a flat target (``--target``, 0.94), once with a cycle-service and once with
+a fill-rate target: on the unconstrained demand (what the flow replays) and on the simulated
+true demand, with the backorder reading beside it (the replay before lost-sales dynamics).
+
     .venv/bin/python benchmarks/censored_demand.py --skus 60 --seed 1
+    .venv/bin/python benchmarks/censored_demand.py --skus 150 --seed 1 --replay
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from safestock.models.demand_censoring import in_stock_share_matrix, unconstrain
 from safestock.models.demand_matrix import build_demand_matrix, last_complete_week
 from safestock.models.lost_sales import lost_sales_by_sku
 from safestock.models.forecasting import forecast_demand
+from safestock.models.inventory.backtest import backtest_policy, engine_forecast_fn, periodic_forecast_fn
+from safestock.models.inventory.config import PolicyConfig
 from safestock.pipelines.demo.replenishment import WEEKDAY_PROFILE
 from safestock.pipelines.inputs import load_inputs
 
@@ -49,6 +58,7 @@ class CensoredWorld:
     lost_units: np.ndarray  # simulated units lost over the whole history
     out_of_stock_day: np.ndarray | None = None  # SKU x day: the shelf was empty at the day's end
     days: np.ndarray | None = None  # the calendar days of out_of_stock_day's columns
+    demand_by_week: np.ndarray | None = None  # SKU x week: simulated demand (sold + lost) per week
 
 
 def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1,
@@ -77,6 +87,7 @@ def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1,
     on_order = np.zeros(n_skus, dtype=np.int64)
     sold = np.zeros((n_days, n_skus), dtype=np.int64)
     stock = np.zeros((n_days, n_skus), dtype=np.int64)
+    demanded = np.zeros((n_days, n_skus), dtype=np.int64)
     lost_units = np.zeros(n_skus, dtype=np.int64)
     out_weight = np.zeros(n_skus)
     orders: list[tuple[int, np.ndarray]] = []  # (order day, SKU indices)
@@ -88,6 +99,7 @@ def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1,
         demand = n_orders + rng.poisson(np.maximum(size - 1, 0) * n_orders)
         start_empty = on_hand <= 0
         served = np.minimum(demand, on_hand)
+        demanded[t] = demand
         on_hand -= served
         sold[t], stock[t] = served, on_hand
         lost_units += demand - served
@@ -123,7 +135,8 @@ def simulate_lost_sales(n_skus: int = 60, weeks: int = 104, seed: int = 1,
         tables={"sales": sales, "stock_history": stock_history, "items": items, "suppliers": suppliers,
                 "inventory": inventory, "purchase_orders": purchase_orders},
         weekly_demand=7 * daily, stockout_share=out_weight / (n_days * WEEKDAY_PROFILE.mean()),
-        lost_units=lost_units, out_of_stock_day=(stock <= 0).T, days=days)
+        lost_units=lost_units, out_of_stock_day=(stock <= 0).T, days=days,
+        demand_by_week=demanded.reshape(weeks, 7, n_skus).sum(axis=1).T.astype(float))
 
 
 def load_world(world: CensoredWorld, with_stock_history: bool = True):
@@ -212,11 +225,68 @@ def measure(world: CensoredWorld, horizon: int = 13, *, forecast: bool = True) -
     return figures
 
 
+def measure_replay(world: CensoredWorld, target: float = 0.94, weeks: int = 26, reforecast_weeks: int = 4,
+                   arms: tuple[tuple[str, str, str], ...] | None = None) -> pd.DataFrame:
+    """The policy replay of the heavy SKUs (>= 20 % of selling days out of stock) at a flat
+    ``target``: one row per (service-level type, demand replayed, dynamics) with the achieved
+    cycle service (per replenishment cycle) and fill rate against the target. Demand replayed:
+    'unconstrained' (the estimate the flow forecasts from and replays) or 'true' (the simulated
+    demand); dynamics: 'lost' (the `lost` items as the flow now replays them) or 'backorder'.
+    Lead times: each SKU's simulated lead time rounded to whole weeks, known (sd 0); review every
+    week. ``arms``: only these (service-level type, demand, dynamics) triples (None: all eight)."""
+    inputs = load_world(world, with_stock_history=True)
+    skus = inputs.items["sku"].to_numpy(dtype=object)
+    sales = build_demand_matrix(inputs.sales_weekly, skus, last_complete_week(inputs.as_of))
+    share = _share(inputs, skus, sales.weeks.values)
+    lost = (inputs.items["unmet_demand"] == "lost").to_numpy()
+    estimate = unconstrain_demand(sales.quantity, share, lost, sales.start)
+    heavy = np.flatnonzero(world.stockout_share >= HEAVY_STOCKOUT_SHARE)
+    truth = world.demand_by_week[:, -sales.quantity.shape[1]:]
+    if truth.shape != sales.quantity.shape:
+        raise ValueError(f"simulated weeks {truth.shape} do not align with the sales matrix {sales.quantity.shape}")
+    lead_weeks = np.rint(_lead_days(world) / 7.0)   # whole weeks: the replay's lead times are whole weeks
+    rows = []
+    for service_level_type in ("cycle", "fill_rate"):
+        config = PolicyConfig(service_level_type=service_level_type)
+        for label, history in (("unconstrained", estimate.demand), ("true", truth)):
+            if arms is not None and not any(arm[:2] == (service_level_type, label) for arm in arms):
+                continue
+            history = history[heavy]
+            classes = forecast_demand(skus[heavy], history, sales.start[heavy], config.horizon_weeks,
+                                      week_starts=sales.weeks.values).classes["demand_class"].to_numpy()
+            for dynamics in ("lost", "backorder"):
+                if arms is not None and (service_level_type, label, dynamics) not in arms:
+                    continue
+                forecast_fn = periodic_forecast_fn(engine_forecast_fn(config.horizon_weeks,
+                                                                      week_starts=sales.weeks.values), reforecast_weeks)
+                frame = backtest_policy(history, sales.start[heavy], classes, np.full(heavy.size, target),
+                                        lead_weeks[heavy], np.zeros(heavy.size), np.ones(heavy.size), config,
+                                        weeks=weeks, forecast_fn=forecast_fn, per_sku=True,
+                                        lost_sales=np.full(heavy.size, dynamics == "lost"))
+                rows.append({"service_level_type": service_level_type, "demand": label, "dynamics": dynamics,
+                             "skus": heavy.size, "target": target,
+                             "cycle_service_level": frame["ok"].sum() / max(frame["cycles"].sum(), 1),
+                             "fill_rate": frame["served"].sum() / max(frame["demand_units"].sum(), 1e-9),
+                             "cycles": int(frame["cycles"].sum())})
+    return pd.DataFrame(rows)
+
+
+def _lead_days(world: CensoredWorld) -> np.ndarray:
+    """Each SKU's simulated lead time in days, read back from its purchase orders."""
+    orders = world.tables["purchase_orders"]
+    days = (pd.to_datetime(orders["expected_date"]) - pd.to_datetime(orders["order_date"])).dt.days
+    by_sku = days.groupby(orders["sku"]).first()
+    skus = world.tables["items"]["sku"]
+    return by_sku.reindex(skus).fillna(14).to_numpy(float)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=60)
     parser.add_argument("--weeks", type=int, default=104)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--replay", action="store_true", help="also the policy replay of the heavy SKUs")
+    parser.add_argument("--target", type=float, default=0.94)
     args = parser.parse_args()
     figures = measure(simulate_lost_sales(args.skus, args.weeks, args.seed))
     print(f"SKUs {figures['skus']}, with >= 20 % of selling days out of stock: {figures['heavy_skus']} "
@@ -230,6 +300,16 @@ def main() -> None:
           f"{figures['inferred_precision']:.1%} (precision); weeks with >= 3 days out found: "
           f"{figures['inferred_recall']:.1%}; weeks fully in stock flagged: "
           f"{figures['flagged_share_of_in_stock_weeks']:.2%}")
+    if args.replay:
+        world = simulate_lost_sales(args.skus, args.weeks, args.seed)
+        replay = measure_replay(world, args.target)
+        print(f"policy replay of the heavy SKUs (26 weeks, target {args.target:.2f}; the target's type"
+              " is the one judged, the other figure shown for reference):")
+        for row in replay.itertuples():
+            judged = row.cycle_service_level if row.service_level_type == "cycle" else row.fill_rate
+            print(f"  {row.service_level_type:9s} target, {row.demand:13s} demand, {row.dynamics:9s} dynamics: "
+                  f"cycle service {row.cycle_service_level:.3f} ({row.cycles} cycles), fill rate {row.fill_rate:.3f}; "
+                  f"judged {judged - row.target:+.3f} vs target")
 
 
 if __name__ == "__main__":

@@ -395,6 +395,7 @@ def policy_backtest_task(
         ),
         unit_cost=planning.unit_cost[rows],
         nominal_levels=replay_levels(target[rows]) if calibrate else target[rows][None, :],
+        lost_sales=planning.lost_sales[rows],
     )
     weeks = max(replayed_weeks(demand.quantity.shape[1], config.policy_backtest_weeks), 0)
     backtest = summarise_backtest(replay[replay["replay"] == 0], weeks, policy_config.service_level_type)

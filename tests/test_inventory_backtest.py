@@ -42,6 +42,51 @@ def test_bookkeeping_hand_checked_single_sku() -> None:
     assert smooth["service_level_target"] == 0.95 and np.isnan(smooth["fill_rate_target"])
 
 
+def test_lost_sales_replay_hand_checked_single_sku() -> None:
+    # the bookkeeping case above with the demand not met lost (items.unmet_demand = lost): s = 25, S = 50
+    # from on hand 50; demand 10, 10, 25, 10, 10, 10:
+    #   end of week on hand 40, 30, 5 (order 45, due at the start of week 6), 0 (5 lost), 0 (10 lost);
+    #   week 6: the 45 arrive (the cycle ended short), nothing is owed: 45 - 10 = 35 (backordering: 20)
+    history = np.array([[10.0, 10, 10, 10, 10, 10, 25, 10, 10, 10]])
+    args = (history, np.array([0]), np.array(["smooth"]), np.array([0.95]), np.array([2.0]), np.array([0.0]),
+            np.array([1.0]), PolicyConfig())
+    options = dict(weeks=6, forecast_fn=_known(10.0, 0.0, "normal"), unit_cost=np.array([332.8]), warmup_weeks=0,
+                   per_sku=True)
+    lost = backtest_policy(*args, **options, lost_sales=np.array([True])).iloc[0]
+    assert lost["demand_units"] == 75 and lost["served"] == pytest.approx(60.0, abs=1e-3)
+    assert lost["backorder_units"] == pytest.approx(15.0, abs=1e-3)   # the lost units
+    assert lost["cycles"] == 1 and lost["ok"] == 0          # demand was lost before the receipt
+    assert lost["on_hand"] == pytest.approx(40 + 30 + 5 + 0 + 0 + 35, abs=1e-3)
+    assert lost["reviews_ok"] == 4 and lost["reviews"] == 6  # weeks 4 and 5 lost demand
+    backorder = backtest_policy(*args, **options, lost_sales=np.array([False])).iloc[0]
+    assert backorder["on_hand"] == pytest.approx(95.0, abs=1e-3)
+    assert backorder.equals(backtest_policy(*args, **options).iloc[0])   # an all-backorder mask changes nothing
+
+
+@pytest.mark.parametrize("service_level_type, expected", [("fill_rate", (2 * 0.95 - 1) / 0.95), ("cycle", 0.95)])
+def test_lost_items_replay_at_the_lost_sales_fill_rate_form(monkeypatch, service_level_type: str,
+                                                            expected: float) -> None:
+    # compute_policy meets a fill rate P2 of a `lost` item with the backorder form at (2 P2 - 1) / P2
+    # (lost_sales.py); the replay sets that item's levels the same way, the backorder item's at P2
+    import safestock.models.inventory.backtest as backtest
+
+    seen: list[np.ndarray] = []
+    original = backtest.policy_levels
+
+    def recording(*args, **kwargs):
+        seen.append(np.asarray(args[6], dtype=float).copy())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(backtest, "policy_levels", recording)
+    history = np.tile(np.array([10.0, 12, 8, 11, 9, 10, 13, 7, 10, 10]), (2, 2))
+    frame = backtest_policy(history, np.zeros(2, int), np.array(["smooth", "smooth"]), np.array([0.95, 0.95]),
+                            np.array([1.0, 1.0]), np.zeros(2), np.ones(2),
+                            PolicyConfig(service_level_type=service_level_type), weeks=4, warmup_weeks=2,
+                            nominal_levels=np.array([[0.95, 0.95]]), lost_sales=np.array([True, False]))
+    assert seen and all(levels.tolist() == pytest.approx([expected, 0.95]) for levels in seen)
+    assert frame["nominal_level"].tolist() == [0.95, 0.95]   # the calibration's nominal level is kept
+
+
 @pytest.mark.parametrize("kind, family, target", [("normal", "normal", 0.95), ("poisson", "poisson", 0.90)])
 def test_replay_of_stationary_demand_meets_cycle_target(kind: str, family: str, target: float) -> None:
     rng = np.random.default_rng(11)

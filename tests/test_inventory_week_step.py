@@ -60,6 +60,64 @@ def test_hand_worked_week() -> None:
     assert crossing.lead_time[5] == 0 and crossing.state.pipeline[5, 0] == 35.0
 
 
+def test_hand_worked_lost_sales_weeks() -> None:
+    # 3 SKUs, SKUs 0 and 1 lose unmet demand (lost_sales mask), SKU 2 backorders; worked by hand:
+    # 0 lost: on hand 4, 10 due at the start of week 1 and 5 of week 2. Week 0: demand 6 -> 4 sold,
+    #   2 lost, on hand 0 (not -2). Week 1: 10 arrive, the cycle ended short (demand was lost in it);
+    #   demand 3 -> 7. Week 2: 5 arrive, cycle met (nothing lost since the last receipt); 12 on hand,
+    #   demand 15 -> 12 sold, 3 lost, on hand 0.
+    # 1 lost, reviewed in week 0 with s = 4, S = 10: on hand 2, demand 5 -> 2 sold, 3 lost, IP 0 <= 4:
+    #   order 10 - 0 = 10 (a backordering SKU would order 13), L = 0: arrives at the start of week 1,
+    #   ending a cycle short.
+    # 2 backorder, as SKU 0: net -2 after week 0; week 1's receipt ends the cycle short, net 8 - 3 = 5;
+    #   week 2: 5 arrive (met), net 10 - 15 = -5.
+    pipeline = np.zeros((3, 4))
+    pipeline[[0, 2], 1], pipeline[[0, 2], 2] = 10.0, 5.0
+    state = StockState(net_stock=np.array([4.0, 2, 4]), on_order=np.array([15.0, 0, 15]), pipeline=pipeline,
+                       last_arrival=np.array([2, -1, 2]))
+    lost_sales = np.array([True, True, False])
+    s, S, leads = np.array([0.0, 4, 0]), np.array([0.0, 10, 0]), np.zeros(3, int)
+    demands = [np.array([6.0, 5, 6]), np.array([3.0, 0, 3]), np.array([15.0, 0, 15])]
+    reviews = [np.array([False, True, False]), np.zeros(3, bool), np.zeros(3, bool)]
+    weeks = []
+    for demand, review in zip(demands, reviews):
+        weeks.append(week_step(state, demand, review, s, S, leads, lost_sales=lost_sales))
+        state = weeks[-1].state
+    week0, week1, week2 = weeks
+    np.testing.assert_array_equal(week0.served, [4, 2, 4])
+    np.testing.assert_array_equal(week0.lost, [2, 3, 0])
+    np.testing.assert_array_equal(week0.state.net_stock, [0, 0, -2])
+    np.testing.assert_array_equal(week0.order, [0, 10, 0])
+    np.testing.assert_array_equal(week0.state.short_since_receipt, [True, True, False])
+    np.testing.assert_array_equal(week1.receipts, [10, 10, 10])
+    np.testing.assert_array_equal(week1.cycle_ended, [True, True, True])
+    np.testing.assert_array_equal(week1.cycle_met, [False, False, False])
+    np.testing.assert_array_equal(week1.state.net_stock, [7, 10, 5])
+    np.testing.assert_array_equal(week1.state.short_since_receipt, [False, False, False])
+    np.testing.assert_array_equal(week2.receipts, [5, 0, 5])
+    np.testing.assert_array_equal(week2.cycle_met, [True, False, True])
+    np.testing.assert_array_equal(week2.served, [12, 0, 10])
+    np.testing.assert_array_equal(week2.lost, [3, 0, 0])
+    np.testing.assert_array_equal(week2.state.net_stock, [0, 10, -5])
+    np.testing.assert_array_equal(week2.state.backorders, [0, 0, 5])
+
+
+def test_an_all_backorder_mask_changes_nothing() -> None:
+    rng = np.random.default_rng(3)
+    n = 200
+    pipeline = rng.integers(0, 3, (n, 4)) * rng.integers(0, 40, (n, 4)) / 2
+    state = StockState(net_stock=rng.integers(-30, 60, n) / 2, on_order=pipeline.sum(axis=1), pipeline=pipeline,
+                       last_arrival=np.full(n, 3))
+    args = (rng.integers(0, 50, n) / 2, rng.random(n) < 0.5, rng.integers(0, 40, n) / 2, np.full(n, 60.0),
+            rng.integers(0, 3, n))
+    plain = week_step(state, *args)
+    masked = week_step(state, *args, lost_sales=np.zeros(n, bool))
+    for field in ("served", "cycle_met", "order", "lead_time"):
+        np.testing.assert_array_equal(getattr(plain, field), getattr(masked, field))
+    np.testing.assert_array_equal(plain.state.net_stock, masked.state.net_stock)
+    assert not plain.lost.any() and not masked.lost.any()
+
+
 def test_tolerance_absorbs_round_off() -> None:
     state = StockState(net_stock=np.array([-1e-12, -1e-6]), on_order=np.array([4.0, 4.0]),
                        pipeline=np.array([[4.0, 0, 0], [4.0, 0, 0]]), last_arrival=np.zeros(2, int))

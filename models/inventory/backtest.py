@@ -5,7 +5,10 @@
 ``week_step.week_step`` (the same step as ``simulation.simulate_policy``):
 
 1. receipts due this week arrive (a *replenishment cycle* ends just before each receipt);
-2. the week's actual demand is met from stock on hand, the rest is backordered;
+2. the week's actual demand is met from stock on hand, the rest is backordered - or lost, for the
+   ``lost_sales`` SKUs (items.unmet_demand = 'lost': on hand floored at 0, nothing carried; a
+   cycle or review period in which demand was lost counts as a stock-out; under a fill-rate target
+   their levels take the lost-sales form ``lost_sales.lost_sales_fill_rate``, as ``compute_policy``);
 3. at a review (end of every ``round(review_period_weeks)``-th week) the policy is recomputed
    from the data available then - demand up to and including this week - exactly as the
    pipeline would (``policy.policy_levels``: protection interval, undershoot, cycle / fill-rate
@@ -46,6 +49,7 @@ import pandas as pd
 
 from .config import PolicyConfig
 from .distribution import is_count_family
+from .lost_sales import lost_sales_fill_rate
 from .policy import (  # noqa: F401  (the constants are re-exported: they were defined here before)
     COUNT_CLASSES,
     LEVEL_ERROR_WEEKS,
@@ -147,7 +151,8 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
                     config: PolicyConfig, weeks: int = 26, forecast_fn: ForecastFn | None = None,
                     *, unit_cost: np.ndarray | None = None, warmup_weeks: int = 13,
                     estimate_weeks: int = 26, seed: int = 0, per_sku: bool = False,
-                    interval_model: str = "compound", nominal_levels: np.ndarray | None = None) -> pd.DataFrame:
+                    interval_model: str = "compound", nominal_levels: np.ndarray | None = None,
+                    lost_sales: np.ndarray | None = None) -> pd.DataFrame:
     """Replay the last ``weeks`` weeks of ``history`` (n, T) under the policy; one row per demand
     class (``BACKTEST_COLUMNS``), or per SKU with ``per_sku=True``. See the module docstring.
 
@@ -171,6 +176,9 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     The per-SKU frame also holds the totals of the first half of the measured weeks
     (``cycles_first``, ``ok_first``, ``demand_first``, ``served_first``, ``reviews_first``,
     ``reviews_ok_first``; the second half is the total minus these), for cross-fitting.
+
+    ``lost_sales`` (n,) bool (None: none): the SKUs replayed with lost-sales dynamics (module
+    docstring); for them ``backorder_units`` are the lost units.
     """
     if interval_model not in ("compound", "weekly"):
         raise ValueError(f"interval_model must be 'compound' or 'weekly', not {interval_model!r}")
@@ -187,6 +195,9 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
             raise ValueError(f"nominal_levels has {nominal.shape[1]} columns for {n} SKUs")
         replays, used_level = nominal.shape[0], np.clip(nominal, 0.5, 0.9999).reshape(-1)
     base = np.tile(np.arange(n), replays)   # stacked row -> SKU row of history
+    lost = np.zeros(n, dtype=bool) if lost_sales is None else np.broadcast_to(np.asarray(lost_sales, dtype=bool), (n,))
+    lost_form = lost[base] & (config.service_level_type == "fill_rate")   # lost_sales.py: SPT ch. 7
+    policy_level = np.where(lost_form, lost_sales_fill_rate(used_level), used_level)
     lead_mean = np.broadcast_to(np.asarray(lead_time_weeks_mean, dtype=float), (n,))
     lead_sd = np.broadcast_to(np.nan_to_num(np.asarray(lead_time_weeks_sd, dtype=float)), (n,))
     review = np.maximum(np.broadcast_to(np.asarray(review_period_weeks, dtype=float), (n,)), 0.0)
@@ -228,7 +239,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         if replays > 1 and block * replays == sku.size and np.array_equal(sku, np.tile(sku[:block], replays)):
             extra["replicas"] = replays
         core = policy_levels(mean, var, is_count_family(family), lead_mean[sku], lead_sd[sku], review[sku],
-                             used_level[use], eoq, config, **extra)
+                             policy_level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0
         s = np.where(stocked, core["reorder_point"], 0.0)
         return s, np.where(stocked, s + core["order_quantity"], 0.0)
@@ -248,9 +259,9 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         if is_review.any():  # the review at the end of the week sees the demand up to and including it
             reorder_point[is_review], order_up_to[is_review] = levels(week + 1, is_review)
         outcome = week_step(state, demand, is_review, reorder_point, order_up_to, lead_draw[:, step],
-                            tolerance=STOCK_TOLERANCE)
+                            tolerance=STOCK_TOLERANCE, lost_sales=lost[base] if lost.any() else None)
         state = outcome.state
-        short_in_review |= state.net_stock < -STOCK_TOLERANCE
+        short_in_review |= (state.net_stock < -STOCK_TOLERANCE) | (outcome.lost > STOCK_TOLERANCE)
         if measured:
             week_totals = {"cycles": outcome.cycle_ended, "ok": outcome.cycle_met, "demand": demand,
                            "served": outcome.served, "on_hand": state.on_hand, "reviews": is_review,

@@ -4,14 +4,19 @@ The policy replay (``backtest.backtest_policy``) and the Monte Carlo check
 (``simulation.simulate_policy``) both walk week by week through ``week_step``; they differ only in
 where demand, lead times and the levels (s, S) come from, and in what they total.
 
-Events within week t, in this order (discrete weeks, demand not met is backordered):
+Events within week t, in this order (discrete weeks, demand not met is backordered - or, for the
+SKUs of the ``lost_sales`` mask, lost):
 
 1. **Receive.** The open orders due at the start of week t arrive. A *replenishment cycle* ends
    just before each receipt; it ended without a stock-out when the net stock before the receipt
    was >= 0 (>= ``-tolerance``). Net stock = on hand - backorders, so a receipt fills the
    backorders first and only the rest goes on the shelf.
 2. **Serve.** The week's demand is met from stock on hand, min(demand, max(net, 0)); the rest is
-   backordered (net stock goes below 0).
+   backordered (net stock goes below 0). A ``lost_sales`` SKU loses the rest instead: its net stock
+   is its on hand, floored at 0 (I_t = max(I_{t-1} + r_t - D_t, 0), lost_t = (D_t - I_{t-1} - r_t)+:
+   Silver, Pyke & Thomas, 3rd ed., ch. 7, the lost-sales case), and since nothing is carried a
+   cycle of it ended with a stock-out when demand was lost in any of its weeks (the state keeps
+   ``short_since_receipt``) - for a backordering SKU that is net stock < 0 before the receipt.
 3. **Review** (end of the week, only for the SKUs whose review falls in week t). Inventory
    position IP = net stock + on order (after this week's receipts and demand). The (R, s, S)
    rule: if IP <= s, order S - IP, raising the position to S; otherwise order nothing (Silver,
@@ -40,13 +45,15 @@ class StockState:
     (kept as a running total: + each order, - each receipt). ``pipeline`` (n, slots): the open
     orders by arrival, column k = units arriving at the start of the week k weeks from this one
     (column 0: this week). ``last_arrival`` (n,) int: weeks from this week to the arrival of the
-    SKU's latest order (negative: it has already arrived).
+    SKU's latest order (negative: it has already arrived). ``short_since_receipt`` (n,) bool: demand
+    was lost since the SKU's last receipt (lost-sales SKUs; None: nowhere).
     """
 
     net_stock: np.ndarray
     on_order: np.ndarray
     pipeline: np.ndarray
     last_arrival: np.ndarray
+    short_since_receipt: np.ndarray | None = None
 
     @property
     def on_hand(self) -> np.ndarray:
@@ -80,7 +87,8 @@ class WeekOutcome:
     ``cycle_ended``: a receipt arrived (a replenishment cycle ended); ``cycle_met``: it ended
     without a stock-out. ``order``: units ordered at this week's review (0: none);
     ``lead_time``: weeks from the end of this week to that order's arrival, after any hold-back
-    behind an earlier order (only meaningful where ``order > 0``).
+    behind an earlier order (only meaningful where ``order > 0``). ``lost``: demand lost this week
+    (0 for backordering SKUs).
     """
 
     state: StockState
@@ -90,28 +98,42 @@ class WeekOutcome:
     served: np.ndarray
     order: np.ndarray
     lead_time: np.ndarray
+    lost: np.ndarray
 
 
 def week_step(state: StockState, demand: np.ndarray, review: np.ndarray, reorder_point: np.ndarray,
               order_up_to: np.ndarray, lead_time_weeks: np.ndarray, *, allow_crossover: bool = False,
-              tolerance: float = 0.0) -> WeekOutcome:
+              tolerance: float = 0.0, lost_sales: np.ndarray | None = None) -> WeekOutcome:
     """Receive, serve, review and order for one week (module docstring); all arrays (n,).
 
     ``review`` (bool): the SKUs reviewed at the end of this week; ``reorder_point`` s and
     ``order_up_to`` S: their levels at this review; ``lead_time_weeks`` (int): the lead time an
     order placed this week would get (at most ``pipeline.shape[1] - 1``). ``tolerance``: net stock
     >= -tolerance counts as no stock-out, and orders <= tolerance are not placed (the replay of
-    real-valued demand uses 1e-9 against round-off; the simulator 0).
+    real-valued demand uses 1e-9 against round-off; the simulator 0). ``lost_sales`` (bool, None:
+    none): the SKUs whose unmet demand is lost (net stock floored at 0), the others backorder.
     """
     pipeline = state.pipeline
     receipts = pipeline[:, 0].copy()
     cycle_ended = receipts > 0
     cycle_met = cycle_ended & (state.net_stock >= -tolerance)
+    if state.short_since_receipt is not None:
+        cycle_met &= ~state.short_since_receipt
     net_stock = state.net_stock + receipts
     on_order = state.on_order - receipts
 
     served = np.minimum(demand, np.maximum(net_stock, 0.0))
     net_stock = net_stock - demand
+    lost = np.zeros_like(served)
+    short_since_receipt = state.short_since_receipt
+    if lost_sales is not None and np.any(lost_sales):
+        lost_sales = np.asarray(lost_sales, dtype=bool)
+        lost = np.where(lost_sales, demand - served, 0.0)
+        net_stock = np.where(lost_sales, np.maximum(net_stock, 0.0), net_stock)
+        earlier = np.zeros_like(lost_sales) if short_since_receipt is None else short_since_receipt & ~cycle_ended
+        short_since_receipt = earlier | (lost > tolerance)
+    elif short_since_receipt is not None:
+        short_since_receipt = short_since_receipt & ~cycle_ended
 
     position = net_stock + on_order
     order = np.where(review & (position <= reorder_point), order_up_to - position, 0.0)
@@ -130,9 +152,10 @@ def week_step(state: StockState, demand: np.ndarray, review: np.ndarray, reorder
     next_pipeline[:, :-1] = pipeline[:, 1:]
     next_pipeline[placed_rows, placed_lead_time] += order[placed_rows]
     next_state = StockState(net_stock=net_stock, on_order=on_order + order, pipeline=next_pipeline,
-                            last_arrival=np.where(placed, lead_time, state.last_arrival - 1))
+                            last_arrival=np.where(placed, lead_time, state.last_arrival - 1),
+                            short_since_receipt=short_since_receipt)
     return WeekOutcome(state=next_state, receipts=receipts, cycle_ended=cycle_ended, cycle_met=cycle_met,
-                       served=served, order=order, lead_time=lead_time)
+                       served=served, order=order, lead_time=lead_time, lost=lost)
 
 
 __all__ = ["StockState", "WeekOutcome", "initial_state", "week_step"]
