@@ -161,6 +161,92 @@ def test_stock_history_fast_path_gives_the_staged_paths_weekly_shares(tmp_path: 
                                   staged.sort_values(["sku", "week"]).reset_index(drop=True), check_dtype=False)
 
 
+_STOCK_ROWS = ["A,2026-11-01,3,", "A,2026-11-02,2,", "A,2026-11-03,0,", "A,2026-11-04,0,", "A,2026-11-05,0,",
+               "A,2026-11-06,7,6", "A,2026-11-09,5,", "B,2026-11-02,0,", "B,2026-11-03,0,", "B,2026-11-17,0,"]
+
+
+def _as_parquet(folder: Path, frame: pd.DataFrame) -> None:
+    """stock_history.csv replaced by stock_history.parquet holding ``frame`` (its dtypes as given;
+    NaN is NULL but in on_hand, where it stays a NaN value)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (folder / "stock_history.csv").unlink(missing_ok=True)
+    pq.write_table(pa.table({name: pa.array(frame[name].to_numpy(), from_pandas=name != "on_hand")
+                             for name in frame.columns}), folder / "stock_history.parquet")
+
+
+def _typed_stock(rows: list[str]) -> pd.DataFrame:
+    """The CSV rows as a typed frame: text sku, date, integer on_hand, float stockout_hours."""
+    frame = pd.DataFrame([row.split(",") for row in rows], columns=["sku", "date", "on_hand", "stockout_hours"])
+    return frame.assign(date=pd.to_datetime(frame["date"]).dt.date, on_hand=frame["on_hand"].astype("int32"),
+                        stockout_hours=pd.to_numeric(frame["stockout_hours"]).astype("float64"))
+
+
+def test_typed_parquet_stock_history_is_checked_natively_and_gives_the_same_shares(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
+    # the fast-path case above as a Parquet file with native column types: checked on the native
+    # values (sql/load_stock_history_native.sql), no text cast; the same weekly shares as the CSV
+    import safestock.pipelines.inputs.stock_fast as stock_fast
+
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "parquet").mkdir()
+    csv_weekly = load_inputs(_stock_folder(tmp_path / "csv", _STOCK_ROWS), max_sales_age_days=None).stock_weekly
+    folder = _stock_folder(tmp_path / "parquet", _STOCK_ROWS)
+    _as_parquet(folder, _typed_stock(_STOCK_ROWS))
+    used: list[bool] = []
+    original = stock_fast.native_scan
+    monkeypatch.setattr(stock_fast, "native_scan", lambda *args: used.append(original(*args) is not None)
+                        or original(*args))
+    parquet_weekly = load_inputs(folder, max_sales_age_days=None).stock_weekly
+    assert used == [True]
+    pd.testing.assert_frame_equal(parquet_weekly.reset_index(drop=True), csv_weekly.reset_index(drop=True),
+                                  check_dtype=False)
+    assert parquet_weekly.loc[parquet_weekly["sku"] == "A", "in_stock_share"].tolist() == pytest.approx(
+        [1.0, 0.45, 1.0])
+    # text columns in the Parquet file: the text checks, as before
+    _as_parquet(folder, _typed_stock(_STOCK_ROWS).astype(str).replace("nan", ""))
+    used.clear()
+    text_weekly = load_inputs(folder, max_sales_age_days=None).stock_weekly
+    assert used == [False]
+    pd.testing.assert_frame_equal(text_weekly.reset_index(drop=True), csv_weekly.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+@pytest.mark.parametrize("row, column, message", [
+    (2, "on_hand", "must be >= 0"),               # a negative on_hand
+    (5, "stockout_hours", "must be <= 24"),       # 30 stockout hours
+    (3, "on_hand", "expected a finite number"),   # NaN on_hand (float column)
+    (4, "date", "date outside the supported range"),
+])
+def test_typed_parquet_stock_history_with_a_bad_value_reports_file_row_and_column(
+        tmp_path: Path, row: int, column: str, message: str) -> None:
+    from safestock.pipelines.inputs import InputValidationError
+
+    frame = _typed_stock(_STOCK_ROWS)
+    frame["on_hand"] = frame["on_hand"].astype("float64")
+    if column == "date":
+        frame.loc[row, column] = pd.Timestamp("1899-12-31").date()
+    else:
+        frame.loc[row, column] = {"must be >= 0": -1.0, "must be <= 24": 30.0}.get(message, float("nan"))
+    folder = _stock_folder(tmp_path, _STOCK_ROWS)
+    _as_parquet(folder, frame)
+    with pytest.raises(InputValidationError) as caught:
+        load_inputs(folder, max_sales_age_days=None)
+    text = str(caught.value)
+    assert f"stock_history.parquet, row {row + 2}, column '{column}'" in text and message in text
+
+
+def test_typed_parquet_stock_history_with_padded_skus_is_staged_and_loads(tmp_path: Path) -> None:
+    # a padded sku matches no item natively: the staged path trims it, as for any table
+    frame = _typed_stock(_STOCK_ROWS)
+    frame["sku"] = " " + frame["sku"] + " "
+    folder = _stock_folder(tmp_path, _STOCK_ROWS)
+    _as_parquet(folder, frame)
+    weekly = load_inputs(folder, max_sales_age_days=None).stock_weekly
+    assert weekly.loc[weekly["sku"] == "A", "in_stock_share"].tolist() == pytest.approx([1.0, 0.45, 1.0])
+
+
 def test_stock_history_fast_path_reports_bad_rows_like_the_staged_path(tmp_path: Path) -> None:
     from safestock.pipelines.inputs import InputValidationError
 

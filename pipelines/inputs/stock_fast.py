@@ -11,6 +11,10 @@ column. When valid, the weekly in-stock shares come from a SKU x day grid
 (`safestock.models.stock_exposure.weekly_stock`, the rule of sql/stock_weekly_aggregate.sql),
 built in chunks of SKUs; a duplicate (sku, date) key, found there by a bitmap, makes the loader
 stage the file and report the staged key check's messages.
+
+A Parquet file whose columns already have their contract types (text sku, DATE / TIMESTAMP date,
+integer / decimal / float numbers) is checked on the native values (`native_scan`,
+sql/load_stock_history_native.sql): no value is cast to text and parsed back.
 """
 
 from __future__ import annotations
@@ -21,8 +25,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 from safestock.models.stock_exposure import weekly_stock
-from safestock.pipelines.inputs.contract import TableSpec, ValidationIssue, quote_identifier, value_check_cases
-from safestock.pipelines.inputs.sources import file_name, read_header
+from safestock.pipelines.inputs.contract import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_MAGNITUDE,
+    TableSpec,
+    ValidationIssue,
+    quote_identifier,
+    value_check_cases,
+)
+from safestock.pipelines.inputs.sources import Source, file_name, read_header
 from safestock.pipelines.inputs.staging import StagedTable, stage
 from safestock.pipelines.sqlfiles import sql
 
@@ -47,10 +59,16 @@ def stock_history_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Pa
     hours = quote_identifier("stockout_hours") if "stockout_hours" in present else "null"
     rejects = f"fast_rejects_{spec.name}"
     try:
-        scan, parameters = source.scan_sql(line=False, rejects_table=None if source.is_parquet else rejects)
-        con.execute(sql("load_stock_history_typed").format(
-            source=scan, codes=", ".join(codes), failed=failed, stockout_hours=hours,
-            items_table=items.raw_table), parameters)
+        native = native_scan(con, spec, source) if source.is_parquet else None
+        if native is not None:
+            native_sql, parameters = native
+            con.execute(sql("load_stock_history_native").format(items_table=items.raw_table, **native_sql),
+                        parameters)
+        else:
+            scan, parameters = source.scan_sql(line=False, rejects_table=None if source.is_parquet else rejects)
+            con.execute(sql("load_stock_history_typed").format(
+                source=scan, codes=", ".join(codes), failed=failed, stockout_hours=hours,
+                items_table=items.raw_table), parameters)
         rows, bad, unknown = con.execute(
             "select count(*), count(*) filter (where failed > 0), count(*) filter (where position is null) "
             "from stock_typed").fetchone()
@@ -64,6 +82,59 @@ def stock_history_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Pa
         return stage(con, spec, path, issues, source)
     return StagedTable(spec, file_name(path), present, int(rows), source=source,
                        extra_columns=source.extra_columns)
+
+
+_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
+_DATE_TYPES = ("DATE", "TIMESTAMP")
+
+
+def native_scan(con: duckdb.DuckDBPyConnection, spec: TableSpec, source: Source,
+                ) -> tuple[dict[str, str], dict[str, object]] | None:
+    """The placeholders and parameters of sql/load_stock_history_native.sql when every contract
+    column of the Parquet ``source`` has a native type of its kind (text: VARCHAR; date: DATE or
+    TIMESTAMP; number: an integer, decimal or float type) and the table has no row rule; else None.
+
+    The checks on native values, per column (``contract.value_checks`` on the text of the same
+    value fails exactly then): missing = NULL (unless nullable); a number fails when not finite,
+    |x| >= MAX_MAGNITUDE or outside its bounds; a date when outside EARLIEST_DATE .. LATEST_DATE.
+    A text value is compared as it is (no trim): a padded or blank sku matches no item, and
+    unknown skus send the file to the staged path, which trims."""
+    if spec.row_checks:
+        return None
+    parameters: dict[str, object] = {"path": source.read_path}
+    described = con.execute(f"describe select * from read_parquet($path{source.parquet_options()})",
+                            parameters).fetchall()
+    types = {row[0]: str(row[1]).upper() for row in described}
+    columns, failures = [], []
+    for index, (name, position) in enumerate(source.by_name.items()):
+        column = spec.column(name)
+        kind_type = types.get(source.header[position], "")
+        base = kind_type.split("(")[0]
+        native_ok = {"text": base == "VARCHAR", "date": base in _DATE_TYPES, "number": base in _NUMBER_TYPES}
+        if not native_ok.get(column.kind, False):
+            return None
+        parameters[f"column_{index}"] = source.header[position]
+        value = quote_identifier(name)
+        columns.append(f"struct_extract(record, $column_{index}) as {value}")
+        checks = [] if column.nullable else [f"{value} is null"]
+        if column.kind == "number":
+            number = f"cast({value} as double)"
+            checks += [f"not isfinite({number})", f"abs({number}) >= {MAX_MAGNITUDE:g}"]
+            if column.minimum is not None:
+                checks.append(f"{number} {'<=' if column.minimum_exclusive else '<'} {column.minimum:g}")
+            if column.maximum_exclusive is not None:
+                checks.append(f"{number} >= {column.maximum_exclusive:g}")
+            if column.maximum is not None:
+                checks.append(f"{number} > {column.maximum:g}")
+        elif column.kind == "date":
+            checks.append(f"{value} < date '{EARLIEST_DATE}' or {value} >= date '{LATEST_DATE}' + 1")
+        failures.append(f"coalesce({' or '.join(f'({check})' for check in checks)}, false)" if checks else "false")
+    source_sql = f"(select {', '.join(columns)} from read_parquet($path{source.parquet_options()}) as record)"
+    hours = "cast(stockout_hours as double)" if "stockout_hours" in source.by_name else "null"
+    return ({"source": source_sql, "failed": f"cast({' or '.join(failures)} as integer)",
+             "day_sql": "cast(\"date\" as date)", "on_hand_sql": "cast(on_hand as double)",
+             "stockout_hours": hours}, parameters)
 
 
 def stock_weekly_fast(con: duckdb.DuckDBPyConnection, skus: np.ndarray, as_of: pd.Timestamp,
