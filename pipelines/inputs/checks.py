@@ -28,21 +28,25 @@ def _capped(file_name: str, column: str | None, message: str, total: int,
 
 def check_values(con: duckdb.DuckDBPyConnection, staged: StagedTable,
                  issues: list[ValidationIssue]) -> None:
-    """Type, range and row-rule checks of one staged table in one scan: count and first lines
-    per check (see `value_check_cases`)."""
+    """Type, range and row-rule checks of one staged table: one scan counts the rows failing each
+    check (see `value_check_cases`); only when some fail, a second scan takes the first lines of
+    the failing checks. The examples' top-N aggregates cost about twice the counting (a 974,000-line
+    purchase-order table: 0.6 s counting vs 2.0 s for both in one scan), and valid input has none."""
     codes, checks = value_check_cases(staged.spec, staged.present_columns)
     if not checks:
         return
-    selects = []
-    for number, (column, code, _) in enumerate(checks, start=1):
-        selects.append(f"count(*) filter (where {code} = {number})")
-        selects.append(f"arg_min(struct_pack(line := line, value := left("
-                       f"{quote_identifier(column)}, 100)), line, {MAX_ISSUES_PER_KIND}) "
-                       f"filter (where {code} = {number})")
-    result = con.execute(f"select {', '.join(selects)} from (select *, {', '.join(codes)} "
-                         f"from {staged.raw_table})").fetchone()
+    rows = f"(select *, {', '.join(codes)} from {staged.raw_table})"
+    counts = con.execute("select " + ", ".join(f"count(*) filter (where {code} = {number})"
+                                               for number, (_, code, _) in enumerate(checks, start=1))
+                         + f" from {rows}").fetchone()
+    failing = [index for index, total in enumerate(counts) if total]
+    if not failing:
+        return
+    selects = [f"arg_min(struct_pack(line := line, value := left({quote_identifier(checks[index][0])}, 100)), "
+               f"line, {MAX_ISSUES_PER_KIND}) filter (where {checks[index][1]} = {index + 1})" for index in failing]
+    first_lines = dict(zip(failing, con.execute(f"select {', '.join(selects)} from {rows}").fetchone()))
     for index, (column, _, message) in enumerate(checks):
-        total, examples = result[2 * index], result[2 * index + 1] or []
+        total, examples = counts[index], first_lines.get(index) or []
         if not total:
             continue
         found = [ValidationIssue(staged.file_name, int(example["line"]), column,
@@ -54,9 +58,14 @@ def check_values(con: duckdb.DuckDBPyConnection, staged: StagedTable,
 
 def check_keys(con: duckdb.DuckDBPyConnection, staged: StagedTable,
                issues: list[ValidationIssue]) -> None:
-    """Duplicate primary keys (staged text: trimmed)."""
+    """Duplicate primary keys (staged text: trimmed). A hash count of the distinct keys first; the
+    window that names the repeated rows (a sort of every row by key) runs only when some repeat."""
     key_sql = " || ' / ' || ".join(quote_identifier(c)
                                    for c in staged.spec.key)
+    (repeated,) = con.execute(sql("validate_duplicate_keys_count").format(
+        raw_table=staged.raw_table, key=key_sql)).fetchone()
+    if not repeated:
+        return
     rows = con.execute(sql("validate_duplicate_keys").format(
         raw_table=staged.raw_table, key=key_sql)).fetchall()
     label = " / ".join(staged.spec.key)
