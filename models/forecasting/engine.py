@@ -76,6 +76,7 @@ from .intervals import (
 )
 from .metrics import TrainingScales, training_scales
 from .seasonal import seasonal_indices
+from .trend_test import trend_groups
 from .windows import level_error_weeks as _level_error_weeks
 
 CHUNK_SKUS: int = 4096
@@ -258,7 +259,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
             found.mean, found.insample_rmse, found.valid)
         extra = {GLOBAL_MODEL: full}
     _select_group(y, start, skus, smooth_rows, cuts, steps, backtest_horizon, season_length,
-                  SMOOTH_CANDIDATES, "ses", scales, seasonal, demand_class, sel, events=event_index, extra=extra)
+                  SMOOTH_CANDIDATES, "ses", scales, seasonal, trend_groups(y, start, demand_class, season_length),
+                  sel, events=event_index, extra=extra)
     _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
                   INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel, extra=extra)
 
