@@ -151,36 +151,39 @@ def stock_weekly_fast(con: duckdb.DuckDBPyConnection, skus: np.ndarray, as_of: p
         return pd.DataFrame({name: [] for name in columns})
     first_day = pd.Timestamp(first) - pd.Timedelta(days=pd.Timestamp(first).weekday())  # a Monday
     hours_given = con.execute("select count(stockout_hours) > 0 from stock_typed").fetchone()[0]
-    span = (pd.Timestamp(last) - first_day).days + 1
     n_days = max((last_day - first_day).days + 1, 0)
+    span = max((pd.Timestamp(last) - first_day).days + 1, n_days)   # grid width: every row's day, all weeks
     weights = con.execute(sql("stockout_inference_weekday_weights"),
                           {"as_of": as_of.date()}).fetchnumpy()["weight"].astype(np.float64)
-    query = ("select position, cast(datediff('day', cast($first_day as date), day) as integer) as offset, "
-             "ended_empty" + (", coalesce(stockout_hours, cast('nan' as double)) as stockout_hours" if hours_given
-                              else "") + " from stock_typed where position >= $low and position < $high")
+    # each row's cell of the chunk's SKU x day grid (row-major over ``span`` days), computed in DuckDB
+    query = ("select cast((position - $low) * $span + datediff('day', cast($first_day as date), day) as integer) "
+             "as cell, ended_empty" + (", coalesce(stockout_hours, cast('nan' as double)) as stockout_hours"
+                                       if hours_given else "") +
+             " from stock_typed where position >= $low and position < $high")
     frames = []
     chunk = max(1, GRID_CELLS_PER_CHUNK // max(span, 1))
     for low in range(0, len(skus), chunk):  # blocks of SKUs, each read by DuckDB's filter
         high = min(low + chunk, len(skus))
-        cells = con.execute(query, {"first_day": first_day.date(), "low": low, "high": high}).fetchnumpy()
-        rows = np.asarray(cells["position"], dtype=np.int64) - low
-        days = np.asarray(cells["offset"], dtype=np.int64)
-        if _has_duplicates(rows, days, high - low, span):
+        cells = con.execute(query, {"first_day": first_day.date(), "low": low, "high": high,
+                                    "span": span}).fetchnumpy()
+        cell = np.asarray(cells["cell"])
+        grid = (high - low, span)
+        has_row = np.zeros(grid[0] * span, dtype=bool)
+        has_row[cell] = True
+        if np.count_nonzero(has_row) < len(cell):  # two rows on one cell: a duplicate (sku, date)
             return None
-        inside = days < n_days
-        rows, days = rows[inside], days[inside]
-        if n_days < 7 or len(rows) == 0:
+        if n_days < 7 or len(cell) == 0:
             continue
-        has_row = np.zeros((high - low, n_days), dtype=bool)
-        has_row[rows, days] = True
-        empty = np.zeros((high - low, n_days), dtype=bool)
-        empty[rows, days] = np.asarray(cells["ended_empty"], dtype=bool)[inside]
+        empty = np.zeros(grid[0] * span, dtype=bool)
+        empty[cell] = np.asarray(cells["ended_empty"], dtype=bool)
         hours_grid = None
         if hours_given:
-            hours_grid = np.full((high - low, n_days), np.nan)
-            hours_grid[rows, days] = np.asarray(cells["stockout_hours"], dtype=np.float64)[inside]
-        del cells
-        weekly = weekly_stock(empty, hours_grid, has_row, weights, first_day.weekday())
+            hours_grid = np.full(grid[0] * span, np.nan)
+            hours_grid[cell] = np.asarray(cells["stockout_hours"], dtype=np.float64)
+            hours_grid = hours_grid.reshape(grid)[:, :n_days]
+        del cells, cell
+        weekly = weekly_stock(empty.reshape(grid)[:, :n_days], hours_grid, has_row.reshape(grid)[:, :n_days],
+                              weights, first_day.weekday())
         sku_index, week_index = np.nonzero(weekly.has_row)
         frames.append(pd.DataFrame({
             "sku": np.asarray(skus, dtype=object)[low + sku_index],
@@ -191,18 +194,4 @@ def stock_weekly_fast(con: duckdb.DuckDBPyConnection, skus: np.ndarray, as_of: p
         }))
     if not frames:
         return pd.DataFrame({name: [] for name in columns})
-    return pd.concat(frames, ignore_index=True)[columns]
-
-
-#: Largest SKU x day bitmap for the duplicate-key check (bytes); beyond it DuckDB counts.
-MAX_BITMAP_CELLS = 400_000_000
-
-
-def _has_duplicates(position: np.ndarray, offset: np.ndarray, n_skus: int, span: int) -> bool:
-    """Whether two rows share a (sku, day): a bitmap over SKU x day, or a sort when too large."""
-    flat = position * span + offset
-    if n_skus * span <= MAX_BITMAP_CELLS:
-        seen = np.zeros(n_skus * span, dtype=bool)
-        seen[flat] = True
-        return int(seen.sum()) < len(flat)
-    return len(np.unique(flat)) < len(flat)
+    return pd.concat(frames, ignore_index=True)   # the frames' columns are in ``columns`` order
