@@ -176,9 +176,9 @@ def test_failure_mid_run_is_recorded_and_keeps_previous_results(
     def broken_policy(*args, **kwargs):
         raise RuntimeError("injected failure in the policy stage")
 
-    import safestock.pipelines.flow as flow_module
+    import safestock.pipelines.tasks.planning as planning_tasks
 
-    monkeypatch.setattr(flow_module, "compute_policy", broken_policy)
+    monkeypatch.setattr(planning_tasks, "compute_policy", broken_policy)
     with pytest.raises(RuntimeError, match="injected failure"):
         weekly_run(input_dir=demo_input, db_path=db, reports_dir=out / "reports")
     after = _table_counts(db)
@@ -192,7 +192,7 @@ def test_failure_mid_run_is_recorded_and_keeps_previous_results(
 def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Only I/O failures are retried: a bad file stays bad, so it is validated once."""
-    import safestock.pipelines.flow as flow_module
+    import safestock.pipelines.tasks.inputs as input_tasks
     from safestock.pipelines.inputs.contract import ValidationIssue
 
     calls: list[int] = []
@@ -201,7 +201,7 @@ def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path
         calls.append(1)
         raise InputValidationError([ValidationIssue("sales.csv", 2, "date", "expected a date")])
 
-    monkeypatch.setattr(flow_module, "load_inputs", rejecting_loader)
+    monkeypatch.setattr(input_tasks, "load_inputs", rejecting_loader)
     with pytest.raises(InputValidationError):
         weekly_run(input_dir=tmp_path, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
     assert len(calls) == 1
@@ -211,16 +211,16 @@ def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path
 def test_forecast_partitions_are_cached_by_input(prefect_harness: None, demo_input: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A re-run on unchanged inputs (e.g. after a failed write) reuses the finished forecasts."""
-    import safestock.pipelines.flow as flow_module
+    import safestock.pipelines.tasks.forecast as forecast_tasks
 
     calls: list[int] = []
-    real_forecast = flow_module.forecast_demand
+    real_forecast = forecast_tasks.forecast_demand
 
     def counting_forecast(*args, **kwargs):
         calls.append(1)
         return real_forecast(*args, **kwargs)
 
-    monkeypatch.setattr(flow_module, "forecast_demand", counting_forecast)
+    monkeypatch.setattr(forecast_tasks, "forecast_demand", counting_forecast)
     for attempt in range(2):
         weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
     assert len(calls) == 1  # the cache is the database's own (<db>.cache/): the first run fills it
@@ -247,11 +247,12 @@ def test_report_failure_after_commit_says_results_were_written(
     prefect_harness: None, demo_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import safestock.pipelines.flow as flow_module
+    import safestock.pipelines.tasks.outputs as output_tasks
 
     def broken_reports(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(flow_module, "render_reports", broken_reports)
+    monkeypatch.setattr(output_tasks, "render_reports", broken_reports)
     with pytest.raises(flow_module.ReportsFailedError, match="succeeded and its results are in the database"):
         weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
     assert _query(tmp_path / "s.duckdb", "select status from runs")["status"].tolist() == ["succeeded"]

@@ -234,18 +234,20 @@ def test_demo_promotions_cut_prices_and_lift_demand_without_moving_the_default_d
 def test_flow_passes_the_weekly_prices_to_the_global_model(prefect_harness: None, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import safestock.pipelines.flow as flow_module
+    import safestock.pipelines.tasks.forecast as forecast_tasks
+    from safestock.models.demand_matrix import build_demand_matrix, last_complete_week
     from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
 
     tables = generate_demo_data(30, years=1.2, seed=5, promotion_share=0.5)
     write_demo_data(tables, tmp_path / "in")
     seen: list[np.ndarray | None] = []
-    real_forecast = flow_module.forecast_demand
+    real_forecast = forecast_tasks.forecast_demand
 
     def recording_forecast(skus, history, *args, **kwargs):
         seen.append((np.asarray(skus), kwargs.get("prices")))
         return real_forecast(skus, history, *args, **kwargs)
 
-    monkeypatch.setattr(flow_module, "forecast_demand", recording_forecast)
+    monkeypatch.setattr(forecast_tasks, "forecast_demand", recording_forecast)
     config = tmp_path / "safestock.toml"
     config.write_text("policy_backtest_weeks = 0\n[forecast]\nglobal_model = true\n")  # no replay: one engine call
     flow_module.weekly_run(input_dir=tmp_path / "in", db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r",
@@ -264,10 +266,11 @@ def test_flow_passes_the_weekly_prices_to_the_global_model(prefect_harness: None
     from safestock.pipelines.inputs import load_inputs as load
 
     inputs = load(tmp_path / "in")
-    demand = flow_module.build_demand_matrix(inputs.sales_weekly, inputs.items["sku"].to_numpy(dtype=object),
-                                             flow_module.last_complete_week(inputs.as_of))
-    assert flow_module.price_matrix(inputs, demand, load_config(None)) is None
-    np.testing.assert_allclose(flow_module.price_matrix(inputs, demand, load_config(config)), prices, equal_nan=True)
+    demand = build_demand_matrix(inputs.sales_weekly, inputs.items["sku"].to_numpy(dtype=object),
+                                 last_complete_week(inputs.as_of))
+    assert forecast_tasks.price_matrix(inputs, demand, load_config(None)) is None
+    np.testing.assert_allclose(forecast_tasks.price_matrix(inputs, demand, load_config(config)), prices,
+                               equal_nan=True)
 
 
 def test_generate_command_writes_prices_on_request(tmp_path: Path) -> None:
