@@ -14,7 +14,10 @@ Then, as a weekly run does (storage/history.py):
    aggregated to complete ISO weeks (what the forecast reads);
 3. history write: the window's stored days replaced by the pull, in one transaction.
 
-Each step is timed once after a warm-up pull; peak memory (ru_maxrss) printed at the end.
+Each step is timed once after a warm-up pull (wall seconds, and the CPU seconds of this process:
+DuckDB's threads, not the PostgreSQL server's — steadier than wall time on a loaded machine); peak
+memory (ru_maxrss) printed at the end. `--profile`: where step 1's seconds go, by the loader's
+functions (cProfile, cumulative).
 
     .venv/bin/python benchmarks/incremental_pull.py --skus 100000
 """
@@ -22,8 +25,10 @@ Each step is timed once after a warm-up pull; peak memory (ru_maxrss) printed at
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime
 import os
+import pstats
 import resource
 import shutil
 import sys
@@ -108,6 +113,7 @@ def main() -> None:
     parser.add_argument("--po-days", type=int, default=None,
                         help="read purchase orders through a [source] query: open ones and those ordered in the "
                              "last N days (default: the whole table)")
+    parser.add_argument("--profile", action="store_true", help="print where the pull + checks' seconds go")
     args = parser.parse_args()
     copies = max(1, args.skus // args.base_skus)
     work = Path(tempfile.mkdtemp(prefix="safestock-incremental-bench-"))
@@ -148,9 +154,14 @@ def main() -> None:
                                (sales_from.isoformat(),))
                 sales_rows = cursor.fetch_arrow_table().num_rows
             sales_seconds = time.perf_counter() - started
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
+            profile = cProfile.Profile() if args.profile else None
+            if profile:
+                profile.enable()
             inputs = load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path)
-            pull_seconds = time.perf_counter() - started
+            if profile:
+                profile.disable()
+            pull_seconds, pull_cpu = time.perf_counter() - started, time.process_time() - cpu
             skus = inputs.items["sku"].tolist()
             started = time.perf_counter()
             stored = _stored_history(db, skus, watermark - datetime.timedelta(days=args.history_days - 1), watermark)
@@ -158,20 +169,25 @@ def main() -> None:
                   f"(built in {time.perf_counter() - started:.0f} s)")
             update = history.describe_pull(pulled_path, "bench", sales_from, open_end=True, skus=skus)
             print(f"1. pull + checks, sales from {sales_from} on ({update.source_rows:,} sales rows, "
-                  f"{update.sku_days:,} sku-days; all {len(skus):,} items, stock, POs): {pull_seconds:6.2f} s")
+                  f"{update.sku_days:,} sku-days; all {len(skus):,} items, stock, POs): {pull_seconds:6.2f} s "
+                  f"(CPU {pull_cpu:.2f} s)")
             print(f"   of which the pull alone into Arrow + Parquet ({rows} rows): {pull_seconds_all:6.2f} s")
             print(f"   of which the sales query alone into Arrow ({sales_rows:,} rows): {sales_seconds:6.2f} s")
-            started = time.perf_counter()
+            if profile:
+                print("   where they go (cumulative seconds of the loader's functions):")
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(r"pipelines/inputs/", 12)
+            started, cpu = time.perf_counter(), time.process_time()
             weekly = history.weekly_sales(db, update, inputs.as_of)
-            print(f"2. history -> weekly sales ({len(weekly):,} sku-weeks):{' ' * 17}{time.perf_counter() - started:6.2f} s")
-            started = time.perf_counter()
+            print(f"2. history -> weekly sales ({len(weekly):,} sku-weeks):{' ' * 17}{time.perf_counter() - started:6.2f} s "
+                  f"(CPU {time.process_time() - cpu:.2f} s)")
+            started, cpu = time.perf_counter(), time.process_time()
             with connect(db) as con:
                 con.begin()
                 history.write_history(con, update, datetime.datetime.now())
                 con.commit()
             write_seconds = time.perf_counter() - started
             print(f"3. history write (days from {update.replace_from} replaced, one transaction):"
-                  f"{' ' * 6}{write_seconds:6.2f} s")
+                  f"{' ' * 6}{write_seconds:6.2f} s (CPU {time.process_time() - cpu:.2f} s)")
             print(f"pull + checks + history write: {pull_seconds + write_seconds:6.2f} s (target <= 5 s)")
         print(f"peak memory (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB")
     finally:

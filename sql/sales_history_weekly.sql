@@ -4,7 +4,9 @@
 -- (Parquet at $skus_path), and the pulled days (Parquet at $path): as sql/sales_history_delete.sql
 -- and sql/sales_history_insert.sql leave it. The same weekly rule as sql/sales_weekly_aggregate.sql:
 -- complete ISO weeks (Monday) ending on or before $as_of, only weeks with sales rows, weekly totals
--- below zero (net returns) clipped at 0.
+-- below zero (net returns) clipped at 0. Unordered: storage/history.py `weekly_sales` sorts the
+-- sku-weeks in pandas (20,000 SKUs, 3.1 M sku-weeks: the query takes 1.4 s CPU unordered, 2.5 s
+-- with ORDER BY sku, week; the pandas sort 0.4 s).
 with outside as (
     select sku, "date" as day, quantity
     from sales_history
@@ -45,6 +47,5 @@ final as (
         greatest(net_quantity, 0) as quantity
     from weekly
     where week + 6 <= cast($as_of as date)
-    order by sku, week
 )
 select * from final
