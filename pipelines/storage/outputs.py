@@ -57,17 +57,19 @@ def demand_weekly_table(sales: DemandMatrix, in_stock_share: np.ndarray, demand_
     share = in_stock_share[sku_index, week_index]
     from_inference = (np.zeros(len(sku_index), dtype=bool) if inferred is None
                       else np.asarray(inferred, dtype=bool)[sku_index, week_index])
-    source = np.where(share < 1.0, np.where(from_inference, "inferred", "stock_history"), None)
-    return pd.DataFrame({
+    source = np.full(len(share), None, dtype=object)
+    source[(share < 1.0) & from_inference] = "inferred"
+    source[(share < 1.0) & ~from_inference] = "stock_history"
+    return pd.DataFrame({  # fresh arrays: no copy (millions of rows at 100,000 SKUs)
         "sku": sales.skus[sku_index],
         "week": sales.weeks.values[week_index],
         "sales": sales.quantity[sku_index, week_index],
-        "in_stock_share": in_stock_share[sku_index, week_index],
+        "in_stock_share": share,
         "demand_estimate": demand_estimate[sku_index, week_index],
         "censored": censored[sku_index, week_index],
         "unmet_demand": np.asarray(unmet_demand, dtype=object)[sku_index],
-        "stockout_source": source.astype(object),
-    })
+        "stockout_source": source,
+    }, copy=False)
 
 
 def data_quality_table(inputs: LoadedInputs, extra_notes: list[DataQualityNote] | None = None) -> pd.DataFrame:
