@@ -13,11 +13,12 @@ and CPU seconds of this process (DuckDB's threads; steadier than wall time on a 
      new ones, the old table dropped and the new one renamed, in the transaction;
    - the export to a DuckDB file (ATTACH) instead of Parquet, and the insert from it;
 2. history -> weekly sales (sql/sales_history_weekly.sql after an incremental pull of the last 21
-   days): the query ordered in DuckDB (`order by sku, week`) vs unordered and sorted in pandas
-   (what `storage.history.weekly_sales` does), and under DuckDB settings (threads = 1,
-   preserve_insertion_order = false, memory_limit = 1GB).
+   days): ordered by the text sku and week (before), by each sku's rank and week (the query now),
+   unordered and sorted in pandas, and under DuckDB settings (threads = 1,
+   preserve_insertion_order = false, memory_limit = 1GB). The frames must be equal (else flagged).
 
     .venv/bin/python benchmarks/history_speed.py --skus 20000
+    .venv/bin/python benchmarks/history_speed.py --skus 100000 --weekly-only --repeat 2
 """
 
 from __future__ import annotations
@@ -102,27 +103,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--weekly-only", action="store_true",
+                        help="skip the export and write options (the history is written once) and time step 2 only")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="safestock-history-speed-"))
     try:
         path, skus_path, rows = _pulled(folder, args.skus)
         print(f"{args.skus:,} SKUs, {FIRST_DAY} .. {LAST_DAY}: {rows:,} sku-days")
+        if args.weekly_only:
+            with connect(folder / "history.duckdb") as con:
+                con.begin()
+                _write_options(folder, path, skus_path)["delete + insert (write_history)"](con)
+                con.commit()
         export: dict[str, list[tuple[float, float]]] = {"Parquet (sql/sales_history_export.sql)": [],
                                                        "DuckDB file (ATTACH, create table)": []}
         with duckdb.connect() as con:
             con.execute(f"create temp table sales_daily as select sku, \"date\" as day, quantity, lines "
                         f"from read_parquet('{path}')")
-            for run in range(args.repeat):
+            for run in range(0 if args.weekly_only else args.repeat):
                 export["Parquet (sql/sales_history_export.sql)"].append(_timed(lambda: con.execute(
                     sql("sales_history_export"), {"path": str(folder / "export.parquet")})))
                 (folder / "pulled.duckdb").unlink(missing_ok=True)
                 export["DuckDB file (ATTACH, create table)"].append(_timed(lambda: con.execute(
                     f"attach '{folder / 'pulled.duckdb'}' as pulled; create table pulled.sales_daily as "
                     "select sku, day as \"date\", quantity, lines from sales_daily; detach pulled")))
-        print("export of the validated sku-days by the loader:")
-        for label, figures in export.items():
-            _report(label, figures)
-        options = _write_options(folder, path, skus_path)
+        options = {} if args.weekly_only else _write_options(folder, path, skus_path)
+        if options:
+            print("export of the validated sku-days by the loader:")
+            for label, figures in export.items():
+                _report(label, figures)
         figures: dict[str, list[tuple[float, float]]] = {f"{label}, {phase}": [] for label in options
                                                          for phase in ("cold", "warm")}
         for run in range(args.repeat):
@@ -134,9 +143,10 @@ def main() -> None:
                         con.execute(f"attach '{folder / 'pulled.duckdb'}' as pulled (read_only)")
                         con.begin()
                         figures[f"{label}, {phase}"].append(_timed(lambda: (option(con), con.commit())))
-        print("1. the file run's history write (one transaction, committed):")
-        for label, runs in figures.items():
-            _report(label, runs)
+        if options:
+            print("1. the file run's history write (one transaction, committed):")
+            for label, runs in figures.items():
+                _report(label, runs)
 
         pulled_from = LAST_DAY - datetime.timedelta(days=20)
         pull = folder / "pull.parquet"
@@ -146,13 +156,17 @@ def main() -> None:
         update = history.describe_pull(pull, "bench", pulled_from, open_end=True,
                                        skus=pd.read_parquet(skus_path)["sku"].tolist())
         parameters = {**update.parameters(), "as_of": LAST_DAY + datetime.timedelta(days=1)}
-        query = sql("sales_history_weekly")
-        ordered = query.replace("\n)\nselect * from final", "\n    order by sku, week\n)\nselect * from final")
-        arms = {"ordered in DuckDB (order by sku, week)": (ordered, None, False),
-                "unordered, sorted in pandas (weekly_sales)": (query, None, True),
-                "ordered, threads = 1": (ordered, "set threads = 1", False),
-                "ordered, preserve_insertion_order = false": (ordered, "set preserve_insertion_order = false", False),
-                "ordered, memory_limit = 1GB": (ordered, "set memory_limit = '1GB'", False)}
+        query = sql("sales_history_weekly")  # ordered by each sku's rank, then week
+        rank_order = "    order by sku_order.sku_rank, weekly.week\n"
+        assert rank_order in query
+        by_text = query.replace(rank_order, "    order by weekly.sku, weekly.week\n")
+        unordered = query.replace(rank_order, "")
+        arms = {"order by sku, week (text sku; before)": (by_text, None, False),
+                "order by sku rank, week (sql/sales_history_weekly.sql)": (query, None, False),
+                "unordered, sorted in pandas": (unordered, None, True),
+                "rank order, threads = 1": (query, "set threads = 1", False),
+                "rank order, preserve_insertion_order = false": (query, "set preserve_insertion_order = false", False),
+                "rank order, memory_limit = 1GB": (query, "set memory_limit = '1GB'", False)}
         weekly: dict[str, list[tuple[float, float]]] = {label: [] for label in arms}
         frames: dict[str, pd.DataFrame] = {}
         for run in range(args.repeat):
@@ -165,7 +179,7 @@ def main() -> None:
                         frame = con.execute(text, parameters).df()
                         frames[label] = frame.sort_values(["sku", "week"], ignore_index=True) if sort else frame
                     weekly[label].append(_timed(read))
-        reference = frames["ordered in DuckDB (order by sku, week)"]
+        reference = frames["order by sku, week (text sku; before)"]
         print(f"2. history -> weekly sales ({len(reference):,} sku-weeks; an incremental pull from {pulled_from}):")
         for label, runs in weekly.items():
             _report(label + ("" if frames[label].equals(reference) else "  DIFFERENT FRAME"), runs)

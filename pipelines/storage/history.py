@@ -138,14 +138,12 @@ def weekly_sales(db_path: Path, update: SalesHistoryUpdate, as_of: pd.Timestamp,
                  wait_seconds: float = 0.0) -> pd.DataFrame:
     """Weekly sales (sku, week, quantity) of the history as it will be once `update` is written
     (`sql/sales_history_weekly.sql`), ordered by sku and week; the database is only read. The run
-    has created the schema (`start_run`) before. The order is made by pandas (a stable sort by sku,
-    then week: the byte order of DuckDB's ORDER BY), cheaper than sorting in the query."""
+    has created the schema (`start_run`) before."""
     from safestock.pipelines.storage.database import connect
 
     with connect(Path(db_path), read_only=True, wait_seconds=wait_seconds) as con:
-        weekly = con.execute(sql("sales_history_weekly"),
-                             {**update.parameters(), "as_of": pd.Timestamp(as_of).date()}).df()
-    return weekly.sort_values(["sku", "week"], ignore_index=True)
+        return con.execute(sql("sales_history_weekly"),
+                           {**update.parameters(), "as_of": pd.Timestamp(as_of).date()}).df()
 
 
 def write_history(con: duckdb.DuckDBPyConnection, update: SalesHistoryUpdate, loaded_at: datetime.datetime) -> None:
