@@ -1,6 +1,6 @@
-"""`history.weekly_sales` returns the sku-weeks ordered by sku, then week, with a fresh 0..n-1 index,
-although its query (sql/sales_history_weekly.sql) no longer sorts: the flow and the tests rely on
-the frame as the ORDER BY gave it (docs/postgres-source.md "Speed")."""
+"""`history.weekly_sales` returns the sku-weeks ordered by sku (byte order), then week, with a fresh
+0..n-1 index, as an ORDER BY sku, week gives them, although its query (sql/sales_history_weekly.sql)
+sorts on each sku's rank among the distinct skus instead of the text (docs/postgres-source.md "Speed")."""
 
 from __future__ import annotations
 
