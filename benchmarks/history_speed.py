@@ -142,7 +142,7 @@ def main() -> None:
                     with connect(db) as con:
                         con.execute(f"attach '{folder / 'pulled.duckdb'}' as pulled (read_only)")
                         con.begin()
-                        figures[f"{label}, {phase}"].append(_timed(lambda: (option(con), con.commit())))
+                        figures[f"{label}, {phase}"].append(_timed(lambda option=option, con=con: (option(con), con.commit())))
         if options:
             print("1. the file run's history write (one transaction, committed):")
             for label, runs in figures.items():

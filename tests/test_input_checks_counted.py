@@ -7,7 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from safestock.pipelines.inputs.checks import MAX_ISSUES_PER_KIND, check_keys, check_values
+from safestock.pipelines.inputs.checks import (
+    MAX_ISSUES_PER_KIND,
+    check_keys,
+    check_values,
+)
 from safestock.pipelines.inputs.contract import TABLES
 from safestock.pipelines.inputs.staging import stage
 
