@@ -251,6 +251,23 @@ ALLOWED_SQL_FORMATTING = {
     # name quoted part by part, or the [source] query the operator wrote (SQL by design, run with the
     # operator's own credentials); `select` is sql/source_postgres_table.sql over quoted identifiers
     ("inputs/postgres.py", "pull.relation"), ("inputs/postgres.py", "select"),
+    # the overrides pulled from the source: the same configured relation, and quoted identifiers
+    ("inputs/postgres_overrides.py", "pull.relation"), ("inputs/postgres_overrides.py", "', '.join(selected)"),
+    # counted value checks: contract-derived check codes over the internal staged table, numbered
+    ("inputs/checks.py", "rows"),
+    ("inputs/checks.py", "'select ' + ', '.join((f'count(*) filter (where {code} = {number})' for number, "
+                         "(_, code, _) in enumerate(checks, start=1))) + f' from {rows}'"),
+    # the optional unit_price column: its quoted contract name or null, in both sales paths
+    ("inputs/load.py", "price"), ("inputs/staging.py", "unit_price"),
+    # the stock-history fast path: contract-derived codes and checks, the Parquet header names bound
+    # as $column_N, constant read options, internal table names, a constant query text
+    ("inputs/stock_fast.py", "', '.join(codes)"), ("inputs/stock_fast.py", "failed"),
+    ("inputs/stock_fast.py", "hours"), ("inputs/stock_fast.py", "items.raw_table"),
+    ("inputs/stock_fast.py", "native_sql"), ("inputs/stock_fast.py", "query"),
+    ("inputs/stock_fast.py", "quote_identifier(rejects)"), ("inputs/stock_fast.py", "scan"),
+    ("inputs/stock_fast.py", "source.parquet_options()"),
+    # stock-out inference: a constant prefix before a SQL file
+    ("inputs/stockout_inference.py", "'create or replace temp table inference_sales as ' + sql('stockout_inference_sales')"),
 }
 SQL_CALLS = {"execute", "executemany", "sql", "query"}
 
