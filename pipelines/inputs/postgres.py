@@ -149,30 +149,36 @@ def connect(uri: str, source: SourceConfig):
                                      f"{_mask(error, password)}") from None
 
 
-def _select_sql(cursor, pull: TablePull, password: str | None) -> tuple[str, pa.Schema]:
+def _select_sql(cursor, pull: TablePull, password: str | None,
+                wanted: list[tuple[str, bool, bool]] | None = None, subject: str | None = None,
+                table: str | None = None) -> tuple[str, pa.Schema]:
     """The SELECT of one table with contract column names (plus the key columns), after checking
     that the table exists and every mapped, required and key column is in it; and the source's
-    columns (Arrow schema)."""
+    columns (Arrow schema). ``wanted``: (contract column, required, read as text) — default the
+    input table's contract columns as they are; ``subject`` / ``table`` name it in messages
+    (default ``input table <table>`` / the input table)."""
     try:
         cursor.execute(f"select * from {pull.relation} as source limit 0")
         schema = cursor.fetch_arrow_table().schema
         available = schema.names
     except Exception as error:
         raise _read_failed(pull, "cannot be read", error, password) from None
-    spec = TABLES[pull.table]
+    if wanted is None:
+        wanted = [(column.name, column.required, False) for column in TABLES[pull.table].columns]
+    subject, table = subject or f"input table {pull.table}", table or pull.table
+    columns = f"(columns: {show(', '.join(available), limit=200)[1:-1]})"
     selected = []
-    for column in spec.columns:
-        name = pull.columns[column.name]
+    for column, required, as_text in wanted:
+        name = pull.columns[column]
         if name in available:
-            selected.append(f"{quote_identifier(name)} as {quote_identifier(column.name)}")
-        elif column.required or column.name in pull.explicit:
+            value = f"cast({quote_identifier(name)} as text)" if as_text else quote_identifier(name)
+            selected.append(f"{value} as {quote_identifier(column)}")
+        elif required or column in pull.explicit:
             raise SourceUnavailableError(
-                f"{pull.name} (input table {pull.table}): column {show(name)} for {pull.table}.{column.name} "
-                f"does not exist (columns: {show(', '.join(available), limit=200)[1:-1]})")
+                f"{pull.name} ({subject}): column {show(name)} for {table}.{column} does not exist {columns}")
     for index, name in enumerate(pull.key):
         if name not in available:
-            raise SourceUnavailableError(f"{pull.name} (input table {pull.table}): key column {show(name)} "
-                                         f"does not exist (columns: {show(', '.join(available), limit=200)[1:-1]})")
+            raise SourceUnavailableError(f"{pull.name} ({subject}): key column {show(name)} does not exist {columns}")
         selected.append(f"{quote_identifier(name)} as {quote_identifier(f'{KEY_PREFIX}{index}')}")
     return sql("source_postgres_table").format(columns=", ".join(selected), relation=pull.relation), schema
 

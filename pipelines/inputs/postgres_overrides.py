@@ -26,15 +26,13 @@ from safestock.pipelines.inputs.overrides import COLUMNS, OVERRIDES_FILE, read_o
 from safestock.pipelines.inputs.postgres import (
     KEY_PREFIX,
     PulledTable,
-    SourceUnavailableError,
     TablePull,
     _password,
     _read_failed,
     _row_key,
+    _select_sql,
     connect,
 )
-from safestock.pipelines.inputs.sources import show
-from safestock.pipelines.sqlfiles import sql
 
 #: The `[source.tables.<name>]` entry that holds the overrides, and the columns it may map.
 OVERRIDES_TABLE = "overrides"
@@ -65,27 +63,11 @@ def pull_overrides(uri: str, source: SourceConfig) -> pd.DataFrame | None:
         return None
     password = _password(source)
     with connect(uri, source) as connection, connection.cursor() as cursor:
+        select, _ = _select_sql(cursor, pull, password,
+                                [(column, column != "note", True) for column in OVERRIDES_SOURCE_COLUMNS],
+                                "planner overrides", "overrides")
         try:
-            cursor.execute(f"select * from {pull.relation} as source limit 0")
-            available = cursor.fetch_arrow_table().schema.names
-        except Exception as error:
-            raise _read_failed(pull, "cannot be read", error, password) from None
-        selected = []
-        for column in OVERRIDES_SOURCE_COLUMNS:
-            name = pull.columns[column]
-            if name in available:
-                selected.append(f"cast({quote_identifier(name)} as text) as {quote_identifier(column)}")
-            elif column != "note" or column in pull.explicit:
-                raise SourceUnavailableError(
-                    f"{pull.name} (planner overrides): column {show(name)} for overrides.{column} does not exist "
-                    f"(columns: {show(', '.join(available), limit=200)[1:-1]})")
-        for index, name in enumerate(pull.key):
-            if name not in available:
-                raise SourceUnavailableError(f"{pull.name} (planner overrides): key column {show(name)} does not "
-                                             f"exist (columns: {show(', '.join(available), limit=200)[1:-1]})")
-            selected.append(f"{quote_identifier(name)} as {quote_identifier(f'{KEY_PREFIX}{index}')}")
-        try:
-            cursor.execute(sql("source_postgres_table").format(columns=", ".join(selected), relation=pull.relation))
+            cursor.execute(select)
             arrow: pa.Table = cursor.fetch_arrow_table()
         except Exception as error:
             raise _read_failed(pull, "read failed", error, password) from None

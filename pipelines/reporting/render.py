@@ -35,7 +35,7 @@ from safestock.pipelines.reporting.data import (
     fetch_planner_data,
     records,
 )
-from safestock.pipelines.reporting.facets import facet_map, risk_status, row_attrs, sku_anchor
+from safestock.pipelines.reporting.facets import facet_map, is_missing, risk_status, row_attrs, sku_anchor
 from safestock.pipelines.reporting.orders import run_orders_dir, supplier_csv_name
 
 TEMPLATES = files("safestock.reports")  # the repository's reports/ folder, shipped as package data
@@ -65,16 +65,6 @@ def kpi_specs(limits: ReportLimits, currency: str | None = None) -> list[KpiSpec
     ]
 
 
-def _is_missing(value: Any) -> bool:
-    """True for None, NaN and NaT."""
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 #: Decimals per format kind: units are whole numbers; money has 2 decimals (prices, order values,
 #: what an order file says) or 0 (money_whole: estimates and large totals); decimal has 1.
 DECIMALS = {"int": 0, "money": 2, "money_whole": 0, "decimal": 1}
@@ -91,7 +81,7 @@ def format_value(value: Any, kind: str = "number") -> str:
     Kinds: int (units), money (2 decimals), money_whole (0 decimals), decimal (1 decimal), pct
     (probabilities and rates as a percent with 1 decimal), number (0 decimals from 100, else 1),
     date (YYYY-MM-DD) or text. A value that rounds to zero never shows a minus sign."""
-    if _is_missing(value):
+    if is_missing(value):
         return "–"
     if kind == "date":
         return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
@@ -109,7 +99,7 @@ def format_value(value: Any, kind: str = "number") -> str:
 def format_change(value: Any, kind: str = "number") -> str:
     """A change vs an earlier value: '+' before a positive one that does not round to zero."""
     text = format_value(value, kind)
-    return f"+{text}" if not _is_missing(value) and value > 0 and any(c in "123456789" for c in text) else text
+    return f"+{text}" if not is_missing(value) and value > 0 and any(c in "123456789" for c in text) else text
 
 
 @pass_context
@@ -122,7 +112,7 @@ def with_currency(context: Any, text: str) -> str:
 
 def raw_value(value: Any) -> str:
     """Machine-readable value for ``data-value`` attributes (sorting, tests); '' if missing."""
-    if _is_missing(value):
+    if is_missing(value):
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10]
@@ -187,7 +177,7 @@ def kpi_cards(data: PlannerData) -> list[dict[str, Any]]:
     for spec in kpi_specs(data.limits, data.run.currency):
         value = data.kpis.get(spec.key)
         previous = data.previous_kpis.get(spec.key) if data.previous_kpis else None
-        change = None if _is_missing(value) or _is_missing(previous) else value - previous
+        change = None if is_missing(value) or is_missing(previous) else value - previous
         trend = "neutral"
         if change and spec.higher_is_worse is not None:
             trend = "worse" if (change > 0) == spec.higher_is_worse else "better"
@@ -231,7 +221,7 @@ def _table_note(frame: pd.DataFrame) -> dict[str, int]:
 def _at_risk_mismatch(kpis: dict[str, Any]) -> int | None:
     """sum(supplier_risk.skus_at_risk) when it differs from the KPI (None when they agree)."""
     pipeline, report = kpis.get("supplier_skus_at_risk"), kpis.get("skus_at_risk")
-    if _is_missing(pipeline) or _is_missing(report) or int(pipeline) == int(report):
+    if is_missing(pipeline) or is_missing(report) or int(pipeline) == int(report):
         return None
     return int(pipeline)
 
@@ -244,7 +234,7 @@ def backtest_summary(data: PlannerData) -> dict[str, Any]:
     replayed = int(total.iloc[0]) if not total.empty else (int(frame["skus"].sum()) if not frame.empty else 0)
     sampled = data.run.skus is not None and not frame.empty and replayed < int(data.run.skus)
     return {
-        "weeks": None if _is_missing(weeks) else int(weeks),
+        "weeks": None if is_missing(weeks) else int(weeks),
         "reforecast_weeks": data.run.backtest_reforecast_weeks
         or PipelineConfig().policy_backtest_reforecast_weeks,
         "skus": replayed,
