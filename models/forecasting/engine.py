@@ -17,7 +17,7 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
    per-step) scale for smooth/erratic ('normal' family); the hurdle (occurrence x shifted count size) model for intermittent/lumpy
    (:mod:`.hurdle`), Poisson / negative binomial where it does not apply.
 5. New SKUs (< 13 weeks): rate from the weeks after the first sale, shrunk toward a pooled
-   first-week-based guess (:func:`new_sku_rate`; the first week is a sale by definition and
+   first-week-based guess (:func:`.new_skus.new_sku_rate`; the first week is a sale by definition and
    would bias the plain mean upward), sd = max(sample sd, rate x pooled CV of
    established smooth/erratic forecasts); 'normal' family if no zero week was seen, else a
    count family with that variance. Inactive SKUs: 0 with sd 0 ('poisson' with mean 0).
@@ -75,6 +75,7 @@ from .intervals import (
     training_dispersion,
 )
 from .metrics import TrainingScales, training_scales
+from .new_skus import new_sku_rate
 from .seasonal import seasonal_indices
 from .trend_test import trend_groups
 from .windows import level_error_weeks as _level_error_weeks
@@ -82,7 +83,6 @@ from .windows import level_error_weeks as _level_error_weeks
 CHUNK_SKUS: int = 4096
 WORKER_THREADS: int = 2
 DEFAULT_CV: float = 0.5
-NEW_PRIOR_WEEKS: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -352,46 +352,6 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
         accuracy=accuracy, coverage=coverage_frame(tally, demand_class, sel.origin_used, thetas),
         level_error_weeks=_level_error_weeks(theta),
     )
-
-
-def new_sku_rate(y: np.ndarray, start: np.ndarray, rows: np.ndarray,
-                 prior_weeks: float = NEW_PRIOR_WEEKS, pool_weeks: int = 13) -> tuple[np.ndarray, np.ndarray]:
-    """Weekly rate and sd of new SKUs ``rows``, corrected for the first-sale selection effect.
-
-    ``start`` is the first sale, so week 1 is positive by construction and its mean
-    ``E[y_1 | y_1 > 0] = lambda / (1 - e^-lambda)`` (Poisson) overstates the rate. Only the weeks
-    after the first are an unselected sample. With ``w`` weeks seen, first-week demand ``f`` and
-    ``S`` the demand of weeks 2..w::
-
-        level = (S + k0 rho f) / (w - 1 + k0),     k0 = prior_weeks (1)
-        rho   = sum_j S_j / sum_j (w_j - 1) f_j
-
-    ``rho f`` is a prior guess of the rate from the first week's size, with ``rho`` the pooled
-    ratio of later weekly demand to first-week demand over every SKU whose listing is observed
-    (``start > 0``) and has >= 2 weeks, using its first ``pool_weeks`` weeks (so established
-    SKUs' launches calibrate it). ``E[S] = (w - 1) lambda`` and ``E[rho f] ~ lambda`` over the
-    pool, so the estimator is unbiased in aggregate; with one week seen it is ``rho f``. Without
-    a pool, ``rho = 1`` (the plain mean of the weeks seen). sd: sample sd of weeks 2..w around
-    ``level`` (0 with fewer than 2 such weeks; the caller applies a CV floor).
-    """
-    n_columns = y.shape[1]
-    cols = np.arange(n_columns)[None, :]
-    first_value = y[np.arange(y.shape[0]), np.minimum(start, n_columns - 1)]
-    pool = (start > 0) & (start < n_columns - 1)
-    if pool.any():
-        later = (cols > start[pool, None]) & (cols < start[pool, None] + pool_weeks)
-        later_sum = np.where(later, y[pool], 0.0).sum(axis=1)
-        denominator = float((later.sum(axis=1) * first_value[pool]).sum())
-        rho = float(later_sum.sum()) / denominator if denominator > 0 else 1.0
-    else:
-        rho = 1.0
-    after = cols > start[rows, None]
-    weeks_after = after.sum(axis=1)
-    total_after = np.where(after, y[rows], 0.0).sum(axis=1)
-    level = (total_after + prior_weeks * rho * first_value[rows]) / (weeks_after + prior_weeks)
-    sq = np.where(after, (y[rows] - level[:, None]) ** 2, 0.0).sum(axis=1)
-    sample_sd = np.where(weeks_after >= 2, np.sqrt(sq / np.maximum(weeks_after - 1, 1)), 0.0)
-    return level, sample_sd
 
 
 def _new_sku_forecasts(y: np.ndarray, start: np.ndarray, demand_class: np.ndarray, mean: np.ndarray,
