@@ -251,8 +251,9 @@ ALLOWED_SQL_FORMATTING = {
     # name quoted part by part, or the [source] query the operator wrote (SQL by design, run with the
     # operator's own credentials); `select` is sql/source_postgres_table.sql over quoted identifiers
     ("inputs/postgres.py", "pull.relation"), ("inputs/postgres.py", "select"),
-    # the overrides pulled from the source: the same configured relation, and quoted identifiers
-    ("inputs/postgres_overrides.py", "pull.relation"), ("inputs/postgres_overrides.py", "', '.join(selected)"),
+    # the overrides pulled from the source: the same `select` (sql/source_postgres_table.sql over
+    # quoted identifiers and the configured relation, built by postgres._select_sql)
+    ("inputs/postgres_overrides.py", "select"),
     # counted value checks: contract-derived check codes over the internal staged table, numbered
     ("inputs/checks.py", "rows"),
     ("inputs/checks.py", "'select ' + ', '.join((f'count(*) filter (where {code} = {number})' for number, "
