@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/closed_loop_worlds.py                     # 2,000 SKUs x 100 replications
     .venv/bin/python benchmarks/closed_loop_worlds.py --skus 5000 --replications 200 --seed 14002
     .venv/bin/python benchmarks/closed_loop_worlds.py --world frozen      # no drift after the run date
+    .venv/bin/python benchmarks/closed_loop_worlds.py --frontier          # + on hand at equal service (~5x loop)
 
 1. **World.** ``--skus`` SKUs, one fifth per true class (seed family 14_000 + ``--seed``; ranges unlike the
    demo generator's): *seasonal* (sine of period 52, amplitude 0.25-0.6, negative binomial noise with
@@ -37,7 +38,10 @@ Printed per true class: SKUs, mean target, achieved cycle service per replenishm
 receipts before which net stock was >= 0, pooled over replications), per-review-period service
 (share of review periods without a stock-out week), fill rate, mean absolute per-SKU miss |cycle
 service - target| (points), average on hand; for the product and the textbook rule; then the
-product by order cover (S - s in weeks of demand) and the zero policies with their reasons. A SKU
+product by order cover (S - s in weeks of demand) and the zero policies with their reasons. ``--frontier``:
+both policies swept over safety-factor offsets on the same draws, and per class the on hand of each at equal
+cycle service (at the class's target and at the product's achieved service) and the ratio product / textbook
+(``closed_loop_frontier.py``). A SKU
 with a zero policy orders nothing (no order line, as in the product): no cycles, its demand counts
 in the fill rate as lost; the textbook rule is not given the SKUs the product does not stock.
 """
@@ -50,12 +54,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import closed_loop_frontier as clf  # a sibling script (its folder is on sys.path when run as a script)
 import numpy as np
 import pandas as pd
-from scipy import stats
-
-from safestock.models.inventory.simulation import discrete_lead_time_pmf, pmf_moments, sequential_driver_pmf
+from safestock.models.inventory.simulation import (
+    discrete_lead_time_pmf,
+    pmf_moments,
+    sequential_driver_pmf,
+)
 from safestock.models.inventory.week_step import initial_state, week_step
+from scipy import stats
 
 CLASSES = ("seasonal", "trending", "erratic", "intermittent", "lumpy")
 SEED_FAMILY = 14_000
@@ -199,7 +207,6 @@ def product_policy(world: World, seed: int, workdir: Path, config_text: str = ""
     (in the world's SKU order) with the product's demand class. ``policy_db``: read the newest run of
     that database instead (a run of the same world and seed, e.g. from ``--workdir``)."""
     import duckdb
-
     from safestock.pipelines.demo.data import write_demo_data
     from safestock.pipelines.flow import weekly_run
     from safestock.pipelines.prefect_server import temporary_prefect_server
@@ -241,15 +248,22 @@ def protection_means(world: World, protection: np.ndarray, first_week: int, week
     return end - cumulative[rows, t + 1]
 
 
-def textbook_levels(world: World, protection: np.ndarray, lead_sd: np.ndarray, first_week: int,
-                    weeks: int, frozen: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(n, weeks) true mu_P and the textbook s = mu_P + z sigma_P (normal on D(L + R)), sigma_P^2 = the
-    true weekly variances summed over P + d^2 sigma_L^2 (d the true rate at the start of the interval)."""
-    mu = protection_means(world, protection, first_week, weeks, frozen)
+def textbook_sigma(world: World, protection: np.ndarray, lead_sd: np.ndarray, first_week: int,
+                   weeks: int, frozen: bool = False) -> np.ndarray:
+    """(n, weeks) the textbook sigma_P: sigma_P^2 = the true weekly variance x P + d^2 sigma_L^2 (d and the
+    variance the true ones at the start of the interval)."""
     mean, var = true_moments(world, _weeks(first_week, weeks + 1, frozen))
     rate = mean[:, 1:weeks + 1]
     var_rate = var[:, 1:weeks + 1]
-    sigma = np.sqrt(protection[:, None] * var_rate + rate**2 * lead_sd[:, None] ** 2)
+    return np.sqrt(protection[:, None] * var_rate + rate**2 * lead_sd[:, None] ** 2)
+
+
+def textbook_levels(world: World, protection: np.ndarray, lead_sd: np.ndarray, first_week: int,
+                    weeks: int, frozen: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(n, weeks) true mu_P and the textbook s = mu_P + z sigma_P (normal on D(L + R)), z = Phi^-1(target),
+    sigma_P from ``textbook_sigma``."""
+    mu = protection_means(world, protection, first_week, weeks, frozen)
+    sigma = textbook_sigma(world, protection, lead_sd, first_week, weeks, frozen)
     z = stats.norm.ppf(world.target)[:, None]
     return mu, np.maximum(mu + z * sigma, 0.0)
 
@@ -319,8 +333,10 @@ def summary_table(world: World, totals: dict[str, np.ndarray], weeks: int, repli
 
 
 def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_mode: str,
-        workdir: Path, config_text: str = "", policy_db: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Everything of the module docstring; returns the tables it prints."""
+        workdir: Path, config_text: str = "", policy_db: Path | None = None,
+        frontier: bool = False) -> dict[str, pd.DataFrame]:
+    """Everything of the module docstring; returns the tables it prints (``frontier``: also the service-stock
+    frontier of ``closed_loop_frontier.py``, product and textbook swept on the same draws)."""
     began = time.perf_counter()
     world = generate_world(skus, seed)
     policy = product_policy(world, seed, workdir, config_text, policy_db)
@@ -352,6 +368,15 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
               "product_true_level": (s[:, None] * ratio * level_fix + never, S[:, None] * ratio * level_fix),
               "textbook": (np.where(stocked[:, None], textbook_s, -np.inf),
                            np.where(stocked[:, None], textbook_s + quantity[:, None] * ratio, 0.0))}
+    if frontier:
+        sigma = textbook_sigma(world, protection, lead_moments[:, 1], HISTORY_WEEKS - 1, total_weeks + 1,
+                               frozen=not drift)[:, 1:]
+        z = stats.norm.ppf(world.target)[:, None]
+        product_sd = np.nan_to_num(policy["protection_demand_sd"].to_numpy(float))
+        swept = {**clf.swept_levels("product", s, quantity, product_sd, ratio, stocked),
+                 **clf.swept_levels("textbook", mu[:, 1:] + z * sigma, quantity, sigma, ratio, stocked)}
+        # offset 0 is the product / textbook policy itself: simulated once
+        levels.update({name: value for name, value in swept.items() if not name.endswith("@+0.00")})
     began = time.perf_counter()
     totals = closed_loop(world, levels, replications, weeks, warmup, seed, drift)
     sim_seconds = time.perf_counter() - began
@@ -367,6 +392,12 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
     tables["zero_policies"] = zero.groupby(["zero_policy_reason", "sold_last_26_weeks"], dropna=False).size().to_frame(
         "skus") if len(zero) else pd.DataFrame({"skus": []})
     tables["timing"] = pd.DataFrame({"seconds": [flow_seconds, sim_seconds]}, index=["flow run", "closed loop"])
+    if frontier:
+        for policy in ("product", "textbook"):
+            totals[clf.swept_name(policy, 0.0)] = totals[policy]
+        tables["frontier_curves"] = clf.frontier_curves(totals, world.true_class, weeks, replications)
+        tables["frontier"] = clf.frontier_table(tables["frontier_curves"],
+                                                pd.Series(world.target).groupby(world.true_class).mean())
     return tables
 
 
@@ -398,13 +429,15 @@ def main(argv: list[str] | None = None) -> dict[str, pd.DataFrame]:
     parser.add_argument("--workdir", type=Path, default=None, help="keep the input folder and database here")
     parser.add_argument("--policy-from", type=Path, default=None,
                         help="take the policy from this database (a flow run of the same world) instead of running")
+    parser.add_argument("--frontier", action="store_true",
+                        help="also the service-stock frontier (closed_loop_frontier.py): on hand at equal service")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 220)
     with tempfile.TemporaryDirectory(prefix="closed_loop_") as scratch:
         workdir = args.workdir or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
         tables = run(args.skus, args.replications, args.weeks, args.warmup, args.seed, args.world, workdir,
-                     args.config.replace("\\n", "\n"), args.policy_from)
+                     args.config.replace("\\n", "\n"), args.policy_from, args.frontier)
     print(f"## Closed loop: {args.skus:,} SKUs x {args.replications} replications x {args.weeks} weeks "
           f"(+{args.warmup} warm-up), world {args.world}, seed {SEED_FAMILY + args.seed}\n")
     for name in ("product_by_class", "product_true_level_by_class", "textbook_by_class", "product_by_order_cover"):
@@ -413,6 +446,13 @@ def main(argv: list[str] | None = None) -> dict[str, pd.DataFrame]:
           f"{compare(tables).round(2).to_string()}\n")
     for name in ("product_class_vs_true", "zero_policies", "timing"):
         print(f"### {name}\n\n{tables[name].round(1).to_string()}\n")
+    if args.frontier:
+        curves = tables["frontier_curves"].pivot_table(index=["group", "offset"], columns="policy",
+                                                       values=["cycle_service", "on_hand"])
+        print(f"### frontier curves (offset = safety-factor shift in sd of the protection demand)\n\n"
+              f"{curves.round(3).to_string()}\n")
+        print(f"### frontier: on hand at equal cycle service (ratio = product / textbook; "
+              f"target ratio <= 0.90)\n\n{tables['frontier'].round(3).to_string()}\n")
     return tables
 
 

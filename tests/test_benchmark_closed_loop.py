@@ -56,9 +56,15 @@ def test_protection_mean_of_a_flat_world_is_rate_times_interval() -> None:
 def test_the_script_runs_the_flow_and_the_closed_loop_at_tiny_size(prefect_harness: None, tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     tables = cl.main(["--skus", "25", "--replications", "3", "--weeks", "20", "--warmup", "5",
-                      "--workdir", str(tmp_path)])
+                      "--workdir", str(tmp_path), "--frontier"])
     shown = capsys.readouterr().out
-    assert "### product vs textbook" in shown and "### zero_policies" in shown
+    assert "### product vs textbook" in shown and "### zero_policies" in shown and "### frontier:" in shown
+    # the frontier's offset-0 points are the product's and the textbook's own runs
+    curves = tables["frontier_curves"].set_index(["policy", "offset", "group"])
+    for policy in ("product", "textbook"):
+        own = tables[f"{policy}_by_class"]
+        assert curves.loc[(policy, 0.0)]["on_hand"].to_numpy() == pytest.approx(own["on_hand"].to_numpy())
+    assert list(tables["frontier"].index) == [*sorted(cl.CLASSES), "all"]
     for name in ("product_by_class", "textbook_by_class"):
         table = tables[name]
         assert list(table.index) == sorted(cl.CLASSES) and table["skus"].sum() == 25
