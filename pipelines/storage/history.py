@@ -16,20 +16,28 @@ The window a pull replaces (`SalesHistoryUpdate.replace_from` .. `replace_to`):
 Only the stored rows of the run's items are replaced (a run over part of the SKUs never erases
 the others' history, as `sales_weekly`).
 
+Beside the days, `sales_history_weekly` keeps each sku-week's total (ISO weeks, Monday: the
+run's weeks, fixed, no setting changes them), maintained by the same write: the weeks the pull
+touches (from the week of `replace_from` to the week of `replace_to`, of the run's items and the
+pulled SKUs) are re-aggregated from the days as the write left them; the other weeks are not read.
+A database whose weekly totals do not cover the history (`sql/sales_history_weekly_sync.sql`:
+written before the table existed) gets them rebuilt from every day by its first write.
+
 A PostgreSQL run plans from the history as it will be after its pull (`weekly_sales`, the weekly
-rule of `sql/sales_weekly_aggregate.sql` in `sql/sales_history_weekly.sql`); a file run plans
+rule of `sql/sales_weekly_aggregate.sql`): from the stored weekly totals with the touched weeks
+re-aggregated (`sql/sales_history_weekly.sql`), or, while they do not cover the history, from every
+stored day (`sql/sales_history_weekly_all_days.sql`); both give the same rows. A file run plans
 from its files, exactly as before the history existed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import dataclasses
 
 import duckdb
 import pandas as pd
@@ -97,9 +105,17 @@ def pull_start(watermark: datetime.date | None, lookback_days: int, full_reload:
     return watermark - datetime.timedelta(days=lookback_days - 1)
 
 
-def _has_history_table(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where table_name = 'sales_history' "
-                            "and database_name = current_database()").fetchone()[0])
+def _has_history_table(con: duckdb.DuckDBPyConnection, name: str = "sales_history") -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where table_name = $name "
+                            "and database_name = current_database()", {"name": name}).fetchone()[0])
+
+
+def weekly_totals_in_sync(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `sales_history_weekly` covers `sales_history` (its stored days add up to the
+    history's rows, `sql/sales_history_weekly_sync.sql`); False without either table."""
+    if not (_has_history_table(con) and _has_history_table(con, "sales_history_weekly")):
+        return False
+    return bool(con.execute(sql("sales_history_weekly_sync")).fetchone()[0])
 
 
 def watermark(db_path: Path, source: str, *, wait_seconds: float = 0.0) -> datetime.date | None:
@@ -136,24 +152,35 @@ def describe_pull(path: Path, source: str, pulled_from: datetime.date | None, *,
 
 def weekly_sales(db_path: Path, update: SalesHistoryUpdate, as_of: pd.Timestamp, *,
                  wait_seconds: float = 0.0) -> pd.DataFrame:
-    """Weekly sales (sku, week, quantity) of the history as it will be once `update` is written
-    (`sql/sales_history_weekly.sql`), ordered by sku and week; the database is only read. The run
-    has created the schema (`start_run`) before."""
+    """Weekly sales (sku, week, quantity) of the history as it will be once `update` is written,
+    ordered by sku and week; the database is only read. From the stored weekly totals with the
+    weeks the update touches re-aggregated (`sql/sales_history_weekly.sql`), or from every stored
+    day while the totals do not cover the history (`sql/sales_history_weekly_all_days.sql`, a
+    database not yet back-filled): the same rows. The run has created the schema (`start_run`) before."""
     from safestock.pipelines.storage.database import connect
 
     with connect(Path(db_path), read_only=True, wait_seconds=wait_seconds) as con:
-        return con.execute(sql("sales_history_weekly"),
-                           {**update.parameters(), "as_of": pd.Timestamp(as_of).date()}).df()
+        query = "sales_history_weekly" if weekly_totals_in_sync(con) else "sales_history_weekly_all_days"
+        return con.execute(sql(query), {**update.parameters(), "as_of": pd.Timestamp(as_of).date()}).df()
 
 
 def write_history(con: duckdb.DuckDBPyConnection, update: SalesHistoryUpdate, loaded_at: datetime.datetime) -> None:
-    """Replace the update's window of `sales_history` by its rows, on `con`'s open transaction
-    (`database.write_run`): committed with the run's outputs or not at all."""
+    """Replace the update's window of `sales_history` by its rows and re-aggregate the weeks it
+    touched in `sales_history_weekly` (`sql/sales_history_weekly_refresh_*.sql`; all weeks,
+    `sql/sales_history_weekly_rebuild.sql`, when the totals did not cover the history before), on
+    `con`'s open transaction (`database.write_run`): committed with the run's outputs or not at all."""
+    in_sync = weekly_totals_in_sync(con)
     window = {"replace_from": update.replace_from, "replace_to": update.replace_to,
               "skus_path": str(update.skus_path)}
     con.execute(sql("sales_history_delete"), window)
     con.execute(sql("sales_history_insert"), {"path": str(update.path), "source": update.source,
                                               "loaded_at": loaded_at})
+    if not in_sync:
+        con.execute(sql("sales_history_weekly_rebuild"))
+        return
+    touched = {**window, "path": str(update.path)}
+    con.execute(sql("sales_history_weekly_refresh_delete"), touched)
+    con.execute(sql("sales_history_weekly_refresh_insert"), touched)
 
 
 def history_notes(notes: list[DataQualityNote], weekly: pd.DataFrame, item_skus: pd.Series,

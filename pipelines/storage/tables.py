@@ -539,6 +539,19 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
                   nullable=False),
             Column("loaded_at", "timestamp", "when the run that wrote the row started, UTC", nullable=False),
         )),
+    OutputTable(
+        "sales_history_weekly", "Weekly totals of `sales_history` (ISO weeks, Monday), kept beside it so a run from "
+        "the history reads sku-weeks instead of re-aggregating every stored day (docs/postgres-source.md, history): "
+        "each run re-aggregates only the weeks its pull touches (the weeks of its replaced days, for its items and "
+        "the SKUs it pulled), in the same transaction as `sales_history`; a database without it is back-filled by "
+        "the first run that writes the history. Every week with a stored day, complete or not, unclipped.",
+        "SKU × ISO week with a stored sales day", ("sku", "week"), per_run=False, columns=(
+            _text("sku", _SKU, nullable=False),
+            _day("week", "Monday of the ISO week", nullable=False),
+            _number("quantity", "the week's stored daily quantities summed (net of returns, may be below 0)",
+                    nullable=False),
+            Column("days", "integer", "stored days of the week (its `sales_history` rows)", nullable=False),
+        )),
 )
 
 RUN_TABLES: tuple[str, ...] = tuple(table.name for table in OUTPUT_TABLES if table.per_run)
