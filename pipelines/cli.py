@@ -111,7 +111,9 @@ def _run_flow(input_dir: Optional[Path], db: Path, reports: Path, as_of: Optiona
 
     The configuration and the input files' structure (files present, readable, required columns, no
     misspelled optional column) are checked first, before Prefect is imported or its server
-    started: such a mistake is reported in about a second. The flow then validates everything else."""
+    started: such a mistake is reported in about a second. The flow then validates everything else.
+    The temporary Prefect server is launched before the flow's modules are imported, so its boot
+    and the imports share the two cores instead of following each other."""
     from safestock.pipelines.inputs import InputValidationError, check_input_structure
 
     allow_extra_columns, config_error = False, None
@@ -134,14 +136,21 @@ def _run_flow(input_dir: Optional[Path], db: Path, reports: Path, as_of: Optiona
     if config_error is not None:
         _config_rejected(config_error)
 
-    from safestock.pipelines.config import ConfigError
-    from safestock.pipelines.flow import ReportsFailedError, configured_flow
-    from safestock.pipelines.inputs.postgres import SourceUnavailableError
-    from safestock.pipelines.prefect_server import temporary_prefect_server
-    from safestock.pipelines.storage import DatabaseBusyError, ForeignTableError, RunInProgressError
+    from safestock.pipelines.prefect_server import launch_prefect_server, temporary_prefect_server
+
+    server = launch_prefect_server()  # boots on the other core while the flow's modules import
+    try:
+        from safestock.pipelines.config import ConfigError
+        from safestock.pipelines.flow import ReportsFailedError, configured_flow
+        from safestock.pipelines.inputs.postgres import SourceUnavailableError
+        from safestock.pipelines.storage import DatabaseBusyError, ForeignTableError, RunInProgressError
+    except BaseException:
+        if server is not None:
+            server.stop()
+        raise
 
     try:
-        with _progress_display() as show, listening(show), temporary_prefect_server():
+        with _progress_display() as show, listening(show), temporary_prefect_server(launched=server):
             summary = configured_flow(workers, dask_address)(input_dir=input_dir, db_path=db, reports_dir=reports, as_of=as_of,
                                  config_path=config, wait_seconds=wait, source=source,
                                  full_reload=full_reload)
