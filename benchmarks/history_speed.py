@@ -1,30 +1,35 @@
-"""Seconds of the sales history's two big statements, with the options measured for issue 15.
+"""Seconds of the sales history's big statements (issue 15, speed): a file run feeding the history,
+and a run from the history turning it into weekly sales.
 
 Builds, in a temporary folder, the sku-day Parquet a file run's loader exports
-(`sql/sales_history_export.sql`) for `--skus` SKUs over `--days` days (about half the days sold,
-as benchmarks/incremental_pull.py), then times each option `--repeat` times, alternating, as wall
-and CPU seconds of this process (DuckDB's threads; steadier than wall time on a loaded machine):
+(`sql/sales_history_export.sql`) for `--skus` SKUs over `--days` days from 2023-11-27 (about half
+the days sold, as benchmarks/incremental_pull.py), then times, `--repeat` times, as wall and CPU
+seconds of this process (DuckDB's threads; steadier than wall time on a loaded machine):
 
-1. the file run's history write, cold (empty table) and warm (the same days stored once already):
-   - `delete + insert`: what `storage.history.write_history` does (sql/sales_history_delete.sql,
-     sql/sales_history_insert.sql);
-   - the same with `preserve_insertion_order = false`;
-   - `rebuild`: a new table filled with the kept rows (anti join on the run's items) UNION ALL the
-     new ones, the old table dropped and the new one renamed, in the transaction;
-   - the export to a DuckDB file (ATTACH) instead of Parquet, and the insert from it;
-2. history -> weekly sales (sql/sales_history_weekly.sql after an incremental pull of the last 21
-   days): ordered by the text sku and week (before), by each sku's rank and week (the query now),
-   unordered and sorted in pandas, and under DuckDB settings (threads = 1,
-   preserve_insertion_order = false, memory_limit = 1GB). The frames must be equal (else flagged).
+1. writing those days into the history (storage/history.py `write_history`, one transaction,
+   committed), cold (empty database) and warm (the same days stored once already), statement by
+   statement: the export of the validated sku-days to Parquet, the days replaced
+   (sql/sales_history_delete.sql, sql/sales_history_insert.sql), then for a file run the weekly
+   totals emptied (sql/sales_history_weekly_clear.sql), for a full database pull of the same days
+   the weekly totals of the touched weeks, here all, re-aggregated
+   (sql/sales_history_weekly_refresh_*.sql: what a file run would pay if it kept them);
+2. history -> weekly sales after an incremental pull of the last 21 days: from every stored day
+   (sql/sales_history_weekly_all_days.sql, the query before the weekly totals, still the fallback of
+   a database not yet back-filled) and from the stored weekly totals (sql/sales_history_weekly.sql).
+   The frames must be equal (else flagged DIFFERENT FRAME). Also the one-time back-fill of the weekly
+   totals of an older database (sql/sales_history_weekly_rebuild.sql).
+
+Peak memory (ru_maxrss) printed at the end.
 
     .venv/bin/python benchmarks/history_speed.py --skus 20000
-    .venv/bin/python benchmarks/history_speed.py --skus 100000 --weekly-only --repeat 2
+    flock /tmp/safestock-big.lock .venv/bin/python benchmarks/history_speed.py --skus 100000 --repeat 1
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import resource
 import shutil
 import statistics
 import tempfile
@@ -37,9 +42,7 @@ import pandas as pd
 from safestock.pipelines.sqlfiles import sql
 from safestock.pipelines.storage import connect, history
 
-FIRST_DAY, LAST_DAY = datetime.date(2023, 11, 27), datetime.date(2026, 11, 22)
-INSERT = ("insert into sales_history by name select sku, \"date\", quantity, 'folder' as source, "
-          "now()::timestamp as loaded_at from {rows}")
+FIRST_DAY = datetime.date(2023, 11, 27)
 
 
 def _timed(work: Callable[[], object]) -> tuple[float, float]:
@@ -50,139 +53,111 @@ def _timed(work: Callable[[], object]) -> tuple[float, float]:
 
 def _report(label: str, figures: list[tuple[float, float]]) -> None:
     walls, cpus = [wall for wall, _ in figures], [cpu for _, cpu in figures]
-    print(f"  {label:58s} wall median {statistics.median(walls):6.2f} s  CPU median {statistics.median(cpus):6.2f} s"
+    print(f"  {label:62s} wall median {statistics.median(walls):6.2f} s  CPU median {statistics.median(cpus):6.2f} s"
           f"  (CPU runs: {', '.join(f'{cpu:.2f}' for cpu in cpus)})", flush=True)
 
 
-def _pulled(folder: Path, skus: int) -> tuple[Path, Path, int]:
-    """The loader's export (Parquet of sku, date, quantity, lines) and the run's items."""
-    path, skus_path = folder / "sales_daily.parquet", folder / "skus.parquet"
-    with duckdb.connect() as con:
-        con.execute("create temp table sales_daily as select sku, day::date as day, (hash(sku, day) % 7)::double "
-                    "as quantity, 1::bigint as lines from (select printf('SKU%07d', i) as sku from range($skus) r(i)) "
-                    "cross join range($first::timestamp, $last::timestamp + interval 1 day, interval 1 day) d(day) "
-                    "where hash(day, sku) % 2 = 0", {"skus": skus, "first": FIRST_DAY, "last": LAST_DAY})
-        con.execute(sql("sales_history_export"), {"path": str(path)})
-        con.execute("copy (select distinct sku from sales_daily) to $path (format parquet)", {"path": str(skus_path)})
-        rows = con.execute("select count(*) from sales_daily").fetchone()[0]
-    return path, skus_path, rows
+def _sales_daily(con: duckdb.DuckDBPyConnection, skus: int, last_day: datetime.date) -> int:
+    """The loader's temp table of validated sku-days (sku, day, quantity, lines)."""
+    con.execute("create temp table sales_daily as select sku, day::date as day, (hash(sku, day) % 7)::double "
+                "as quantity, 1::bigint as lines from (select printf('SKU%07d', i) as sku from range($skus) r(i)) "
+                "cross join range($first::timestamp, $last::timestamp + interval 1 day, interval 1 day) d(day) "
+                "where hash(day, sku) % 2 = 0", {"skus": skus, "first": FIRST_DAY, "last": last_day})
+    return con.execute("select count(*) from sales_daily").fetchone()[0]
 
 
-def _write_options(folder: Path, path: Path, skus_path: Path) -> dict[str, Callable[[duckdb.DuckDBPyConnection], None]]:
-    window = {"replace_from": FIRST_DAY, "replace_to": LAST_DAY, "skus_path": str(skus_path)}
-    parquet = f"read_parquet('{path}')"
-
-    def delete_insert(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(sql("sales_history_delete"), window)
-        con.execute(INSERT.format(rows=parquet))
-
-    def unordered(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("set preserve_insertion_order = false")
-        delete_insert(con)
-        con.execute("set preserve_insertion_order = true")
-
-    def rebuild(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("create table sales_history_new as select * from sales_history limit 0")
-        con.execute(f"insert into sales_history_new select * from sales_history anti join read_parquet('{skus_path}') "
-                    f"as items using (sku) union all select sku, \"date\", quantity, 'folder', now()::timestamp "
-                    f"from {parquet}")
-        con.execute("drop table sales_history")
-        con.execute("alter table sales_history_new rename to sales_history")
-
-    def from_attached(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(sql("sales_history_delete"), window)
-        con.execute(INSERT.format(rows="pulled.sales_daily"))
-
-    return {"delete + insert (write_history)": delete_insert,
-            "delete + insert, preserve_insertion_order = false": unordered,
-            "rebuild: new table, kept UNION ALL new, rename": rebuild,
-            "delete + insert from an attached DuckDB file": from_attached}
+def _feed(update: history.SalesHistoryUpdate, db: Path) -> dict[str, tuple[float, float]]:
+    """One write of `update` into `db`: `history.write_history`'s statements, one transaction."""
+    window = {"replace_from": update.replace_from, "replace_to": update.replace_to, "skus_path": str(update.skus_path)}
+    touched = {**window, "path": str(update.path)}
+    figures = {}
+    with connect(db) as con:
+        con.begin()
+        in_sync = update.keeps_weekly_totals and history.weekly_totals_in_sync(con)
+        figures["days: delete (sql/sales_history_delete.sql)"] = _timed(
+            lambda: con.execute(sql("sales_history_delete"), window))
+        figures["days: insert (sql/sales_history_insert.sql)"] = _timed(lambda: con.execute(
+            sql("sales_history_insert"), {"path": str(update.path), "source": "folder",
+                                          "loaded_at": datetime.datetime.now()}))
+        if not update.keeps_weekly_totals:
+            figures["weekly totals emptied (sql/sales_history_weekly_clear.sql)"] = _timed(
+                lambda: con.execute(sql("sales_history_weekly_clear")))
+        else:
+            assert in_sync, "the weekly totals must cover the history before the write"
+            figures["weekly totals: touched weeks deleted"] = _timed(
+                lambda: con.execute(sql("sales_history_weekly_refresh_delete"), touched))
+            figures["weekly totals: touched weeks re-aggregated"] = _timed(
+                lambda: con.execute(sql("sales_history_weekly_refresh_insert"), touched))
+        figures["commit"] = _timed(con.commit)
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=3 * 364)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--weekly-only", action="store_true",
-                        help="skip the export and write options (the history is written once) and time step 2 only")
     args = parser.parse_args()
+    last_day = FIRST_DAY + datetime.timedelta(days=args.days - 1)
     folder = Path(tempfile.mkdtemp(prefix="safestock-history-speed-"))
     try:
-        path, skus_path, rows = _pulled(folder, args.skus)
-        print(f"{args.skus:,} SKUs, {FIRST_DAY} .. {LAST_DAY}: {rows:,} sku-days")
-        if args.weekly_only:
-            with connect(folder / "history.duckdb") as con:
-                con.begin()
-                _write_options(folder, path, skus_path)["delete + insert (write_history)"](con)
-                con.commit()
-        export: dict[str, list[tuple[float, float]]] = {"Parquet (sql/sales_history_export.sql)": [],
-                                                       "DuckDB file (ATTACH, create table)": []}
+        path = folder / "sales_daily.parquet"
+        export: list[tuple[float, float]] = []
         with duckdb.connect() as con:
-            con.execute(f"create temp table sales_daily as select sku, \"date\" as day, quantity, lines "
-                        f"from read_parquet('{path}')")
-            for run in range(0 if args.weekly_only else args.repeat):
-                export["Parquet (sql/sales_history_export.sql)"].append(_timed(lambda: con.execute(
-                    sql("sales_history_export"), {"path": str(folder / "export.parquet")})))
-                (folder / "pulled.duckdb").unlink(missing_ok=True)
-                export["DuckDB file (ATTACH, create table)"].append(_timed(lambda: con.execute(
-                    f"attach '{folder / 'pulled.duckdb'}' as pulled; create table pulled.sales_daily as "
-                    "select sku, day as \"date\", quantity, lines from sales_daily; detach pulled")))
-        options = {} if args.weekly_only else _write_options(folder, path, skus_path)
-        if options:
-            print("export of the validated sku-days by the loader:")
-            for label, figures in export.items():
-                _report(label, figures)
-        figures: dict[str, list[tuple[float, float]]] = {f"{label}, {phase}": [] for label in options
-                                                         for phase in ("cold", "warm")}
-        for run in range(args.repeat):
-            for label, option in options.items():
+            rows = _sales_daily(con, args.skus, last_day)
+            for _ in range(args.repeat):
+                export.append(_timed(lambda: con.execute(sql("sales_history_export"), {"path": str(path)})))
+            skus = con.execute("select distinct sku from sales_daily order by sku").df()["sku"].tolist()
+        print(f"{args.skus:,} SKUs, {FIRST_DAY} .. {last_day}: {rows:,} sku-days", flush=True)
+        print("1. writing these days into the history (one transaction; cold: empty database, warm: stored once):")
+        _report("export of the validated sku-days (sql/sales_history_export.sql)", export)
+        # a file run (empties the weekly totals), then a full database pull of the same days (keeps them)
+        for kind, open_end in (("file run", False), ("full database pull", True)):
+            update = history.describe_pull(path, "folder", None, open_end=open_end, skus=skus)
+            feed: dict[str, list[tuple[float, float]]] = {}
+            for _ in range(args.repeat):
                 db = folder / "history.duckdb"
                 db.unlink(missing_ok=True)
                 for phase in ("cold", "warm"):
-                    with connect(db) as con:
-                        con.execute(f"attach '{folder / 'pulled.duckdb'}' as pulled (read_only)")
-                        con.begin()
-                        figures[f"{label}, {phase}"].append(_timed(lambda option=option, con=con: (option(con), con.commit())))
-        if options:
-            print("1. the file run's history write (one transaction, committed):")
-            for label, runs in figures.items():
-                _report(label, runs)
+                    for label, figure in _feed(update, db).items():
+                        feed.setdefault(f"{kind}, {phase}: {label}", []).append(figure)
+            for phase in ("cold", "warm"):
+                labels = [label for label in feed if label.startswith(f"{kind}, {phase}")]
+                for label in labels:
+                    _report(label, feed[label])
+                total = [tuple(sum(feed[label][run][part] for label in labels) for part in (0, 1))
+                         for run in range(args.repeat)]
+                _report(f"{kind}, {phase}: the whole write", total)
 
-        pulled_from = LAST_DAY - datetime.timedelta(days=20)
+        pulled_from = last_day - datetime.timedelta(days=20)
         pull = folder / "pull.parquet"
         with duckdb.connect() as con:
             con.execute(f"copy (select * from read_parquet('{path}') where \"date\" >= $day) to '{pull}' "
                         "(format parquet)", {"day": pulled_from})
-        update = history.describe_pull(pull, "bench", pulled_from, open_end=True,
-                                       skus=pd.read_parquet(skus_path)["sku"].tolist())
-        parameters = {**update.parameters(), "as_of": LAST_DAY + datetime.timedelta(days=1)}
-        query = sql("sales_history_weekly")  # ordered by each sku's rank, then week
-        rank_order = "    order by sku_order.sku_rank, weekly.week\n"
-        assert rank_order in query
-        by_text = query.replace(rank_order, "    order by weekly.sku, weekly.week\n")
-        unordered = query.replace(rank_order, "")
-        arms = {"order by sku, week (text sku; before)": (by_text, None, False),
-                "order by sku rank, week (sql/sales_history_weekly.sql)": (query, None, False),
-                "unordered, sorted in pandas": (unordered, None, True),
-                "rank order, threads = 1": (query, "set threads = 1", False),
-                "rank order, preserve_insertion_order = false": (query, "set preserve_insertion_order = false", False),
-                "rank order, memory_limit = 1GB": (query, "set memory_limit = '1GB'", False)}
+        update = history.describe_pull(pull, "bench", pulled_from, open_end=True, skus=skus)
+        parameters = {**update.parameters(), "as_of": last_day + datetime.timedelta(days=1)}
+        arms = {"every stored day (sql/sales_history_weekly_all_days.sql; before)": "sales_history_weekly_all_days",
+                "stored weekly totals (sql/sales_history_weekly.sql; now)": "sales_history_weekly"}
         weekly: dict[str, list[tuple[float, float]]] = {label: [] for label in arms}
         frames: dict[str, pd.DataFrame] = {}
-        for run in range(args.repeat):
-            for label, (text, setting, sort) in arms.items():
+        for _ in range(args.repeat):
+            for label, name in arms.items():
                 with duckdb.connect(str(folder / "history.duckdb"), read_only=True) as con:
-                    if setting:
-                        con.execute(setting)
-
-                    def read(con=con, text=text, sort=sort, label=label) -> None:
-                        frame = con.execute(text, parameters).df()
-                        frames[label] = frame.sort_values(["sku", "week"], ignore_index=True) if sort else frame
+                    def read(con=con, name=name, label=label) -> None:
+                        frames[label] = con.execute(sql(name), parameters).df()
                     weekly[label].append(_timed(read))
-        reference = frames["order by sku, week (text sku; before)"]
+        reference = frames[next(iter(arms))]
         print(f"2. history -> weekly sales ({len(reference):,} sku-weeks; an incremental pull from {pulled_from}):")
         for label, runs in weekly.items():
             _report(label + ("" if frames[label].equals(reference) else "  DIFFERENT FRAME"), runs)
+        rebuild = []
+        for _ in range(args.repeat):
+            with connect(folder / "history.duckdb") as con:
+                con.begin()
+                rebuild.append(_timed(lambda con=con: (con.execute(sql("sales_history_weekly_rebuild")),
+                                                        con.commit())))
+        _report("back-fill of an older database's weekly totals (once)", rebuild)
+        print(f"peak memory (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

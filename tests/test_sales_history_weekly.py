@@ -1,7 +1,8 @@
 """The weekly totals kept beside the sales history (issue 15, speed): `sales_history_weekly` holds
 each sku-week's stored days summed and counted, each write re-aggregates only the weeks its pull
 touched, in the same transaction as `sales_history`, and a run from the history reads them instead
-of every stored day (`history.weekly_sales`). Hand-built pulls over ISO weeks W1 = Mon 2026-02-02 ..
+of every stored day (`history.weekly_sales`); a file run's write empties them (it plans from its
+files) and the next database run rebuilds them. Hand-built pulls over ISO weeks W1 = Mon 2026-02-02 ..
 Sun 02-08, W2 = 02-09 .. 02-15, W3 = 02-16 .. 02-22, W4 = 02-23 .. 03-01; late corrections cross the
 week boundaries (a window starting on a Saturday or a Sunday)."""
 
@@ -115,12 +116,22 @@ def test_weekly_totals_follow_several_pulls_with_late_corrections_across_week_bo
     assert _stored_weekly(db) == _reaggregated(db)
 
     # a file of items A and C covering Wed 02-04 .. Wed 02-11 (two partial weeks): A's 02-05, 02-07 and
-    # 02-08 go, 02-04 = 100 comes; C is new; B is not one of its items and keeps its weeks
+    # 02-08 go, 02-04 = 100 comes; C is new; B is not one of its items and keeps its days. A file run
+    # plans from its files: its write empties the weekly totals instead of re-aggregating them
     fourth = _pull(tmp_path, "p4", [("A", "2026-02-04", 100.0), ("C", "2026-02-11", 6.0)], ["A", "C"], None,
                    open_end=False)
     _write(db, fourth)
+    assert _stored_weekly(db) == []
+    # the next database pull (from Monday 02-23, items A, B, C) reads from the days and rebuilds them
+    fifth = _pull(tmp_path, "p5", [("A", "2026-02-23", 1.0), ("A", "2026-02-24", 3.0)], ["A", "B", "C"],
+                  "2026-02-23")
+    planned = history.weekly_sales(db, fifth, AS_OF)
+    assert _planned(planned) == [("A", "02-02", 101.0), ("A", "02-09", 7.0), ("A", "02-16", 9.0), ("A", "02-23", 4.0),
+                                 ("B", "02-02", 10.0), ("B", "02-09", 0.0), ("C", "02-09", 6.0), ("Z", "02-09", 7.0)]
+    pd.testing.assert_frame_equal(planned, _weekly_from_all_days(db, fifth))
+    _write(db, fifth)
     assert _stored_weekly(db) == [("A", "02-02", 101.0, 2), ("A", "02-09", 7.0, 2), ("A", "02-16", 9.0, 1),
-                                  ("A", "02-23", 1.0, 1), ("B", "02-02", 10.0, 1), ("B", "02-09", -1.0, 1),
+                                  ("A", "02-23", 4.0, 2), ("B", "02-02", 10.0, 1), ("B", "02-09", -1.0, 1),
                                   ("C", "02-09", 6.0, 1), ("Z", "02-09", 7.0, 1)]
     assert _stored_weekly(db) == _reaggregated(db)
 

@@ -21,7 +21,9 @@ run's weeks, fixed, no setting changes them), maintained by the same write: the 
 touches (from the week of `replace_from` to the week of `replace_to`, of the run's items and the
 pulled SKUs) are re-aggregated from the days as the write left them; the other weeks are not read.
 A database whose weekly totals do not cover the history (`sql/sales_history_weekly_sync.sql`:
-written before the table existed) gets them rebuilt from every day by its first write.
+written before the table existed) gets them rebuilt from every day by its first write. A file run
+plans from its files and never reads them: its write empties them (cheaper than re-aggregating the
+weeks of its whole files), and the next database run reads from the days and rebuilds them.
 
 A PostgreSQL run plans from the history as it will be after its pull (`weekly_sales`, the weekly
 rule of `sql/sales_weekly_aggregate.sql`): from the stored weekly totals with the touched weeks
@@ -62,6 +64,9 @@ class SalesHistoryUpdate:
     sku_days: int  # sku-day rows the pull writes
     source_rows: int  # the sales rows (lines) read, behind those sku-days
     pulled_from: datetime.date | None  # the incremental pull's first day (None: a full pull)
+    #: True (a database source, which plans from them): the write keeps `sales_history_weekly` in
+    #: step; False (a file run, which plans from its files): the write empties it instead.
+    keeps_weekly_totals: bool = True
 
     def parameters(self) -> dict[str, object]:
         return {"path": str(self.path), "skus_path": str(self.skus_path), "replace_from": self.replace_from,
@@ -138,7 +143,8 @@ def describe_pull(path: Path, source: str, pulled_from: datetime.date | None, *,
     from `pulled_from` on; a full one from its first day, to its last day for files (`open_end`
     False) or without end for a database; in both, only the stored rows of `skus` (the run's
     items, written beside `path` as `skus.parquet`): a run over part of the SKUs never erases
-    the others' history."""
+    the others' history. A database pull (`open_end`) keeps the weekly totals in step; a file
+    run's write empties them (`keeps_weekly_totals`)."""
     skus_path = Path(path).with_name("skus.parquet")
     pd.DataFrame({"sku": pd.Series(list(skus), dtype=object)}).drop_duplicates().to_parquet(skus_path, index=False)
     with duckdb.connect() as con:
@@ -147,7 +153,7 @@ def describe_pull(path: Path, source: str, pulled_from: datetime.date | None, *,
     replace_from = pulled_from if pulled_from is not None else first_day
     replace_to = None if open_end or replace_from is None else last_day
     return SalesHistoryUpdate(source, Path(path), skus_path, replace_from, replace_to, int(sku_days),
-                              int(source_rows), pulled_from)
+                              int(source_rows), pulled_from, keeps_weekly_totals=open_end)
 
 
 def weekly_sales(db_path: Path, update: SalesHistoryUpdate, as_of: pd.Timestamp, *,
@@ -168,13 +174,20 @@ def write_history(con: duckdb.DuckDBPyConnection, update: SalesHistoryUpdate, lo
     """Replace the update's window of `sales_history` by its rows and re-aggregate the weeks it
     touched in `sales_history_weekly` (`sql/sales_history_weekly_refresh_*.sql`; all weeks,
     `sql/sales_history_weekly_rebuild.sql`, when the totals did not cover the history before), on
-    `con`'s open transaction (`database.write_run`): committed with the run's outputs or not at all."""
-    in_sync = weekly_totals_in_sync(con)
+    `con`'s open transaction (`database.write_run`): committed with the run's outputs or not at all.
+    A file run's update (`keeps_weekly_totals` False) empties the weekly totals instead: it plans
+    from its files and never reads them, and re-aggregating the weeks of three years of files
+    would cost every file run seconds (docs/postgres-source.md "Speed"); the next database run
+    reads from the days and rebuilds them."""
+    in_sync = update.keeps_weekly_totals and weekly_totals_in_sync(con)
     window = {"replace_from": update.replace_from, "replace_to": update.replace_to,
               "skus_path": str(update.skus_path)}
     con.execute(sql("sales_history_delete"), window)
     con.execute(sql("sales_history_insert"), {"path": str(update.path), "source": update.source,
                                               "loaded_at": loaded_at})
+    if not update.keeps_weekly_totals:
+        con.execute(sql("sales_history_weekly_clear"))
+        return
     if not in_sync:
         con.execute(sql("sales_history_weekly_rebuild"))
         return
