@@ -25,7 +25,13 @@ DuckDB's threads, not the PostgreSQL server's -- steadier than wall time on a lo
 the peak memory so far (ru_maxrss) after it. `--profile`: where step 1's seconds go, by the
 loader's functions (cProfile, cumulative).
 
+`--updated-column SHARE`: items, stock and POs get a change-tracking `updated_at` (spread over three
+years) configured as `updated_column`: the warm-up pull stores their snapshots whole in the DuckDB
+file, SHARE of their rows is then changed, and step 1 reads only the changed rows plus the
+look-back and merges them (storage/source_snapshots.py).
+
     .venv/bin/python benchmarks/incremental_pull.py --skus 100000
+    .venv/bin/python benchmarks/incremental_pull.py --skus 100000 --updated-column 0.01
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from safestock.pipelines.inputs import postgres  # noqa: E402
 from safestock.pipelines.inputs.postgres import load_postgres_inputs, pull_tables  # noqa: E402
 from safestock.pipelines.sqlfiles import sql  # noqa: E402
 from safestock.pipelines.storage import connect, history  # noqa: E402
+from safestock.pipelines.storage.source_snapshots import plan_snapshots  # noqa: E402
 from tests import postgres_fixtures as erp  # noqa: E402
 
 PASSWORD_ENV = "SAFESTOCK_BENCH_PG_PASSWORD"
@@ -99,6 +106,32 @@ def _replicate(uri: str, copies: int, source_days: int) -> datetime.date:
     return last
 
 
+#: `--updated-column`: the tables given a change-tracking `updated_at` and the key they merge by.
+TRACKED = {"items": ("item_master", ["item_code"]), "inventory": ("stock_levels", ["item_code"]),
+           "purchase_orders": ("po_lines", ["po_number", "item_code"])}
+
+
+def _track_changes(uri: str, tables: dict, changed_share: float | None) -> None:
+    """`changed_share` None: give items, stock and POs an indexed `updated_at` spread over the last
+    three years and configure it as `updated_column` in `tables`; else touch that share of their
+    rows (`updated_at = now()`), as a week of ERP changes."""
+    import adbc_driver_postgresql.dbapi as postgres_dbapi
+
+    user, rest = uri.split("@", 1)
+    with postgres_dbapi.connect(f"{user}:{erp.PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
+        for table, (name, key) in TRACKED.items():
+            if changed_share is None:
+                cursor.execute(f"alter table erp.{name} add column updated_at timestamptz")
+                cursor.execute(f"update erp.{name} set updated_at = now() - interval '1100 days' * random() "
+                               "- interval '8 days'")
+                cursor.execute(f"create index on erp.{name} (updated_at)")
+                tables[table] |= {"key": key, "updated_column": "updated_at"}
+            else:
+                cursor.execute(f"update erp.{name} set updated_at = now() where random() < {changed_share}")
+        cursor.execute("analyze")
+        connection.commit()
+
+
 def _stored_history(db: Path, skus: list[str], first: datetime.date, last: datetime.date) -> int:
     """`sales_history` of every SKU on about half of the days from `first` to `last`."""
     import pandas as pd
@@ -126,6 +159,9 @@ def main() -> None:
                         help="read purchase orders through a [source] query: open ones and those ordered in the "
                              "last N days (default: the whole table)")
     parser.add_argument("--profile", action="store_true", help="print where the pull + checks' seconds go")
+    parser.add_argument("--updated-column", type=float, default=None, metavar="SHARE",
+                        help="read items, stock and POs incrementally (updated_column, snapshots in DuckDB): "
+                             "the warm-up pull stores them whole, then this share of their rows is changed")
     args = parser.parse_args()
     copies = max(1, args.skus // args.base_skus)
     work = Path(tempfile.mkdtemp(prefix="safestock-incremental-bench-"))
@@ -145,19 +181,31 @@ def main() -> None:
             tables["purchase_orders"]["query"] = (f"select * from erp.po_lines where po_status = 'open' "
                                                   f"or ordered_on > date '{last}' - {args.po_days}")
             print(f"purchase orders: open or ordered in the last {args.po_days} days ([source] query)")
+        if args.updated_column is not None:
+            _track_changes(uri, tables, None)
         source = SourceConfig(password_env=PASSWORD_ENV, tables=tables)
         watermark = last - datetime.timedelta(days=7)  # the history holds everything up to a week ago
         sales_from = history.pull_start(watermark, LOOKBACK_DAYS, False)
         db = work / "safestock.duckdb"
         with tempfile.TemporaryDirectory() as scratch:
             pulled_path = Path(scratch) / "sales_daily.parquet"
-            load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path)  # warm-up
+            snapshots = None
+            if args.updated_column is not None:  # the warm-up is the whole read that stores the snapshots
+                snapshots = plan_snapshots(db, uri, source, full_reload=False)
+            load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path,
+                                 snapshots=snapshots)  # warm-up
+            if args.updated_column is not None:
+                _track_changes(uri, tables, args.updated_column)
+                snapshots = plan_snapshots(db, uri, source, full_reload=False)
+                print(f"incremental read of {', '.join(sorted(snapshots.incremental))} (updated_column; "
+                      f"{args.updated_column:.1%} of their rows changed since the stored snapshots)")
             staged = Path(scratch) / "staged"
             staged.mkdir()
             started = time.perf_counter()
             # pull_tables stages into a folder of Parquet files, or (streaming) into a DuckDB file
             into_file = "database" in inspect.signature(pull_tables).parameters
-            pulled = pull_tables(uri, source, staged / "pulled.duckdb" if into_file else staged, sales_from)
+            pulled = pull_tables(uri, source, staged / "pulled.duckdb" if into_file else staged, sales_from,
+                                 **({"incremental": snapshots.incremental} if snapshots else {}))
             pull_seconds_all = time.perf_counter() - started
             rows = ", ".join(f"{table} {entry.rows if into_file else entry.keys.num_rows:,}"
                              for table, entry in pulled.items())
@@ -173,7 +221,8 @@ def main() -> None:
             profile = cProfile.Profile() if args.profile else None
             if profile:
                 profile.enable()
-            inputs = load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path)
+            inputs = load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path,
+                                          snapshots=snapshots)
             if profile:
                 profile.disable()
             pull_seconds, pull_cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -186,7 +235,7 @@ def main() -> None:
             print(f"1. pull + checks, sales from {sales_from} on ({update.source_rows:,} sales rows, "
                   f"{update.sku_days:,} sku-days; all {len(skus):,} items, stock, POs): {pull_seconds:6.2f} s "
                   f"(CPU {pull_cpu:.2f} s; {_peak()})")
-            print(f"   of which the pull alone into Arrow + Parquet ({rows} rows): {pull_seconds_all:6.2f} s")
+            print(f"   of which the pull alone (record batches into DuckDB) ({rows} rows): {pull_seconds_all:6.2f} s")
             print(f"   of which the sales query alone into Arrow ({sales_rows:,} rows): {sales_seconds:6.2f} s")
             if profile:
                 print("   where they go (cumulative seconds of the loader's functions):")

@@ -1,17 +1,27 @@
-"""Seconds to read and validate the inputs from PostgreSQL vs from the same data as CSV files.
+"""Seconds and memory to read and validate the inputs from PostgreSQL vs from the same data as CSV files.
 
 Starts Debian's PostgreSQL in a temporary folder (as the tests do: tests/postgres_fixtures.py),
-loads a generated demo input into the tests' ERP schema (`erp.*`), then times
-`load_inputs(<csv folder>)` and `load_postgres_inputs(<uri>)` (pull into Arrow + staging as
-Parquet + the same validation), each once after a warm-up pull.
+loads a generated demo input into the tests' ERP schema (`erp.*`), then times (after a warm-up
+pull) the pull alone (`pull_tables`: ADBC record batches streamed into a DuckDB file) and
+`load_postgres_inputs(<uri>)` (pull + every check of an input folder), and `load_inputs(<csv
+folder>)`; wall seconds, the CPU seconds of this process (DuckDB's threads and the driver's, not
+the PostgreSQL server's: steadier than wall time on a loaded machine) and the peak memory
+(ru_maxrss) after each step.
+
+`--base-skus N` (less than `--skus`): generate a demo of N SKUs and copy its ERP tables
+`--skus / N` times in PostgreSQL under suffixed SKU and PO codes (every sales day of every copy:
+`--skus 100000 --base-skus 10000` gives 56 M sales rows without generating them in Python); the
+CSV comparison is then skipped (there is no CSV of the copies).
 
     .venv/bin/python benchmarks/postgres_source.py --skus 10000
+    flock /tmp/safestock-big.lock .venv/bin/python benchmarks/postgres_source.py --skus 100000 --base-skus 10000
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -27,11 +37,42 @@ from safestock.pipelines.inputs.postgres import load_postgres_inputs, pull_table
 from tests import postgres_fixtures as erp  # noqa: E402
 
 
+def _peak() -> str:
+    return f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB"
+
+
+def _replicate(uri: str, copies: int) -> int:
+    """The ERP tables copied `copies` times under SKU (and PO) codes suffixed -00, -01, …; the
+    sales rows of the copies."""
+    import adbc_driver_postgresql.dbapi as postgres_dbapi
+
+    user, rest = uri.split("@", 1)
+    with postgres_dbapi.connect(f"{user}:{erp.PASSWORD}@{rest}") as connection, connection.cursor() as cursor:
+        copy = f"cross join (select lpad(k::text, 2, '0') as k from generate_series(0, {copies - 1}) k) as copies"
+        suffixed = {"item_code": "item_code || '-' || k as item_code", "po_number": "po_number || '-' || k as po_number"}
+        for table in ("item_master", "stock_levels", "po_lines", "order_lines"):
+            cursor.execute("select column_name from information_schema.columns where table_schema = 'erp' "
+                           f"and table_name = '{table}' and column_name <> 'line_id' order by ordinal_position")
+            columns = ", ".join(suffixed.get(name, name) for (name,) in cursor.fetchall())
+            line_id = "row_number() over () as line_id, " if table == "order_lines" else ""
+            cursor.execute(f"create table erp.{table}_copy as select {line_id}{columns} from erp.{table} {copy}")
+            cursor.execute(f"drop table erp.{table}")
+            cursor.execute(f"alter table erp.{table}_copy rename to {table}")
+        cursor.execute("analyze")
+        connection.commit()
+        cursor.execute("select count(*) from erp.order_lines")
+        return cursor.fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=2000)
+    parser.add_argument("--base-skus", type=int, default=None,
+                        help="generate this many SKUs and copy them in PostgreSQL up to --skus (no CSV comparison)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    base = args.base_skus or args.skus
+    copies = max(1, args.skus // base)
     work = Path(tempfile.mkdtemp(prefix="safestock-pg-bench-"))
     shutil.chown(work, "postgres", "postgres") if os.geteuid() == 0 else None
     password_file = work / "password"
@@ -41,31 +82,38 @@ def main() -> None:
     erp._as_postgres(str(erp.POSTGRES_BIN / "initdb"), "-D", str(work / "data"), "-A", "scram-sha-256",
                      "-U", erp.USER, "--pwfile", str(password_file))
     erp._as_postgres(str(erp.POSTGRES_BIN / "pg_ctl"), "-D", str(work / "data"), "-w", "-l", str(work / "log"),
-                     "-o", f"-p {port} -k {work} -c listen_addresses=''", "start")
+                     "-o", f"-p {port} -k {work} -c listen_addresses='' -c shared_buffers=512MB", "start")
     try:
         folder = work / "input"
         started = time.perf_counter()
-        write_demo_data(generate_demo_data(args.skus, seed=args.seed), folder)
+        write_demo_data(generate_demo_data(base, seed=args.seed), folder)
         rows = sum(1 for _ in (folder / "sales.csv").open()) - 1
-        print(f"demo input, {args.skus:,} SKUs, {rows:,} sales rows: {time.perf_counter() - started:.1f} s")
+        print(f"demo input, {base:,} SKUs, {rows:,} sales rows: {time.perf_counter() - started:.1f} s")
         uri = f"postgresql://{erp.USER}@/postgres?host={work}&port={port}"
         started = time.perf_counter()
         erp.load_erp_schema(uri, folder)
-        print(f"ERP schema loaded into PostgreSQL: {time.perf_counter() - started:.1f} s")
+        if copies > 1:
+            rows = _replicate(uri, copies)
+        print(f"ERP schema loaded into PostgreSQL ({base * copies:,} SKUs, {rows:,} sales rows): "
+              f"{time.perf_counter() - started:.1f} s")
         os.environ["SAFESTOCK_BENCH_PG_PASSWORD"] = erp.PASSWORD
         source = SourceConfig(password_env="SAFESTOCK_BENCH_PG_PASSWORD", tables=erp.source_tables_config())
         with tempfile.TemporaryDirectory() as staged:
-            pull_tables(uri, source, Path(staged))  # warm-up (server caches)
-            started = time.perf_counter()
-            pull_tables(uri, source, Path(staged))
-            print(f"pull into Arrow + Parquet staging:   {time.perf_counter() - started:6.2f} s")
-        started = time.perf_counter()
-        from_files = load_inputs(folder)
-        print(f"load_inputs from CSV files:          {time.perf_counter() - started:6.2f} s")
-        started = time.perf_counter()
+            pull_tables(uri, source, Path(staged) / "warm-up.duckdb")  # warm-up (server caches)
+            started, cpu = time.perf_counter(), time.process_time()
+            pulled = pull_tables(uri, source, Path(staged) / "pulled.duckdb")
+            print(f"pull, record batches streamed into DuckDB ({pulled['sales'].rows:,} sales rows): "
+                  f"{time.perf_counter() - started:6.2f} s (CPU {time.process_time() - cpu:.2f} s); {_peak()}")
+        started, cpu = time.perf_counter(), time.process_time()
         from_source = load_postgres_inputs(uri, source)
-        print(f"load_postgres_inputs (pull+checks):  {time.perf_counter() - started:6.2f} s")
-        assert from_source.sales_weekly.equals(from_files.sales_weekly)
+        print(f"load_postgres_inputs (pull + checks): {time.perf_counter() - started:6.2f} s "
+              f"(CPU {time.process_time() - cpu:.2f} s); {_peak()}")
+        if copies == 1:
+            started, cpu = time.perf_counter(), time.process_time()
+            from_files = load_inputs(folder)
+            print(f"load_inputs from CSV files:           {time.perf_counter() - started:6.2f} s "
+                  f"(CPU {time.process_time() - cpu:.2f} s)")
+            assert from_source.sales_weekly.equals(from_files.sales_weekly)
     finally:
         erp._as_postgres(str(erp.POSTGRES_BIN / "pg_ctl"), "-D", str(work / "data"), "-m", "fast", "stop")
         shutil.rmtree(work, ignore_errors=True)

@@ -50,6 +50,7 @@ Example ``safestock.toml`` (every key optional)::
     password_env = "PGPASSWORD"
     lookback_days = 14                  # each pull re-reads this many days before the history's newest
 
+    full_refresh_runs = 4               # tables with an updated_column: read whole every 4th run (deletions)
     [source.tables.sales]
     table = "erp.order_lines"           # or query = "select ... from ..."
     key = ["line_id"]                   # source columns naming a row in messages
@@ -169,7 +170,10 @@ class InputsConfig:
 
 
 #: Keys of one `[source.tables.<table>]` entry (docs/postgres-source.md).
-SOURCE_TABLE_KEYS: tuple[str, ...] = ("table", "query", "columns", "key")
+SOURCE_TABLE_KEYS: tuple[str, ...] = ("table", "query", "columns", "key", "updated_column")
+#: The input tables that may be read incrementally through a change-tracking `updated_column`
+#: (pipelines/storage/source_snapshots.py); the sales have their own history.
+SNAPSHOT_TABLES: tuple[str, ...] = ("suppliers", "items", "inventory", "purchase_orders")
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,12 @@ class SourceConfig:
     their contract name) and ``key`` (source columns that name a row in messages).
     ``lookback_days``: a run pulls only the sales dated after the history's watermark (its newest
     day from this source) minus this many days; they replace the stored days from there on (late
-    corrections). ``full_reload``: pull every sales row, as the first run does (``run --full-reload``)."""
+    corrections). ``full_reload``: pull every sales row, as the first run does (``run --full-reload``),
+    and read every other table whole. A table of ``SNAPSHOT_TABLES`` with ``updated_column`` (a
+    date or timestamp column the source sets on every insert and update) is read incrementally:
+    the rows changed since the last pull minus ``lookback_days``, merged by key into the snapshot
+    kept in DuckDB; ``full_refresh_runs``: every this many runs it is read whole again (rows deleted
+    at the source disappear; 0 = only on ``full_reload``)."""
 
     uri: str | None = None
     password_env: str = "PGPASSWORD"
@@ -191,6 +200,7 @@ class SourceConfig:
     lookback_days: int = 14
     full_reload: bool = False
 
+    full_refresh_runs: int = 4
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -252,6 +262,10 @@ def _source_config(values: Any, where: str) -> SourceConfig:
     if not isinstance(source.full_reload, bool):
         raise ConfigError(f"{where}: full_reload must be true or false, not {source.full_reload!r}")
     if not isinstance(source.tables, dict):
+    if (isinstance(source.full_refresh_runs, bool) or not isinstance(source.full_refresh_runs, int)
+            or source.full_refresh_runs < 0):
+        raise ConfigError(f"{where}: full_refresh_runs must be a whole number of runs >= 0 (0 = never), "
+                          f"not {source.full_refresh_runs!r}")
         raise ConfigError(f"{where}: tables must be a table ([source.tables.<table>])")
     for table, entry in source.tables.items():
         at = f"{where} tables.{table}"
@@ -277,6 +291,12 @@ def _source_config(values: Any, where: str) -> SourceConfig:
         if not isinstance(key, list) or not all(isinstance(name, str) and name for name in key):
             raise ConfigError(f"{at}.key: must be a list of source column names")
     return source
+        if "updated_column" in entry:
+            if table not in SNAPSHOT_TABLES:
+                raise ConfigError(f"{at}.updated_column: only {', '.join(SNAPSHOT_TABLES)} are read incrementally "
+                                  "(the sales through their history, [source] lookback_days)")
+            if not (isinstance(entry["updated_column"], str) and entry["updated_column"].strip()):
+                raise ConfigError(f"{at}.updated_column: must name the source's change-tracking column")
 
 
 def load_config(path: Path | None) -> PipelineConfig:

@@ -29,6 +29,7 @@ from safestock.pipelines.inputs.postgres_overrides import pull_overrides
 from safestock.pipelines.reporting import artifacts
 from safestock.pipelines.storage import RunSummary, history
 from safestock.pipelines.storage.forecast_cache import forecast_cache_dir, prune_forecast_cache
+from safestock.pipelines.storage.source_snapshots import plan_snapshots
 from safestock.pipelines.storage.outputs import assemble_outputs, history_window_notes
 from safestock.pipelines.tasks.forecast import forecast_all, price_matrix, unit_costs
 from safestock.pipelines.tasks.inputs import (
@@ -86,11 +87,14 @@ def weekly_run(
     with storage.run_lock(db_path, wait_seconds):
         prune_forecast_cache(forecast_cache_dir(db_path))  # under the lock: no run of this db reads it
         # a validation error stops here: nothing written
+        reload_all = full_reload or config.source.full_reload
         plan = history.plan_pull(db_path, str(input_dir) if source_uri is None else source_uri,
                                  from_database=source_uri is not None, lookback_days=config.source.lookback_days,
-                                 full_reload=full_reload or config.source.full_reload, wait_seconds=wait_seconds)
+                                 full_reload=reload_all, wait_seconds=wait_seconds)
         inputs = (load_task(Path(input_dir), as_of, config.inputs, plan.path) if source_uri is None
-                  else pull_task(source_uri, as_of, config, plan.sales_from, plan.path))
+                  else pull_task(source_uri, as_of, config, plan.sales_from, plan.path,  # snapshots: updated_column
+                                 plan_snapshots(db_path, source_uri, config.source, full_reload=reload_all,
+                                                wait_seconds=wait_seconds)))
         overrides = (read_overrides(Path(input_dir)) if source_uri is None  # [source.tables.overrides]
                      else pull_overrides(source_uri, config.source))
         run = storage.start_run(db_path, inputs.as_of, str(input_dir) if source_uri is None else source_uri,

@@ -246,7 +246,16 @@ ALLOWED_SQL_FORMATTING = {
     ("inputs/staging.py", "', '.join(code_names)"), ("inputs/staging.py", "', '.join(codes)"),
     ("inputs/staging.py", "'line' if line != 'null' else 'null'"), ("inputs/staging.py", "counts"),
     ("inputs/staging.py", "scan"), ("inputs/load.py", "scan"),
-    ("inputs/staging.py", "source.parquet_line()"), ("inputs/staging.py", "source.parquet_options()"),
+    ("inputs/staging.py", "source.parquet_line()"),
+    # a typed input's FROM item (sources.Source.reader_sql): read_parquet($path, constant options), or
+    # a pulled PostgreSQL table, `pulled."<contract table>"` (loader-built, quoted); its DESCRIBE
+    ("inputs/staging.py", "source.reader_sql()"), ("inputs/stock_fast.py", "source.reader_sql(row_numbers=False)"),
+    ("inputs/sources.py", "relation"),
+    # source snapshots (storage/source_snapshots.py): quoted internal table names built from contract
+    # table names (`source_snapshot_items`, `stored."source_snapshot_items"`) and the key match over
+    # the quoted internal key columns "__row_key_N"
+    ("storage/source_snapshots.py", "changed"), ("storage/source_snapshots.py", "key_match"),
+    ("storage/source_snapshots.py", "quote_identifier(table)"), ("storage/source_snapshots.py", "snapshot"),
     # the PostgreSQL source (run by the source server, not DuckDB): `relation` is a configured table
     # name quoted part by part, or the [source] query the operator wrote (SQL by design, run with the
     # operator's own credentials); `select` is sql/source_postgres_table.sql over quoted identifiers
@@ -266,7 +275,6 @@ ALLOWED_SQL_FORMATTING = {
     ("inputs/stock_fast.py", "hours"), ("inputs/stock_fast.py", "items.raw_table"),
     ("inputs/stock_fast.py", "native_sql"), ("inputs/stock_fast.py", "query"),
     ("inputs/stock_fast.py", "quote_identifier(rejects)"), ("inputs/stock_fast.py", "scan"),
-    ("inputs/stock_fast.py", "source.parquet_options()"),
     # stock-out inference: a constant prefix before a SQL file
     ("inputs/stockout_inference.py", "'create or replace temp table inference_sales as ' + sql('stockout_inference_sales')"),
 }

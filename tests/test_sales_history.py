@@ -345,10 +345,10 @@ def test_an_incremental_pull_reads_the_days_from_its_first_day_on_for_date_text_
     del tables["sales"]["table"]
     tables["sales"]["query"] = f"select line_id, item_code, {date_sql} as order_date, qty from erp.order_lines"
     first = history_source["cutoff"] - 20 * DAY
-    pull_tables(history_source["uri"], SourceConfig(password_env=PASSWORD_ENV, tables=tables), tmp_path, first)
-    with duckdb.connect() as con:
-        pulled = con.execute("select count(*), min(cast(cast(date as timestamp) as date)) from read_parquet($p)",
-                             {"p": str(tmp_path / "sales.parquet")}).fetchone()
+    pull_tables(history_source["uri"], SourceConfig(password_env=PASSWORD_ENV, tables=tables), tmp_path / "pulled.duckdb",
+                first)
+    with duckdb.connect(str(tmp_path / "pulled.duckdb"), read_only=True) as con:
+        pulled = con.execute("select count(*), min(cast(cast(date as timestamp) as date)) from sales").fetchone()
     with _pg(history_source["uri"]) as cursor:
         cursor.execute("select count(*), min(order_date) from erp.order_lines where order_date >= cast($1 as date)",
                        (first.isoformat(),))

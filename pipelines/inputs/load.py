@@ -41,8 +41,10 @@ from safestock.pipelines.inputs.plausibility import plausibility_notes
 from safestock.pipelines.inputs.sources import (
     check_extra_columns,
     file_name,
+    PULLED_SUFFIX,
     find_input_files,
     read_header,
+    read_relation_header,
     sha256,
 )
 from safestock.pipelines.inputs.staging import StagedTable, sales_fast, stage
@@ -241,6 +243,18 @@ def check_sales_age(sales_file: str, last_sales_day: pd.Timestamp | None, as_of:
         "table of the --config file")]
 
 
+def _pulled_relations(con: duckdb.DuckDBPyConnection, database: Path,
+                      issues: list[ValidationIssue]) -> dict[str, object]:
+    """The input tables of a pulled DuckDB file, attached read-only as `pulled`: contract table ->
+    its checked header (`sources.read_relation_header`; None after an issue)."""
+    con.execute("attach $path as pulled (read_only)", {"path": str(database)})
+    present = {row[0] for row in con.execute(
+        "select table_name from duckdb_tables() where database_name = 'pulled'").fetchall()}
+    return {table: read_relation_header(con, TABLES[table], Path(f"{table}{PULLED_SUFFIX}"),
+                                        f"pulled.{quote_identifier(table)}", issues)
+            for table in TABLES if table in present}
+
+
 def _cores() -> int:
     """CPU cores this process may use (DuckDB threads)."""
     try:
@@ -266,11 +280,12 @@ def check_input_structure(input_dir: Path, *, allow_extra_columns: bool = False)
         raise InputValidationError(issues)
 
 
-def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
+def load_inputs(input_dir: Path | None, as_of: datetime.date | None = None, *,
                 memory_limit: str = "2GB", allow_extra_columns: bool = False,
                 max_sales_age_days: int | None = None,
                 sales_history_path: Path | None = None,
-                unmet_demand: str = "backorder", infer_stockouts: bool = True) -> LoadedInputs:
+                unmet_demand: str = "backorder", infer_stockouts: bool = True,
+                pulled_database: Path | None = None) -> LoadedInputs:
     """Load, validate and type the input folder; raise InputValidationError with all issues.
 
     `allow_extra_columns`: a column that looks like a misspelled optional contract column is a
@@ -283,9 +298,16 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
     The optional `stock_history` table becomes `stock_weekly` (None without the file and without
     inferred stock-outs); with `infer_stockouts`, lost-sales SKUs without stock history rows get
     the weeks of their inferred stock-outs there too (`stockout_source` 'inferred' instead of
-    'stock_history'; `stockout_inference`)."""
-    input_dir = Path(input_dir)
-    paths, issues = find_input_files(input_dir)
+    'stock_history'; `stockout_inference`).
+
+    `pulled_database`: a DuckDB file holding the input tables instead of `input_dir` (a PostgreSQL
+    pull streamed into DuckDB, inputs/postgres.py): one table per input table, named like it,
+    with a `__line` column (first row = 2) and `__…` row-key columns; issues name `<table>.pulled`
+    and `files` gives its rows (no file, so no sha256)."""
+    if pulled_database is None:
+        paths, issues = find_input_files(Path(input_dir))
+    else:
+        paths, issues = {}, []
     with ThreadPoolExecutor(max_workers=1) as hasher, \
             tempfile.TemporaryDirectory(prefix="safestock-load-") as spill_dir:
         hashes = {table: hasher.submit(sha256, path) for table, path in paths.items()}
@@ -293,12 +315,20 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                                      "threads": _cores(), "preserve_insertion_order": True})
         con.execute("set enable_progress_bar = false")
         try:
+            relations = {} if pulled_database is None else _pulled_relations(con, pulled_database, issues)
+            if pulled_database is not None:
+                paths = {table: Path(f"{table}{PULLED_SUFFIX}") for table in TABLES if table in relations}
             staged: dict[str, StagedTable] = {}
             for table, path in paths.items():  # TABLES order: items before stock_history
-                if table == "stock_history" and "items" in staged:
-                    staged[table] = stock_history_fast(con, TABLES[table], path, issues, staged["items"])
+                source = relations.get(table)
+                if table in relations and source is None:  # a required column missing: an issue
+                    staged[table] = StagedTable(TABLES[table], file_name(path), set(), 0, structurally_ok=False)
+                elif table == "stock_history" and "items" in staged:
+                    staged[table] = stock_history_fast(con, TABLES[table], path, issues, staged["items"], source)
+                elif table == "sales":
+                    staged[table] = sales_fast(con, TABLES[table], path, issues, source)
                 else:
-                    staged[table] = (sales_fast if table == "sales" else stage)(con, TABLES[table], path, issues)
+                    staged[table] = stage(con, TABLES[table], path, issues, source)
             for table in staged.values():
                 if table.structurally_ok and table.source is None:
                     check_values(con, table, issues)
@@ -348,8 +378,8 @@ def load_inputs(input_dir: Path, as_of: datetime.date | None = None, *,
                                                         in staged.items()}, as_of_stamp)
         finally:
             con.close()
-        files = {table.file_name: {"sha256": hashes[name].result(), "rows": table.rows}
-                 for name, table in staged.items()}
+        files = {table.file_name: {"sha256": hashes[name].result() if name in hashes else None,
+                                   "rows": table.rows} for name, table in staged.items()}
     return LoadedInputs(
         items=frames["items"], suppliers=frames["suppliers"], inventory=frames["inventory"],
         purchase_orders=frames["purchase_orders"], sales_weekly=sales_weekly,

@@ -2,10 +2,13 @@
 
 Each contract table is pulled with one SELECT through ADBC's PostgreSQL driver (binary COPY into
 Arrow, columnar, no per-row Python objects): a configured table or view, or a query, with its
-columns renamed to the contract's (`[source.tables.<table>].columns`). The Arrow tables are
-staged as `<table>.parquet` in a temporary folder and `load_inputs` validates them exactly as an
-input folder, so every check of the contract applies; the issues and notes are then renamed to
-the source (`erp.order_lines`) and the row's key (`line_id=123456`) instead of file and row.
+columns renamed to the contract's (`[source.tables.<table>].columns`). Its Arrow record batches
+stream straight into a DuckDB file in a temporary folder (table `<table>`, each row numbered by
+`__line` and keeping its key columns), so memory is bounded by the batch size, not the table;
+`load_inputs(pulled_database=…)` validates those tables exactly as an input folder, so every
+check of the contract applies; the issues and notes are then renamed to the source
+(`erp.order_lines`) and the row's key (`line_id=123456`, looked up in the pulled table only for
+the rows named) instead of file and row.
 An incremental run pulls only the sales from a first day on (`sales_from`, from the history's
 watermark: storage/history.py), the SELECT filtered on the date by PostgreSQL.
 
@@ -17,29 +20,36 @@ driver message that is passed on.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from safestock.pipelines.config import InputsConfig, SourceConfig
 from safestock.pipelines.inputs.contract import (
     TABLES,
-    DataQualityNote,
     InputValidationError,
     quote_identifier,
 )
-from safestock.pipelines.inputs.sources import show
+from safestock.pipelines.inputs.sources import RELATION_LINE_COLUMN, show
 from safestock.pipelines.sqlfiles import sql
 
 URI_SCHEMES = ("postgresql", "postgres")
 #: How a row is named in messages when `key` is not configured: the contract key, mapped.
 DEFAULT_ROW_KEYS: dict[str, tuple[str, ...]] = {"sales": ("sku", "date")}
 KEY_PREFIX = "__row_key_"
+#: The pulled change-tracking column (`[source.tables.<table>] updated_column`).
+UPDATED_COLUMN = "__updated"
+#: PostgreSQL types a change-tracking column may have (compared with a watermark of its type).
+UPDATED_TYPES: tuple[str, ...] = ("date", "timestamp", "timestamptz")
+#: The DuckDB file the pulled tables stream into (in the pull's temporary folder).
+PULLED_DATABASE = "pulled.duckdb"
 
 
 #: SQLSTATEs of a connection lost in the middle of a pull: class 08 (connection exception) and
@@ -57,11 +67,12 @@ class SourceConnectionLostError(SourceUnavailableError):
     temporary folder), so the flow retries the whole pull with back-off."""
 
 
-def _read_failed(pull: TablePull, what: str, error: Exception, password: str | None) -> SourceUnavailableError:
+def _read_failed(pull: TablePull, what: str, error: Exception, password: str | None,
+                 lost: bool = False) -> SourceUnavailableError:
     """The error of a failed read: `SourceConnectionLostError` when the driver's SQLSTATE says the
-    connection was lost (the flow retries), else `SourceUnavailableError`."""
+    connection was lost, or `lost` (the flow retries), else `SourceUnavailableError`."""
     state = str(getattr(error, "sqlstate", "") or "")
-    lost = state.startswith(CONNECTION_LOST_STATES)
+    lost = lost or state.startswith(CONNECTION_LOST_STATES)
     kind = SourceConnectionLostError if lost else SourceUnavailableError
     return kind(f"{pull.name} (input table {pull.table}): {'connection lost during the pull' if lost else what}: "
                 f"{_mask(error, password)}")
@@ -93,6 +104,8 @@ class TablePull:
     columns: dict[str, str]  # contract column -> source column (every contract column)
     explicit: frozenset[str]  # contract columns mapped in the configuration (must exist)
     key: tuple[str, ...]  # source columns naming a row
+    #: The change-tracking column (`updated_column`, a date or timestamp), pulled as `__updated`.
+    updated: str | None = None
 
 
 def table_pulls(source: SourceConfig) -> list[TablePull]:
@@ -112,7 +125,8 @@ def table_pulls(source: SourceConfig) -> list[TablePull]:
             name = entry.get("table", table)
             relation = ".".join(quote_identifier(part) for part in name.split("."))
         key = tuple(entry.get("key") or (mapping[c] for c in spec.key or DEFAULT_ROW_KEYS.get(table, ())))
-        pulls.append(TablePull(table, name, relation, mapping, frozenset(entry.get("columns", {})), key))
+        pulls.append(TablePull(table, name, relation, mapping, frozenset(entry.get("columns", {})), key,
+                               entry.get("updated_column")))
     return pulls
 
 
@@ -171,6 +185,7 @@ def _select_sql(cursor, pull: TablePull, password: str | None,
     for column, required, as_text in wanted:
         name = pull.columns[column]
         if name in available:
+            as_text = as_text or _is_numeric(schema.field(name))
             value = f"cast({quote_identifier(name)} as text)" if as_text else quote_identifier(name)
             selected.append(f"{value} as {quote_identifier(column)}")
         elif required or column in pull.explicit:
@@ -180,7 +195,38 @@ def _select_sql(cursor, pull: TablePull, password: str | None,
         if name not in available:
             raise SourceUnavailableError(f"{pull.name} ({subject}): key column {show(name)} does not exist {columns}")
         selected.append(f"{quote_identifier(name)} as {quote_identifier(f'{KEY_PREFIX}{index}')}")
+    if pull.updated is not None:
+        if pull.updated not in available:
+            raise SourceUnavailableError(f"{pull.name} ({subject}): updated_column {show(pull.updated)} does not "
+                                         f"exist {columns}")
+        if updated_type(schema, pull) is None:
+            raise SourceUnavailableError(f"{pull.name} ({subject}): updated_column {show(pull.updated)} must be a "
+                                         f"date or timestamp column")
+        if not pull.key:
+            raise SourceUnavailableError(f"{pull.name} ({subject}): updated_column needs a key (the rows are "
+                                         "merged by it): set key")
+        selected.append(f"{quote_identifier(pull.updated)} as {quote_identifier(UPDATED_COLUMN)}")
     return sql("source_postgres_table").format(columns=", ".join(selected), relation=pull.relation), schema
+
+
+def _is_numeric(field: pa.Field) -> bool:
+    """A PostgreSQL `numeric` column: the driver returns its values as text (an opaque Arrow
+    string), and decoding the binary numeric costs the client twice the CPU of the rest of the
+    row, so it is cast to text by the server instead (the same digits: PostgreSQL's numeric output)."""
+    return (field.metadata or {}).get(b"POSTGRESQL:type") == b"numeric"
+
+
+def updated_type(schema: pa.Schema, pull: TablePull) -> str | None:
+    """The PostgreSQL type of the pull's change-tracking column when it is one of UPDATED_TYPES."""
+    kind = (schema.field(pull.updated).metadata or {}).get(b"POSTGRESQL:type", b"").decode()
+    return kind if kind in UPDATED_TYPES else None
+
+
+def _changed_since(select: str, kind: str) -> str:
+    """A table's SELECT restricted to the rows changed from its parameter $1 on (the watermark as
+    ISO text, cast to the column's type `kind`, one of UPDATED_TYPES) minus $2 days
+    (`sql/source_postgres_changed_since.sql`)."""
+    return sql("source_postgres_changed_since").format(pulled=select, since=f"cast($1 as {kind})")
 
 
 def _sales_since(select: str, date_type: pa.DataType) -> str:
@@ -202,111 +248,138 @@ def check_source_structure(uri: str, source: SourceConfig) -> None:
 
 @dataclass
 class PulledTable:
+    """One pulled table: its SELECT and rows; the rows themselves (with `__line` and the key
+    columns) are the table `<table>` of the pulled DuckDB file."""
+
     pull: TablePull
-    keys: pa.Table  # the key columns, row by row as staged
+    rows: int
+    #: The sha256 of the table's SELECT (what a stored snapshot was pulled with).
+    fingerprint: str = ""
+    #: An incremental read (`updated_column`): the rows changed from this watermark minus the
+    #: look-back only, to be merged into the stored snapshot (storage/source_snapshots.py).
+    changed_since: str | None = None
 
 
-def pull_tables(uri: str, source: SourceConfig, folder: Path,
-                sales_from: datetime.date | None = None) -> dict[str, PulledTable]:
-    """Every contract table read into Arrow and staged as `<table>.parquet` in `folder` (contract
-    columns only), its key columns kept in memory for messages. `sales_from`: only the sales
-    dated on or after this day (an incremental pull); None: all."""
+def _numbered(reader: pa.RecordBatchReader, failures: list[Exception]) -> pa.RecordBatchReader:
+    """The reader's record batches with `__line` appended (2, 3, … over the stream: the staging's
+    line convention), streamed batch by batch. A driver error is kept in `failures` (DuckDB, which
+    pulls the batches, re-raises it as its own error, without the SQLSTATE)."""
+    schema = reader.schema.append(pa.field(RELATION_LINE_COLUMN, pa.int64()))
+
+    def batches():
+        line = 2
+        try:
+            for batch in reader:
+                numbers = pa.array(np.arange(line, line + batch.num_rows, dtype=np.int64))
+                yield pa.RecordBatch.from_arrays([*batch.columns, numbers], schema=schema)
+                line += batch.num_rows
+        except Exception as error:
+            failures.append(error)
+            raise
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def stream_into(database: duckdb.DuckDBPyConnection, table: str, cursor, pull: TablePull,
+                select: str, parameters: tuple | None, password: str | None) -> int:
+    """Run `select` on the source and stream its record batches into the new DuckDB table `table`
+    of `database` (`cursor.fetch_record_batch()`: one batch in memory at a time); its rows."""
+    failures: list[Exception] = []
+    try:
+        cursor.execute(select, parameters)
+        reader = _numbered(cursor.fetch_record_batch(), failures)
+        database.from_arrow(reader).create(table)
+    except Exception as error:
+        error = failures[0] if failures else error
+        # an error while streaming reaches us through Arrow, without the driver's SQLSTATE: a
+        # connection that no longer answers was lost in the middle of the pull
+        lost = not hasattr(error, "sqlstate") and not _answers(cursor)
+        raise _read_failed(pull, "read failed", error, password, lost) from None
+    return database.table(table).count("*").fetchall()[0][0]
+
+
+def _answers(cursor) -> bool:
+    """Whether the source connection still answers a query."""
+    try:
+        cursor.execute("select 1")
+        cursor.fetchall()
+    except Exception:  # any driver error: the connection is gone
+        return False
+    return True
+
+
+def pull_tables(uri: str, source: SourceConfig, database: Path,
+                sales_from: datetime.date | None = None, memory_limit: str = "1GB",
+                incremental: dict[str, tuple[str, str]] | None = None) -> dict[str, PulledTable]:
+    """Every contract table streamed from the source into the DuckDB file `database` (a table per
+    contract table: its contract columns, `__line`, the key columns `__row_key_N` and, with an
+    `updated_column`, `__updated`). `sales_from`: only the sales dated on or after this day (an
+    incremental pull); None: all. `incremental`: table -> (fingerprint, watermark as ISO text) of
+    the stored snapshots (storage/source_snapshots.py): a table with an `updated_column` whose
+    SELECT still has that fingerprint is read from the watermark minus `[source] lookback_days`.
+    Memory: one record batch of the driver plus DuckDB's `memory_limit` (beyond it DuckDB writes
+    to the file)."""
     password = _password(source)
+    incremental = incremental or {}
     pulled = {}
-    with connect(uri, source) as connection, connection.cursor() as cursor:
+    with connect(uri, source) as connection, connection.cursor() as cursor, \
+            duckdb.connect(str(database), config={"memory_limit": memory_limit}) as pulled_db:
         for pull in table_pulls(source):
             select, schema = _select_sql(cursor, pull, password)
             parameters = None
+            selected = hashlib.sha256(select.encode()).hexdigest()
+            stored_print, since = incremental.get(pull.table, ("", None))
+            since = since if pull.updated is not None and stored_print == selected else None
             if pull.table == "sales" and sales_from is not None:
                 select = _sales_since(select, schema.field(pull.columns["date"]).type)
                 parameters = (sales_from.isoformat(),)
-            try:
-                cursor.execute(select, parameters)
-                arrow = cursor.fetch_arrow_table()
-            except Exception as error:
-                raise _read_failed(pull, "read failed", error, password) from None
-            key_names = [name for name in arrow.schema.names if name.startswith(KEY_PREFIX)]
-            pq.write_table(arrow.drop_columns(key_names), folder / f"{pull.table}.parquet")
-            pulled[pull.table] = PulledTable(pull, arrow.select(key_names))
+            elif since is not None:
+                select = _changed_since(select, updated_type(schema, pull))
+                parameters = (since, str(source.lookback_days))
+            rows = stream_into(pulled_db, pull.table, cursor, pull, select, parameters, password)
+            pulled[pull.table] = PulledTable(pull, rows, selected, since)
     return pulled
-
-
-def _row_key(table: PulledTable, line: int | None) -> str | None:
-    """`line_id=123456` of a staged row (line = Parquet row + 2, the staging's convention)."""
-    if line is None or not table.pull.key or not 0 <= line - 2 < table.keys.num_rows:
-        return None
-    values = table.keys.slice(line - 2, 1).to_pylist()[0]
-    return ", ".join(f"{name}={show(values[f'{KEY_PREFIX}{index}'])[1:-1]}"
-                     for index, name in enumerate(table.pull.key))
-
-
-def _renamed(text: str, pulled: dict[str, PulledTable]) -> str:
-    for table, entry in pulled.items():
-        text = text.replace(f"{table}.parquet", entry.pull.name)
-    return text
-
-
-def _by_staged_file(pulled: dict[str, PulledTable]) -> dict[str, PulledTable]:
-    """The pulled tables by the name of the Parquet file each was staged as."""
-    return {f"{table}.parquet": entry for table, entry in pulled.items()}
-
-
-def renamed_error(error: InputValidationError, pulled: dict[str, PulledTable]) -> InputValidationError:
-    """The issues of the staged Parquet files named by source table and row key."""
-    by_file = _by_staged_file(pulled)
-    issues = []
-    for issue in error.issues:
-        entry = by_file.get(issue.file)
-        if entry is None:
-            issues.append(issue)
-            continue
-        message = re.sub(r"\(first on line (\d+)\)",
-                         lambda match: f"(first at {_row_key(entry, int(match.group(1)))})",
-                         _renamed(issue.message, pulled))
-        issues.append(replace(issue, file=entry.pull.name, message=message, line=None,
-                              row_key=_row_key(entry, issue.line)))
-    return InputValidationError(issues)
-
-
-def renamed_notes(notes: list[DataQualityNote], pulled: dict[str, PulledTable]) -> list[DataQualityNote]:
-    """The notes of the staged Parquet files named by source table, the first row's key appended."""
-    by_file = _by_staged_file(pulled)
-    renamed = []
-    for note in notes:
-        entry = by_file.get(note.file)
-        if entry is None:
-            renamed.append(note)
-            continue
-        key = _row_key(entry, note.line)
-        renamed.append(replace(note, file=entry.pull.name, line=None,
-                               message=_renamed(note.message, pulled) + (f" (first at {key})" if key else "")))
-    return renamed
 
 
 def load_postgres_inputs(uri: str, source: SourceConfig, as_of: datetime.date | None = None,
                          options: InputsConfig | None = None, memory_limit: str = "2GB",
-                         sales_from: datetime.date | None = None, sales_history_path: Path | None = None):
-    """Pull, stage and validate the input tables from PostgreSQL; `LoadedInputs` as from a folder,
-    its notes and `files` named by source table. Raises `SourceUnavailableError` or
+                         sales_from: datetime.date | None = None, sales_history_path: Path | None = None,
+                         snapshots=None):
+    """Pull (streamed into a DuckDB file in a temporary folder) and validate the input tables
+    from PostgreSQL; `LoadedInputs` as from a folder, its notes and `files` named by source table. Raises `SourceUnavailableError` or
     `InputValidationError` (source tables and row keys). `sales_from`: pull only the sales from
     this day on (None: all); `sales_history_path`: where the validated sku-day sales go as Parquet
-    (`load_inputs`), for `sales_history`."""
+    (`load_inputs`), for `sales_history`. `snapshots` (a `storage.source_snapshots.SnapshotPlan`):
+    the tables with an `updated_column` are read incrementally and merged into their stored
+    snapshots, which are written back, in one transaction, once every check has passed."""
     from safestock.pipelines.inputs.load import load_inputs
+    from safestock.pipelines.inputs.postgres_messages import by_staged_name, renamed_error, renamed_notes
+    from safestock.pipelines.storage import source_snapshots
 
     options = options or InputsConfig()
+    started = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     with tempfile.TemporaryDirectory(prefix="safestock-pull-") as folder:
-        pulled = pull_tables(uri, source, Path(folder), sales_from)
+        database = Path(folder) / PULLED_DATABASE
+        pulled = pull_tables(uri, source, database, sales_from,
+                             incremental=snapshots.incremental if snapshots is not None else None)
+        if snapshots is not None:
+            source_snapshots.merge(database, snapshots, pulled)
         try:
-            inputs = load_inputs(Path(folder), as_of, memory_limit=memory_limit,
+            inputs = load_inputs(None, as_of, memory_limit=memory_limit,
                                  allow_extra_columns=options.allow_extra_columns,
                                  max_sales_age_days=options.max_sales_age_days,
                                  sales_history_path=sales_history_path,
                                  unmet_demand=options.unmet_demand,
-                                 infer_stockouts=options.infer_stockouts)
+                                 infer_stockouts=options.infer_stockouts,
+                                 pulled_database=database)
         except InputValidationError as error:
-            raise renamed_error(error, pulled) from None
-    by_file = _by_staged_file(pulled)
-    inputs.notes = renamed_notes(inputs.notes, pulled)
-    inputs.files = {by_file[name].pull.name if name in by_file else name: value
+            with duckdb.connect(str(database), read_only=True) as pulled_db:
+                raise renamed_error(error, pulled, pulled_db) from None
+        with duckdb.connect(str(database), read_only=True) as pulled_db:
+            inputs.notes = renamed_notes(inputs.notes, pulled, pulled_db)
+        if snapshots is not None:
+            source_snapshots.write(database, snapshots, pulled, started)
+    by_name = by_staged_name(pulled)
+    inputs.files = {by_name[name][1].pull.name if name in by_name else name: value
                     for name, value in inputs.files.items()}
     return inputs

@@ -25,14 +25,13 @@ from safestock.pipelines.inputs.contract import InputValidationError, quote_iden
 from safestock.pipelines.inputs.overrides import COLUMNS, OVERRIDES_FILE, read_overrides
 from safestock.pipelines.inputs.postgres import (
     KEY_PREFIX,
-    PulledTable,
     TablePull,
     _password,
     _read_failed,
-    _row_key,
     _select_sql,
     connect,
 )
+from safestock.pipelines.inputs.postgres_messages import _row_key
 
 #: The `[source.tables.<name>]` entry that holds the overrides, and the columns it may map.
 OVERRIDES_TABLE = "overrides"
@@ -78,7 +77,7 @@ def pull_overrides(uri: str, source: SourceConfig) -> pd.DataFrame | None:
         try:
             return read_overrides(Path(folder))
         except InputValidationError as error:
-            pulled = PulledTable(pull, arrow.select(key_names))
+            keys = arrow.select(key_names)
             raise InputValidationError([
-                replace(issue, file=pull.name, line=None, row_key=_row_key(pulled, issue.line))
+                replace(issue, file=pull.name, line=None, row_key=_row_key(pull, keys, issue.line))
                 if issue.file == OVERRIDES_FILE else issue for issue in error.issues]) from None

@@ -26,6 +26,12 @@ from safestock.pipelines.inputs.contract import (
 from safestock.pipelines.sqlfiles import sql
 
 MAX_VALUE_SHOWN = 60
+#: Column of a pulled table (`Source.relation`) numbering its rows as lines (first row = 2).
+RELATION_LINE_COLUMN = "__line"
+#: Columns of a pulled table whose names start so are not input columns (line, row keys).
+RELATION_INTERNAL_PREFIX = "__"
+#: How issues name a pulled table (`load_inputs(pulled_database=…)`): `sales.pulled`.
+PULLED_SUFFIX = ".pulled"
 MAX_HEADER_BYTES = 1 << 20
 FOLDER_TABLES = ("sales",)  # tables that may also be given as a folder of Parquet files
 #: difflib similarity (2 x matching characters / total characters) from which a column that is not
@@ -129,10 +135,14 @@ class Source:
     path: Path
     header: list[str]
     by_name: dict[str, int]  # contract column -> position in the header
+    #: A table already in DuckDB, read instead of a file (a PostgreSQL pull streamed into an
+    #: attached database: inputs/postgres.py); typed like Parquet, rows numbered by `__line`.
+    relation: str | None = None
 
     @property
     def is_parquet(self) -> bool:
-        return self.path.is_dir() or self.path.name.endswith(".parquet")
+        """A typed, columnar input (Parquet, a Parquet folder or a pulled table): no CSV rejects."""
+        return self.relation is not None or self.path.is_dir() or self.path.name.endswith(".parquet")
 
     @property
     def read_path(self) -> str:
@@ -143,12 +153,23 @@ class Source:
         return ", union_by_name = true, filename = true" if self.path.is_dir() else ""
 
     def parquet_line(self) -> str:
-        """`line` of a Parquet row: first data row = 2; over a folder's files in name order."""
+        """`line` of a Parquet row: first data row = 2; over a folder's files in name order; a
+        pulled table's `__line`."""
+        if self.relation is not None:
+            return quote_identifier(RELATION_LINE_COLUMN)
         return ("row_number() over (order by filename, file_row_number) + 1"
                 if self.path.is_dir() else "file_row_number + 2")
 
+    def reader_sql(self, *, row_numbers: bool = True) -> str:
+        """The FROM item of a typed input, its rows named `record`: `read_parquet($path, …)`
+        (with `file_row_number` when asked), or the pulled table."""
+        if self.relation is not None:
+            return f"{self.relation} as record"
+        numbers = ", file_row_number = true" if row_numbers else ""
+        return f"read_parquet($path{numbers}{self.parquet_options()}) as record"
+
     def parquet_columns(self) -> tuple[list[str], dict[str, object]]:
-        parameters: dict[str, object] = {"path": self.read_path}
+        parameters: dict[str, object] = {} if self.relation is not None else {"path": self.read_path}
         columns = []
         for index, (name, position) in enumerate(self.by_name.items()):
             parameters[f"column_{index}"] = self.header[position]
@@ -177,8 +198,7 @@ class Source:
         if self.is_parquet:
             columns, parameters = self.parquet_columns()
             line_sql = f"{self.parquet_line()} as line, " if line else ""
-            return (f"(select {line_sql}{', '.join(columns)} from read_parquet($path, "
-                    f"file_row_number = true{self.parquet_options()}) as record)", parameters)
+            return f"(select {line_sql}{', '.join(columns)} from {self.reader_sql()})", parameters
         columns = [f"{staged_value_sql(quote_identifier(name))} as {quote_identifier(name)}"
                    for name in self.by_name]
         rejects = (f", store_rejects = true, rejects_table = '{rejects_table}', "
@@ -218,6 +238,25 @@ def read_header(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
                                       f"unreadable file (not a valid {kind} file): "
                                       f"{first_error_line(error)}"))
         return None
+    return _checked_header(spec, path, header, issues)
+
+
+def read_relation_header(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, relation: str,
+                         issues: list[ValidationIssue]) -> Source | None:
+    """`read_header` of a table already in DuckDB (`relation`, e.g. a pulled PostgreSQL table);
+    `path` only names it in issues. Its `__…` columns (line, row keys) are not input columns."""
+    header = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()
+              if not row[0].startswith(RELATION_INTERNAL_PREFIX)]
+    source = _checked_header(spec, path, header, issues)
+    if source is not None:
+        source.relation = relation
+    return source
+
+
+def _checked_header(spec: TableSpec, path: Path, header: list[str],
+                    issues: list[ValidationIssue]) -> Source | None:
+    """The contract columns of a header (each once) and its required columns; None after an issue."""
+    input_name = file_name(path)
     wanted = {column.name for column in spec.columns}
     by_name: dict[str, int] = {}
     for position, name in enumerate(header):

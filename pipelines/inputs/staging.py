@@ -65,7 +65,7 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
             columns, parameters = source.parquet_columns()
             con.execute(sql("load_parquet_stage").format(
                 stage_table=quote_identifier(raw), columns=", ".join(columns),
-                options=source.parquet_options(), line=source.parquet_line()), parameters)
+                reader=source.reader_sql(), line=source.parquet_line()), parameters)
         else:
             columns = [f"{staged_value_sql(quote_identifier(name))} as {quote_identifier(name)}"
                        for name in source.by_name]
@@ -96,12 +96,13 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
 
 
 def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
-               issues: list[ValidationIssue]) -> StagedTable:
+               issues: list[ValidationIssue], source: Source | None = None) -> StagedTable:
     """The big sales table without a staging table: every value check in one aggregate scan
     of the file; when all rows pass, aggregated to `sales_daily` straight from a second scan.
     Any failing row, malformed record or reader error falls back to `stage` (all-VARCHAR
-    staging) so the issues are exactly those of the staged path, with lines."""
-    source = read_header(con, spec, path, issues)
+    staging) so the issues are exactly those of the staged path, with lines. `source`: the
+    already checked header (a pulled table: `sources.read_relation_header`)."""
+    source = source or read_header(con, spec, path, issues)
     if source is None:
         return StagedTable(spec, file_name(path), set(), 0, structurally_ok=False)
     present = set(source.by_name)

@@ -43,11 +43,12 @@ GRID_CELLS_PER_CHUNK = 8_000_000
 
 
 def stock_history_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
-                       issues: list[ValidationIssue], items: StagedTable) -> StagedTable:
+                       issues: list[ValidationIssue], items: StagedTable,
+                       source: Source | None = None) -> StagedTable:
     """The stock history read once and checked (see the module docstring); a `StagedTable` whose
     ``source`` is set (temp table stock_typed, no `raw_stock_history`) when valid, else the
     staged table. Duplicate keys are found by `stock_weekly_fast` (a bitmap over the grid)."""
-    source = read_header(con, spec, path, issues)
+    source = source or read_header(con, spec, path, issues)  # given: a pulled table's checked header
     if source is None:
         return StagedTable(spec, file_name(path), set(), 0, structurally_ok=False)
     if not items.structurally_ok:
@@ -102,8 +103,8 @@ def native_scan(con: duckdb.DuckDBPyConnection, spec: TableSpec, source: Source,
     unknown skus send the file to the staged path, which trims."""
     if spec.row_checks:
         return None
-    parameters: dict[str, object] = {"path": source.read_path}
-    described = con.execute(f"describe select * from read_parquet($path{source.parquet_options()})",
+    parameters: dict[str, object] = {} if source.relation is not None else {"path": source.read_path}
+    described = con.execute(f"describe select * from {source.reader_sql(row_numbers=False)}",
                             parameters).fetchall()
     types = {row[0]: str(row[1]).upper() for row in described}
     columns, failures = [], []
@@ -130,7 +131,7 @@ def native_scan(con: duckdb.DuckDBPyConnection, spec: TableSpec, source: Source,
         elif column.kind == "date":
             checks.append(f"{value} < date '{EARLIEST_DATE}' or {value} >= date '{LATEST_DATE}' + 1")
         failures.append(f"coalesce({' or '.join(f'({check})' for check in checks)}, false)" if checks else "false")
-    source_sql = f"(select {', '.join(columns)} from read_parquet($path{source.parquet_options()}) as record)"
+    source_sql = f"(select {', '.join(columns)} from {source.reader_sql(row_numbers=False)})"
     hours = "cast(stockout_hours as double)" if "stockout_hours" in source.by_name else "null"
     return ({"source": source_sql, "failed": f"cast({' or '.join(failures)} as integer)",
              "day_sql": "cast(\"date\" as date)", "on_hand_sql": "cast(on_hand as double)",

@@ -55,15 +55,17 @@ def _retry_on_connection_lost(task: object, task_run: TaskRun, state: State) -> 
 @task(name="pull-and-validate", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE,
       retry_condition_fn=_retry_on_connection_lost)
 def pull_task(source_uri: str, as_of: date | None, config: PipelineConfig, sales_from: date | None = None,
-              sales_history_path: Path | None = None) -> LoadedInputs:
+              sales_history_path: Path | None = None, snapshots=None) -> LoadedInputs:
     """The inputs read from PostgreSQL (``inputs.postgres``), validated as an input folder; the
-    sales only from ``sales_from`` on when given (an incremental pull)."""
+    sales only from ``sales_from`` on when given (an incremental pull); the tables with an
+    ``updated_column`` only their changed rows, merged into ``snapshots``
+    (``storage.source_snapshots.SnapshotPlan``)."""
     from safestock.pipelines.inputs.postgres import load_postgres_inputs, shown_uri
 
     announce(f"Pulling and validating {shown_uri(source_uri)}"
              + (f" (sales from {sales_from} on)" if sales_from else ""))
     return load_postgres_inputs(source_uri, config.source, as_of, config.inputs, sales_from=sales_from,
-                                sales_history_path=sales_history_path)
+                                sales_history_path=sales_history_path, snapshots=snapshots)
 
 
 @task(name="sales-history", cache_policy=NO_CACHE)

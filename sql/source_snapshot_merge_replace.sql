@@ -1,0 +1,4 @@
+-- The merged table (sql/source_snapshot_merge.sql) takes the place of the pulled rows {changed}
+-- (a quoted input-table name) in the pulled DuckDB file (pipelines/storage/source_snapshots.py).
+drop table {changed};
+alter table merged rename to {changed};
