@@ -49,8 +49,8 @@ Example ``safestock.toml`` (every key optional)::
     uri = "postgresql://planner@erp-db:5432/erp"   # no password here: it comes from password_env
     password_env = "PGPASSWORD"
     lookback_days = 14                  # each pull re-reads this many days before the history's newest
-
     full_refresh_runs = 4               # tables with an updated_column: read whole every 4th run (deletions)
+
     [source.tables.sales]
     table = "erp.order_lines"           # or query = "select ... from ..."
     key = ["line_id"]                   # source columns naming a row in messages
@@ -199,8 +199,8 @@ class SourceConfig:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
     lookback_days: int = 14
     full_reload: bool = False
-
     full_refresh_runs: int = 4
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -261,11 +261,11 @@ def _source_config(values: Any, where: str) -> SourceConfig:
         raise ConfigError(f"{where}: lookback_days must be a whole number of days >= 0, not {source.lookback_days!r}")
     if not isinstance(source.full_reload, bool):
         raise ConfigError(f"{where}: full_reload must be true or false, not {source.full_reload!r}")
-    if not isinstance(source.tables, dict):
     if (isinstance(source.full_refresh_runs, bool) or not isinstance(source.full_refresh_runs, int)
             or source.full_refresh_runs < 0):
         raise ConfigError(f"{where}: full_refresh_runs must be a whole number of runs >= 0 (0 = never), "
                           f"not {source.full_refresh_runs!r}")
+    if not isinstance(source.tables, dict):
         raise ConfigError(f"{where}: tables must be a table ([source.tables.<table>])")
     for table, entry in source.tables.items():
         at = f"{where} tables.{table}"
@@ -290,13 +290,13 @@ def _source_config(values: Any, where: str) -> SourceConfig:
         key = entry.get("key", [])
         if not isinstance(key, list) or not all(isinstance(name, str) and name for name in key):
             raise ConfigError(f"{at}.key: must be a list of source column names")
-    return source
         if "updated_column" in entry:
             if table not in SNAPSHOT_TABLES:
                 raise ConfigError(f"{at}.updated_column: only {', '.join(SNAPSHOT_TABLES)} are read incrementally "
                                   "(the sales through their history, [source] lookback_days)")
             if not (isinstance(entry["updated_column"], str) and entry["updated_column"].strip()):
                 raise ConfigError(f"{at}.updated_column: must name the source's change-tracking column")
+    return source
 
 
 def load_config(path: Path | None) -> PipelineConfig:
