@@ -6,9 +6,13 @@ forecasts every partition with `forecast_demand`, merges, and prints seconds, se
 SKUs and peak memory. The weeks are dated (ISO Mondays from 2023-01-02), so the engine also fits
 its calendar-event model, as in the flow (``--no-calendar`` leaves the dates out). With ``--workers N`` the partitions run on a dask.distributed
 LocalCluster of N worker processes (the same engine the flow's DaskTaskRunner uses).
+``--global-model`` also offers the global gradient-boosted candidate (``[forecast] global_model``,
+docs/forecasting.md §2.2). Printed: wall seconds, CPU seconds of this process (user + system, all
+threads; serial runs only: Dask workers are other processes) and peak RSS.
 
     python benchmarks/scaling.py --skus 10000 100000
     python benchmarks/scaling.py --skus 1000000 --partition-size 50000 --workers 2
+    python benchmarks/scaling.py --skus 20000 --global-model
 """
 
 from __future__ import annotations
@@ -45,24 +49,36 @@ def synthetic_weekly_demand(n_skus: int, seed: int) -> tuple[np.ndarray, np.ndar
     return skus, demand, start
 
 
-def forecast_partition(skus: np.ndarray, history: np.ndarray, start: np.ndarray, week_starts: np.ndarray | None):
-    return forecast_demand(skus, history, start, 26, None, week_starts=week_starts)
+def forecast_partition(skus: np.ndarray, history: np.ndarray, start: np.ndarray, week_starts: np.ndarray | None,
+                       global_model: bool = False):
+    return forecast_demand(skus, history, start, 26, None, week_starts=week_starts, global_model=global_model)
 
 
-def run(n_skus: int, partition_size: int, client, week_starts: np.ndarray | None) -> float:
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(n_skus: int, partition_size: int, client, week_starts: np.ndarray | None,
+        global_model: bool = False) -> tuple[float, float, int]:
     skus, demand, start = synthetic_weekly_demand(n_skus, seed=n_skus)
     partitions = partition_skus(skus, partition_size)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), cpu_seconds()
     if client is None:
-        parts = [forecast_partition(skus[p], demand[p], start[p], week_starts) for p in partitions]
+        parts = [forecast_partition(skus[p], demand[p], start[p], week_starts, global_model) for p in partitions]
     else:
-        futures = [client.submit(forecast_partition, skus[p], demand[p], start[p], week_starts, pure=False)
+        futures = [client.submit(forecast_partition, skus[p], demand[p], start[p], week_starts, global_model,
+                                 pure=False)
                    for p in partitions]
         parts = client.gather(futures)
     merged = merge_forecasts(parts, partitions, n_skus)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - started_cpu
     assert merged.mean.shape == (n_skus, 26)
-    return seconds, len(partitions)
+    if global_model:
+        chosen = int((merged.model == "global_gbm").sum())
+        print(f"  global_gbm chosen for {chosen:,} of {n_skus:,} SKUs")
+    return seconds, cpu, len(partitions)
 
 
 def main() -> None:
@@ -71,6 +87,8 @@ def main() -> None:
     parser.add_argument("--partition-size", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--no-calendar", action="store_true", help="undated weeks: no calendar-event model")
+    parser.add_argument("--global-model", action="store_true",
+                        help="offer the global gradient-boosted candidate ([forecast] global_model = true)")
     args = parser.parse_args()
 
     client = None
@@ -79,12 +97,15 @@ def main() -> None:
 
         client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None))
 
-    print(f"{'SKUs':>10} {'partitions':>10} {'seconds':>9} {'s/1k SKUs':>10} {'peak RSS MiB':>13}  "
-          f"({'dask x' + str(args.workers) if client else 'serial'})")
+    print(f"{'SKUs':>10} {'partitions':>10} {'seconds':>9} {'CPU s':>7} {'s/1k SKUs':>10} {'peak RSS MiB':>13}  "
+          f"({'dask x' + str(args.workers) if client else 'serial'}"
+          f"{', global model' if args.global_model else ''})")
     for n_skus in args.skus:
-        seconds, n_partitions = run(n_skus, args.partition_size, client, None if args.no_calendar else WEEK_STARTS)
+        seconds, cpu, n_partitions = run(n_skus, args.partition_size, client,
+                                         None if args.no_calendar else WEEK_STARTS, args.global_model)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{n_skus:>10,} {n_partitions:>10} {seconds:>9.1f} {seconds / n_skus * 1000:>10.3f} {peak:>13,.0f}")
+        print(f"{n_skus:>10,} {n_partitions:>10} {seconds:>9.1f} {cpu:>7.1f} {seconds / n_skus * 1000:>10.3f} "
+              f"{peak:>13,.0f}")
     if client is not None:
         client.close()
 

@@ -101,9 +101,13 @@ def test_a_backtest_origin_never_sees_the_weeks_at_or_after_it(small_model: None
 def test_engine_selects_the_global_model_for_a_pattern_shared_across_skus(small_model: None) -> None:
     """Every SKU triples its demand in two weeks out of 13 (a promotion cycle shared by the
     catalogue). No per-series candidate can learn it (the seasonal ones need two 52-week
-    seasons; the others are flat or trend); the global model learns the phase from the lags."""
+    seasons; the others are flat or trend); the global model learns the phase from the lags.
+    Two years of history (one more quarter than before the selection rule of
+    ``backtest.reference_mask``): the global model becomes the class's reference only when its
+    lead holds over the origins, and trained on the 26 weeks before the first origin of a
+    1.75-year history it had not learned the cycle there yet."""
     rng = np.random.default_rng(1)
-    n, weeks = 150, 104
+    n, weeks = 150, 117
     level = rng.uniform(10.0, 40.0, (n, 1))
     pulse = np.isin(np.arange(weeks) % 13, (0, 1))
     y = rng.poisson(level * np.where(pulse, 3.0, 1.0)).astype(float)

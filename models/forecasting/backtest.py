@@ -25,6 +25,7 @@ import numpy as np
 
 from .candidates import MIN_TRAIN_WEEKS
 from .forecast_types import CutForecasts
+from .global_model import GLOBAL_MODEL
 from .metrics import TrainingScales, mean_over_origins, origin_accuracy
 
 # k0 of shrunk_scores: the group prior weighs as much as one backtest origin of the SKU's own
@@ -34,6 +35,12 @@ SELECTION_PRIOR_ORIGINS: float = 1.0
 # (chosen among 1.0, 1.5, 2.0, 2.5 on the holdout benchmark, docs/forecasting.md §6, §6.2).
 REFERENCE_EVIDENCE_Z: float = 1.5
 MIN_PRIOR_SKUS: int = 30
+# Models that become a group's pooled reference (or the pooled choice of SKUs without evidence)
+# only when they lead the group's best other model over the origins (reference_mask): the
+# global model's errors are shared by the SKUs of a group (one model, common features), so its
+# class-level lead is one draw per origin; on jewelry it came from one Christmas origin and the
+# holdout did not confirm it (docs/forecasting.md §2.2 and the global-model round of §6).
+CHALLENGERS: tuple[str, ...] = (GLOBAL_MODEL,)
 
 
 def prior_table(rmsse: np.ndarray, eligible: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -101,15 +108,55 @@ def beats_reference(per_origin: np.ndarray, reference: np.ndarray, eligible: np.
     return allowed
 
 
-def pooled_reference(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
+def pooled_reference(scores: Scores, prior: np.ndarray, default: str,
+                     reference_ok: np.ndarray | None = None) -> np.ndarray:
     """(n,) reference model per SKU: the eligible model with the smallest group prior (the
-    class's pooled backtest winner, aggregate selection as in Fildes & Petropoulos 2015, IJF 31);
-    the combination (else ``default``) where none is finite."""
+    class's pooled backtest winner, aggregate selection as in Fildes & Petropoulos 2015, IJF 31)
+    among those ``reference_ok`` (n, M) allows (:func:`reference_mask`; None = all); the
+    combination (else ``default``) where none is finite."""
     names = scores.names
     fallback = names.index("combination") if "combination" in names else names.index(default)
-    score = np.where(scores.eligible & np.isfinite(prior), prior, np.inf)
+    allowed = True if reference_ok is None else reference_ok
+    score = np.where(scores.eligible & np.isfinite(prior) & allowed, prior, np.inf)
     ok = np.isfinite(score).any(axis=1)
     return np.where(ok, np.argmin(score, axis=1), fallback)
+
+
+def reference_mask(per_origin: np.ndarray, eligible: np.ndarray, prior: np.ndarray, groups: np.ndarray,
+                   names: tuple[str, ...]) -> np.ndarray:
+    """(n, M) models that may be a SKU's pooled reference: all, except that a model of
+    :data:`CHALLENGERS` may only where its lead over the SKU's group is significant *with the
+    origins as the replications*: ``lead_k = mean_i (rmsse_i,c,k - rmsse_i,b,k)`` per origin k,
+    over the group's SKUs eligible for both the challenger c and the group's best other model b
+    (smallest prior), and ``mean_k lead_k < -z sd_k(lead_k) / sqrt(K)`` with z =
+    :data:`REFERENCE_EVIDENCE_Z` and at least 2 origins — the paired test of
+    :func:`beats_reference`, one level up: a lead that one origin carries (one Christmas) is one
+    draw, however many SKUs share it. Groups as in :func:`prior_table` (all n SKUs for groups below
+    MIN_PRIOR_SKUS). Computed once over all SKUs of a candidate group, like the prior.
+
+    Elsewhere the challenger replaces the reference only on the SKU's own paired evidence
+    (:func:`beats_reference`)."""
+    n = per_origin.shape[0]
+    allowed = np.ones(eligible.shape, dtype=bool)
+    challenger = np.isin(np.asarray(names, dtype=object), CHALLENGERS)
+    if not challenger.any() or n == 0:
+        return allowed
+    rows = np.arange(n)
+    best_other = np.argmin(np.where(~challenger[None, :] & np.isfinite(prior), prior, np.inf), axis=1)
+    keys, members = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(members, minlength=keys.size)
+    members = np.where(sizes[members] >= MIN_PRIOR_SKUS, members, -1)      # small groups: all SKUs
+    for m in np.flatnonzero(challenger):
+        both = eligible[:, m] & eligible[rows, best_other]
+        diff = np.where(both[:, None], per_origin[:, m, :] - per_origin[rows, best_other, :], np.nan)
+        for key in np.unique(members):
+            in_group = members == key if key >= 0 else np.ones(n, dtype=bool)
+            counted = np.isfinite(diff[in_group])
+            total = np.where(counted, diff[in_group], 0.0).sum(axis=0)
+            lead = total[counted.any(axis=0)] / counted.sum(axis=0)[counted.any(axis=0)]
+            strong = lead.size >= 2 and lead.mean() < -REFERENCE_EVIDENCE_Z * lead.std(ddof=1) / np.sqrt(lead.size)
+            allowed[members == key, m] = bool(strong)
+    return allowed
 
 
 @dataclass(frozen=True)
@@ -168,7 +215,8 @@ def score_candidates(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, backtes
                   per_origin=per_origin, origin_used=origin_used, final_valid=final_valid)
 
 
-def no_evidence_choice(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
+def no_evidence_choice(scores: Scores, prior: np.ndarray, default: str,
+                       reference_ok: np.ndarray | None = None) -> np.ndarray:
     """(n,) choice for SKUs without any counted backtest origin (younger than the first origin
     plus ``min_train`` weeks): the model with the smallest group prior (:func:`prior_table`: the
     mean backtest RMSSE of the established SKUs of the SKU's class) among those that can forecast
@@ -180,23 +228,25 @@ def no_evidence_choice(scores: Scores, prior: np.ndarray, default: str) -> np.nd
     fixed model.
     """
     fallback = np.full(scores.rmsse.shape[0], scores.names.index(default))
-    score = np.where(scores.final_valid & np.isfinite(prior), prior, np.inf)
+    allowed = True if reference_ok is None else reference_ok
+    score = np.where(scores.final_valid & np.isfinite(prior) & allowed, prior, np.inf)
     ok = np.isfinite(score).any(axis=1)
     return np.where(ok, np.argmin(score, axis=1), fallback)
 
 
-def choose(scores: Scores, prior: np.ndarray, default: str) -> np.ndarray:
+def choose(scores: Scores, prior: np.ndarray, default: str, reference_ok: np.ndarray | None = None) -> np.ndarray:
     """(n,) index of the chosen candidate: smallest shrunk score among the eligible models that
     may replace the SKU's reference (:func:`pooled_reference`, :func:`beats_reference`; applied
     when the candidates include the combination, as both engine groups do); where none is
-    eligible, :func:`no_evidence_choice`. ``prior`` (n, M) from :func:`prior_table`."""
+    eligible, :func:`no_evidence_choice`. ``prior`` (n, M) from :func:`prior_table`;
+    ``reference_ok`` (n, M) from :func:`reference_mask` (None: any model may be the reference)."""
     score = shrunk_scores(scores.rmsse, scores.eligible, scores.origin_used.sum(axis=1),
                           np.zeros(scores.rmsse.shape[0], dtype=np.int64), prior=prior)
     if "combination" in scores.names:
-        reference = pooled_reference(scores, prior, default)
+        reference = pooled_reference(scores, prior, default, reference_ok)
         score = np.where(beats_reference(scores.per_origin, reference, scores.eligible), score, np.inf)
     chosen = np.argmin(score, axis=1)
-    return np.where(scores.eligible.any(axis=1), chosen, no_evidence_choice(scores, prior, default))
+    return np.where(scores.eligible.any(axis=1), chosen, no_evidence_choice(scores, prior, default, reference_ok))
 
 
 def candidate_rows(scores: Scores, default: str) -> dict[str, np.ndarray]:

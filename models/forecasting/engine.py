@@ -37,7 +37,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .backtest import Scores, candidate_rows, choose, prior_table, score_candidates
+from .backtest import (
+    Scores,
+    candidate_rows,
+    choose,
+    prior_table,
+    reference_mask,
+    score_candidates,
+)
 from .calendar import US_RETAIL_EVENTS, Event
 from .candidates import (
     INTERMITTENT_CANDIDATES,
@@ -168,9 +175,12 @@ def _select_group(y: np.ndarray, start: np.ndarray, skus: np.ndarray, rows: np.n
     rmsse = np.concatenate([r[1].rmsse for r in results])
     eligible = np.concatenate([r[1].eligible for r in results])
     prior = prior_table(rmsse, eligible, groups[rows])
+    reference_ok = reference_mask(np.concatenate([r[1].per_origin for r in results]), eligible, prior,
+                                  groups[rows], names)
     position = 0
     for part, scores, kept in results:
-        chosen = choose(scores, prior[position:position + part.size], default)
+        chosen = choose(scores, prior[position:position + part.size], default,
+                        reference_ok[position:position + part.size])
         position += part.size
         for m, name in enumerate(names):
             pick = np.flatnonzero(chosen == m)
@@ -248,8 +258,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     if smooth_rows.size and week_starts is not None:
         event_index = calendar_factors(y[smooth_rows], start[smooth_rows], cuts, steps, week_starts, events)
     extra = None
-    if global_model and n_origins and (smooth_rows.size or count_rows.size):
-        modelled = np.concatenate([smooth_rows, count_rows])
+    if global_model and n_origins and smooth_rows.size:       # smooth/erratic only (docs/forecasting.md §2.2)
+        modelled = smooth_rows
         found = global_forecasts(y[modelled], start[modelled], cuts, steps, week_starts, events,
                                  origin_steps=backtest_horizon,
                                  prices=None if prices is None else np.asarray(prices, dtype=np.float64)[modelled])
@@ -262,7 +272,7 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
                   SMOOTH_CANDIDATES, "ses", scales, seasonal, trend_groups(y, start, demand_class, season_length),
                   sel, events=event_index, extra=extra)
     _select_group(y, start, skus, count_rows, cuts, steps, backtest_horizon, season_length,
-                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel, extra=extra)
+                  INTERMITTENT_CANDIDATES, "sba", scales, None, demand_class, sel)
 
     mean = np.maximum(np.nan_to_num(sel.mean[:, -1, :horizon], nan=0.0), 0.0)
     bands = _empty_bands(n, horizon)
