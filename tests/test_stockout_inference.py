@@ -155,7 +155,8 @@ def test_stock_history_fast_path_gives_the_staged_paths_weekly_shares(tmp_path: 
         ["A", pd.Timestamp("2026-10-26"), 1.0, 0], ["A", pd.Timestamp("2026-11-02"), pytest.approx(0.45), 4],
         ["A", pd.Timestamp("2026-11-09"), 1.0, 0], ["B", pd.Timestamp("2026-11-02"), pytest.approx(0.8), 1]]
     monkeypatch.setattr(load_module, "stock_history_fast",
-                        lambda con, spec, path, issues, items: load_module.stage(con, spec, path, issues))
+                        lambda con, spec, path, issues, items, source=None:
+                        load_module.stage(con, spec, path, issues, source))
     staged = load_inputs(tmp_path, max_sales_age_days=None).stock_weekly
     pd.testing.assert_frame_equal(fast.sort_values(["sku", "week"]).reset_index(drop=True),
                                   staged.sort_values(["sku", "week"]).reset_index(drop=True), check_dtype=False)
