@@ -267,8 +267,9 @@ ALLOWED_SQL_FORMATTING = {
     ("inputs/checks.py", "rows"),
     ("inputs/checks.py", "'select ' + ', '.join((f'count(*) filter (where {code} = {number})' for number, "
                          "(_, code, _) in enumerate(checks, start=1))) + f' from {rows}'"),
-    # the optional unit_price column: its quoted contract name or null, in both sales paths
-    ("inputs/load.py", "price"), ("inputs/staging.py", "unit_price"),
+    # the optional unit_price column: its quoted contract name or null (staged path); the fast path's
+    # four price columns: constant aggregate SQL over the parsed column, or their constants without it
+    ("inputs/load.py", "price"), ("inputs/staging.py", "price_aggregates"),
     # the stock-history fast path: contract-derived codes and checks, the Parquet header names bound
     # as $column_N, constant read options, internal table names, a constant query text
     ("inputs/stock_fast.py", "', '.join(codes)"), ("inputs/stock_fast.py", "failed"),

@@ -26,6 +26,17 @@ from safestock.pipelines.inputs.sources import (
 from safestock.pipelines.sqlfiles import sql
 
 MAX_REJECTS_RECORDED = 1000  # per file; beyond it DuckDB skips malformed records uncounted
+#: The fast path's price columns (sql/load_sales_fast.sql) over the parsed sales.unit_price ...
+PRICE_AGGREGATES = """sum("__number_quantity" * "__number_unit_price")
+            filter (where "__number_quantity" > 0 and "__number_unit_price" is not null) as priced_value,
+        sum("__number_quantity")
+            filter (where "__number_quantity" > 0 and "__number_unit_price" is not null) as priced_quantity,
+        sum("__number_unit_price") as price_sum,
+        count("__number_unit_price") as price_lines"""
+#: ... and without the column: the values those aggregates take over no prices, as constants (the
+#: aggregates over a NULL column cost a quarter of the scan's CPU: 4.8 -> 3.6 s at 5.6 M CSV lines).
+NO_PRICE_AGGREGATES = """cast(null as double) as priced_value, cast(null as double) as priced_quantity,
+        cast(null as double) as price_sum, cast(0 as bigint) as price_lines"""
 
 
 @dataclass
@@ -112,7 +123,7 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
               'try_cast("quantity" as double)': '"__number_quantity"'}
     if "unit_price" in present:
         parsed['try_cast("unit_price" as double)'] = '"__number_unit_price"'
-    unit_price = '"__number_unit_price"' if "unit_price" in present else "cast(null as double)"
+    price_aggregates = PRICE_AGGREGATES if "unit_price" in present else NO_PRICE_AGGREGATES
     for expression, name in parsed.items():
         codes = [code.replace(expression, name) for code in codes]
     code_names = list(dict.fromkeys(code for _, code, _ in checks))
@@ -126,7 +137,7 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
             con.execute(sql("load_sales_fast").format(
                 source=scan, parsed=", ".join(f"{e} as {n}" for e, n in parsed.items()),
                 codes=", ".join(codes), code_names=", ".join(code_names),
-                line="line" if line != "null" else "null", unit_price=unit_price), parameters)
+                line="line" if line != "null" else "null", price_aggregates=price_aggregates), parameters)
         finally:
             con.execute("set preserve_insertion_order = true")
         counts = ", ".join(f"coalesce(sum(lines) filter (where {code} = {number}), 0)"
