@@ -35,7 +35,7 @@ SMOOTH_CANDIDATES: tuple[str, ...] = ("ses", "ses_robust", "ses_events", "season
                                        "holt", "seasonal_naive", "naive")
 INTERMITTENT_CANDIDATES: tuple[str, ...] = ("sba", "tsb", "croston", "ses", "combination", "adida", "mean")
 # implemented and tested, not offered (their holdout / closed-loop rounds, docs/forecasting.md §6.2, §6.9):
-# "imapa", "adida_overlapping", "shrunk_rate"
+# "imapa", "adida_overlapping", "shrunk_rate"; nor "holt" for trend-flagged count SKUs (``trend_only``, §6.10)
 COMBINED_SMOOTH: tuple[str, ...] = ("ses", "holt_damped", "seasonal_ses")
 COMBINED_INTERMITTENT: tuple[str, ...] = ("sba", "tsb", "ses")
 # What each model name in the ``model`` columns does, in a planner's words (the planner report's legend).
@@ -98,10 +98,13 @@ def backtest_cuts(n_columns: int, origins: int, horizon: int, min_origin: int = 
 def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cuts: np.ndarray,
                    horizon: int, season_length: int,
                    seasonal: tuple[np.ndarray, np.ndarray] | None,
-                   events: np.ndarray | None = None) -> dict[str, CutForecasts]:
+                   events: np.ndarray | None = None,
+                   trend_only: np.ndarray | None = None) -> dict[str, CutForecasts]:
     """Forecasts of the named models from every cut. ``seasonal`` = (indices, valid) or None;
     ``events`` = (n_cuts, >= T + horizon) calendar-event factors (:func:`.events.event_factors`)
-    or None (``ses_events`` is then not offered).
+    or None (``ses_events`` is then not offered). ``trend_only`` (n,) bool or None: ``holt`` is
+    fitted and valid only for these SKUs (the count classes' trend-flagged SKUs,
+    :func:`.trend_test.slope_t`), not offered when none is flagged; None = for every SKU.
 
     Seasonal candidates are valid only for SKUs with :func:`seasonal_allowed` (they are not
     offered at all when no SKU qualifies).
@@ -133,8 +136,11 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
         out["ses_events"] = event_ses_forecasts(y, start, cuts, horizon, events)
     if "holt_damped" in wanted:
         out["holt_damped"] = holt_damped_forecasts(y, start, cuts, horizon)
-    if "holt" in wanted:
+    if "holt" in wanted and trend_only is None:
         out["holt"] = holt_forecasts(y, start, cuts, horizon)
+    elif "holt" in wanted and np.any(trend_only):
+        out["holt"] = _only_for(np.flatnonzero(trend_only), y.shape[0],
+                                holt_forecasts(y[trend_only], start[trend_only], cuts, horizon))
     if "seasonal_ses" in wanted and seasonal is not None and seasonal[1].any():
         out["seasonal_ses"] = seasonal_ses_forecasts(y, start, cuts, horizon, seasonal[0], seasonal[1])
     if wanted & {"croston", "sba"}:
@@ -152,6 +158,15 @@ def run_candidates(names: tuple[str, ...], y: np.ndarray, start: np.ndarray, cut
         parts = COMBINED_INTERMITTENT if "sba" in wanted else COMBINED_SMOOTH
         out["combination"] = combine_forecasts([out[p] for p in parts if p in out])
     return {name: out[name] for name in names if name in out}
+
+
+def _only_for(rows: np.ndarray, n: int, part: CutForecasts) -> CutForecasts:
+    """``part`` (forecasts of the SKUs ``rows``) placed in an n-SKU result, not valid elsewhere."""
+    mean = np.full((n, *part.mean.shape[1:]), np.nan)
+    rmse = np.full((n, part.insample_rmse.shape[1]), np.nan)
+    valid = np.zeros((n, part.valid.shape[1]), dtype=bool)
+    mean[rows], rmse[rows], valid[rows] = part.mean, part.insample_rmse, part.valid
+    return CutForecasts(mean=mean, insample_rmse=rmse, valid=valid, step_scale=part.step_scale)
 
 
 def combine_forecasts(parts: list[CutForecasts]) -> CutForecasts:
