@@ -15,6 +15,12 @@ intermittent / lumpy), followed by a before/after table per class.
 (history cut there, as a run 26 weeks ago would see it), then the last 26 weeks are replayed at
 the targets ("before") and at the calibrated nominal levels ("after"): per class achieved against
 target, mean absolute per-SKU error, average on hand, and the seconds the extra replays cost.
+``--empirical`` (with ``--calibration``; cycle service): the fit replay also runs the empirical
+protection-interval candidate (``models/inventory/empirical_demand.py``) and picks per class
+(``calibration.with_interval_models``), as the flow does; the last 26 weeks are replayed with the
+parametric calibrated levels and with the empirical candidate on the same draws (its error pool
+starts with the fit window's errors and grows only with intervals that have ended), and "chosen"
+takes, per class, the candidate the fit window picked.
 
 * demo: ``safestock.pipelines.demo.data.generate_demo_data`` sales aggregated to weeks; lead time = the
   supplier's nominal lead time (sd = nominal CV x mean), its review period, ABC service levels.
@@ -136,6 +142,78 @@ def run(name: str, data: dict, weeks: int, engine: bool = False) -> None:
         print(summary.round(3).to_string())
 
 
+def _per_sku_mae(frame: pd.DataFrame) -> pd.Series:
+    per_sku = frame[(frame["judged_class"] != "new") & (frame["cycles"] > 0)]
+    return ((per_sku["ok"] / per_sku["cycles"]) - per_sku["service_level"]).abs().groupby(per_sku["judged_class"]).mean()
+
+
+def empirical_check(name: str, data: dict, weeks: int, engine: bool = False) -> pd.DataFrame:
+    """Cycle service: the parametric calibrated policy and the empirical candidate, fitted / chosen on
+    the replay of weeks [T - 2w, T - w), judged on the last w weeks (same draws)."""
+    from safestock.models.inventory.backtest import rolling_estimate, summarise_backtest
+    from safestock.models.inventory.calibration import (calibrate_service, calibrated_levels, empirical_classes,
+                                                        replay_levels, sku_groups, with_interval_models)
+    from safestock.models.inventory.empirical_demand import ErrorLedger
+
+    history = data["history"]
+    start = first_sale(history)
+    classes = classify_demand(history, start, data["unit_cost"])
+    n = history.shape[0]
+    config = PolicyConfig()
+    level = (pd.Series(classes.abc).map(config.service_level_by_abc).fillna(0.95).to_numpy(float)
+             if data["abc_levels"] else np.full(n, 0.95))
+
+    def forecast_fn():
+        return periodic_forecast_fn(engine_forecast_fn(26, week_starts=data["week_starts"]), 4) if engine else None
+
+    common = dict(demand_class=classes.demand_class, lead_time_weeks_mean=data["lead_mean"],
+                  lead_time_weeks_sd=data["lead_sd"], review_period_weeks=data["review"], config=config,
+                  weeks=weeks, unit_cost=data["unit_cost"])
+    fit_history = history[:, :history.shape[1] - weeks]
+    fit_start = np.minimum(start, fit_history.shape[1])
+    mean_at_fit = rolling_estimate(fit_history, fit_start, classes.demand_class)[0].mean(axis=1)
+    groups = sku_groups(mean_at_fit, data["unit_cost"], data["review"], data["lead_mean"], data["lead_sd"], config)
+    began = time.perf_counter()
+    fit_ledger = ErrorLedger(fit_history)
+    replay = backtest_policy(fit_history, fit_start, service_level=level, nominal_levels=replay_levels(level),
+                             forecast_fn=forecast_fn(), empirical=fit_ledger, **common)
+    fitting = time.perf_counter() - began
+    table, offsets = calibrate_service(replay, groups, "cycle")
+    table = with_interval_models(table, replay, groups)
+    chosen = empirical_classes(table)
+    nominal = calibrated_levels(level, classes.demand_class, groups, offsets)
+    ledger = ErrorLedger(history)
+    ledger.extend(fit_ledger.errors())
+    frame = backtest_policy(history, start, service_level=level, nominal_levels=np.stack([level, nominal]),
+                            forecast_fn=forecast_fn(), empirical=ledger, **common)
+    parts = {"before": frame[frame["replay"] == 0], "calibrated": frame[frame["replay"] == 1],
+             "empirical": frame[frame["replay"] == 2]}
+    use_empirical = np.isin(classes.demand_class, chosen)
+    parts["chosen"] = pd.concat([parts["calibrated"][~use_empirical[parts["calibrated"]["sku_index"]]],
+                                 parts["empirical"][use_empirical[parts["empirical"]["sku_index"]]]])
+    summaries = {key: summarise_backtest(part, weeks, "cycle").set_index("demand_class") for key, part in parts.items()}
+    summary = pd.DataFrame({"skus": summaries["before"]["skus"], "target": summaries["before"]["service_level_target"]})
+    for key in parts:
+        summary[key] = summaries[key]["cycle_service_level"]
+    for key in parts:
+        summary[f"mae_{key}"] = _per_sku_mae(parts[key])
+    for key in parts:
+        summary[f"on_hand_{key}"] = summaries[key]["average_on_hand"]
+    summary["cycles"] = summaries["empirical"]["cycles"]
+    errors = ledger.errors()
+    print(f"\n#### {name}, cycle: empirical candidate fitted / chosen on weeks -{2 * weeks}..-{weeks}, judged on the "
+          f"last {weeks} ({'engine every 4 weeks' if engine else 'rolling estimator'}); fit replay with the "
+          f"candidate {fitting:.1f} s; chosen: {chosen or 'none'}; {len(errors):,} errors at the end\n")
+    print(summary.round(3).to_string())
+    print("\nfit table:\n" + table[["demand_class", "calibration_group", "cycles", "service_level_target",
+                                      "achieved_before", "achieved_after", "achieved_empirical",
+                                      "average_on_hand_after", "average_on_hand_empirical",
+                                      "interval_model"]].round(3).to_string(index=False))
+    print("\nerror ratio by class and group (all origins):\n" + errors.assign(ratio=errors["ratio"].astype(float))
+          .groupby(["demand_class", "group"])["ratio"].describe(percentiles=[0.5, 0.9, 0.95]).round(2).to_string())
+    return summary
+
+
 def calibration_check(name: str, data: dict, weeks: int, engine: bool = False) -> pd.DataFrame:
     """Fit on the replay of weeks [T - 2w, T - w), judge on the replay of the last w weeks."""
     from safestock.models.inventory.backtest import rolling_estimate, summarise_backtest
@@ -208,10 +286,18 @@ def main() -> None:
     parser.add_argument("--no-jewelry", action="store_true")
     parser.add_argument("--calibration", action="store_true",
                         help="judge the service calibration on weeks it was not fitted on")
+    parser.add_argument("--empirical", action="store_true",
+                        help="with --calibration: the empirical protection-interval candidate against it (cycle)")
     parser.add_argument("--engine", action="store_true",
                         help="forecast with the engine every 4 weeks, as the pipeline does (slower)")
     args = parser.parse_args()
     pd.set_option("display.width", 220)
+    if args.calibration and args.empirical:
+        if args.demo_skus > 0:
+            empirical_check("demo", demo_inputs(args.demo_skus), args.weeks, args.engine)
+        for name, inputs in real_sets(args.no_man, args.no_jewelry):
+            empirical_check(name, inputs(), args.weeks, args.engine)
+        return
     if args.calibration:
         if args.demo_skus > 0:
             calibration_check("demo", demo_inputs(args.demo_skus), args.weeks, args.engine)

@@ -44,6 +44,7 @@ Example ``safestock.toml`` (every key optional)::
     lattice_undershoot = true           # Poisson demand: exact integer undershoot
     max_cover_weeks = 52                # an order line covers at most this many weeks of forecast (0 = no cap)
     service_calibration = true          # set s/S at the nominal level the policy replay meets the target with
+    empirical_interval = false          # true: replay also an empirical protection-interval s; per class the better one
 
     [source]                            # read the inputs from PostgreSQL (docs/postgres-source.md)
     uri = "postgresql://planner@erp-db:5432/erp"   # no password here: it comes from password_env
@@ -326,6 +327,9 @@ def load_config(path: Path | None) -> PipelineConfig:
     if not isinstance(policy.service_calibration, bool):
         raise ConfigError(f"{path} [policy]: service_calibration must be true or false, "
                           f"not {policy.service_calibration!r}")
+    if not isinstance(policy.empirical_interval, bool):
+        raise ConfigError(f"{path} [policy]: empirical_interval must be true or false, "
+                          f"not {policy.empirical_interval!r}")
     if (isinstance(policy.max_cover_weeks, bool) or not isinstance(policy.max_cover_weeks, (int, float))
             or not policy.max_cover_weeks >= 0):
         raise ConfigError(f"{path} [policy]: max_cover_weeks must be a number of weeks >= 0 (0 = no cap), "

@@ -114,8 +114,8 @@ def weekly_run(
                                                                         config.approval_match_days))
             engine_mean, item_discontinued = forecast.mean, planning.discontinued   # before the overrides
             forecast, planning, override_rows = overrides_task(overrides, matches, forecast, planning)
-            backtest, calibration, nominal_level = policy_backtest_task(borrowed, forecast, planning, config)
-            policy = policy_task(planning, borrowed, forecast, config, nominal_level)
+            backtest, calibration, nominal_level, empirical = policy_backtest_task(borrowed, forecast, planning, config)
+            policy = policy_task(planning, borrowed, forecast, config, nominal_level, empirical)
             policy_order_up_to = policy["order_up_to"].to_numpy(float).copy()   # before min/max stock overrides
             policy, overrides_applied = stock_limits_task(overrides, matches, policy, planning, inputs,
                                                           [like_rows, *override_rows])

@@ -1,7 +1,8 @@
 -- Service calibration per demand class and finer group (models/inventory/calibration.py):
 -- the nominal level the policy uses so that the replay meets the target, achieved before
 -- (at the target) and after (cross-fitted: the correction fitted on one half of the replayed
--- weeks, judged on the other), and the stock it costs. Class rows ('all') first, then the
+-- weeks, judged on the other), and the stock it costs; the empirical protection-interval candidate's
+-- achieved and stock, and the interval model the class uses (empirical_demand.py). Class rows ('all') first, then the
 -- class's finer groups with evidence of their own (shrink weight > 0).
 -- Parameters: $run_id
 with calibration as (
@@ -12,7 +13,10 @@ with calibration as (
         nominal_offset_z,
         case when isfinite(achieved_before) then achieved_before end as achieved_before,
         case when isfinite(achieved_after) then achieved_after end as achieved_after,
-        shrink_weight, average_on_hand_before, average_on_hand_after
+        shrink_weight, average_on_hand_before, average_on_hand_after,
+        coalesce(interval_model, 'parametric') as interval_model,
+        case when isfinite(achieved_empirical) then achieved_empirical end as achieved_empirical,
+        case when isfinite(average_on_hand_empirical) then average_on_hand_empirical end as average_on_hand_empirical
     from service_calibration
     where run_id = $run_id
 ),

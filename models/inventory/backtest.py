@@ -49,12 +49,20 @@ import pandas as pd
 
 from .config import PolicyConfig
 from .distribution import is_count_family
+from .empirical_demand import (
+    EMPIRICAL,
+    PARAMETRIC,
+    ErrorLedger,
+    level_parts,
+    origin_groups,
+)
 from .lost_sales import lost_sales_fill_rate
 from .policy import (  # noqa: F401  (the constants are re-exported: they were defined here before)
     COUNT_CLASSES,
     LEVEL_ERROR_WEEKS,
     RATE_EVIDENCE_WEEKS,
     WEEKS_PER_YEAR,
+    cumulative_at,
     economic_order_quantity,
     interval_model_inputs,
     policy_levels,
@@ -152,7 +160,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
                     *, unit_cost: np.ndarray | None = None, warmup_weeks: int = 13,
                     estimate_weeks: int = 26, seed: int = 0, per_sku: bool = False,
                     interval_model: str = "compound", nominal_levels: np.ndarray | None = None,
-                    lost_sales: np.ndarray | None = None) -> pd.DataFrame:
+                    lost_sales: np.ndarray | None = None, empirical: ErrorLedger | None = None) -> pd.DataFrame:
     """Replay the last ``weeks`` weeks of ``history`` (n, T) under the policy; one row per demand
     class (``BACKTEST_COLUMNS``), or per SKU with ``per_sku=True``. See the module docstring.
 
@@ -179,6 +187,15 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
 
     ``lost_sales`` (n,) bool (None: none): the SKUs replayed with lost-sales dynamics (module
     docstring); for them ``backorder_units`` are the lost units.
+
+    ``empirical``: an ``empirical_demand.ErrorLedger`` of this history (None: no empirical
+    candidate; cycle-service targets only): one more replay is appended (the
+    last ``replay``, column ``interval_model`` = 'empirical', the others 'parametric') whose s at a
+    review is the empirical protection-interval level (``empirical_demand``: q_α(ρ) x μ̂_X at the
+    target α, ρ pooled from the origins of this replay whose intervals ended by that review; the
+    parametric s at the target where the pool is too thin), on the same demand, lead-time draws and
+    forecasts. Afterwards the ledger holds the completed errors of all origins (``errors()``:
+    ``sku`` is the row of ``history``).
     """
     if interval_model not in ("compound", "weekly"):
         raise ValueError(f"interval_model must be 'compound' or 'weekly', not {interval_model!r}")
@@ -194,6 +211,11 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
         if nominal.shape[1] != n:
             raise ValueError(f"nominal_levels has {nominal.shape[1]} columns for {n} SKUs")
         replays, used_level = nominal.shape[0], np.clip(nominal, 0.5, 0.9999).reshape(-1)
+    ledger = empirical if config.service_level_type == "cycle" else None
+    if ledger is not None:   # one more replay at the target, its s replaced by the empirical level
+        used_level = np.concatenate([used_level, level])
+        replays += 1
+    replay_of = np.repeat(np.arange(replays), n)   # stacked row -> replay
     base = np.tile(np.arange(n), replays)   # stacked row -> SKU row of history
     lost = np.zeros(n, dtype=bool) if lost_sales is None else np.broadcast_to(np.asarray(lost_sales, dtype=bool), (n,))
     lost_form = lost[base] & (config.service_level_type == "fill_rate")   # lost_sales.py: SPT ch. 7
@@ -242,7 +264,29 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
                              policy_level[use], eoq, config, **extra)
         stocked = core["protection_mean"] > 0
         s = np.where(stocked, core["reorder_point"], 0.0)
+        if ledger is not None:
+            s = _with_empirical_levels(s, week, sku, replay_of[use], mean, core, stocked)
         return s, np.where(stocked, s + core["order_quantity"], 0.0)
+
+    def _with_empirical_levels(s: np.ndarray, week: int, sku: np.ndarray, replay: np.ndarray, mean: np.ndarray,
+                               core: dict, stocked: np.ndarray) -> np.ndarray:
+        """Record this review's origins (replay 0's rows) in the ledger, then set the empirical
+        replay's s from the errors of origins whose intervals ended by ``week``."""
+        base_mean, undershoot_mean, undershoot_sd = level_parts(
+            core["level_mean"], cumulative_at(mean, lead_mean[sku]), core["protection_mean"], core["undershoot_var"],
+            config.undershoot_correction)
+        groups = origin_groups(history[sku, :week], start[sku], demand_class[sku], base_mean)
+        origin = replay == 0
+        step = min(max(week - 1 - first, 0), lead_draw.shape[1] - 1)   # the lead time an order placed now draws
+        span = lead_draw[sku[origin], step] + (0.0 if config.undershoot_correction else review[sku[origin]])
+        ledger.add(sku[origin], week, span, base_mean[origin], demand_class[sku[origin]], groups[origin])
+        ledger.complete(week)
+        rows = replay == replays - 1
+        level_s = ledger.pool().levels(demand_class[sku[rows]], groups[rows], level[sku[rows]], base_mean[rows],
+                                       undershoot_mean[rows], undershoot_sd[rows])
+        s = s.copy()
+        s[rows] = np.where(np.isfinite(level_s) & stocked[rows], np.maximum(level_s, 0.0), s[rows])
+        return s
 
     stacked = base.size
     reorder_point, order_up_to = levels(first, np.ones(stacked, dtype=bool))
@@ -288,11 +332,16 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     frame["judged_class"] = np.where(launched, "new", demand_class)[base]
     if weeks < 1:  # under two weeks of history (a new store, an early --as-of): nothing to replay
         frame = frame.iloc[:0]
-    if nominal_levels is not None:
+    if nominal_levels is not None or ledger is not None:
         frame.insert(1, "replay", np.repeat(np.arange(replays), n)[:len(frame)])
         frame.insert(2, "nominal_level", used_level[:len(frame)])
-        return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
-                            backorder_units=frame["demand_units"] - frame["served"])
+        frame.insert(3, "interval_model", np.where((ledger is not None) & (frame["replay"] == replays - 1), EMPIRICAL,
+                                                   PARAMETRIC))
+        frame = frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
+                             backorder_units=frame["demand_units"] - frame["served"])
+        if ledger is not None:
+            ledger.complete(total)
+        return frame
     if per_sku:
         return frame.assign(average_on_hand=frame["on_hand"] / max(weeks, 1),
                             backorder_units=frame["demand_units"] - frame["served"])
@@ -321,4 +370,4 @@ def summarise_backtest(frame: pd.DataFrame, weeks: int, service_level_type: str)
     return pd.DataFrame(parts, columns=BACKTEST_COLUMNS)
 
 
-__all__ = ["backtest_policy", "rolling_estimate", "engine_forecast_fn", "summarise_backtest", "BACKTEST_COLUMNS"]
+__all__ = ["BACKTEST_COLUMNS", "backtest_policy", "engine_forecast_fn", "rolling_estimate", "summarise_backtest"]

@@ -42,6 +42,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from .config import PolicyConfig
+from .empirical_demand import EMPIRICAL, PARAMETRIC, choose_interval_models
 from .policy import WEEKS_PER_YEAR, economic_order_quantity
 
 REPLAY_OFFSETS = (0.0, -0.4, 0.4, 1.0)   # z offsets replayed; the first (0: the target itself) is "before"
@@ -59,7 +60,8 @@ ALL = "all"                  # calibration_group of a class as a whole
 CALIBRATION_COLUMNS = [
     "demand_class", "calibration_group", "service_level_type", "skus", "cycles", "service_level_target",
     "nominal_offset_z", "nominal_level", "achieved_before", "achieved_after", "shrink_weight",
-    "average_on_hand_before", "average_on_hand_after",
+    "average_on_hand_before", "average_on_hand_after", "interval_model", "achieved_empirical",
+    "average_on_hand_empirical",
 ]
 _CLIP = 1e-4
 
@@ -247,7 +249,10 @@ def calibrate_service(replay: pd.DataFrame, groups: np.ndarray, service_level_ty
         success, trials = "served", "demand_units"
     else:
         raise ValueError(f"service_level_type must be 'cycle' or 'fill_rate', not {service_level_type!r}")
-    frame = replay[replay["judged_class"] != "new"].copy()
+    frame = replay[replay["judged_class"] != "new"]
+    if "interval_model" in frame:   # the empirical candidate's replay is judged by with_interval_models
+        frame = frame[frame["interval_model"] != EMPIRICAL]
+    frame = frame.copy()
     if frame.empty:
         return pd.DataFrame(columns=CALIBRATION_COLUMNS), {}
     frame["calibration_group"] = np.asarray(groups).astype(str)[frame["sku_index"].to_numpy()]
@@ -313,10 +318,60 @@ def calibrate_service(replay: pd.DataFrame, groups: np.ndarray, service_level_ty
                                             table["nominal_offset_z"].to_numpy())
     table["nominal_level"] = table["nominal_level"].where(table["service_level_target"].notna())
     table["service_level_type"] = service_level_type
+    table["interval_model"] = PARAMETRIC
+    table["achieved_empirical"] = np.nan
+    table["average_on_hand_empirical"] = np.nan
     table["_order"] = (table["calibration_group"] != ALL).astype(int)
     table = table.sort_values(["demand_class", "_order", "calibration_group"], kind="stable")
     table = table[CALIBRATION_COLUMNS].reset_index(drop=True)
     return table, offsets_from_table(table)
+
+
+def with_interval_models(table: pd.DataFrame, replay: pd.DataFrame, groups: np.ndarray) -> pd.DataFrame:
+    """``table`` (``calibrate_service``) with the empirical candidate's replay judged beside the
+    calibrated parametric policy: per row ``achieved_empirical`` (cycle service of the replay whose
+    ``interval_model`` is 'empirical': every measured week's s came from errors of origins whose
+    intervals had ended, so all of them are out of sample) and ``average_on_hand_empirical``; per
+    class ``interval_model`` = ``empirical_demand.choose_interval_models`` of (achieved_after,
+    average_on_hand_after) against the empirical figures, copied onto the class's groups.
+    Launches ('new') do not count. Without an empirical replay the table is returned as it is."""
+    if table.empty or "interval_model" not in replay or not (replay["interval_model"] == EMPIRICAL).any():
+        return table
+    frame = replay[(replay["interval_model"] == EMPIRICAL) & (replay["judged_class"] != "new")]
+    frame = frame.assign(calibration_group=np.asarray(groups).astype(str)[frame["sku_index"].to_numpy()])
+    table = table.copy()
+    for keys, where in ((["demand_class"], table["calibration_group"] == ALL),
+                        (["demand_class", "calibration_group"], table["calibration_group"] != ALL)):
+        sums = frame.groupby(keys, observed=True)[["ok", "cycles", "average_on_hand"]].agg(
+            ok=("ok", "sum"), cycles=("cycles", "sum"), on_hand=("average_on_hand", "mean"))
+        index = pd.MultiIndex.from_frame(table.loc[where, keys]) if len(keys) > 1 else table.loc[where, keys[0]]
+        found = sums.reindex(index)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            achieved = np.where(found["cycles"].to_numpy(float) > 0,
+                                found["ok"].to_numpy(float) / found["cycles"].to_numpy(float), np.nan)
+        table.loc[where, "achieved_empirical"] = achieved
+        table.loc[where, "average_on_hand_empirical"] = found["on_hand"].to_numpy(float)
+        table.loc[where, "_empirical_cycles"] = found["cycles"].fillna(0).to_numpy(float)
+    classes = table["calibration_group"] == ALL
+    after = table["achieved_after"].where(table["achieved_after"].notna(), table["achieved_before"])
+    on_hand = table["average_on_hand_after"].where(table["average_on_hand_after"].notna(),
+                                                   table["average_on_hand_before"])
+    choice = pd.Series(choose_interval_models(
+        after[classes].to_numpy(float), on_hand[classes].to_numpy(float),
+        table.loc[classes, "achieved_empirical"].to_numpy(float),
+        table.loc[classes, "average_on_hand_empirical"].to_numpy(float),
+        table.loc[classes, "service_level_target"].to_numpy(float),
+        table.loc[classes, "_empirical_cycles"].to_numpy(float)), index=table.loc[classes, "demand_class"].to_numpy())
+    table["interval_model"] = choice.reindex(table["demand_class"]).fillna(PARAMETRIC).to_numpy()
+    return table.drop(columns="_empirical_cycles")
+
+
+def empirical_classes(table: pd.DataFrame) -> list[str]:
+    """The demand classes whose ``interval_model`` in a ``service_calibration`` table is 'empirical'."""
+    if table.empty or "interval_model" not in table:
+        return []
+    rows = table[(table["calibration_group"] == ALL) & (table["interval_model"] == EMPIRICAL)]
+    return sorted(rows["demand_class"].astype(str).unique())
 
 
 def offsets_from_table(table: pd.DataFrame) -> dict[tuple[str, str], float]:
@@ -347,5 +402,5 @@ def calibrated_levels(target: np.ndarray, demand_class: np.ndarray, groups: np.n
 __all__ = [
     "REPLAY_OFFSETS", "CALIBRATION_COLUMNS", "nominal_levels", "replay_levels", "cycle_length_weeks",
     "calibration_groups", "sku_groups", "achieved_curve", "curve_at", "invert_curve", "shrink_weight", "calibrate_service",
-    "calibrated_levels",
+    "calibrated_levels", "with_interval_models", "empirical_classes",
 ]

@@ -47,6 +47,12 @@ class PolicyConfig:
         the replay meets its target, shrunk toward the target when the evidence is thin
         (``calibration.py``, table ``service_calibration``); False = s and S at the target itself.
         Needs the policy replay (``policy_backtest_weeks`` > 0).
+    empirical_interval: the replay also runs the empirical protection-interval candidate (s = the
+        quantile of realised demand / forecast over past protection intervals, scaled to the
+        current forecast; ``empirical_demand.py``), and each demand class where it beats the
+        calibrated parametric policy on the replay (table ``service_calibration``, column
+        ``interval_model``) gets it (method '+empirical'). Cycle-service targets only; needs
+        ``service_calibration``.
     """
 
     service_level_type: str = "cycle"
@@ -66,6 +72,7 @@ class PolicyConfig:
     lead_time_mixture: bool = True
     lattice_undershoot: bool = True
     service_calibration: bool = True
+    empirical_interval: bool = False
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ from .compound import (
 )
 from .config import PolicyConfig
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
+from .empirical_demand import EmpiricalChoice, empirical_groups, level_parts
 from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
 from .lost_sales import lost_sales_fill_rate
 from .planning_inputs import PlanningInputs
@@ -173,7 +174,8 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
     """The (R, s, S) arithmetic of ``compute_policy`` on arrays (no frames): weekly forecast
     ``mean`` / ``var`` (n, h), count-family flags, lead time and review period (weeks), service
     level and EOQ (NaN = none) per SKU. Returns protection_mean/var, level_mean/var (the
-    distribution s protects), order_quantity and reorder_point (>= 0; before the stocked mask).
+    distribution s protects), order_quantity, reorder_point (>= 0; before the stocked mask) and
+    undershoot_var (Var U of the normal / lattice ladder; 0 without the undershoot correction).
     Used by ``compute_policy`` and by the backtest replay (``backtest``).
 
     Interval model (keywords; all off = the weekly model: Σ of weekly variances, count family
@@ -299,14 +301,16 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
                 level_var[rows] = part_var
     return {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
             "level_mean": level_mean, "level_var": level_var, "order_quantity": order_quantity,
-            "reorder_point": np.maximum(reorder_point, 0.0), "compound": use, "lt_mixture": mix}
+            "reorder_point": np.maximum(reorder_point, 0.0), "compound": use, "lt_mixture": mix,
+            "undershoot_var": undershoot_var}
 
 
 def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, family: np.ndarray,
                    demand_class: np.ndarray, abc: np.ndarray, config: PolicyConfig, *,
                    history: np.ndarray | None = None, start: np.ndarray | None = None,
                    level_error_weeks: float | np.ndarray | None = None,
-                   nominal_level: np.ndarray | None = None) -> pd.DataFrame:
+                   nominal_level: np.ndarray | None = None,
+                   empirical: EmpiricalChoice | None = None) -> pd.DataFrame:
     """One policy row per SKU of ``inputs``, in its order (columns ``POLICY_COLUMNS``); see the
     module docstring. ``mean`` / ``sd`` (n, h) weekly forecast, ``family``, ``demand_class`` and
     ``abc`` (n,) in the same SKU order.
@@ -327,6 +331,11 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     (``calibration.calibrated_levels``) says the target needs another nominal level to be met;
     the ``service_level`` column stays the target, and the method gets '+calibrated' where the
     nominal level differs from it.
+
+    ``empirical`` (``empirical_demand.EmpiricalChoice``): for the SKUs it marks (``use``) whose
+    pool holds enough errors, s is the empirical protection-interval level at the target
+    (``ErrorPool.levels``: X = ρ μ̂_B + U, ρ from the realised errors of past forecasts), S = s + Q,
+    and the method gets '+empirical'.
     """
     skus = inputs.sku
     mean = np.maximum(np.nan_to_num(np.asarray(mean, dtype=float)), 0.0)
@@ -366,6 +375,18 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     discontinued = inputs.discontinued
     no_demand = protection_mean <= 0
     stocked = ~(discontinued | no_demand)
+    used_empirical = np.zeros(n, bool)
+    if empirical is not None and (picked := np.flatnonzero(np.asarray(empirical.use, bool) & stocked)).size:
+        base_mean, undershoot_mean, undershoot_sd = level_parts(
+            level_mean[picked], cumulative_at(mean[picked], lead_mean[picked]), protection_mean[picked],
+            core["undershoot_var"][picked], config.undershoot_correction)
+        recent = np.asarray(empirical.recent_orders)[picked]
+        empirical_s = empirical.pool.levels(np.asarray(demand_class).astype(str)[picked],
+                                            empirical_groups(np.asarray(demand_class)[picked], recent, base_mean),
+                                            level[picked], base_mean, undershoot_mean, undershoot_sd)
+        used_empirical[picked] = np.isfinite(empirical_s)
+        reorder_point = reorder_point.copy()
+        reorder_point[picked] = np.where(np.isfinite(empirical_s), np.maximum(empirical_s, 0.0), reorder_point[picked])
     reorder_point = np.where(stocked, reorder_point, 0.0)
     order_up_to = np.where(stocked, reorder_point + order_quantity, 0.0)
     distribution = np.where(core["compound"], "compound_negbin", family_name(level_mean, level_var, is_count))
@@ -376,6 +397,7 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     method = np.where(stocked & core["lt_mixture"], np.char.add(method.astype(str), "+lt_mixture"), method)
     method = np.where(stocked & (np.abs(nominal - level) > 1e-12), np.char.add(method.astype(str), "+calibrated"),
                       method)
+    method = np.where(used_empirical, np.char.add(method.astype(str), "+empirical"), method)
     method = np.where(stocked & lost_form, np.char.add(method.astype(str), "+lost_sales"), method)
     buffer = reorder_point - protection_mean   # s - μ_P: negative when s lies below the interval's mean
     below_mean = stocked & (buffer < -SAFETY_STOCK_TOLERANCE)

@@ -421,6 +421,12 @@ OUTPUT_TABLES: tuple[OutputTable, ...] = (
             _number("shrink_weight", "weight of the group's own evidence (0 = no correction of its own)"),
             _number("average_on_hand_before", "mean units on hand per SKU-week at the target"),
             _number("average_on_hand_after", "mean units on hand per SKU-week at the correction used"),
+            _text("interval_model", "parametric | empirical: the class's protection-interval model, chosen by the "
+                  "replay ([policy] empirical_interval; models/inventory/empirical_demand.py); a group row repeats its "
+                  "class's"),
+            _number("achieved_empirical", "achieved by the empirical candidate's replay (s from errors of origins whose "
+                    "intervals had ended: out of sample); NULL without the candidate"),
+            _number("average_on_hand_empirical", "mean units on hand per SKU-week under the empirical candidate"),
         )),
     OutputTable(
         "demand_weekly", "What the forecast used: weekly sales and the unconstrained demand estimate of every "

@@ -28,9 +28,13 @@ from safestock.models.inventory.backtest import (
 from safestock.models.inventory.calibration import (
     calibrate_service,
     calibrated_levels,
+    empirical_classes,
     replay_levels,
     sku_groups,
+    with_interval_models,
 )
+from safestock.models.inventory.compound import orders_seen
+from safestock.models.inventory.empirical_demand import ORDER_WEEKS, EmpiricalChoice, ErrorLedger
 from safestock.models.inventory.excess import excess_stock
 from safestock.models.inventory.exceptions import find_exceptions
 from safestock.models.inventory.policy import policy_lead_times, service_levels
@@ -45,9 +49,10 @@ from safestock.pipelines.progress import announce
 @task(name="policy", cache_policy=NO_CACHE)
 def policy_task(
     planning: PlanningInputs, demand: DemandMatrix, forecast: ForecastResult, config: PipelineConfig,
-    nominal_level: np.ndarray | None = None,
+    nominal_level: np.ndarray | None = None, empirical: EmpiricalChoice | None = None,
 ) -> pd.DataFrame:
-    """The (R, s, S) policy; ``nominal_level``: the calibrated level per SKU (None: the targets)."""
+    """The (R, s, S) policy; ``nominal_level``: the calibrated level per SKU (None: the targets);
+    ``empirical``: the SKUs whose class uses the empirical interval and the replay's error pool."""
     announce("Computing safety stock and reorder points")
     return compute_policy(
         planning,
@@ -61,22 +66,27 @@ def policy_task(
         start=demand.start,
         level_error_weeks=forecast.level_error_weeks,
         nominal_level=nominal_level,
+        empirical=empirical,
     )
 
 
 @task(name="policy-backtest", cache_policy=NO_CACHE)
 def policy_backtest_task(
     demand: DemandMatrix, forecast: ForecastResult, planning: PlanningInputs, config: PipelineConfig
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None]:
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray | None, EmpiricalChoice | None]:
     """Replay recent weeks of real demand under the policy at the targets, re-forecasting with the
     same engine every few weeks as the pipeline would (on a fixed hash sample of SKUs for large
     runs). With ``[policy] service_calibration`` the same weeks are also replayed at shifted
     nominal levels (shared forecasts, demand and lead times) and calibrated (calibration.py).
 
+    With ``[policy] empirical_interval`` (cycle targets) the replay also runs the empirical
+    protection-interval candidate and each class gets the better one (empirical_demand.py).
+
     Returns (policy_backtest: the replay at the targets, per class; service_calibration; the
-    nominal level per SKU of the run for the policy, None = the targets)."""
+    nominal level per SKU of the run for the policy, None = the targets; the empirical choice (SKUs
+    of the classes that chose it, their pool groups, the replay's errors), None without the candidate)."""
     if config.policy_backtest_weeks <= 0:
-        return pd.DataFrame(), pd.DataFrame(), None
+        return pd.DataFrame(), pd.DataFrame(), None, None
     policy_config = config.policy
     calibrate = policy_config.service_calibration
     announce("Replaying recent weeks under the policy" + (" and calibrating service levels" if calibrate else ""))
@@ -84,6 +94,10 @@ def policy_backtest_task(
     target = service_levels(planning.service_level, forecast.classes["abc"].to_numpy(), policy_config)
     lead_mean, lead_sd = policy_lead_times(planning, policy_config)
     rows = sample_skus(demand.skus, config.policy_backtest_max_skus)
+    groups = sku_groups(forecast.mean.mean(axis=1), planning.unit_cost, planning.review_period_weeks,
+                        lead_mean, lead_sd, policy_config)
+    empirical = calibrate and policy_config.empirical_interval and policy_config.service_level_type == "cycle"
+    ledger = ErrorLedger(demand.quantity[rows]) if empirical else None
     replay = backtest_policy(
         demand.quantity[rows],
         demand.start[rows],
@@ -101,15 +115,22 @@ def policy_backtest_task(
         unit_cost=planning.unit_cost[rows],
         nominal_levels=replay_levels(target[rows]) if calibrate else target[rows][None, :],
         lost_sales=planning.lost_sales[rows],
+        empirical=ledger,
     )
     weeks = max(replayed_weeks(demand.quantity.shape[1], config.policy_backtest_weeks), 0)
     backtest = summarise_backtest(replay[replay["replay"] == 0], weeks, policy_config.service_level_type)
     if not calibrate or replay.empty:
-        return backtest, pd.DataFrame(), None
-    groups = sku_groups(forecast.mean.mean(axis=1), planning.unit_cost, planning.review_period_weeks,
-                        lead_mean, lead_sd, policy_config)
+        return backtest, pd.DataFrame(), None, None
     table, offsets = calibrate_service(replay, groups[rows], policy_config.service_level_type)
-    return backtest, table, calibrated_levels(target, demand_class, groups, offsets)
+    nominal = calibrated_levels(target, demand_class, groups, offsets)
+    if ledger is None:
+        return backtest, table, nominal, None
+    table = with_interval_models(table, replay, groups[rows])
+    chosen = np.isin(demand_class.astype(str), empirical_classes(table))
+    if not chosen.any():
+        return backtest, table, nominal, None
+    choice = EmpiricalChoice(ledger.pool(), orders_seen(demand.quantity, demand.start, ORDER_WEEKS), chosen)
+    return backtest, table, np.where(chosen, target, nominal), choice
 
 
 @task(name="zero-policy-reasons", cache_policy=NO_CACHE)
