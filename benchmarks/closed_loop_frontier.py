@@ -20,6 +20,9 @@ service instead:
    normal-ish policy's service is close to linear in its safety factor). NaN when a is outside the swept range (never
    extrapolated). Read at the class's mean target and at the product's achieved service (delta = 0).
    ratio = product on hand / textbook on hand at the same service: the issue's target is ratio <= 0.90.
+4. **The product at the true level** (the benchmark's ``product_true_level``: its s, S x true mu_P / run mu_P)
+   is swept the same way (its sd scaled alike): product at the true level / textbook at equal service
+   separates the policy's shape (distribution, undershoot, calibration) from the forecast's level error.
 """
 
 from __future__ import annotations
@@ -84,10 +87,11 @@ def interpolate_on_hand(service: np.ndarray, on_hand: np.ndarray, at: float) -> 
 
 
 def frontier_curves(totals: dict[str, dict[str, np.ndarray]], group: np.ndarray, weeks: int, replications: int,
-                    offsets: tuple[float, ...] = OFFSETS) -> pd.DataFrame:
+                    offsets: tuple[float, ...] = OFFSETS,
+                    policies: tuple[str, ...] = ("product", "textbook")) -> pd.DataFrame:
     """One row per (policy, group, offset): pooled cycle service and average on hand (units per SKU-week)."""
     rows = []
-    for policy in ("product", "textbook"):
+    for policy in policies:
         for offset in offsets:
             t = totals[swept_name(policy, offset)]
             frame = pd.DataFrame({"group": group, "ok": t["ok"], "cycles": t["cycles"],
@@ -101,7 +105,8 @@ def frontier_curves(totals: dict[str, dict[str, np.ndarray]], group: np.ndarray,
 
 def frontier_table(curves: pd.DataFrame, target_by_group: pd.Series) -> pd.DataFrame:
     """Per group: mean target, the product's achieved service (delta = 0), on hand of product and textbook at
-    the target and at the product's achieved service (interpolated), and product / textbook; row ``all``:
+    the target and at the product's achieved service (interpolated), and product / textbook; with a
+    ``product_true_level`` curve also its on hand at the target and its ratio to the textbook; row ``all``:
     the SKU-weighted mean on hands over the groups and their ratio (NaN if a group is out of range)."""
     out = {}
     for group, target in target_by_group.items():
@@ -115,6 +120,11 @@ def frontier_table(curves: pd.DataFrame, target_by_group: pd.Series) -> pd.DataF
             row[f"product_oh_{label}"] = interpolate_on_hand(product["cycle_service"], product["on_hand"], level)
             row[f"textbook_oh_{label}"] = interpolate_on_hand(textbook["cycle_service"], textbook["on_hand"], level)
             row[f"ratio_{label}"] = row[f"product_oh_{label}"] / row[f"textbook_oh_{label}"]
+        true_level = mine[mine["policy"] == "product_true_level"].sort_values("offset")
+        if len(true_level):
+            row["true_level_oh_at_target"] = interpolate_on_hand(true_level["cycle_service"], true_level["on_hand"],
+                                                                 float(target))
+            row["ratio_true_level_at_target"] = row["true_level_oh_at_target"] / row["textbook_oh_at_target"]
         out[group] = row
     table = pd.DataFrame.from_dict(out, orient="index")
     weight = table["skus"] / table["skus"].sum()
@@ -124,5 +134,9 @@ def frontier_table(curves: pd.DataFrame, target_by_group: pd.Series) -> pd.DataF
         textbook_oh = (weight * table[f"textbook_oh_{label}"]).sum(skipna=False)
         total.update({f"product_oh_{label}": product_oh, f"textbook_oh_{label}": textbook_oh,
                       f"ratio_{label}": product_oh / textbook_oh})
+    if "true_level_oh_at_target" in table:
+        true_oh = (weight * table["true_level_oh_at_target"]).sum(skipna=False)
+        total.update({"true_level_oh_at_target": true_oh,
+                      "ratio_true_level_at_target": true_oh / total["textbook_oh_at_target"]})
     table.loc["all"] = pd.Series(total)
     return table

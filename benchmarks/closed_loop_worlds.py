@@ -373,9 +373,11 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
                                frozen=not drift)[:, 1:]
         z = stats.norm.ppf(world.target)[:, None]
         product_sd = np.nan_to_num(policy["protection_demand_sd"].to_numpy(float))
+        fix = level_fix[:, 0]
         swept = {**clf.swept_levels("product", s, quantity, product_sd, ratio, stocked),
+                 **clf.swept_levels("product_true_level", s * fix, quantity * fix, product_sd * fix, ratio, stocked),
                  **clf.swept_levels("textbook", mu[:, 1:] + z * sigma, quantity, sigma, ratio, stocked)}
-        # offset 0 is the product / textbook policy itself: simulated once
+        # offset 0 is the product / true-level / textbook policy itself: simulated once
         levels.update({name: value for name, value in swept.items() if not name.endswith("@+0.00")})
     began = time.perf_counter()
     totals = closed_loop(world, levels, replications, weeks, warmup, seed, drift)
@@ -393,9 +395,11 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
         "skus") if len(zero) else pd.DataFrame({"skus": []})
     tables["timing"] = pd.DataFrame({"seconds": [flow_seconds, sim_seconds]}, index=["flow run", "closed loop"])
     if frontier:
-        for policy in ("product", "textbook"):
+        policies = ("product", "product_true_level", "textbook")
+        for policy in policies:
             totals[clf.swept_name(policy, 0.0)] = totals[policy]
-        tables["frontier_curves"] = clf.frontier_curves(totals, world.true_class, weeks, replications)
+        tables["frontier_curves"] = clf.frontier_curves(totals, world.true_class, weeks, replications,
+                                                        policies=policies)
         tables["frontier"] = clf.frontier_table(tables["frontier_curves"],
                                                 pd.Series(world.target).groupby(world.true_class).mean())
     return tables
