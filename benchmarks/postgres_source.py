@@ -4,9 +4,9 @@ Starts Debian's PostgreSQL in a temporary folder (as the tests do: tests/postgre
 loads a generated demo input into the tests' ERP schema (`erp.*`), then times (after a warm-up
 pull) the pull alone (`pull_tables`: ADBC record batches streamed into a DuckDB file) and
 `load_postgres_inputs(<uri>)` (pull + every check of an input folder), and `load_inputs(<csv
-folder>)`; wall seconds, the CPU seconds of this process (DuckDB's threads and the driver's, not
-the PostgreSQL server's: steadier than wall time on a loaded machine) and the peak memory
-(ru_maxrss) after each step.
+folder>)`, each in a fresh process: wall seconds, its CPU seconds (DuckDB's threads and the
+driver's, not the PostgreSQL server's: steadier than wall time on a loaded machine) and its peak
+memory (ru_maxrss of that process alone).
 
 `--base-skus N` (less than `--skus`): generate a demo of N SKUs and copy its ERP tables
 `--skus / N` times in PostgreSQL under suffixed SKU and PO codes (every sales day of every copy:
@@ -20,6 +20,7 @@ CSV comparison is then skipped (there is no CSV of the copies).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
 import shutil
@@ -37,8 +38,26 @@ from safestock.pipelines.inputs.postgres import load_postgres_inputs, pull_table
 from tests import postgres_fixtures as erp  # noqa: E402
 
 
-def _peak() -> str:
-    return f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2:.2f} GiB"
+def _timed(step: str, *args):
+    """Run one step (in a fresh process): wall and CPU seconds, peak memory in GiB, and its result
+    (the pulled rows, or the weekly sales frame)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    if step == "pull":
+        uri, source, database = args
+        result = pull_tables(uri, source, database)["sales"].rows
+    elif step == "source":
+        result = load_postgres_inputs(*args).sales_weekly
+    else:
+        result = load_inputs(*args).sales_weekly
+    return (time.perf_counter() - started, time.process_time() - cpu,
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, result)
+
+
+def _in_process(step: str, *args):
+    """`_timed` in a new process (spawned: its peak memory is the step's own)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(_timed, (step, *args))
 
 
 def _replicate(uri: str, copies: int) -> int:
@@ -100,20 +119,15 @@ def main() -> None:
         source = SourceConfig(password_env="SAFESTOCK_BENCH_PG_PASSWORD", tables=erp.source_tables_config())
         with tempfile.TemporaryDirectory() as staged:
             pull_tables(uri, source, Path(staged) / "warm-up.duckdb")  # warm-up (server caches)
-            started, cpu = time.perf_counter(), time.process_time()
-            pulled = pull_tables(uri, source, Path(staged) / "pulled.duckdb")
-            print(f"pull, record batches streamed into DuckDB ({pulled['sales'].rows:,} sales rows): "
-                  f"{time.perf_counter() - started:6.2f} s (CPU {time.process_time() - cpu:.2f} s); {_peak()}")
-        started, cpu = time.perf_counter(), time.process_time()
-        from_source = load_postgres_inputs(uri, source)
-        print(f"load_postgres_inputs (pull + checks): {time.perf_counter() - started:6.2f} s "
-              f"(CPU {time.process_time() - cpu:.2f} s); {_peak()}")
+            wall, cpu, peak, rows = _in_process("pull", uri, source, Path(staged) / "pulled.duckdb")
+            print(f"pull, record batches streamed into DuckDB ({rows:,} sales rows): {wall:6.2f} s "
+                  f"(CPU {cpu:.2f} s; peak memory {peak:.2f} GiB)")
+        wall, cpu, peak, from_source = _in_process("source", uri, source)
+        print(f"load_postgres_inputs (pull + checks): {wall:6.2f} s (CPU {cpu:.2f} s; peak memory {peak:.2f} GiB)")
         if copies == 1:
-            started, cpu = time.perf_counter(), time.process_time()
-            from_files = load_inputs(folder)
-            print(f"load_inputs from CSV files:           {time.perf_counter() - started:6.2f} s "
-                  f"(CPU {time.process_time() - cpu:.2f} s)")
-            assert from_source.sales_weekly.equals(from_files.sales_weekly)
+            wall, cpu, peak, from_files = _in_process("files", folder)
+            print(f"load_inputs from CSV files:           {wall:6.2f} s (CPU {cpu:.2f} s; peak memory {peak:.2f} GiB)")
+            assert from_source.equals(from_files)
     finally:
         erp._as_postgres(str(erp.POSTGRES_BIN / "pg_ctl"), "-D", str(work / "data"), "-m", "fast", "stop")
         shutil.rmtree(work, ignore_errors=True)

@@ -324,6 +324,7 @@ def pull_tables(uri: str, source: SourceConfig, database: Path,
     pulled = {}
     with connect(uri, source) as connection, connection.cursor() as cursor, \
             duckdb.connect(str(database), config={"memory_limit": memory_limit}) as pulled_db:
+        pulled_db.execute("set enable_progress_bar = false")
         for pull in table_pulls(source):
             select, schema = _select_sql(cursor, pull, password)
             parameters = None
