@@ -4,7 +4,8 @@ Generates an input folder under /tmp (never in the repository): the small tables
 suppliers, inventory, purchase_orders) from `safestock.pipelines.demo.data.generate_demo_data` for
 `--skus` SKUs, and a synthetic sales table of `--rows` rows written by DuckDB (every SKU sold on
 consecutive days over ~3 years, a few returns, a few rows after as_of). Then it runs
-`load_inputs` in a fresh process per format and prints wall time, peak RSS and rows/s.
+`load_inputs` in a fresh process per format and prints wall time, CPU seconds (every thread:
+DuckDB's too; steadier than wall time on a loaded machine), peak RSS and rows/s.
 
     python benchmarks/load_inputs.py --rows 10000000 --skus 10000 --format csv parquet
     python benchmarks/load_inputs.py --rows 50000000 --skus 100000 --format parquet-dir
@@ -92,14 +93,14 @@ def run_once(folder: Path, memory_limit: str | None) -> dict:
     """Load the folder in this process; wall time, peak RSS, rows."""
     from safestock.pipelines.inputs import load_inputs
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     loaded = (load_inputs(folder) if memory_limit is None
               else load_inputs(folder, memory_limit=memory_limit))
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     sales_rows = sum(info["rows"] for name, info in loaded.files.items()
                      if name.startswith("sales"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": seconds, "peak_rss_gib": peak / 2**30, "sales_rows": sales_rows,
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_gib": peak / 2**30, "sales_rows": sales_rows,
             "rows_per_s": sales_rows / seconds, "weekly_rows": len(loaded.sales_weekly)}
 
 
@@ -128,7 +129,7 @@ def main() -> None:
             print(f"{fmt}: failed\n{result.stderr[-3000:]}")
             continue
         r = json.loads(result.stdout.strip().splitlines()[-1])
-        print(f"{fmt:12s} {r['sales_rows']:>12,} rows  {r['seconds']:7.1f} s  "
+        print(f"{fmt:12s} {r['sales_rows']:>12,} rows  {r['seconds']:7.1f} s ({r['cpu_seconds']:.1f} s CPU)  "
               f"peak RSS {r['peak_rss_gib']:5.2f} GiB  {r['rows_per_s'] / 1e6:5.2f} M rows/s  "
               f"({r['weekly_rows']:,} sku-weeks)", flush=True)
 
