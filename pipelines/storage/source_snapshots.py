@@ -90,10 +90,10 @@ def plan_snapshots(db_path: Path, source_uri: str, source: SourceConfig, *, full
             return plan
         rows = con.execute(sql("source_snapshot_state_read"), {"source": source_uri}).fetchall()
     refresh = source.full_refresh_runs
-    for table, print_, watermark, runs in rows:
+    for table, fingerprint, watermark, runs in rows:
         due = refresh > 0 and runs + 1 >= refresh
         if table in tracked and not due:
-            plan.stored[table] = StoredSnapshot(print_, watermark, int(runs))
+            plan.stored[table] = StoredSnapshot(fingerprint, watermark, int(runs))
     return plan
 
 
