@@ -420,6 +420,30 @@ def benchmark(name: str, skus: np.ndarray, y: np.ndarray, start: np.ndarray, wee
     print("\nengine backtest coverage frame (ForecastResult.coverage, all columns)")
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(result.coverage.to_string(index=False))
+    if global_model:
+        t0 = time.perf_counter()
+        plain = forecast_demand(skus, train, start, holdout, week_starts=weeks[:-holdout])
+        print(f"\nglobal model on vs off (engine without it, {time.perf_counter() - t0:.1f} s; with it "
+              f"{engine_seconds:.1f} s): RMSSE per class, paired per-SKU on - off, bootstrap")
+        print(on_off_table(per_sku["engine"]["rmsse"], scaled_errors(train, start, actual, plain.mean)["rmsse"],
+                          classes, result.model == "global_gbm", seed).to_string())
+
+
+def on_off_table(on: np.ndarray, off: np.ndarray, classes: np.ndarray, chosen: np.ndarray,
+                 seed: int = 0) -> pd.DataFrame:
+    """Per class: mean per-SKU RMSSE off and on, SKUs choosing the global model, and the paired
+    per-SKU difference on - off with its bootstrap 95 % interval and verdict (:func:`paired_comparison`)."""
+    rows = []
+    for name in CLASS_ORDER:
+        members = class_members(classes, name)
+        ok = members & np.isfinite(on) & np.isfinite(off)
+        if not ok.any():
+            continue
+        diff, lo, hi, verdict = paired_comparison(on[ok] - off[ok], seed=seed)
+        rows.append({"class": name, "skus": int(ok.sum()), "off": off[ok].mean(), "on": on[ok].mean(),
+                     "picks": int((chosen & members).sum()), "diff": diff, "ci95_lo": lo, "ci95_hi": hi,
+                     "verdict": verdict})
+    return pd.DataFrame(rows).set_index("class").round(5)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -438,7 +462,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="season length for statsforecast AutoETS (default 1: non-seasonal; R's ets "
                         "refuses m > 24 and m = 52 is ~100 s per 1,000 SKUs)")
     parser.add_argument("--global-model", action="store_true",
-                        help="offer the engine's global gradient-boosted model ([forecast] global_model = true)")
+                        help="offer the engine's global gradient-boosted model ([forecast] global_model = true) "
+                        "and compare with the engine without it (paired per SKU)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     for name in args.datasets.split(","):
