@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from safestock.models.inventory import PolicyConfig, backtest_policy
-from safestock.models.inventory.calibration import calibrate_service, empirical_classes, with_interval_models
+from safestock.models.inventory.calibration import (
+    calibrate_service,
+    empirical_classes,
+    with_interval_models,
+)
 from safestock.models.inventory.empirical_demand import (
     EMPIRICAL,
     MIN_CLASS_ERRORS,
@@ -158,7 +162,11 @@ def test_choice_rule_within_tolerance_less_stock_else_nearer_target_thin_evidenc
 
 
 def test_the_policy_uses_the_empirical_level_where_chosen_and_says_so() -> None:
-    from safestock.models.inventory import LeadTimes, build_planning_inputs, compute_policy
+    from safestock.models.inventory import (
+        LeadTimes,
+        build_planning_inputs,
+        compute_policy,
+    )
 
     skus = np.array(["S0", "S1"])
     items = pd.DataFrame({"sku": skus, "supplier_id": "V1", "description": "", "unit_cost": 10.0, "pack_size": 1.0,
