@@ -15,8 +15,9 @@ seconds of this process (DuckDB's threads; steadier than wall time on a loaded m
    (sql/sales_history_weekly_refresh_*.sql: what a file run would pay if it kept them);
 2. history -> weekly sales after an incremental pull of the last 21 days: from every stored day
    (sql/sales_history_weekly_all_days.sql, the query before the weekly totals, still the fallback of
-   a database not yet back-filled) and from the stored weekly totals (sql/sales_history_weekly.sql).
-   The frames must be equal (else flagged DIFFERENT FRAME). Also the one-time back-fill of the weekly
+   a database not yet back-filled) and from the stored weekly totals (sql/sales_history_weekly.sql),
+   and the latter without its final `order by` (what sorting costs; not used). The frames must be
+   equal, the unordered one once sorted (else flagged DIFFERENT FRAME). Also the one-time back-fill of the weekly
    totals of an older database (sql/sales_history_weekly_rebuild.sql).
 
 Peak memory (ru_maxrss) printed at the end.
@@ -136,20 +137,27 @@ def main() -> None:
                         "(format parquet)", {"day": pulled_from})
         update = history.describe_pull(pull, "bench", pulled_from, open_end=True, skus=skus)
         parameters = {**update.parameters(), "as_of": last_day + datetime.timedelta(days=1)}
+        order_by = "    order by sku_order.sku_rank, complete_weeks.week\n"
+        assert order_by in sql("sales_history_weekly")
         arms = {"every stored day (sql/sales_history_weekly_all_days.sql; before)": "sales_history_weekly_all_days",
-                "stored weekly totals (sql/sales_history_weekly.sql; now)": "sales_history_weekly"}
+                "stored weekly totals (sql/sales_history_weekly.sql; now)": "sales_history_weekly",
+                "stored weekly totals without the final order by (measured only)": "unordered"}
         weekly: dict[str, list[tuple[float, float]]] = {label: [] for label in arms}
         frames: dict[str, pd.DataFrame] = {}
         for _ in range(args.repeat):
             for label, name in arms.items():
                 with duckdb.connect(str(folder / "history.duckdb"), read_only=True) as con:
                     def read(con=con, name=name, label=label) -> None:
-                        frames[label] = con.execute(sql(name), parameters).df()
+                        text = sql("sales_history_weekly").replace(order_by, "") if name == "unordered" else sql(name)
+                        frames[label] = con.execute(text, parameters).df()
                     weekly[label].append(_timed(read))
         reference = frames[next(iter(arms))]
         print(f"2. history -> weekly sales ({len(reference):,} sku-weeks; an incremental pull from {pulled_from}):")
         for label, runs in weekly.items():
-            _report(label + ("" if frames[label].equals(reference) else "  DIFFERENT FRAME"), runs)
+            frame = frames[label]
+            if arms[label] == "unordered":  # the same rows in another order
+                frame = frame.sort_values(["sku", "week"], ignore_index=True)
+            _report(label + ("" if frame.equals(reference) else "  DIFFERENT FRAME"), runs)
         rebuild = []
         for _ in range(args.repeat):
             with connect(folder / "history.duckdb") as con:
