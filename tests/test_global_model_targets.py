@@ -119,3 +119,23 @@ def test_engine_offers_the_global_model_to_smooth_and_erratic_skus_only(small_mo
     assert offered and {classes[s] for s in offered} <= {"smooth", "erratic"}
     counted = set(classes[classes.isin(["intermittent", "lumpy"])].index)
     assert len(counted) >= 15 and not offered & counted
+
+
+def test_choice_with_the_global_model_does_not_depend_on_the_chunk_size(
+        small_model: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference rule, like the prior, is computed over all SKUs of a group, never per chunk."""
+    from safestock.models.forecasting import engine
+
+    rng = np.random.default_rng(6)
+    n, weeks = 70, 117
+    pulse = np.isin(np.arange(weeks) % 13, (0, 1))
+    y = rng.poisson(rng.uniform(5.0, 30.0, (n, 1)) * np.where(pulse, 2.0, 1.0)).astype(float)
+    y[::3] = rng.poisson(rng.uniform(5.0, 30.0, (24, 1)), (24, weeks))          # a third without the pulse
+    skus = np.array([f"S{i}" for i in range(n)])
+    start = np.zeros(n, dtype=np.int64)
+    whole = forecast_demand(skus, y, start, 13, global_model=True)
+    monkeypatch.setattr(engine, "CHUNK_SKUS", 9)
+    chunked = forecast_demand(skus, y, start, 13, global_model=True)
+    assert (whole.model == gm.GLOBAL_MODEL).any() and (whole.model != gm.GLOBAL_MODEL).any()
+    np.testing.assert_array_equal(chunked.model, whole.model)
+    np.testing.assert_array_equal(chunked.mean, whole.mean)
