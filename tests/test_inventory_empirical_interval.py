@@ -150,15 +150,16 @@ def test_a_forecast_30_percent_low_meets_its_target_with_the_empirical_interval_
 
 
 def test_choice_rule_within_tolerance_less_stock_else_nearer_target_thin_evidence_parametric() -> None:
-    target = np.full(5, 0.95)
+    target = np.full(7, 0.95)
     choice = choose_interval_models(
-        achieved_parametric=np.array([0.950, 0.950, 0.900, 0.930, 0.800]),
-        on_hand_parametric=np.array([100.0, 100.0, 100.0, 100.0, 100.0]),
-        achieved_empirical=np.array([0.940, 0.940, 0.930, 0.900, 0.950]),
-        on_hand_empirical=np.array([90.0, 110.0, 150.0, 50.0, 90.0]),
-        target=target, empirical_cycles=np.array([500, 500, 500, 500, 50]))
-    # both within 1.5 points: less stock wins; else nearer to target; 50 cycles: parametric
-    assert list(choice) == [EMPIRICAL, PARAMETRIC, EMPIRICAL, PARAMETRIC, PARAMETRIC]
+        achieved_parametric=np.array([0.950, 0.950, 0.950, 0.900, 0.930, 0.900, 0.800]),
+        on_hand_parametric=np.full(7, 100.0),
+        achieved_empirical=np.array([0.940, 0.940, 0.940, 0.930, 0.900, 0.905, 0.950]),
+        on_hand_empirical=np.array([97.0, 99.0, 110.0, 150.0, 50.0, 90.0, 90.0]),
+        target=target, empirical_cycles=np.array([500, 500, 500, 500, 500, 500, 50]))
+    # both within 1.5 points: 3 % less stock wins, 1 % less does not (2 % needed), more stock loses;
+    # else nearer to target by at least 1 point (5 -> 2 points: yes; 5 -> 4.5: no); 50 cycles: parametric
+    assert list(choice) == [EMPIRICAL, PARAMETRIC, PARAMETRIC, EMPIRICAL, PARAMETRIC, PARAMETRIC, PARAMETRIC]
 
 
 def test_the_policy_uses_the_empirical_level_where_chosen_and_says_so() -> None:

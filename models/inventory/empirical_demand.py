@@ -70,6 +70,8 @@ GRID_EDGES = np.concatenate([np.linspace(0.0, 0.5, 9)[:-1], np.linspace(0.5, 0.9
 BISECTION_STEPS = 30
 CHOICE_TOLERANCE = 0.015    # achieved within ±1.5 points of target: "meets it" (issue 14's target)
 MIN_CHOICE_CYCLES = 100     # below this many cycles of the empirical replay in a class: parametric
+CHOICE_MIN_GAIN = 0.01      # the empirical candidate must be this much nearer the target (1 point) ...
+CHOICE_MIN_SAVING = 0.02    # ... or, both meeting it, hold this share less stock (2 %): else parametric
 PARAMETRIC, EMPIRICAL = "parametric", "empirical"
 ERROR_COLUMNS = ["sku", "origin", "span", "base_mean", "demand_class", "group", "ratio"]
 _SEP = "\x1f"
@@ -294,12 +296,15 @@ def choose_interval_models(achieved_parametric: np.ndarray, on_hand_parametric: 
                            empirical_cycles: np.ndarray) -> np.ndarray:
     """Per class 'empirical' or 'parametric': with ≥ ``MIN_CHOICE_CYCLES`` empirical cycles, if both
     candidates achieve within ``CHOICE_TOLERANCE`` of the target the one with less average on hand,
-    else the one nearer the target (a tie: parametric); thin or missing evidence: parametric."""
+    else the one nearer the target. The parametric policy is the default: the empirical one must hold
+    ``CHOICE_MIN_SAVING`` less stock, or be ``CHOICE_MIN_GAIN`` nearer the target (the replay's
+    sampling error is 1.5-2.5 points per class; on the closed-loop worlds smaller wins did not carry).
+    Thin or missing evidence: parametric."""
     gap_p = np.abs(np.asarray(achieved_parametric, float) - target)
     gap_e = np.abs(np.asarray(achieved_empirical, float) - target)
     both_meet = (gap_p <= CHOICE_TOLERANCE) & (gap_e <= CHOICE_TOLERANCE)
-    empirical_wins = np.where(both_meet, np.asarray(on_hand_empirical, float) < np.asarray(on_hand_parametric, float),
-                              gap_e < gap_p)
+    saving = np.asarray(on_hand_empirical, float) < (1 - CHOICE_MIN_SAVING) * np.asarray(on_hand_parametric, float)
+    empirical_wins = np.where(both_meet, saving, gap_e < gap_p - CHOICE_MIN_GAIN)
     usable = (np.asarray(empirical_cycles, float) >= MIN_CHOICE_CYCLES) & np.isfinite(gap_e)
     empirical_wins = np.where(np.isfinite(gap_p), empirical_wins, True)
     return np.where(usable & empirical_wins, EMPIRICAL, PARAMETRIC)
