@@ -261,14 +261,16 @@ def test_flow_passes_the_weekly_prices_to_the_global_model(prefect_harness: None
     row = {sku: i for i, sku in enumerate(skus)}
     got = np.array([prices[row[sku], -1] for sku in that_week.index])
     np.testing.assert_allclose(got, that_week.to_numpy())
-    # with the global model off (the default) the prices are not used, so not passed
+    # with the global model switched off the prices are not used, so not passed
     from safestock.pipelines.config import load_config
     from safestock.pipelines.inputs import load_inputs as load
 
     inputs = load(tmp_path / "in")
     demand = build_demand_matrix(inputs.sales_weekly, inputs.items["sku"].to_numpy(dtype=object),
                                  last_complete_week(inputs.as_of))
-    assert forecast_tasks.price_matrix(inputs, demand, load_config(None)) is None
+    off = tmp_path / "off.toml"
+    off.write_text("[forecast]\nglobal_model = false\n")
+    assert forecast_tasks.price_matrix(inputs, demand, load_config(off)) is None
     np.testing.assert_allclose(forecast_tasks.price_matrix(inputs, demand, load_config(config)), prices,
                                equal_nan=True)
 
