@@ -25,7 +25,7 @@ Example ``safestock.toml`` (every key optional)::
     backtest_origins = 4
     backtest_horizon = 13
     event_calendar = "us_retail"        # or "none": moving-date events for the ses_events model
-    global_model = true                 # false: no gradient-boosted model trained across SKUs
+    global_model = false                # true: also offer a gradient-boosted model trained across SKUs
 
     [[forecast.extra_events]]           # more events, after the calendar's (any number of tables)
     name = "memorial_day"
@@ -99,7 +99,7 @@ class ForecastConfig:
     backtest_horizon: int = 13
     event_calendar: str = "us_retail"   # a key of safestock.models.forecasting.calendar.EVENT_CALENDARS
     extra_events: tuple[dict[str, Any], ...] = ()   # [[forecast.extra_events]] tables, see calendar_events
-    global_model: bool = True           # offer global_gbm (models/forecasting/global_model.py); docs/forecasting.md
+    global_model: bool = False          # offer global_gbm (models/forecasting/global_model.py); docs/forecasting.md
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra_events", tuple(self.extra_events))   # a list from TOML or JSON

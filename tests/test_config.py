@@ -86,18 +86,17 @@ def test_a_currency_that_is_not_an_iso_code_is_refused(tmp_path: Path, value: st
                    r"safestock.toml: currency must be an ISO 4217 code of three upper-case letters")
 
 
-def test_global_model_is_on_by_default_and_switched_off_by_the_forecast_section(tmp_path: Path) -> None:
-    """[forecast] global_model (issue 17): on unless switched off (docs/forecasting.md §6.11);
-    passed to forecast_demand."""
+def test_global_model_is_off_by_default_and_switched_on_by_the_forecast_section(tmp_path: Path) -> None:
+    """[forecast] global_model (issue 17): off unless asked for; passed to forecast_demand."""
     import inspect
 
     from safestock.models.forecasting import forecast_demand
 
-    assert load_config(None).forecast.engine_options(None)["global_model"] is True
+    assert load_config(None).forecast.engine_options(None)["global_model"] is False
     path = tmp_path / "safestock.toml"
-    path.write_text("[forecast]\nglobal_model = false\n")
+    path.write_text("[forecast]\nglobal_model = true\n")
     options = load_config(path).forecast.engine_options(None)
-    assert options["global_model"] is False
+    assert options["global_model"] is True
     assert set(options) <= set(inspect.signature(forecast_demand).parameters)
     assert_refused(tmp_path, '[forecast]\nglobal_model = "yes"\n',
                    r"safestock.toml \[forecast\]: global_model must be true or false, not 'yes'")
