@@ -147,19 +147,13 @@ def _per_sku_mae(frame: pd.DataFrame) -> pd.Series:
     return ((per_sku["ok"] / per_sku["cycles"]) - per_sku["service_level"]).abs().groupby(per_sku["judged_class"]).mean()
 
 
-def empirical_check(name: str, data: dict, weeks: int, engine: bool = False) -> pd.DataFrame:
-    """Cycle service: the parametric calibrated policy and the empirical candidate, fitted / chosen on
-    the replay of weeks [T - 2w, T - w), judged on the last w weeks (same draws)."""
-    from safestock.models.inventory.backtest import rolling_estimate, summarise_backtest
-    from safestock.models.inventory.calibration import (calibrate_service, calibrated_levels, empirical_classes,
-                                                        replay_levels, sku_groups, with_interval_models)
-    from safestock.models.inventory.empirical_demand import ErrorLedger
-
+def _replay_setup(data: dict, classes, weeks: int, engine: bool, config: PolicyConfig) -> tuple:
+    """What both fit-then-judge checks share: the targets (ABC or 0.95), the forecast function (the
+    engine re-forecast every 4 weeks, or the rolling estimate), the replay's common arguments and
+    the history before the judged weeks."""
     history = data["history"]
     start = first_sale(history)
-    classes = classify_demand(history, start, data["unit_cost"])
     n = history.shape[0]
-    config = PolicyConfig()
     level = (pd.Series(classes.abc).map(config.service_level_by_abc).fillna(0.95).to_numpy(float)
              if data["abc_levels"] else np.full(n, 0.95))
 
@@ -171,6 +165,22 @@ def empirical_check(name: str, data: dict, weeks: int, engine: bool = False) -> 
                   weeks=weeks, unit_cost=data["unit_cost"])
     fit_history = history[:, :history.shape[1] - weeks]
     fit_start = np.minimum(start, fit_history.shape[1])
+    return level, forecast_fn, common, fit_history, fit_start
+
+
+def empirical_check(name: str, data: dict, weeks: int, engine: bool = False) -> pd.DataFrame:
+    """Cycle service: the parametric calibrated policy and the empirical candidate, fitted / chosen on
+    the replay of weeks [T - 2w, T - w), judged on the last w weeks (same draws)."""
+    from safestock.models.inventory.backtest import rolling_estimate, summarise_backtest
+    from safestock.models.inventory.calibration import (calibrate_service, calibrated_levels, empirical_classes,
+                                                        replay_levels, sku_groups, with_interval_models)
+    from safestock.models.inventory.empirical_demand import ErrorLedger
+
+    history = data["history"]
+    start = first_sale(history)
+    classes = classify_demand(history, start, data["unit_cost"])
+    config = PolicyConfig()
+    level, forecast_fn, common, fit_history, fit_start = _replay_setup(data, classes, weeks, engine, config)
     mean_at_fit = rolling_estimate(fit_history, fit_start, classes.demand_class)[0].mean(axis=1)
     groups = sku_groups(mean_at_fit, data["unit_cost"], data["review"], data["lead_mean"], data["lead_sd"], config)
     began = time.perf_counter()
@@ -222,21 +232,10 @@ def calibration_check(name: str, data: dict, weeks: int, engine: bool = False) -
     history = data["history"]
     start = first_sale(history)
     classes = classify_demand(history, start, data["unit_cost"])
-    n = history.shape[0]
     rows = []
     for service_type in ("cycle", "fill_rate"):
         config = dataclasses.replace(PolicyConfig(), service_level_type=service_type)
-        level = (pd.Series(classes.abc).map(config.service_level_by_abc).fillna(0.95).to_numpy(float)
-                 if data["abc_levels"] else np.full(n, 0.95))
-
-        def forecast_fn():
-            return periodic_forecast_fn(engine_forecast_fn(26, week_starts=data["week_starts"]), 4) if engine else None
-
-        common = dict(demand_class=classes.demand_class, lead_time_weeks_mean=data["lead_mean"],
-                      lead_time_weeks_sd=data["lead_sd"], review_period_weeks=data["review"], config=config,
-                      weeks=weeks, unit_cost=data["unit_cost"])
-        fit_history = history[:, :history.shape[1] - weeks]
-        fit_start = np.minimum(start, fit_history.shape[1])
+        level, forecast_fn, common, fit_history, fit_start = _replay_setup(data, classes, weeks, engine, config)
         began = time.perf_counter()
         backtest_policy(fit_history, fit_start, service_level=level, nominal_levels=level[None, :],
                         forecast_fn=forecast_fn(), **common)
