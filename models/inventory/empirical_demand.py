@@ -291,6 +291,29 @@ class EmpiricalChoice:
     use: np.ndarray
 
 
+def empirical_reorder_points(choice: EmpiricalChoice, eligible: np.ndarray, demand_class: np.ndarray,
+                             level: np.ndarray, level_mean: np.ndarray, lead_demand_mean: np.ndarray,
+                             protection_mean: np.ndarray, undershoot_var: np.ndarray,
+                             undershoot_correction: bool) -> np.ndarray:
+    """(n,) the empirical reorder point of each SKU of a run (``policy.compute_policy``): for the
+    SKUs ``choice.use`` marks and ``eligible`` allows (stocked), s from ``choice.pool.levels`` at the
+    target ``level`` (module docstring, step 4) with μ̂_B, E[U], sd U from the parametric policy's
+    arrays (``level_parts``) and the group of the SKU's ``recent_orders`` / μ̂_B; NaN elsewhere and
+    where no pool qualifies (the parametric s stays). All arrays (n,)."""
+    out = np.full(np.shape(level_mean), np.nan)
+    picked = np.flatnonzero(np.asarray(choice.use, bool) & np.asarray(eligible, bool))
+    if not picked.size:
+        return out
+    base_mean, undershoot_mean, undershoot_sd = level_parts(
+        np.asarray(level_mean)[picked], np.asarray(lead_demand_mean)[picked], np.asarray(protection_mean)[picked],
+        np.asarray(undershoot_var)[picked], undershoot_correction)
+    demand_class = np.asarray(demand_class)[picked]
+    recent = np.asarray(choice.recent_orders)[picked]
+    out[picked] = choice.pool.levels(demand_class.astype(str), empirical_groups(demand_class, recent, base_mean),
+                                     np.asarray(level, dtype=float)[picked], base_mean, undershoot_mean, undershoot_sd)
+    return out
+
+
 def choose_interval_models(achieved_parametric: np.ndarray, on_hand_parametric: np.ndarray,
                            achieved_empirical: np.ndarray, on_hand_empirical: np.ndarray, target: np.ndarray,
                            empirical_cycles: np.ndarray) -> np.ndarray:
@@ -316,6 +339,7 @@ __all__ = [
     "ErrorPool",
     "choose_interval_models",
     "empirical_groups",
+    "empirical_reorder_points",
     "level_parts",
     "mixture_level",
     "order_band",

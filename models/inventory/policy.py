@@ -61,7 +61,7 @@ from .compound import (
 )
 from .config import PolicyConfig
 from .distribution import family_name, fill_rate_level, is_count_family, quantile
-from .empirical_demand import EmpiricalChoice, empirical_groups, level_parts
+from .empirical_demand import EmpiricalChoice, empirical_reorder_points
 from .lead_time_mixture import cumulative_at_nodes, gamma_nodes, mixture_levels
 from .lost_sales import lost_sales_fill_rate
 from .planning_inputs import PlanningInputs
@@ -376,17 +376,12 @@ def compute_policy(inputs: PlanningInputs, mean: np.ndarray, sd: np.ndarray, fam
     no_demand = protection_mean <= 0
     stocked = ~(discontinued | no_demand)
     used_empirical = np.zeros(n, bool)
-    if empirical is not None and (picked := np.flatnonzero(np.asarray(empirical.use, bool) & stocked)).size:
-        base_mean, undershoot_mean, undershoot_sd = level_parts(
-            level_mean[picked], cumulative_at(mean[picked], lead_mean[picked]), protection_mean[picked],
-            core["undershoot_var"][picked], config.undershoot_correction)
-        recent = np.asarray(empirical.recent_orders)[picked]
-        empirical_s = empirical.pool.levels(np.asarray(demand_class).astype(str)[picked],
-                                            empirical_groups(np.asarray(demand_class)[picked], recent, base_mean),
-                                            level[picked], base_mean, undershoot_mean, undershoot_sd)
-        used_empirical[picked] = np.isfinite(empirical_s)
-        reorder_point = reorder_point.copy()
-        reorder_point[picked] = np.where(np.isfinite(empirical_s), np.maximum(empirical_s, 0.0), reorder_point[picked])
+    if empirical is not None:
+        empirical_s = empirical_reorder_points(empirical, stocked, demand_class, level, level_mean,
+                                               cumulative_at(mean, lead_mean), protection_mean,
+                                               core["undershoot_var"], config.undershoot_correction)
+        used_empirical = np.isfinite(empirical_s)
+        reorder_point = np.where(used_empirical, np.maximum(empirical_s, 0.0), reorder_point)
     reorder_point = np.where(stocked, reorder_point, 0.0)
     order_up_to = np.where(stocked, reorder_point + order_quantity, 0.0)
     distribution = np.where(core["compound"], "compound_negbin", family_name(level_mean, level_var, is_count))
