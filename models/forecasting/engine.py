@@ -70,6 +70,7 @@ from .coverage import (
 )
 from .events import calendar_factors
 from .forecast_types import CutForecasts
+from .global_fits import GlobalFitCache
 from .global_model import GLOBAL_MODEL, global_forecasts
 from .hurdle import count_class_bands, count_class_pit, count_class_var, size_moments
 from .intervals import (
@@ -217,7 +218,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
                     backtest_origins: int = 4, backtest_horizon: int = 13,
                     week_starts: np.ndarray | None = None,
                     events: tuple[Event, ...] = US_RETAIL_EVENTS,
-                    global_model: bool = False, prices: np.ndarray | None = None) -> ForecastResult:
+                    global_model: bool = False, prices: np.ndarray | None = None,
+                    global_fits: GlobalFitCache | None = None) -> ForecastResult:
     """Classify, select a model per SKU by rolling-origin RMSSE, forecast ``horizon`` weeks.
 
     ``week_starts`` (T,) first day of each history column (``datetime64``; weeks are 7 days
@@ -228,7 +230,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
     only where it wins the backtest like any other candidate. ``prices``: (n, T) weekly selling
     price per SKU and history week (forward-filled, NaN = unknown; :mod:`.prices`), or (n, T + k)
     with k planned weeks after the history (NaN = regular price), used as features by the global
-    model only; None = no price input.
+    model only; None = no price input. ``global_fits``: the global model's fits shared by repeated
+    forecasts of one history (the policy replay; :mod:`.global_fits`), None = fitted per cut.
     """
     y = np.nan_to_num(np.atleast_2d(np.asarray(history, dtype=np.float64)), nan=0.0)
     n, n_columns = y.shape
@@ -262,7 +265,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
         modelled = smooth_rows
         found = global_forecasts(y[modelled], start[modelled], cuts, steps, week_starts, events,
                                  origin_steps=backtest_horizon,
-                                 prices=None if prices is None else np.asarray(prices, dtype=np.float64)[modelled])
+                                 prices=None if prices is None else np.asarray(prices, dtype=np.float64)[modelled],
+                                 fit_cache=global_fits)
         full = CutForecasts(mean=np.full((n, cuts.size, steps), np.nan), insample_rmse=np.full((n, cuts.size), np.nan),
                             valid=np.zeros((n, cuts.size), dtype=bool))
         full.mean[modelled], full.insample_rmse[modelled], full.valid[modelled] = (

@@ -58,6 +58,9 @@ No leakage: the model for cut ``c`` is trained only on rows with ``o + h - 1 < c
 before the cut; features before ``o``), and the rows are drawn by a generator seeded with the
 cut and the SKUs' starts, not with demand; its forecasts use features before ``c``. A backtest
 origin's forecasts therefore do not depend on any week at or after it.
+In the policy replay the fits are shared between its repeated forecasts (:mod:`.global_fits`):
+there the model of cut ``c`` is trained on targets before a grid week ``e(c) <= c`` (at most 12
+weeks earlier), which keeps the same guarantee.
 
 Cost: training rows are sampled (at most :data:`TRAIN_ROWS` per cut, uniformly over SKUs,
 steps and origins); HistGradientBoosting bins the features into 256 bins; predictions are made
@@ -76,6 +79,7 @@ import numpy as np
 
 from .calendar import Event, event_weeks
 from .forecast_types import CutForecasts
+from .global_fits import GlobalFitCache, fit_key
 from .prices import PRICE_FEATURES, price_features
 
 GLOBAL_MODEL: str = "global_gbm"
@@ -215,10 +219,36 @@ def calendar_columns(week_starts: np.ndarray | None, n_columns: int,
     return (day_of_year // 7 + 1).astype(np.float64), (event_weeks(days, events).key + 1).astype(np.float64)
 
 
+def fit_model(sums: DemandSums, start: np.ndarray, train_end: int, horizon: int, max_rows: int,
+              week_of_year: np.ndarray, event: np.ndarray, prices: np.ndarray | None,
+              categorical: np.ndarray) -> object | None:
+    """The model trained on the sampled rows whose target lies before ``train_end`` (the cut, or
+    an earlier week of the replay's training grid, :mod:`.global_fits`); None when fewer than
+    ``2 x min_samples_leaf`` rows have a positive level. Reads demand, prices and calendar
+    columns before ``train_end`` only (the rows' features lie before their origins)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
+
+    sku, origin, step = training_rows(start, train_end, horizon, max_rows)
+    features, level = build_features(sums, sku, origin, step, week_of_year, event, prices, train_end)
+    usable = level > 0
+    if usable.sum() < 2 * int(BOOSTING_PARAMS["min_samples_leaf"]):
+        return None
+    target = sums.y[sku[usable], origin[usable] + step[usable] - 1] / level[usable]
+    features = features[usable]
+    features[:, np.isnan(features).all(axis=0)] = 0.0    # never observed before this cut (no split on it)
+    model = HistGradientBoostingRegressor(random_state=RANDOM_STATE, categorical_features=categorical,
+                                          **BOOSTING_PARAMS)
+    with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
+        model.fit(features, target)
+    return model
+
+
 def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon: int,
                      week_starts: np.ndarray | None = None, events: tuple[Event, ...] = (),
                      max_rows: int | None = None, origin_steps: int | None = None,
-                     prices: np.ndarray | None = None) -> CutForecasts:
+                     prices: np.ndarray | None = None,
+                     fit_cache: GlobalFitCache | None = None) -> CutForecasts:
     """Forecasts of the global model from every cut for the n SKUs of ``y`` (one model per cut,
     trained on all of them, module docstring).
 
@@ -231,9 +261,12 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
     predicted from the backtest origins (all cuts but the last; the engine scores only the
     backtest horizon there); later steps repeat the last one predicted. ``prices``: (n, T)
     forward-filled weekly selling prices (NaN = unknown), or (n, T + k) with k planned weeks
-    after the history (module docstring), or None (no price features).
+    after the history (module docstring), or None (no price features). ``fit_cache``: fits shared
+    by repeated forecasts of one history (the policy replay, :mod:`.global_fits`): each cut's
+    model is then trained on the weeks before its training end on the cache's grid (at most
+    ``GRID_WEEKS - 1`` weeks before the cut) and reused while its training data is unchanged;
+    None = every cut's model trained on all weeks before it.
     """
-    from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
     y = np.asarray(y, dtype=np.float64)
@@ -251,22 +284,23 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
     mean = np.full((n, cuts.size, horizon), np.nan)
     valid = (np.asarray(cuts)[None, :] - start[:, None]) >= MIN_HISTORY_WEEKS
     rmse = np.full((n, cuts.size), np.nan)
+    categorical = np.zeros(n_features, dtype=bool)
+    categorical[event_feature] = bool(event.max() > 0)
+    budget = TRAIN_ROWS if max_rows is None else max_rows
     for j, cut in enumerate(np.asarray(cuts, dtype=np.int64)):
-        sku, origin, step = training_rows(start, int(cut), horizon, TRAIN_ROWS if max_rows is None else max_rows)
-        features, level = build_features(sums, sku, origin, step, week_of_year, event, prices, int(cut))
-        usable = level > 0
-        if usable.sum() < 2 * int(BOOSTING_PARAMS["min_samples_leaf"]):
+        train_end = int(cut) if fit_cache is None else fit_cache.training_end(int(cut))
+        if fit_cache is None:
+            model = fit_model(sums, start, train_end, horizon, budget, week_of_year, event, prices, categorical)
+        else:
+            key = fit_key(train_end, horizon, budget, start, sums.y, (week_of_year, event),
+                          bool(categorical[event_feature]), prices)
+            found_fit, model = fit_cache.get(key)
+            if not found_fit:
+                model = fit_model(sums, start, train_end, horizon, budget, week_of_year, event, prices, categorical)
+                fit_cache.put(key, model)
+        if model is None:
             valid[:, j] = False
             continue
-        target = sums.y[sku[usable], origin[usable] + step[usable] - 1] / level[usable]
-        features = features[usable]
-        features[:, np.isnan(features).all(axis=0)] = 0.0    # never observed before this cut (no split on it)
-        categorical = np.zeros(n_features, dtype=bool)
-        categorical[event_feature] = bool(event.max() > 0)
-        model = HistGradientBoostingRegressor(random_state=RANDOM_STATE, categorical_features=categorical,
-                                              **BOOSTING_PARAMS)
-        with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
-            model.fit(features, target)
         rows = np.flatnonzero(valid[:, j])
         if not rows.size:
             continue

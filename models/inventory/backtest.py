@@ -105,15 +105,29 @@ def engine_forecast_fn(horizon: int = 26, week_starts: np.ndarray | None = None,
     """A ``forecast_fn`` re-running ``safestock.models.forecasting.forecast_demand`` on the history so far;
     it also returns the forecast's fitted ``level_error_weeks`` (the window model's n_e), which
     the replay's policy then uses, as the pipeline's does. ``week_starts``: first day of every
-    column of the full history (the replay's history so far is its first columns)."""
+    column of the full history (the replay's history so far is its first columns).
+
+    With ``global_model=True`` its forecasts share the global model's fits (``.global_fits``, a
+    ``GlobalFitCache`` anchored at the full history's length, ``len(week_starts)``, else at the
+    first forecast's): each cut's model is trained up to the latest week of a 13-week grid not
+    after the cut and reused while its training data is unchanged (docs/forecasting.md §2.2)."""
     from safestock.models.forecasting import forecast_demand
+    from safestock.models.forecasting.global_fits import GlobalFitCache
+
+    shared = None
+    if kwargs.get("global_model") and kwargs.get("global_fits") is None:
+        shared = GlobalFitCache(anchor=-1 if week_starts is None else len(week_starts))
+        kwargs = {**kwargs, "global_fits": shared}
 
     def forecast(history: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, ...]:
         skus = np.arange(history.shape[0]).astype(str)
         weeks = None if week_starts is None else week_starts[:history.shape[1]]
+        if shared is not None and shared.anchor < 0:
+            shared.anchor = history.shape[1]
         result = forecast_demand(skus, history, start, horizon, week_starts=weeks, **kwargs)
         return result.mean, result.sd, result.family, result.level_error_weeks
 
+    forecast.global_fits = shared  # type: ignore[attr-defined]
     return forecast
 
 
