@@ -27,6 +27,17 @@ at the run date (r - 1: the forecast's level error over the interval, held by th
    run's estimated gamma) is run on them, per true class: what a planner re-running the product gets, as opposed to
    the benchmark's one run-date forecast held for 130 weeks. ``--refit-every 39`` holds one forecast over the
    whole replay (no level tracking: harsher than the benchmark's drift scaling on trending SKUs).
+6. ``--attributes`` (what a finer calibration group could use): per SKU the attributes the product knows at the
+   run date (``sku_attributes``: cycle length max(EOQ, R d) / d in weeks, the run's lead-time CV, volume = mean
+   weekly sales over the last 52 weeks, CV² of the non-zero weekly sizes and ADI = weeks per non-zero week since
+   the first sale (Syntetos & Boylan 2005), orders (non-zero weeks) in the last 26, the target), then (a) per
+   attribute and product class the SKUs by quintile (their mean gap and mean |gap|, points), (b) a weighted least
+   squares fit of the per-SKU gap on class dummies + the standardised attributes (log of the skewed ones), within
+   each product class (coefficient = points per sd; share of the per-SKU gap variance explained, R², and the
+   mean |gap| of the residual: the per-SKU miss a perfect attribute-based correction would leave, the miss of a
+   class-level one beside it, and the noise floor: E|gap| of the simulation's binomial noise alone,
+   mean of sqrt(2/pi) sqrt(t (1 - t) / cycles) over the SKUs, cycles summed over replications); and the same fit
+   on the SKU's own forecast level error log r alone (an oracle the product does not have: R², residual miss).
 """
 
 from __future__ import annotations
@@ -71,7 +82,7 @@ def gap_table(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
 
 
 def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, workdir: Path,
-        policy_db: Path | None) -> dict[str, pd.DataFrame]:
+        policy_db: Path | None, attributes: bool = False) -> dict[str, pd.DataFrame]:
     """The tables of the module docstring."""
     world = clw.generate_world(skus, seed)
     policy = clw.product_policy(world, seed, workdir, policy_db=policy_db)
@@ -117,7 +128,82 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, workdi
             tables[f"{name}_by_class"] = gap_table(frame, "class")
         if name == "product":
             tables.update(level_error_sources(world, policy, frame, workdir, policy_db))
+            if attributes:
+                tables.update(attribute_tables(frame, sku_attributes(world, policy)))
     return tables
+
+
+def sku_attributes(world: clw.World, policy: pd.DataFrame) -> pd.DataFrame:
+    """Step 6: per SKU (world order) the attributes known at the run date (module docstring, item 6)."""
+    from safestock.models.inventory.calibration import cycle_length_weeks
+
+    history = world.history
+    weeks = history.shape[1]
+    start = np.argmax(history > 0, axis=1)
+    alive = np.arange(weeks)[None, :] >= start[:, None]
+    nonzero = history > 0
+    count = nonzero.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size_mean = np.where(count > 0, history.sum(axis=1) / count, np.nan)
+        size_var = np.where(count > 1, ((history - size_mean[:, None]) ** 2 * nonzero).sum(axis=1) / (count - 1), 0.0)
+        cv2 = size_var / size_mean**2
+        adi = np.where(count > 0, alive.sum(axis=1) / count, np.nan)
+        lead_cv = (policy["lead_time_weeks_sd"] / policy["lead_time_weeks_mean"]).to_numpy(float)
+    weekly = policy["demand_per_week_mean"].to_numpy(float)
+    return pd.DataFrame({
+        "cycle_weeks": cycle_length_weeks(weekly, policy["eoq"].to_numpy(float),
+                                          policy["review_period_weeks"].to_numpy(float)),
+        "lead_cv": lead_cv, "volume": history[:, -52:].mean(axis=1), "cv2": cv2, "adi": adi,
+        "orders_26": nonzero[:, -26:].sum(axis=1).astype(float), "target": world.target})
+
+
+LOGGED = ("cycle_weeks", "volume", "cv2", "adi")   # skewed attributes enter the regression as log(x + small)
+
+
+def attribute_tables(frame: pd.DataFrame, attributes: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Step 6 (a) quintile tables and (b) the per-class weighted least-squares fit; ``frame`` the judged SKUs
+    (index = world row) with class, product_class, gap, cycles."""
+    frame = frame.drop(columns=[c for c in attributes.columns if c in frame]).join(attributes).replace([np.inf, -np.inf], np.nan)
+    frame = frame[np.isfinite(frame["gap"])]
+    names = list(attributes.columns)
+    bands = []
+    for name in names:
+        quintile = frame.groupby("product_class")[name].transform(
+            lambda x: pd.qcut(x.rank(method="first"), 5, labels=False) if x.notna().sum() >= 5 else np.nan)
+        part = frame.assign(quintile=quintile).dropna(subset=["quintile"])
+        grouped = part.groupby(["product_class", "quintile"], observed=True)
+        table = pd.DataFrame({"skus": grouped.size(), "low": grouped[name].min(), "high": grouped[name].max(),
+                              "gap": grouped["gap"].mean(), "miss": grouped["gap"].apply(lambda g: g.abs().mean())})
+        bands.append(table.assign(attribute=name).set_index("attribute", append=True))
+    fits = []
+    for name, part in frame.groupby("product_class"):
+        part = part.dropna(subset=names)
+        if len(part) < 30:
+            continue
+        x = np.column_stack([np.log(part[c] + 0.05) if c in LOGGED else part[c] for c in names]).astype(float)
+        spread = x.std(axis=0)
+        x = (x - x.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        design = np.column_stack([np.ones(len(part)), x])
+        weight = np.sqrt(part["cycles"].to_numpy(float))   # per-SKU gaps over more cycles are less noisy
+        y = part["gap"].to_numpy(float)
+        coef, *_ = np.linalg.lstsq(design * weight[:, None], y * weight, rcond=None)
+        residual = y - design @ coef
+        total = np.average((y - np.average(y, weights=weight**2)) ** 2, weights=weight**2)
+        target = part["target"].to_numpy(float)
+        noise = 100 * np.sqrt(2 / np.pi * target * (1 - target) / np.maximum(part["cycles"].to_numpy(float), 1))
+        row = {"skus": len(part), "mean_gap": y.mean(), "miss": np.abs(y).mean(), "noise_floor": noise.mean(),
+               "miss_class_offset": np.abs(y - np.average(y, weights=weight**2)).mean(),
+               "miss_attributes": np.abs(residual).mean(),
+               "r2": 1 - np.average(residual**2, weights=weight**2) / total}
+        # beside it the oracle the product does not have: the SKU's own level error log r alone
+        level = np.column_stack([np.ones(len(part)), np.log(np.clip(part["r"].to_numpy(float), 0.05, None))])
+        level_coef, *_ = np.linalg.lstsq(level * weight[:, None], y * weight, rcond=None)
+        level_residual = y - level @ level_coef
+        row["r2_level_error"] = 1 - np.average(level_residual**2, weights=weight**2) / total
+        row["miss_level_error"] = np.abs(level_residual).mean()
+        row.update({f"b_{c}": b for c, b in zip(names, coef[1:])})
+        fits.append(pd.Series(row, name=name))
+    return {"attribute_quintiles": pd.concat(bands).sort_index(), "attribute_regression": pd.DataFrame(fits)}
 
 
 def level_error_sources(world: clw.World, policy: pd.DataFrame, frame: pd.DataFrame, workdir: Path,
@@ -201,13 +287,15 @@ def main(argv: list[str] | None = None) -> dict[str, pd.DataFrame]:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--policy-from", type=Path, default=None)
     parser.add_argument("--refit-paths", type=int, default=0, help="closed loop with re-forecasting: future paths")
+    parser.add_argument("--attributes", action="store_true", help="per-SKU gap by the SKU attributes (item 6)")
     parser.add_argument("--refit-every", type=int, default=4, help="weeks between re-forecasts in that loop")
     args = parser.parse_args(argv)
     pd.set_option("display.width", 220)
     with tempfile.TemporaryDirectory(prefix="closed_loop_diag_") as scratch:
         workdir = args.workdir or Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
-        tables = run(args.skus, args.replications, args.weeks, args.warmup, args.seed, workdir, args.policy_from)
+        tables = run(args.skus, args.replications, args.weeks, args.warmup, args.seed, workdir, args.policy_from,
+                     args.attributes)
         if args.refit_paths > 0:
             tables[f"refit_loop_every_{args.refit_every}_weeks"] = refit_loop(
                 args.skus, args.seed, args.refit_paths, args.refit_every, workdir, args.policy_from)

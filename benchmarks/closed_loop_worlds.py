@@ -32,7 +32,11 @@
    demand mean), i.e. its forecast level error removed, its distribution and safety factor kept.
    **Textbook.** The same loop, same draws, for s = mu_P + z sigma_P on D(L+R) normal from the TRUE
    parameters (z = Phi^-1(target), sigma_P^2 = sum of weekly variances over L + R + d^2 sigma_L^2),
-   S = s + the product's S - s.
+   S = s + the product's S - s. **Textbook, same information** (``textbook_estimated``): the same rule given what
+   the product estimated instead of the truth: s = mu^_P + z sigma^_P with mu^_P the run's protection_demand_mean,
+   sigma^_P^2 = P^ sd^_d^2 + d^^2 sd^_L^2 (the run's demand_per_week_mean d^, demand_per_week_sd sd^_d,
+   lead_time_weeks_mean / _sd, P^ = L^ + R), S = s + the product's S - s, following the true mu_P in the drift world
+   as the product's levels do.
 
 Printed per true class: SKUs, mean target, achieved cycle service per replenishment cycle (share of
 receipts before which net stock was >= 0, pooled over replications), per-review-period service
@@ -268,6 +272,18 @@ def textbook_levels(world: World, protection: np.ndarray, lead_sd: np.ndarray, f
     return mu, np.maximum(mu + z * sigma, 0.0)
 
 
+def textbook_estimated_levels(policy: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(s, sigma^_P) per SKU at the run date: the textbook rule on the run's own estimates (module docstring,
+    item 4, "same information"); z = Phi^-1(the run's target)."""
+    weekly = policy["demand_per_week_mean"].to_numpy(float)
+    protection = (policy["lead_time_weeks_mean"] + policy["review_period_weeks"]).to_numpy(float)
+    sigma = np.sqrt(protection * policy["demand_per_week_sd"].to_numpy(float) ** 2
+                    + weekly**2 * policy["lead_time_weeks_sd"].to_numpy(float) ** 2)
+    z = stats.norm.ppf(np.clip(policy["service_level"].to_numpy(float), 0.5, 0.9999))
+    reorder = np.maximum(policy["protection_demand_mean"].to_numpy(float) + z * sigma, 0.0)
+    return np.nan_to_num(reorder), np.nan_to_num(sigma)
+
+
 def closed_loop(world: World, levels: dict[str, tuple[np.ndarray, np.ndarray]], replications: int, weeks: int,
                 warmup: int, seed: int, drift: bool) -> dict[str, dict[str, np.ndarray]]:
     """Simulate each policy ``name -> (s, S)`` (each (n, warmup + weeks) levels per week) on the same
@@ -364,7 +380,10 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
     with np.errstate(divide="ignore", invalid="ignore"):
         level_fix = np.where(stocked, mu[:, 0] / policy["protection_demand_mean"].to_numpy(float), 1.0)
     level_fix = np.where(np.isfinite(level_fix), level_fix, 1.0)[:, None]
+    estimated_s, estimated_sigma = textbook_estimated_levels(policy)
     levels = {"product": (s[:, None] * ratio + never, S[:, None] * ratio),
+              "textbook_estimated": (estimated_s[:, None] * ratio + never,
+                                     np.where(stocked[:, None], (estimated_s + quantity)[:, None] * ratio, 0.0)),
               "product_true_level": (s[:, None] * ratio * level_fix + never, S[:, None] * ratio * level_fix),
               "textbook": (np.where(stocked[:, None], textbook_s, -np.inf),
                            np.where(stocked[:, None], textbook_s + quantity[:, None] * ratio, 0.0))}
@@ -376,7 +395,9 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
         fix = level_fix[:, 0]
         swept = {**clf.swept_levels("product", s, quantity, product_sd, ratio, stocked),
                  **clf.swept_levels("product_true_level", s * fix, quantity * fix, product_sd * fix, ratio, stocked),
-                 **clf.swept_levels("textbook", mu[:, 1:] + z * sigma, quantity, sigma, ratio, stocked)}
+                 **clf.swept_levels("textbook", mu[:, 1:] + z * sigma, quantity, sigma, ratio, stocked),
+                 **clf.swept_levels("textbook_estimated", estimated_s, quantity, estimated_sigma, ratio, stocked,
+                                    clf.WIDE_OFFSETS)}
         # offset 0 is the product / true-level / textbook policy itself: simulated once
         levels.update({name: value for name, value in swept.items() if not name.endswith("@+0.00")})
     began = time.perf_counter()
@@ -395,7 +416,7 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
         "skus") if len(zero) else pd.DataFrame({"skus": []})
     tables["timing"] = pd.DataFrame({"seconds": [flow_seconds, sim_seconds]}, index=["flow run", "closed loop"])
     if frontier:
-        policies = ("product", "product_true_level", "textbook")
+        policies = ("product", "product_true_level", "textbook", "textbook_estimated")
         for policy in policies:
             totals[clf.swept_name(policy, 0.0)] = totals[policy]
         tables["frontier_curves"] = clf.frontier_curves(totals, world.true_class, weeks, replications,
@@ -408,16 +429,21 @@ def run(skus: int, replications: int, weeks: int, warmup: int, seed: int, world_
 def compare(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Product vs textbook per class: cycle service gap to target (points) and on hand."""
     product, textbook = tables["product_by_class"], tables["textbook_by_class"]
+    estimated = tables["textbook_estimated_by_class"]
     out = pd.DataFrame({"skus": product["skus"], "target": product["target"],
                         "product_gap_pts": 100 * (product["cycle_service"] - product["target"]),
                         "textbook_gap_pts": 100 * (textbook["cycle_service"] - textbook["target"]),
+                        "est_textbook_gap_pts": 100 * (estimated["cycle_service"] - estimated["target"]),
                         "product_miss_pts": product["sku_miss_points"], "textbook_miss_pts": textbook["sku_miss_points"],
-                        "product_on_hand": product["on_hand"], "textbook_on_hand": textbook["on_hand"]})
+                        "est_textbook_miss_pts": estimated["sku_miss_points"],
+                        "product_on_hand": product["on_hand"], "textbook_on_hand": textbook["on_hand"],
+                        "est_textbook_on_hand": estimated["on_hand"]})
     out.loc["all"] = [product["skus"].sum(), (product["target"] * product["skus"]).sum() / product["skus"].sum(),
-                      np.nan, np.nan,
+                      np.nan, np.nan, np.nan,
                       (product["sku_miss_points"] * product["skus"]).sum() / product["skus"].sum(),
                       (textbook["sku_miss_points"] * textbook["skus"]).sum() / textbook["skus"].sum(),
-                      product["on_hand"].mean(), textbook["on_hand"].mean()]
+                      (estimated["sku_miss_points"] * estimated["skus"]).sum() / estimated["skus"].sum(),
+                      product["on_hand"].mean(), textbook["on_hand"].mean(), estimated["on_hand"].mean()]
     return out
 
 
@@ -444,7 +470,8 @@ def main(argv: list[str] | None = None) -> dict[str, pd.DataFrame]:
                      args.config.replace("\\n", "\n"), args.policy_from, args.frontier)
     print(f"## Closed loop: {args.skus:,} SKUs x {args.replications} replications x {args.weeks} weeks "
           f"(+{args.warmup} warm-up), world {args.world}, seed {SEED_FAMILY + args.seed}\n")
-    for name in ("product_by_class", "product_true_level_by_class", "textbook_by_class", "product_by_order_cover"):
+    for name in ("product_by_class", "product_true_level_by_class", "textbook_by_class",
+                 "textbook_estimated_by_class", "product_by_order_cover"):
         print(f"### {name}\n\n{tables[name].round(3).to_string()}\n")
     print(f"### product vs textbook (gap = achieved cycle service - target, points)\n\n"
           f"{compare(tables).round(2).to_string()}\n")
