@@ -25,7 +25,10 @@ lead-time draws and forecasts (``backtest_policy(nominal_levels=...)``). Per gro
    ``MIN_GROUP_CYCLES`` (a finer group) w = 0: no correction of its own.
 4. **Groups.** Each demand class; within it the finer groups cycle length (``CYCLE_BANDS``:
    weeks of demand an order covers, max(EOQ, R d) / d) x lead-time CV (``LEAD_CV_BAND``) get their
-   own correction only where they have the cycles (step 3).
+   own correction only where they have the cycles (step 3). With ``VOLUME_EDGES`` (units a week of
+   the mean forecast) each group splits further into volume subgroups, shrunk toward their group
+   (τ = ``PRIOR_SD_SUBGROUP``, none under ``MIN_SUBGROUP_CYCLES``): class -> group -> subgroup; a
+   SKU takes its subgroup's offset, else its group's, else its class's.
 5. **Honest "after".** The correction is fitted on one half of the measured weeks and judged on
    the other (the judged half's curve read at the fitted offset), both ways, pooled: the
    ``achieved_after`` of the table. The correction the policy uses is fitted on all weeks.
@@ -36,6 +39,8 @@ learning using calibrated regression"); the isotonic fit is Barlow et al. 1972 (
 """
 
 from __future__ import annotations
+
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -56,6 +61,10 @@ MIN_GROUP_CYCLES = 100
 DESIGN_EFFECT = 2.0
 CYCLE_BANDS = (13.0, 52.0)   # weeks of demand per order: <= 13, 13-52, > 52
 LEAD_CV_BAND = 0.25          # lead-time sd / mean: < 0.25, >= 0.25
+VOLUME_EDGES: tuple[float, ...] = ()   # units a week of the mean forecast: subgroup bands (() = no subgroups)
+SUBGROUP_SEPARATOR = ", volume"
+PRIOR_SD_SUBGROUP = 0.15
+MIN_SUBGROUP_CYCLES = 100
 ALL = "all"                  # calibration_group of a class as a whole
 CALIBRATION_COLUMNS = [
     "demand_class", "calibration_group", "service_level_type", "skus", "cycles", "service_level_target",
@@ -87,8 +96,22 @@ def cycle_length_weeks(weekly_mean: np.ndarray, eoq: np.ndarray, review_weeks: n
         return np.where(weekly_mean > 0, quantity / np.where(weekly_mean > 0, weekly_mean, 1.0), np.inf)
 
 
-def calibration_groups(cycle_weeks: np.ndarray, lead_mean: np.ndarray, lead_sd: np.ndarray) -> np.ndarray:
-    """Finer group label per SKU: cycle-length band x lead-time CV band, e.g. 'cycle 13-52 wk, lead CV < 0.25'."""
+def volume_bands(weekly_mean: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
+    """Volume band label per SKU from its mean weekly forecast d and the band ``edges`` (units a
+    week, ascending): 'volume < e1/wk', 'volume e1-e2/wk', …, 'volume >= ek/wk'."""
+    weekly_mean = np.nan_to_num(np.asarray(weekly_mean, dtype=float), nan=0.0)
+    between = [f"volume {low:g}-{high:g}/wk" for low, high in pairwise(edges)]
+    labels = [f"volume < {edges[0]:g}/wk", *between, f"volume >= {edges[-1]:g}/wk"]
+    return np.array(labels)[np.searchsorted(np.asarray(edges, dtype=float), weekly_mean, side="right")]
+
+
+def calibration_groups(cycle_weeks: np.ndarray, lead_mean: np.ndarray, lead_sd: np.ndarray,
+                       weekly_mean: np.ndarray | None = None,
+                       volume_edges: tuple[float, ...] = ()) -> np.ndarray:
+    """Finer group label per SKU: cycle-length band x lead-time CV band, e.g. 'cycle 13-52 wk, lead
+    CV < 0.25'; with ``weekly_mean`` and ``volume_edges`` a subgroup: the group + ', ' + its volume
+    band (``volume_bands``), e.g. 'cycle 13-52 wk, lead CV < 0.25, volume < 1/wk' (its parent in
+    the shrinkage hierarchy: the label before ', volume', ``parent_groups``)."""
     cycle_weeks = np.asarray(cycle_weeks, dtype=float)
     low, high = CYCLE_BANDS
     cycle = np.where(cycle_weeks <= low, f"cycle <= {low:.0f} wk",
@@ -96,15 +119,29 @@ def calibration_groups(cycle_weeks: np.ndarray, lead_mean: np.ndarray, lead_sd: 
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = np.where(np.asarray(lead_mean) > 0, np.nan_to_num(np.asarray(lead_sd, dtype=float)) / lead_mean, 0.0)
     lead = np.where(cv < LEAD_CV_BAND, f"lead CV < {LEAD_CV_BAND:g}", f"lead CV >= {LEAD_CV_BAND:g}")
-    return np.char.add(np.char.add(cycle.astype(str), ", "), lead.astype(str))
+    groups = np.char.add(np.char.add(cycle.astype(str), ", "), lead.astype(str))
+    if weekly_mean is None or not volume_edges:
+        return groups
+    return np.char.add(np.char.add(groups, ", "), volume_bands(weekly_mean, volume_edges))
+
+
+def parent_groups(groups: np.ndarray) -> np.ndarray:
+    """The group of each label: a subgroup's label before ', volume' (``calibration_groups``), a
+    group's label itself."""
+    labels = pd.Series(np.asarray(groups).astype(str), dtype=object)
+    return labels.str.split(SUBGROUP_SEPARATOR, n=1, regex=False).str[0].to_numpy().astype(str)
 
 
 def sku_groups(weekly_mean: np.ndarray, unit_cost: np.ndarray, review_weeks: np.ndarray, lead_mean: np.ndarray,
-               lead_sd: np.ndarray, config: PolicyConfig) -> np.ndarray:
+               lead_sd: np.ndarray, config: PolicyConfig, volume_edges: tuple[float, ...] | None = None) -> np.ndarray:
     """``calibration_groups`` of the run's SKUs: cycle length from the EOQ of the mean weekly
-    forecast (as ``compute_policy``) and the review period, lead-time CV from the policy's lead times."""
+    forecast (as ``compute_policy``) and the review period, lead-time CV from the policy's lead
+    times, volume band of the mean weekly forecast (``volume_edges``; None = ``VOLUME_EDGES``;
+    () = none)."""
     eoq = economic_order_quantity(WEEKS_PER_YEAR * np.asarray(weekly_mean, dtype=float), unit_cost, config)
-    return calibration_groups(cycle_length_weeks(weekly_mean, eoq, review_weeks), lead_mean, lead_sd)
+    edges = VOLUME_EDGES if volume_edges is None else volume_edges
+    return calibration_groups(cycle_length_weeks(weekly_mean, eoq, review_weeks), lead_mean, lead_sd,
+                              weekly_mean, edges)
 
 
 def _isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -201,14 +238,22 @@ def _fit_one(counts: pd.DataFrame, offsets: np.ndarray, parent: float, prior_sd:
 
 def fit_offsets(frame: pd.DataFrame, offsets: np.ndarray, success: str, trials: str) -> dict[tuple[str, str], dict]:
     """Per (demand_class, group) the fitted correction (hierarchy: class shrunk to 0, group to its
-    class); keys (class, ALL) for the classes."""
+    class, a volume subgroup to its group); keys (class, ALL) for the classes. ``frame`` carries
+    ``calibration_group`` (the SKU's finest label) and ``parent_group`` (its group)."""
     fits: dict[tuple[str, str], dict] = {}
     by_class = _group_counts(frame, ["demand_class"], success, trials)
     for name, counts in by_class.groupby("demand_class", sort=True):
         fits[(name, ALL)] = _fit_one(counts, offsets, 0.0, PRIOR_SD_CLASS, MIN_CLASS_CYCLES)
-    by_group = _group_counts(frame, ["demand_class", "calibration_group"], success, trials)
-    for (name, group), counts in by_group.groupby(["demand_class", "calibration_group"], sort=True):
+    by_group = _group_counts(frame, ["demand_class", "parent_group"], success, trials)
+    for (name, group), counts in by_group.groupby(["demand_class", "parent_group"], sort=True):
         fits[(name, group)] = _fit_one(counts, offsets, fits[(name, ALL)]["offset"], PRIOR_SD_GROUP, MIN_GROUP_CYCLES)
+    subgroups = frame[frame["calibration_group"] != frame["parent_group"]]
+    if not subgroups.empty:
+        by_subgroup = _group_counts(subgroups, ["demand_class", "parent_group", "calibration_group"], success, trials)
+        for (name, group, subgroup), counts in by_subgroup.groupby(
+                ["demand_class", "parent_group", "calibration_group"], sort=True):
+            fits[(name, subgroup)] = _fit_one(counts, offsets, fits[(name, group)]["offset"], PRIOR_SD_SUBGROUP,
+                                              MIN_SUBGROUP_CYCLES)
     return fits
 
 
@@ -256,6 +301,7 @@ def calibrate_service(replay: pd.DataFrame, groups: np.ndarray, service_level_ty
     if frame.empty:
         return pd.DataFrame(columns=CALIBRATION_COLUMNS), {}
     frame["calibration_group"] = np.asarray(groups).astype(str)[frame["sku_index"].to_numpy()]
+    frame["parent_group"] = parent_groups(frame["calibration_group"].to_numpy())
 
     def prepared(part: pd.DataFrame) -> pd.DataFrame:
         return part.assign(target_weighted=part["service_level"] * part[trials])
@@ -296,21 +342,27 @@ def calibrate_service(replay: pd.DataFrame, groups: np.ndarray, service_level_ty
                                               leaf["offset"]),   # linear, along the end segment beyond
         })
     leaves = pd.DataFrame(rows)
-    class_rows = []
-    for name, part in leaves.groupby("demand_class", sort=True):
-        fit = fits[(name, ALL)]
-        trials_total = part["trials"].sum()
-        skus = part["skus"].sum()
-        class_rows.append({
-            "demand_class": name, "calibration_group": ALL, "skus": int(skus), "cycles": int(part["cycles"].sum()),
+    leaves["parent_group"] = parent_groups(leaves["calibration_group"].to_numpy())
+
+    def pooled(part: pd.DataFrame, fit: dict, group: str) -> dict:
+        """A class's or group's row from its leaves' rows, with its own fitted correction."""
+        trials_total, skus = part["trials"].sum(), part["skus"].sum()
+        return {
+            "demand_class": part["demand_class"].iloc[0], "calibration_group": group, "parent_group": group,
+            "skus": int(skus), "cycles": int(part["cycles"].sum()),
             "trials": trials_total, "service_level_target": fit["target"], "nominal_offset_z": fit["offset"],
             "achieved_before": (part["achieved_before"] * part["trials"]).sum() / trials_total if trials_total else np.nan,
             "after_sum": part["after_sum"].sum(), "after_trials": part["after_trials"].sum(),
             "shrink_weight": fit["weight"],
             "average_on_hand_before": (part["average_on_hand_before"] * part["skus"]).sum() / skus,
             "average_on_hand_after": (part["average_on_hand_after"] * part["skus"]).sum() / skus,
-        })
-    table = pd.concat([pd.DataFrame(class_rows), leaves], ignore_index=True)
+        }
+
+    class_rows = [pooled(part, fits[(name, ALL)], ALL) for name, part in leaves.groupby("demand_class", sort=True)]
+    nested = leaves[leaves["calibration_group"] != leaves["parent_group"]]
+    group_rows = [pooled(part, fits[(name, group)], group)
+                  for (name, group), part in nested.groupby(["demand_class", "parent_group"], sort=True)]
+    table = pd.concat([pd.DataFrame(class_rows), pd.DataFrame(group_rows), leaves], ignore_index=True)
     table["achieved_after"] = np.where(table["after_trials"] > 0,
                                        table["after_sum"] / table["after_trials"].where(table["after_trials"] > 0, 1.0),
                                        np.nan)
@@ -322,7 +374,8 @@ def calibrate_service(replay: pd.DataFrame, groups: np.ndarray, service_level_ty
     table["achieved_empirical"] = np.nan
     table["average_on_hand_empirical"] = np.nan
     table["_order"] = (table["calibration_group"] != ALL).astype(int)
-    table = table.sort_values(["demand_class", "_order", "calibration_group"], kind="stable")
+    table["_sub"] = (table["calibration_group"] != table["parent_group"]).astype(int)
+    table = table.sort_values(["demand_class", "_order", "parent_group", "_sub", "calibration_group"], kind="stable")
     table = table[CALIBRATION_COLUMNS].reset_index(drop=True)
     return table, offsets_from_table(table)
 
@@ -383,8 +436,9 @@ def offsets_from_table(table: pd.DataFrame) -> dict[tuple[str, str], float]:
 
 def calibrated_levels(target: np.ndarray, demand_class: np.ndarray, groups: np.ndarray,
                       offsets: dict[tuple[str, str], float]) -> np.ndarray:
-    """Per SKU the nominal level Φ(Φ⁻¹(target) + δ), δ its (class, group)'s offset, else its
-    class's ('all'), else 0 (the target itself)."""
+    """Per SKU the nominal level Φ(Φ⁻¹(target) + δ), δ its (class, group)'s offset (its finest
+    label: a volume subgroup or a group), else its group's (``parent_groups``), else its class's
+    ('all'), else 0 (the target itself)."""
     target = np.clip(np.asarray(target, dtype=float), 0.5, 0.9999)
     classes = np.asarray(demand_class).astype(str)
     groups = np.asarray(groups).astype(str)
@@ -393,6 +447,10 @@ def calibrated_levels(target: np.ndarray, demand_class: np.ndarray, groups: np.n
     if group_offset.empty:
         return target.copy()
     delta = group_offset.reindex(keys).to_numpy()
+    parents = parent_groups(groups)
+    if (parents != groups).any():   # a subgroup without an offset of its own takes its group's
+        delta = np.where(np.isfinite(delta), delta,
+                         group_offset.reindex(pd.MultiIndex.from_arrays([classes, parents])).to_numpy())
     by_class = pd.Series({name: value for (name, group), value in offsets.items() if group == ALL}, dtype=float)
     delta = np.where(np.isfinite(delta), delta, by_class.reindex(classes).to_numpy())
     delta = np.nan_to_num(delta, nan=0.0)
@@ -400,7 +458,7 @@ def calibrated_levels(target: np.ndarray, demand_class: np.ndarray, groups: np.n
 
 
 __all__ = [
-    "REPLAY_OFFSETS", "CALIBRATION_COLUMNS", "nominal_levels", "replay_levels", "cycle_length_weeks",
-    "calibration_groups", "sku_groups", "achieved_curve", "curve_at", "invert_curve", "shrink_weight", "calibrate_service",
-    "calibrated_levels", "with_interval_models", "empirical_classes",
+    "CALIBRATION_COLUMNS", "REPLAY_OFFSETS", "achieved_curve", "calibrate_service", "calibrated_levels",
+    "calibration_groups", "curve_at", "cycle_length_weeks", "empirical_classes", "invert_curve", "nominal_levels",
+    "parent_groups", "replay_levels", "shrink_weight", "sku_groups", "volume_bands", "with_interval_models",
 ]
