@@ -256,6 +256,10 @@ ALLOWED_SQL_FORMATTING = {
     # the quoted internal key columns "__row_key_N"
     ("storage/source_snapshots.py", "changed"), ("storage/source_snapshots.py", "key_match"),
     ("storage/source_snapshots.py", "quote_identifier(table)"), ("storage/source_snapshots.py", "snapshot"),
+    # and the internal names of an incremental read's pulled rows ("__pulled_<table>", also as
+    # pulled."<…>"), of the merged table waiting while the pulled rows alone are checked
+    # ("__merged_<table>"), and of the typed snapshot's source rows: contract table names, quoted
+    ("storage/source_snapshots.py", "pulled_rows"), ("storage/source_snapshots.py", "merged"),
     # the PostgreSQL source (run by the source server, not DuckDB): `relation` is a configured table
     # name quoted part by part, or the [source] query the operator wrote (SQL by design, run with the
     # operator's own credentials); `select` is sql/source_postgres_table.sql over quoted identifiers

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,7 +286,8 @@ def load_inputs(input_dir: Path | None, as_of: datetime.date | None = None, *,
                 max_sales_age_days: int | None = None,
                 sales_history_path: Path | None = None,
                 unmet_demand: str = "backorder", infer_stockouts: bool = True,
-                pulled_database: Path | None = None) -> LoadedInputs:
+                pulled_database: Path | None = None,
+                complete_frames: Callable[[dict[str, pd.DataFrame]], None] | None = None) -> LoadedInputs:
     """Load, validate and type the input folder; raise InputValidationError with all issues.
 
     `allow_extra_columns`: a column that looks like a misspelled optional contract column is a
@@ -303,7 +305,10 @@ def load_inputs(input_dir: Path | None, as_of: datetime.date | None = None, *,
     `pulled_database`: a DuckDB file holding the input tables instead of `input_dir` (a PostgreSQL
     pull streamed into DuckDB, inputs/postgres.py): one table per input table, named like it,
     with a `__line` column (first row = 2) and `__…` row-key columns; issues name `<table>.pulled`
-    and `files` gives its rows (no file, so no sha256)."""
+    and `files` gives its rows (no file, so no sha256). `complete_frames`: called with the typed
+    frames (each with its `__line` column) right after they are built, before anything reads
+    them; a PostgreSQL pull that checked only a table's changed rows puts its stored typed rows
+    there (storage/source_snapshots.py)."""
     if pulled_database is None:
         paths, issues = find_input_files(Path(input_dir))
     else:
@@ -343,6 +348,8 @@ def load_inputs(input_dir: Path | None, as_of: datetime.date | None = None, *,
                 raise InputValidationError(issues)
             frames = {name: _typed_frame(con, table) for name, table in staged.items()
                       if name not in ("sales", "stock_history")}
+            if complete_frames is not None:  # a pull's stored typed rows (storage/source_snapshots.py)
+                complete_frames(frames)
             frames["items"]["unmet_demand"] = frames["items"]["unmet_demand"].fillna(unmet_demand)
             lines = {name: frame.pop("__line") for name, frame in frames.items()}
             notes = column_notes + [note for table in staged.values()
