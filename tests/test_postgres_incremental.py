@@ -150,6 +150,9 @@ def test_incremental_reads_equal_a_whole_read_after_changes(erp_uri: str, tmp_pa
     changed = pull_tables(erp_uri, source, tmp_path / "changed.duckdb", incremental=plan.incremental)
     assert 0 < changed["items"].rows < 60 and changed["purchase_orders"].rows < 60  # not the whole tables
     assert changed["items"].rows < len(second.items)
+    # the purchase-order lines: only the pulled ones were checked; the kept ones came typed from the snapshot
+    kept = plan.typed_kept["purchase_orders"]
+    assert 0 < changed["purchase_orders"].rows and len(kept) + changed["purchase_orders"].rows == len(second.purchase_orders)
     _assert_same_inputs(second, load_postgres_inputs(erp_uri, source))
     assert second.items.set_index("sku").loc["SKU-NEW-1", "description"] == "new item"
     assert second.inventory.set_index("sku").loc["SKU-NEW-1", "on_hand"] == 5
@@ -160,7 +163,8 @@ def test_incremental_reads_equal_a_whole_read_after_changes(erp_uri: str, tmp_pa
              "insert into erp_tracked.po_lines select po_number || '-B', item_code, vendor_no, qty_ordered, "
              "ordered_on, due_on, null, null, 'open', now() from erp_tracked.po_lines where item_code = 'SKU-000006'",
              "delete from erp_tracked.po_lines where item_code = 'SKU-000007'")
-    _, third = pull()
+    plan, third = pull()
+    assert "purchase_orders" in plan.typed_kept  # the typed snapshot written by key last time is read
     whole = load_postgres_inputs(erp_uri, source)
     deleted = third.purchase_orders["sku"] == "SKU-000007"
     assert deleted.any() and not (whole.purchase_orders["sku"] == "SKU-000007").any()  # kept until a whole read
@@ -236,3 +240,79 @@ def test_updated_column_is_checked_when_the_config_loads(tmp_path: Path) -> None
         load_config(path)
     path.write_text('[source]\nfull_refresh_runs = 3\n[source.tables.items]\nupdated_column = "updated_at"\n')
     assert load_config(path).source.tables["items"]["updated_column"] == "updated_at"
+
+
+def _typed_snapshot(db: Path) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("select * exclude (\"__line\") from source_snapshot_typed_purchase_orders "
+                           "order by all").df()
+
+
+def test_a_bad_changed_purchase_order_line_is_checked_alone_named_by_key_and_nothing_is_written(
+        erp_uri: str, tmp_path: Path) -> None:
+    """The pulled PO lines alone are checked (the kept ones come typed from the snapshot), with the
+    messages of a whole read: the bad line named by source table and key; no snapshot changes."""
+    from safestock.pipelines.inputs import InputValidationError
+    from safestock.pipelines.inputs.postgres import load_postgres_inputs
+    from safestock.pipelines.storage.source_snapshots import plan_snapshots
+
+    db = tmp_path / "safestock.duckdb"
+    source = _source(lookback_days=1)
+    load_postgres_inputs(erp_uri, source, snapshots=plan_snapshots(db, erp_uri, source, full_reload=False))
+    stored, typed = _state(db), _typed_snapshot(db)
+    bad = "(select po_number from erp_tracked.po_lines where item_code = 'SKU-000011' order by po_number limit 1)"
+    _execute(erp_uri, f"update erp_tracked.po_lines set qty_ordered = -3, updated_at = now() "
+                      f"where item_code = 'SKU-000011' and po_number = {bad}")
+    try:
+        with _cursor(erp_uri) as cursor:
+            cursor.execute("select po_number from erp_tracked.po_lines where qty_ordered = -3")
+            (po_number,) = cursor.fetchone()
+        plan = plan_snapshots(db, erp_uri, source, full_reload=False)
+        with pytest.raises(InputValidationError) as raised:
+            load_postgres_inputs(erp_uri, source, snapshots=plan)
+        assert "purchase_orders" in plan.typed_kept  # checked alone
+        with pytest.raises(InputValidationError) as whole:
+            load_postgres_inputs(erp_uri, source)
+        shown = [str(issue) for issue in raised.value.issues]
+        assert shown == [str(issue) for issue in whole.value.issues]
+        assert shown == [f"erp_tracked.po_lines, po_number={po_number}, item_code=SKU-000011, column 'quantity': "
+                         "must be >= 0, got '-3'"], shown
+        assert _state(db) == stored
+        pd.testing.assert_frame_equal(_typed_snapshot(db), typed)
+    finally:
+        _execute(erp_uri, "update erp_tracked.po_lines set qty_ordered = 3, updated_at = now() where qty_ordered = -3")
+
+
+def test_a_kept_line_the_changes_affect_makes_the_run_check_the_merged_table_whole(
+        erp_uri: str, tmp_path: Path) -> None:
+    """Suppliers read whole, one of them gone at the source: the stored PO lines of that supplier are
+    not pulled, so the pulled lines' checks cannot see them; the kept-row check sends the run to a
+    whole check, whose issues are those of a whole read."""
+    from safestock.pipelines.inputs import InputValidationError
+    from safestock.pipelines.inputs.postgres import load_postgres_inputs
+    from safestock.pipelines.storage.source_snapshots import plan_snapshots
+
+    db = tmp_path / "safestock.duckdb"
+    source = _source(lookback_days=1)
+    del source.tables["suppliers"]["updated_column"]
+    load_postgres_inputs(erp_uri, source, snapshots=plan_snapshots(db, erp_uri, source, full_reload=False))
+    with _cursor(erp_uri) as cursor:
+        cursor.execute("select vendor_no from erp_tracked.vendors order by vendor_no limit 1")
+        (vendor,) = cursor.fetchone()
+    _execute(erp_uri, "create table erp_tracked.vendors_kept as select * from erp_tracked.vendors",
+             f"delete from erp_tracked.vendors where vendor_no = '{vendor}'")
+    try:
+        plan = plan_snapshots(db, erp_uri, source, full_reload=False)
+        with pytest.raises(InputValidationError) as raised:
+            load_postgres_inputs(erp_uri, source, snapshots=plan)
+        assert "purchase_orders" in plan.incremental and "purchase_orders" not in plan.typed_kept
+        with pytest.raises(InputValidationError) as whole:
+            load_postgres_inputs(erp_uri, source)
+        shown = [str(issue) for issue in raised.value.issues]
+        assert shown == [str(issue) for issue in whole.value.issues]
+        assert any(text.startswith("erp_tracked.po_lines, ") and f"unknown supplier_id '{vendor}'" in text
+                   for text in shown), shown
+    finally:
+        _execute(erp_uri, "delete from erp_tracked.vendors",
+                 "insert into erp_tracked.vendors select * from erp_tracked.vendors_kept",
+                 "drop table erp_tracked.vendors_kept")

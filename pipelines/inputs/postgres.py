@@ -37,7 +37,7 @@ from safestock.pipelines.inputs.contract import (
     InputValidationError,
     quote_identifier,
 )
-from safestock.pipelines.inputs.sources import RELATION_LINE_COLUMN, show
+from safestock.pipelines.inputs.sources import PULLED_SUFFIX, RELATION_LINE_COLUMN, show
 from safestock.pipelines.sqlfiles import sql
 
 URI_SCHEMES = ("postgresql", "postgres")
@@ -372,14 +372,24 @@ def load_postgres_inputs(uri: str, source: SourceConfig, as_of: datetime.date | 
                                  sales_history_path=sales_history_path,
                                  unmet_demand=options.unmet_demand,
                                  infer_stockouts=options.infer_stockouts,
-                                 pulled_database=database)
+                                 pulled_database=database,
+                                 # the stored typed rows of a table whose pulled rows alone were checked
+                                 **({"complete_frames": source_snapshots.complete_frames(snapshots)}
+                                    if snapshots is not None and snapshots.typed_kept else {}))
         except InputValidationError as error:
+            if snapshots is not None:
+                source_snapshots.merged_back(database, snapshots)
             with duckdb.connect(str(database), read_only=True) as pulled_db:
                 raise renamed_error(error, pulled, pulled_db) from None
+        if snapshots is not None:
+            source_snapshots.merged_back(database, snapshots)
+            for table in snapshots.typed_kept:  # the loader counted the pulled rows it checked
+                inputs.files[f"{table}{PULLED_SUFFIX}"]["rows"] = pulled[table].rows
         with duckdb.connect(str(database), read_only=True) as pulled_db:
             inputs.notes = renamed_notes(inputs.notes, pulled, pulled_db)
         if snapshots is not None:
-            source_snapshots.write(database, snapshots, pulled, started)
+            source_snapshots.write(database, snapshots, pulled, started,
+                                   typed={table: getattr(inputs, table) for table in source_snapshots.TYPED_TABLES})
     by_name = by_staged_name(pulled)
     inputs.files = {by_name[name][1].pull.name if name in by_name else name: value
                     for name, value in inputs.files.items()}

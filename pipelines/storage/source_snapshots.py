@@ -17,9 +17,23 @@ sets on every insert and update) is read incrementally:
    table's key (the configured `key`, or the contract key mapped): the stored rows whose key was
    not pulled, then the pulled rows (`sql/source_snapshot_merge.sql`). The merged table is what
    the loader validates, exactly as a whole read;
-3. `write` stores the merged tables as the new snapshots and their state in ONE transaction,
-   only after every check passed (a failing check writes nothing: the next run pulls the same
-   changes again).
+3. `write` stores the snapshots and their state in ONE transaction, only after every check
+   passed (a failing check writes nothing: the next run pulls the same changes again): a whole
+   read replaces them, an incremental read deletes the stored rows whose key it pulled and
+   inserts the pulled rows (`sql/source_snapshot_store_changed.sql`), instead of rewriting the
+   whole table.
+
+The purchase-order lines (TYPED_TABLES: the big table, millions of lines, which no other input
+table refers to, whose rows get no default notes and which does not give as_of) are also kept
+**typed** as the loader typed them after their checks (`source_snapshot_typed_purchase_orders`).
+An incremental read then checks only the pulled rows: the loader reads them alone (numbered as in
+the merged table, `sql/source_snapshot_changed_only.sql`) and `complete_frames` puts the stored
+typed rows that were not pulled before them in its typed frame, which the stock-out inference,
+the plausibility notes and the run use. What the pulled rows alone cannot show is counted first
+over the kept rows (`sql/source_snapshot_purchase_orders_check.sql`: a contract key repeated by a
+pulled row, a sku or supplier no longer in this run's items or suppliers); any such row, or a
+missing typed snapshot, makes the run check the merged table whole, so the issues are always
+those of a whole read.
 
 Rows deleted at the source are not seen by an incremental read (nothing changed is left to
 pull): they stay in the snapshot until the table's next whole read. Rows with no
@@ -33,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 from safestock.pipelines.config import SourceConfig
 from safestock.pipelines.inputs.contract import quote_identifier
 from safestock.pipelines.inputs.postgres import KEY_PREFIX, PulledTable
@@ -40,11 +56,25 @@ from safestock.pipelines.sqlfiles import sql
 
 STATE_TABLE = "source_snapshot_state"
 SNAPSHOT_PREFIX = "source_snapshot_"
+TYPED_PREFIX = "source_snapshot_typed_"
+#: Input tables kept typed beside their pulled snapshot (see the module docstring), with the SQL
+#: file counting the kept rows that the pulled rows' checks alone would not see.
+TYPED_TABLE_CHECKS: dict[str, str] = {"purchase_orders": "source_snapshot_purchase_orders_check"}
+TYPED_TABLES: tuple[str, ...] = tuple(TYPED_TABLE_CHECKS)
+#: The pulled rows of an incremental read, kept in the pulled file beside the merged table.
+PULLED_ROWS_PREFIX = "__pulled_"
+#: The merged table while the loader reads only the pulled rows.
+MERGED_PREFIX = "__merged_"
 
 
 def snapshot_table(table: str) -> str:
     """The DuckDB table holding the snapshot of input table `table` (`source_snapshot_items`)."""
     return f"{SNAPSHOT_PREFIX}{table}"
+
+
+def typed_snapshot_table(table: str) -> str:
+    """The DuckDB table holding the typed snapshot of input table `table` (TYPED_TABLES)."""
+    return f"{TYPED_PREFIX}{table}"
 
 
 @dataclass(frozen=True)
@@ -66,6 +96,9 @@ class SnapshotPlan:
     source: str
     stored: dict[str, StoredSnapshot] = field(default_factory=dict)
     wait_seconds: float = 0.0
+    #: Set by `merge`: per table of TYPED_TABLES whose pulled rows alone are checked, the stored
+    #: typed rows that were not pulled (contract columns, in their merged order).
+    typed_kept: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def incremental(self) -> dict[str, tuple[str, str]]:
@@ -97,34 +130,96 @@ def plan_snapshots(db_path: Path, source_uri: str, source: SourceConfig, *, full
     return plan
 
 
+def _key_match(entry: PulledTable) -> str:
+    """`changed."__row_key_0" is not distinct from snapshot."__row_key_0" and …` of a pulled table."""
+    keys = [quote_identifier(f"{KEY_PREFIX}{index}") for index in range(len(entry.pull.key))]
+    return " and ".join(f"changed.{key} is not distinct from snapshot.{key}" for key in keys)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, database: str, name: str) -> bool:
+    return con.execute("select count(*) from duckdb_tables() where database_name = $database and table_name = $name",
+                       {"database": database, "name": name}).fetchone()[0] > 0
+
+
 def merge(database: Path, plan: SnapshotPlan, pulled: dict[str, PulledTable]) -> None:
     """Each incrementally pulled table of the pulled DuckDB file (`database`) becomes the whole
     table: the stored snapshot's rows whose key was not pulled, then the pulled rows, numbered anew
-    in that order (`sql/source_snapshot_merge.sql`)."""
+    in that order (`sql/source_snapshot_merge.sql`); the pulled rows stay as `__pulled_<table>`.
+    A table of TYPED_TABLES with a typed snapshot whose kept rows pass
+    `sql/source_snapshot_purchase_orders_check.sql` is then left to the loader as its pulled rows
+    alone, and its kept typed rows go to `plan.typed_kept` (see the module docstring)."""
     merged = [(table, entry) for table, entry in pulled.items() if entry.changed_since is not None]
     if not merged:
         return
     with duckdb.connect(str(database)) as con:
         con.execute("attach $path as stored (read_only)", {"path": str(plan.db_path)})
         for table, entry in merged:
-            keys = [quote_identifier(f"{KEY_PREFIX}{index}") for index in range(len(entry.pull.key))]
             changed, snapshot = quote_identifier(table), "stored." + quote_identifier(snapshot_table(table))
-            key_match = " and ".join(f"changed.{key} is not distinct from snapshot.{key}" for key in keys)
+            key_match = _key_match(entry)
+            pulled_rows = quote_identifier(f"{PULLED_ROWS_PREFIX}{table}")
             con.execute(sql("source_snapshot_merge").format(changed=changed, snapshot=snapshot, key_match=key_match))
-            con.execute(sql("source_snapshot_merge_replace").format(changed=changed))
+            con.execute(sql("source_snapshot_merge_replace").format(changed=changed, pulled_rows=pulled_rows))
             entry.rows = con.table(table).count("*").fetchall()[0][0]
+        for table, entry in merged:
+            if table not in TYPED_TABLES or not _has_table(con, "stored", typed_snapshot_table(table)):
+                continue
+            changed, snapshot = (quote_identifier(f"{PULLED_ROWS_PREFIX}{table}"),
+                                 "stored." + quote_identifier(typed_snapshot_table(table)))
+            key_match = _key_match(entry)
+            if any(con.execute(sql(TYPED_TABLE_CHECKS[table]).format(
+                    changed=changed, snapshot=snapshot, key_match=key_match)).fetchone()):
+                continue  # a kept row the pulled rows affect: the merged table is checked whole
+            kept = con.execute(sql("source_snapshot_typed_kept").format(
+                changed=changed, snapshot=snapshot, key_match=key_match)).df()
+            pulled_rows, changed = changed, quote_identifier(table)
+            merged = quote_identifier(f"{MERGED_PREFIX}{table}")
+            con.execute(sql("source_snapshot_changed_only").format(changed=changed, merged=merged,
+                                                                   pulled_rows=pulled_rows), {"kept": len(kept)})
+            plan.typed_kept[table] = kept
+
+
+def merged_back(database: Path, plan: SnapshotPlan) -> None:
+    """After the checks: the merged tables that waited while the loader read only the pulled rows
+    take their tables' places again in the pulled file (`sql/source_snapshot_merged_back.sql`)."""
+    if not plan.typed_kept:
+        return
+    with duckdb.connect(str(database)) as con:
+        for table in plan.typed_kept:
+            changed, merged = quote_identifier(table), quote_identifier(f"{MERGED_PREFIX}{table}")
+            con.execute(sql("source_snapshot_merged_back").format(changed=changed, merged=merged))
+
+
+def complete_frames(plan: SnapshotPlan):
+    """The loader's hook (`load_inputs(complete_frames=…)`) that puts the kept typed rows of each
+    table in `plan.typed_kept` before the typed pulled rows, numbered 2, 3, … as in the merged
+    table (the pulled rows' `__line` continue after them); None when there are none."""
+    if not plan.typed_kept:
+        return None
+
+    def completed(frames: dict[str, pd.DataFrame]) -> None:
+        for table, kept in plan.typed_kept.items():
+            checked = frames[table]
+            kept = kept.assign(__line=np.arange(2, len(kept) + 2, dtype=checked["__line"].dtype))
+            frames[table] = pd.concat([kept.astype(checked.dtypes.to_dict()), checked], ignore_index=True)
+
+    return completed
 
 
 def write(database: Path, plan: SnapshotPlan, pulled: dict[str, PulledTable],
-          pulled_at: datetime.datetime) -> None:
-    """Store the pulled (merged) tables with an `updated_column` as the new snapshots, with their
-    state (fingerprint, watermark = newest `updated_column` value, runs since the last whole read),
-    all in one transaction of the results database. Called only once every check has passed."""
+          pulled_at: datetime.datetime, typed: dict[str, pd.DataFrame] | None = None) -> None:
+    """Store the pulled tables with an `updated_column` as the new snapshots, with their state
+    (fingerprint, watermark = newest `updated_column` value, runs since the last whole read), all
+    in one transaction of the results database. Called only once every check has passed. A whole
+    read replaces a snapshot (`sql/source_snapshot_store.sql`), an incremental read writes its
+    pulled rows by key (`sql/source_snapshot_store_changed.sql`). `typed`: the loader's typed
+    frames (in line order) of TYPED_TABLES, stored as their typed snapshots: whole after a whole
+    check, the pulled rows by key after a check of the pulled rows alone."""
     from safestock.pipelines.storage.database import connect
 
     tracked = {table: entry for table, entry in pulled.items() if entry.pull.updated is not None}
     if not tracked:
         return
+    typed = typed or {}
     with connect(plan.db_path, wait_seconds=plan.wait_seconds) as con:
         con.execute("attach $path as pulled (read_only)", {"path": str(database)})
         con.execute(sql("source_snapshot_state_create"))
@@ -132,9 +227,15 @@ def write(database: Path, plan: SnapshotPlan, pulled: dict[str, PulledTable],
         try:
             for table, entry in tracked.items():
                 snapshot = quote_identifier(snapshot_table(table))
-                con.execute(sql("source_snapshot_store").format(snapshot=snapshot, changed=quote_identifier(table)))
+                incremental = entry.changed_since is not None
+                if incremental:
+                    _store_changed(con, snapshot, f"pulled.{quote_identifier(PULLED_ROWS_PREFIX + table)}", entry)
+                else:
+                    con.execute(sql("source_snapshot_store").format(snapshot=snapshot, changed=quote_identifier(table)))
+                if table in TYPED_TABLES and table in typed:
+                    _store_typed(con, table, entry, typed[table], plan.typed_kept.get(table))
                 stored = plan.stored.get(table)
-                runs = stored.runs_since_full + 1 if entry.changed_since is not None and stored else 0
+                runs = stored.runs_since_full + 1 if incremental and stored else 0
                 con.execute(sql("source_snapshot_state_write").format(snapshot=snapshot),
                             {"source": plan.source, "input_table": table, "fingerprint": entry.fingerprint,
                              "runs": runs, "pulled_at": pulled_at, "rows": entry.rows})
@@ -142,3 +243,35 @@ def write(database: Path, plan: SnapshotPlan, pulled: dict[str, PulledTable],
         except BaseException:
             con.rollback()
             raise
+
+
+def _store_changed(con: duckdb.DuckDBPyConnection, snapshot: str, changed: str, entry: PulledTable) -> None:
+    """The rows `changed` (numbered as pulled) written into `snapshot` by key."""
+    (last,) = con.execute(sql("source_snapshot_last_line").format(snapshot=snapshot)).fetchone()
+    key_match = _key_match(entry)
+    con.execute(sql("source_snapshot_store_changed").format(snapshot=snapshot, changed=changed, key_match=key_match),
+                {"last": last})
+
+
+def _store_typed(con: duckdb.DuckDBPyConnection, table: str, entry: PulledTable, frame: pd.DataFrame,
+                 kept: pd.DataFrame | None) -> None:
+    """The typed snapshot of `table`: the loader's typed frame (line order, lines 2, 3, …) with the
+    keys of the pulled rows; whole, or, when only the pulled rows were checked (`kept`: the kept
+    typed rows before them), those rows by key."""
+    snapshot = quote_identifier(typed_snapshot_table(table))
+    typed_frame = frame.assign(__line=np.arange(2, len(frame) + 2, dtype=np.int64))
+    con.register("typed_frame", typed_frame)
+    try:
+        changed = quote_identifier("typed_frame")
+        if kept is None:
+            pulled_rows = f"pulled.{quote_identifier(table)}"
+            con.execute(sql("source_snapshot_typed_store").format(snapshot=snapshot, changed=changed,
+                                                                  pulled_rows=pulled_rows))
+            return
+        pulled_rows = f"pulled.{quote_identifier(PULLED_ROWS_PREFIX + table)}"
+        con.execute(sql("source_snapshot_typed_changed").format(changed=changed, pulled_rows=pulled_rows),
+                    {"kept": len(kept)})
+        _store_changed(con, snapshot, quote_identifier("typed_changed"), entry)
+        con.execute("drop table typed_changed")
+    finally:
+        con.unregister("typed_frame")
