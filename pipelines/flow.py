@@ -15,6 +15,7 @@ from pathlib import Path
 
 from prefect import flow
 from prefect.runtime import flow_run
+from prefect.settings import get_current_settings
 from safestock.models.demand_matrix import first_forecast_week
 from safestock.models.inventory.decisions import (
     mark_rejected,
@@ -28,7 +29,11 @@ from safestock.pipelines.inputs.overrides import read_overrides
 from safestock.pipelines.inputs.postgres_overrides import pull_overrides
 from safestock.pipelines.reporting import artifacts
 from safestock.pipelines.storage import RunSummary, history
-from safestock.pipelines.storage.forecast_cache import forecast_cache_dir, prune_forecast_cache
+from safestock.pipelines.storage.forecast_cache import (
+    forecast_cache_dir,
+    prune_forecast_cache,
+    prune_legacy_forecast_entries,
+)
 from safestock.pipelines.storage.source_snapshots import plan_snapshots
 from safestock.pipelines.storage.outputs import assemble_outputs, history_window_notes
 from safestock.pipelines.tasks.forecast import forecast_all, price_matrix, unit_costs
@@ -86,6 +91,8 @@ def weekly_run(
         raise ValueError("no input: give input_dir or a source URI (--source, or [source] uri in the config)")
     with storage.run_lock(db_path, wait_seconds):
         prune_forecast_cache(forecast_cache_dir(db_path))  # under the lock: no run of this db reads it
+        # partitions of versions before <db>.cache/ in Prefect's result storage: never read any more
+        prune_legacy_forecast_entries(Path(get_current_settings().results.local_storage_path))
         # a validation error stops here: nothing written
         reload_all = full_reload or config.source.full_reload
         plan = history.plan_pull(db_path, str(input_dir) if source_uri is None else source_uri,

@@ -29,7 +29,11 @@ import pytest
 from safestock.pipelines import storage
 from safestock.pipelines.cli import app
 from safestock.pipelines.storage import database
-from safestock.pipelines.storage.forecast_cache import forecast_cache_dir, prune_forecast_cache
+from safestock.pipelines.storage.forecast_cache import (
+    forecast_cache_dir,
+    prune_forecast_cache,
+    prune_legacy_forecast_entries,
+)
 from typer.testing import CliRunner
 
 from tests.test_reliability_crash import (  # noqa: F401  (module fixtures: api_url, demo_input, good_run)
@@ -390,6 +394,21 @@ def test_prune_removes_expired_then_oldest_entries_down_to_the_size_bound(tmp_pa
     assert prune_forecast_cache(tmp_path / "missing").removed == ()
 
 
+def test_legacy_forecast_entries_in_prefect_storage_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    """Old versions cached partitions in Prefect's storage as safestock-forecast-<sha256>; only those go."""
+    storage_dir = tmp_path / "storage"
+    (storage_dir / "safestock-forecast-folder").mkdir(parents=True)  # not a file of ours: kept
+    legacy = storage_dir / f"safestock-forecast-{'ab' * 32}"
+    legacy.write_bytes(b"x" * 100)
+    others = ["0a1b2c3d4e5f60718293a4b5c6d7e8f9", "my-safestock-forecast-notes"]
+    for name in others:
+        (storage_dir / name).write_bytes(b"y")
+    assert prune_legacy_forecast_entries(storage_dir) == (legacy,)
+    assert sorted(p.name for p in storage_dir.iterdir()) == sorted([*others, "safestock-forecast-folder"])
+    assert prune_legacy_forecast_entries(storage_dir) == ()
+    assert prune_legacy_forecast_entries(tmp_path / "missing") == ()
+
+
 @pytest_slow
 def test_forecast_cache_lives_beside_the_database_and_is_pruned(
     prefect_harness: None, demo_input: Path, tmp_path: Path
@@ -404,13 +423,18 @@ def test_forecast_cache_lives_beside_the_database_and_is_pruned(
     stale = cache / "safestock-forecast-from-last-month"
     stale.write_bytes(b"x" * 1000)
     os.utime(stale, (time.time() - 30 * 86400,) * 2)
+    home_storage.mkdir(parents=True)  # what an older version left there, beside another flow's result
+    legacy = home_storage / f"safestock-forecast-{'0f' * 32}"
+    legacy.write_bytes(b"x" * 1000)
+    (home_storage / "5d0c3a9e61b24f0f9a8e7d6c5b4a3f21").write_bytes(b"another flow's result")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: home_storage}):
         weekly_run(input_dir=demo_input, db_path=db, reports_dir=tmp_path / "reports")
     assert cache == tmp_path / "out" / "s.duckdb.cache"
     entries = sorted(p.name for p in cache.iterdir())
     assert entries and all(name.startswith("safestock-forecast-") for name in entries)
     assert stale.name not in entries
-    assert not home_storage.exists() or not any(home_storage.iterdir())
+    # the run removed the old version's entry, kept the other flow's, and wrote nothing there
+    assert [p.name for p in home_storage.iterdir()] == ["5d0c3a9e61b24f0f9a8e7d6c5b4a3f21"]
 
 
 @pytest_slow

@@ -12,6 +12,11 @@ folder at the start of every run (under the run lock, so no other run of this da
 
 The folder therefore never holds more than that bound plus the entries of the run in progress.
 Deleting the folder is always safe: the next run forecasts again.
+
+Versions before the cache moved (2026-12-03, commit f291b50) left their partitions in Prefect's
+result storage (``~/.prefect/storage``, setting ``PREFECT_LOCAL_STORAGE_PATH``) as
+``safestock-forecast-<sha256>`` files, which nothing reads any more and Prefect never removes;
+each run removes those, and only those, with :func:`prune_legacy_forecast_entries`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ FORECAST_CACHE_MAX_AGE = timedelta(days=2)
 
 FORECAST_CACHE_MAX_BYTES = 1 << 30
 """Bound on the folder's size (1 GiB) before a run adds its own entries."""
+
+
+LEGACY_ENTRY_PREFIX = "safestock-forecast-"
+"""Name prefix of a forecast partition's result file (the task's cache key, tasks/forecast.py)."""
 
 
 def forecast_cache_dir(db_path: Path) -> Path:
@@ -72,3 +81,18 @@ def prune_forecast_cache(
         removed.append(path)
         total -= size
     return PrunedCache(tuple(removed), total)
+
+
+def prune_legacy_forecast_entries(storage_dir: Path) -> tuple[Path, ...]:
+    """Remove the ``safestock-forecast-*`` files directly in ``storage_dir`` (Prefect's result
+    storage: where versions before the ``<db>.cache/`` folder kept forecast partitions, never read
+    since) and return them. Other files (other flows' results) are left alone; files that vanish
+    meanwhile are skipped; a missing folder holds none."""
+    if not storage_dir.is_dir():
+        return ()
+    removed = []
+    for path in storage_dir.glob(f"{LEGACY_ENTRY_PREFIX}*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return tuple(removed)
