@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -82,24 +80,6 @@ def test_bad_as_of_is_a_usage_error(tmp_path: Path) -> None:
                                  "--reports", str(tmp_path), "--as-of", "2026-02-30"])
     assert result.exit_code == 2
     assert "YYYY-MM-DD" in result.output
-
-
-@pytest.mark.slow
-def test_demo_command_prints_database_and_report_paths(tmp_path: Path) -> None:
-    """The README's first command, as a user runs it (own process, ephemeral Prefect server)."""
-    safestock = Path(sys.executable).with_name("safestock")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env["PREFECT_HOME"] = str(tmp_path / "prefect_home")
-    completed = subprocess.run(
-        [str(safestock), "demo", "--out", str(tmp_path / "demo"), "--skus", "60"],
-        capture_output=True, text=True, timeout=600, env=env,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "succeeded" in completed.stdout
-    for line in ("database:", "planner report:", "buyer report:"):
-        printed = [row for row in completed.stdout.splitlines() if line in row]
-        assert printed, completed.stdout
-        assert Path(printed[0].split(line, 1)[1].strip()).is_file()
 
 
 def test_serve_deployment_has_weekly_cron_and_absolute_parameters(tmp_path: Path, monkeypatch) -> None:

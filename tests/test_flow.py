@@ -208,25 +208,45 @@ def test_validation_errors_are_not_retried(prefect_harness: None, tmp_path: Path
     assert not (tmp_path / "s.duckdb").exists()
 
 
-def test_forecast_partitions_are_cached_by_input(prefect_harness: None, demo_input: Path, tmp_path: Path,
+def test_forecast_partitions_are_cached_by_input(first_run, demo_input: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """A re-run on unchanged inputs (e.g. after a failed write) reuses the finished forecasts."""
+    """A re-run on unchanged inputs (e.g. after a failed write) reuses the finished forecasts.
+
+    The module's first run forecast every partition into its database's own cache (<db>.cache/);
+    a copy of that database and cache stands for the database the re-run finds, so the re-run
+    here is the suite's only extra flow run (the first run is shared with the other tests)."""
+    from types import SimpleNamespace
+
     import safestock.pipelines.tasks.forecast as forecast_tasks
 
-    calls: list[int] = []
+    _, out = first_run
+    assert any((out / "s.duckdb.cache").iterdir())  # the first run filled its cache
+    shutil.copy(out / "s.duckdb", tmp_path / "s.duckdb")
+    shutil.copytree(out / "s.duckdb.cache", tmp_path / "s.duckdb.cache")
+    (latest,) = _query(tmp_path / "s.duckdb", "select run_id from runs where status = 'succeeded'")["run_id"]
+    forecasts_before = _query(tmp_path / "s.duckdb", "select * exclude (run_id) from forecasts "
+                                                     "where run_id = ? order by all", [latest])
+    assert len(forecasts_before) > 0
+
+    probe = object()  # stands for a partition: shows that the task calls the patched function
+    calls: list[object] = []
     real_forecast = forecast_tasks.forecast_demand
 
-    def counting_forecast(*args, **kwargs):
-        calls.append(1)
-        return real_forecast(*args, **kwargs)
+    def counting_forecast(skus, *args, **kwargs):
+        calls.append(skus)
+        return "probed" if skus is probe else real_forecast(skus, *args, **kwargs)
 
     monkeypatch.setattr(forecast_tasks, "forecast_demand", counting_forecast)
-    for attempt in range(2):
-        weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
-    assert len(calls) == 1  # the cache is the database's own (<db>.cache/): the first run fills it
-    assert any((tmp_path / "s.duckdb.cache").iterdir())
-    first = _query(tmp_path / "s.duckdb", "select count(*) as n from forecasts")["n"].iloc[0]
-    assert first > 0
+    no_options = SimpleNamespace(horizon_weeks=1, forecast=SimpleNamespace(engine_options=lambda weeks: {}))
+    assert forecast_tasks.forecast_partition_task.fn(probe, None, None, None, None, no_options) == "probed"
+    assert calls == [probe]
+
+    again = weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
+    assert calls == [probe]  # no partition forecast again: every one came from the cache
+    assert again.superseded == [latest]
+    forecasts_again = _query(tmp_path / "s.duckdb", "select * exclude (run_id) from forecasts "
+                                                    "where run_id = ? order by all", [again.run_id])
+    pd.testing.assert_frame_equal(forecasts_again, forecasts_before)
 
 
 def test_run_publishes_summary_and_top_risk_artifacts(first_run) -> None:

@@ -120,10 +120,17 @@ def test_no_generic_top_level_names_installed(installed: tuple[Path, dict[str, s
 
 def test_installed_demo_and_run_from_another_directory(installed: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     """`safestock demo --skus 50`, then `safestock run` on its input, in a folder that is not the
-    checkout: both exit 0 and write the database, both reports and the order files."""
+    checkout: both exit 0 and write the database, both reports and the order files. The demo is
+    the README's first command as a user runs it (own process, its own ephemeral Prefect server):
+    it says the run succeeded and prints the database and report paths, each an existing file."""
     venv, env = installed
     safestock = str(venv / "bin" / "safestock")
-    _run([safestock, "demo", "--skus", "50", "--out", "demo"], cwd=tmp_path, env=env)
+    demo = _run([safestock, "demo", "--skus", "50", "--out", "demo"], cwd=tmp_path, env=env).stdout
+    assert "succeeded" in demo
+    for label in ("database:", "planner report:", "buyer report:"):
+        printed = [row for row in demo.splitlines() if label in row]
+        assert printed, demo
+        assert (tmp_path / printed[0].split(label, 1)[1].strip()).is_file(), printed[0]
     assert (tmp_path / "demo" / "safestock.duckdb").is_file()
     _run([safestock, "run", "--input", "demo/input", "--db", "weekly.duckdb", "--reports", "weekly_reports"],
          cwd=tmp_path, env=env)
