@@ -30,8 +30,15 @@ years) configured as `updated_column`: the warm-up pull stores their snapshots w
 file, SHARE of their rows is then changed, and step 1 reads only the changed rows plus the
 look-back and merges them (storage/source_snapshots.py).
 
+`--run`: instead of steps 1-3, the weekly incremental RUN end to end: the DuckDB file holds the
+history (its `source` the server's URI, weekly totals back-filled) and the snapshots of the warm-up
+pull, one new week (plus the look-back) is pulled, and the flow runs as `safestock run --source`
+does (its temporary Prefect server), every stage printed with wall and CPU seconds and the peak
+RSS (benchmarks/end_to_end.py's table, plus the pull's own steps).
+
     .venv/bin/python benchmarks/incremental_pull.py --skus 100000
     .venv/bin/python benchmarks/incremental_pull.py --skus 100000 --updated-column 0.01
+    .venv/bin/python benchmarks/incremental_pull.py --skus 100000 --updated-column 0.01 --run
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import argparse
 import cProfile
 import datetime
 import inspect
+import json
 import os
 import pstats
 import resource
@@ -132,16 +140,77 @@ def _track_changes(uri: str, tables: dict, changed_share: float | None) -> None:
         connection.commit()
 
 
-def _stored_history(db: Path, skus: list[str], first: datetime.date, last: datetime.date) -> int:
+def _stored_history(db: Path, skus: list[str], first: datetime.date, last: datetime.date,
+                    source: str = "bench") -> int:
     """`sales_history` of every SKU on about half of the days from `first` to `last`."""
     import pandas as pd
 
     with connect(db) as con:
         con.register("skus", pd.DataFrame({"sku": skus}))
-        con.execute("insert into sales_history select sku, day::date, (hash(sku, day) % 7)::double, 'bench', "
+        con.execute("insert into sales_history select sku, day::date, (hash(sku, day) % 7)::double, $source, "
                     "now()::timestamp from skus cross join range($first::timestamp, $last::timestamp + interval 1 day, "
-                    "interval 1 day) as days(day) where hash(day, sku) % 2 = 0", {"first": first, "last": last})
+                    "interval 1 day) as days(day) where hash(day, sku) % 2 = 0",
+                    {"first": first, "last": last, "source": source})
         return con.execute("select count(*) from sales_history").fetchone()[0]
+
+
+def _toml_value(value: object) -> str:
+    """A string, list of strings or flat table of strings as TOML (JSON strings are TOML strings)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
+def _source_config_file(path: Path, tables: dict) -> Path:
+    """The run's configuration: `[source] password_env` and the ERP tables' `[source.tables.X]`."""
+    lines = ["[source]", f"password_env = {json.dumps(PASSWORD_ENV)}", f"lookback_days = {LOOKBACK_DAYS}"]
+    for table, entry in tables.items():
+        lines += ["", f"[source.tables.{table}]", *(f"{key} = {_toml_value(value)}" for key, value in entry.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _weekly_run(uri: str, tables: dict, db: Path, work: Path, skus: list[str], watermark: datetime.date,
+                history_days: int) -> None:
+    """`--run`: the history in DuckDB (from the server's URI, weekly totals back-filled), then the flow
+    from the source as `safestock run --source` runs it, timed per stage (benchmarks/end_to_end.py)."""
+    from benchmarks.end_to_end import Timeline, instrument, peak_rss_mib, report
+    from safestock.pipelines.inputs import load
+    from safestock.pipelines.storage import source_snapshots
+
+    started = time.perf_counter()
+    stored = _stored_history(db, skus, watermark - datetime.timedelta(days=history_days - 1), watermark, source=uri)
+    with connect(db) as con:
+        con.begin()
+        con.execute(sql("sales_history_weekly_rebuild"))
+        con.commit()
+    print(f"DuckDB sales_history: {stored:,} sku-day rows from {uri.split('?')[0]} up to {watermark}, weekly totals "
+          f"back-filled (built in {time.perf_counter() - started:.0f} s)")
+    config = _source_config_file(work / "safestock.toml", tables)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    from safestock.pipelines.prefect_server import launch_prefect_server, temporary_prefect_server
+
+    launched = launch_prefect_server()
+    launched_at, cpu_launched = time.perf_counter(), time.process_time()
+    from safestock.pipelines.flow import configured_flow
+    imported, cpu_imported = time.perf_counter(), time.process_time()
+    timeline = Timeline()
+    instrument(timeline)
+    timeline.patch(postgres, "pull_tables", "postgres.pull_tables (the five tables streamed into DuckDB)")
+    timeline.patch(source_snapshots, "merge", "source_snapshots.merge (changed rows merged by key)")
+    timeline.patch(source_snapshots, "write", "source_snapshots.write (snapshots by key, one transaction)")
+    timeline.patch(load, "load_inputs", "load_inputs (checks of the pulled tables)")
+    timeline.patch(history, "weekly_sales", "history.weekly_sales (weekly totals + touched weeks)")
+    with temporary_prefect_server(launched=launched):
+        served, cpu_served = time.perf_counter(), time.process_time()
+        summary = configured_flow()(input_dir=None, source=uri, db_path=db, reports_dir=work / "reports", config_path=config)
+    finished, cpu_finished = time.perf_counter(), time.process_time()
+    print(f"\nweekly incremental run from PostgreSQL ({summary.skus:,} SKUs; {summary.rows_pulled:,} sales rows "
+          f"pulled from {summary.pulled_from}): {finished - started:.1f} s wall, {cpu_finished - cpu_started:.1f} s "
+          f"CPU in this process, peak RSS {peak_rss_mib():,.0f} MiB; load average {os.getloadavg()[0]:.1f} "
+          "(target <= 60 s)")
+    print(report(timeline, started, cpu_started, launched_at, cpu_launched, imported, cpu_imported,
+                 served, cpu_served, finished, cpu_finished))
 
 
 def _peak() -> str:
@@ -159,6 +228,9 @@ def main() -> None:
                         help="read purchase orders through a [source] query: open ones and those ordered in the "
                              "last N days (default: the whole table)")
     parser.add_argument("--profile", action="store_true", help="print where the pull + checks' seconds go")
+    parser.add_argument("--run", action="store_true",
+                        help="the weekly incremental run end to end (the flow from the source), per stage, "
+                             "instead of steps 1-3")
     parser.add_argument("--updated-column", type=float, default=None, metavar="SHARE",
                         help="read items, stock and POs incrementally (updated_column, snapshots in DuckDB): "
                              "the warm-up pull stores them whole, then this share of their rows is changed")
@@ -192,13 +264,16 @@ def main() -> None:
             snapshots = None
             if args.updated_column is not None:  # the warm-up is the whole read that stores the snapshots
                 snapshots = plan_snapshots(db, uri, source, full_reload=False)
-            load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path,
-                                 snapshots=snapshots)  # warm-up
+            warm = load_postgres_inputs(uri, source, sales_from=sales_from, sales_history_path=pulled_path,
+                                        snapshots=snapshots)  # warm-up
             if args.updated_column is not None:
                 _track_changes(uri, tables, args.updated_column)
                 snapshots = plan_snapshots(db, uri, source, full_reload=False)
                 print(f"incremental read of {', '.join(sorted(snapshots.incremental))} (updated_column; "
                       f"{args.updated_column:.1%} of their rows changed since the stored snapshots)")
+            if args.run:
+                _weekly_run(uri, tables, db, work, warm.items["sku"].tolist(), watermark, args.history_days)
+                return
             staged = Path(scratch) / "staged"
             staged.mkdir()
             started = time.perf_counter()
