@@ -266,7 +266,8 @@ def forecast_demand(skus: np.ndarray, history: np.ndarray, start: np.ndarray, ho
         found = global_forecasts(y[modelled], start[modelled], cuts, steps, week_starts, events,
                                  origin_steps=backtest_horizon,
                                  prices=None if prices is None else np.asarray(prices, dtype=np.float64)[modelled],
-                                 fit_cache=global_fits)
+                                 fit_cache=global_fits,
+                                 panel=(y, start, None if prices is None else np.asarray(prices, dtype=np.float64)))
         full = CutForecasts(mean=np.full((n, cuts.size, steps), np.nan), insample_rmse=np.full((n, cuts.size), np.nan),
                             valid=np.zeros((n, cuts.size), dtype=bool))
         full.mean[modelled], full.insample_rmse[modelled], full.valid[modelled] = (

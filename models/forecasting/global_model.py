@@ -248,7 +248,8 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
                      week_starts: np.ndarray | None = None, events: tuple[Event, ...] = (),
                      max_rows: int | None = None, origin_steps: int | None = None,
                      prices: np.ndarray | None = None,
-                     fit_cache: GlobalFitCache | None = None) -> CutForecasts:
+                     fit_cache: GlobalFitCache | None = None,
+                     panel: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None) -> CutForecasts:
     """Forecasts of the global model from every cut for the n SKUs of ``y`` (one model per cut,
     trained on all of them, module docstring).
 
@@ -265,7 +266,8 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
     by repeated forecasts of one history (the policy replay, :mod:`.global_fits`): each cut's
     model is then trained on the weeks before its training end on the cache's grid (at most
     ``GRID_WEEKS - 1`` weeks before the cut) and reused while its training data is unchanged;
-    None = every cut's model trained on all weeks before it.
+    None = every cut's model trained on all weeks before it. ``panel``: (demand, starts, prices)
+    of every SKU of the panel these n SKUs were taken from (the cache's key; default these n).
     """
     from threadpoolctl import threadpool_limits
 
@@ -292,12 +294,13 @@ def global_forecasts(y: np.ndarray, start: np.ndarray, cuts: np.ndarray, horizon
         if fit_cache is None:
             model = fit_model(sums, start, train_end, horizon, budget, week_of_year, event, prices, categorical)
         else:
-            key = fit_key(train_end, horizon, budget, start, sums.y, (week_of_year, event),
-                          bool(categorical[event_feature]), prices)
-            found_fit, model = fit_cache.get(key)
+            panel_y, panel_start, panel_prices = (y, start, prices) if panel is None else panel
+            key = fit_key(train_end, horizon, budget, panel_start, panel_y, (week_of_year, event),
+                          bool(categorical[event_feature]), panel_prices)
+            found_fit, model = fit_cache.get(key, n_columns)
             if not found_fit:
                 model = fit_model(sums, start, train_end, horizon, budget, week_of_year, event, prices, categorical)
-                fit_cache.put(key, model)
+                fit_cache.put(key, model, n_columns)
         if model is None:
             valid[:, j] = False
             continue
