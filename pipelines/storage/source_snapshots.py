@@ -200,7 +200,9 @@ def complete_frames(plan: SnapshotPlan):
         for table, kept in plan.typed_kept.items():
             checked = frames[table]
             kept = kept.assign(__line=np.arange(2, len(kept) + 2, dtype=checked["__line"].dtype))
-            frames[table] = pd.concat([kept.astype(checked.dtypes.to_dict()), checked], ignore_index=True)
+            # no pulled rows: the kept rows as stored (an empty frame's columns carry no string dtype)
+            frames[table] = (pd.concat([kept.astype(checked.dtypes.to_dict()), checked], ignore_index=True)
+                             if len(checked) else kept)
 
     return completed
 
