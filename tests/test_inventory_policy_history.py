@@ -121,6 +121,8 @@ def test_replay_uses_the_same_inputs_as_compute_policy(monkeypatch: pytest.Monke
                     np.full(6, 1.5), np.full(6, 2.0), PolicyConfig(), weeks=weeks, warmup_weeks=warmup)
     first = case["history"].shape[1] - weeks - warmup
     expected = interval_model_inputs(case["history"][:, :first], case["start"], case["classes"])
+    memo = calls[0].pop("compound_memo")   # the replay's cache of compound distributions, not an input
+    assert isinstance(memo, backtest_module.CompoundMemo)
     assert set(calls[0]) == set(expected)
     for key, value in expected.items():
         np.testing.assert_array_equal(calls[0][key], value)

@@ -62,6 +62,7 @@ from .policy import (  # noqa: F401  (the constants are re-exported: they were d
     LEVEL_ERROR_WEEKS,
     RATE_EVIDENCE_WEEKS,
     WEEKS_PER_YEAR,
+    CompoundMemo,
     cumulative_at,
     economic_order_quantity,
     interval_model_inputs,
@@ -245,6 +246,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
     cost = np.full(n, np.nan) if unit_cost is None else np.asarray(unit_cost, dtype=float)
 
     rng = np.random.default_rng(seed)
+    memo = CompoundMemo()   # compound distributions reused across the reviews (same inputs, same outputs)
     lead_draw = lead_time_draws(lead_mean, lead_sd, (n, weeks + warmup), rng)[base]
 
     def levels(week: int, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -269,6 +271,7 @@ def backtest_policy(history: np.ndarray, start: np.ndarray, demand_class: np.nda
             extra = interval_model_inputs(history[skus, :week], start[skus], demand_class[skus], level_error)
             extra = {key: (value[row] if isinstance(value, np.ndarray) and value.ndim >= 1 else value)
                      for key, value in extra.items()}
+            extra["compound_memo"] = memo
         # the K replays review a SKU in the same weeks: ``use`` is K blocks of the same SKUs, equal but
         # for the level, so policy_levels computes their compound distribution once per SKU
         block = sku.size // replays

@@ -120,9 +120,12 @@ def _solve_increasing(func, lo: np.ndarray, hi: np.ndarray, start: np.ndarray,
         g, dg = func(xr, rows)
         hr = np.where(g >= 0, xr, hr)
         lr = np.where(g < 0, xr, lr)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = xr - g / dg
-        newton = np.isfinite(step) & (dg > 0) & (step > lr) & (step < hr)
+        # a Newton step lands inside the bracket only if |g| < g' (hi - lo): elsewhere (far in a tail,
+        # where the density g' underflows towards 0) g / g' is not formed - it would overflow - and
+        # the step is a bisection
+        inside = (dg > 0) & (np.abs(g) < dg * (hr - lr))
+        step = xr - g / np.where(inside, dg, 1.0)
+        newton = inside & np.isfinite(step) & (step > lr) & (step < hr)
         new = np.where(newton, step, 0.5 * (lr + hr))
         scale = 1.0 + np.abs(new)
         done = (np.abs(new - xr) <= tol * scale) | (hr - lr <= tol * scale)

@@ -166,11 +166,121 @@ def interval_model_inputs(history: np.ndarray, start: np.ndarray, demand_class: 
                 compound=np.isin(np.asarray(demand_class).astype(str).reshape(-1), COUNT_CLASSES))
 
 
+def compound_row_keys(sizes: np.ndarray, *columns: np.ndarray | float) -> list[bytes]:
+    """One key per row of the inputs of ``compound.compound_level_pmf``: the (n,) ``columns`` and
+    the row's ``sizes`` (n, m; NaN = none). Where the sizes are whole units below 2^26 the key holds
+    them as a sorted multiset without the NaN padding: their sums and sums of squares are then exact
+    in any order and the size pmf is a count, so the outputs do not depend on the order or on the
+    padding; other rows hold their sizes as given."""
+    sizes = np.asarray(sizes, dtype=float)
+    n = sizes.shape[0]
+    finite = np.isfinite(sizes)
+    whole = np.all(~finite | ((sizes == np.floor(sizes)) & (np.abs(sizes) < 2.0**26)), axis=1)
+    ordered = np.sort(sizes, axis=1)   # NaN last
+    count = finite.sum(axis=1)
+    numbers = np.column_stack([np.broadcast_to(np.asarray(value, dtype=float), (n,)) for value in columns])
+    return [numbers[i].tobytes() + (b"whole" + ordered[i, :count[i]].tobytes() if whole[i] else
+                                     b"as given" + sizes[i].tobytes()) for i in range(n)]
+
+
+class CompoundMemo:
+    """The outputs of ``compound.compound_level_pmf`` per row, kept across ``policy_levels`` calls
+    (the policy replay's reviews: between re-forecasts a SKU's compound inputs often repeat from
+    one review to the next - same forecast, no order entering or leaving its windows). A row whose
+    key (``compound_row_keys``: its exact inputs) was seen takes the stored outputs, the others
+    are computed in one batch (the function is row-wise, so the results are the same). Entries
+    unused for ``keep_calls`` calls are dropped (memory: two 1,024-point pmfs per entry)."""
+
+    def __init__(self, keep_calls: int = 4) -> None:
+        self.keep_calls = keep_calls
+        self.calls = 0
+        self.hits = 0
+        self.rows = 0
+        self._store: dict[bytes, dict[str, np.ndarray]] = {}
+        self._used: dict[bytes, int] = {}
+
+    def outputs(self, rows: np.ndarray, compute, keys: list[bytes]) -> dict[str, np.ndarray]:
+        """``compute(rows)`` (a dict of per-row arrays), from the memo where a key was seen."""
+        self.calls += 1
+        missing = np.array([i for i, key in enumerate(keys) if key not in self._store], dtype=np.int64)
+        self.rows += len(keys)
+        self.hits += len(keys) - missing.size
+        if missing.size:
+            fresh = compute(np.asarray(rows)[missing])
+            for j, i in enumerate(missing):
+                self._store[keys[i]] = {name: value[j] for name, value in fresh.items()}
+        for key in keys:
+            self._used[key] = self.calls
+        stale = [key for key, call in self._used.items() if self.calls - call >= self.keep_calls]
+        for key in stale:
+            del self._used[key], self._store[key]
+        names = self._store[keys[0]].keys() if keys else ()
+        return {name: np.stack([self._store[key][name] for key in keys]) for name in names}
+
+
+def _rows(value: object, rows: slice) -> object:
+    """``value[rows]`` for a per-row array; a scalar or None as it is."""
+    return value[rows] if isinstance(value, np.ndarray) and value.ndim >= 1 else value
+
+
+def _repeated_block(replicas: int, n: int, arrays: tuple) -> int:
+    """n / ``replicas`` when every per-row array in ``arrays`` is ``replicas`` repeats of its first
+    n / replicas rows (scalars and None repeat trivially); otherwise n (no sharing)."""
+    if replicas <= 1 or n % replicas:
+        return n
+    block = n // replicas
+    for value in arrays:
+        if value is None or np.ndim(value) == 0:
+            continue
+        value = np.asarray(value)
+        if value.shape[0] != n:
+            return n
+        stacked = value.reshape(replicas, block, *value.shape[1:])
+        nan = value.dtype.kind in "fc"
+        if not all(np.array_equal(stacked[k], stacked[0], equal_nan=nan) for k in range(1, replicas)):
+            return n
+    return block
+
+
+def _interval_parts(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_mean: np.ndarray,
+                    lead_sd: np.ndarray, review: np.ndarray, eoq: np.ndarray, config: PolicyConfig,
+                    level_error_weeks: float | np.ndarray | None, compound_mask: np.ndarray) -> dict:
+    """The level-independent part of ``policy_levels`` (its docstring): the protection interval's
+    moments, the end-of-lead-time rate d, the shared level error, Q, the undershoot moments (normal
+    ladder, lattice-corrected; ``lattice``: the rows whose exact lattice undershoot ``policy_levels``
+    computes) and the lead-time demand's moments. Row-wise arithmetic, all arrays (n,)."""
+    n = mean.shape[0]
+    protection = lead_mean + review
+    protection_mean = cumulative_at(mean, protection)
+    end_rate = np.maximum(cumulative_at(mean, lead_mean + 0.5) - cumulative_at(mean, np.maximum(lead_mean - 0.5, 0.0)), 0.0)
+    end_rate = np.where(lead_mean < 0.5, cumulative_at(mean, np.ones(n)), end_rate)
+    protection_var = cumulative_at(var, protection) + end_rate**2 * lead_sd**2
+    shared = shared_level_error(var[:, 0], level_error_weeks)
+    protection_var = protection_var + (protection**2 - protection).clip(min=0.0) * shared
+    review_demand = cumulative_at(mean, review)
+    order_quantity = np.fmax(np.nan_to_num(eoq, nan=0.0), review_demand)
+    parts = {"protection": protection, "protection_mean": protection_mean, "protection_var": protection_var,
+             "end_rate": end_rate, "shared": shared, "review_demand": review_demand, "order_quantity": order_quantity}
+    if config.undershoot_correction:
+        review_var = cumulative_at(var, review)
+        undershoot_mean, undershoot_var = undershoot_moments(review_demand, np.sqrt(review_var), order_quantity)
+        lattice = np.zeros(n, bool)
+        if config.lattice_undershoot:  # Poisson demand: the undershoot lives on the integer lattice
+            lattice = (np.broadcast_to(np.asarray(is_count, bool), (n,)) & ~compound_mask & (review_demand > 0)
+                       & (review_var <= review_demand * (1 + 1e-9)))
+            undershoot_mean, undershoot_var = lattice_undershoot(undershoot_mean, undershoot_var, lattice)
+        parts.update(review_var=review_var, undershoot_mean=undershoot_mean, undershoot_var=undershoot_var,
+                     lattice=lattice, lead_demand_mean=cumulative_at(mean, lead_mean),
+                     lead_demand_var=cumulative_at(var, lead_mean))
+    return parts
+
+
 def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_mean: np.ndarray,
                   lead_sd: np.ndarray, review: np.ndarray, level: np.ndarray, eoq: np.ndarray,
                   config: PolicyConfig, *, level_error_weeks: float | np.ndarray | None = None,
                   sizes: np.ndarray | None = None, rate_rel_var: np.ndarray | None = None,
-                  compound: np.ndarray | None = None, replicas: int = 1) -> dict[str, np.ndarray]:
+                  compound: np.ndarray | None = None, replicas: int = 1,
+                  compound_memo: CompoundMemo | None = None) -> dict[str, np.ndarray]:
     """The (R, s, S) arithmetic of ``compute_policy`` on arrays (no frames): weekly forecast
     ``mean`` / ``var`` (n, h), count-family flags, lead time and review period (weeks), service
     level and EOQ (NaN = none) per SKU. Returns protection_mean/var, level_mean/var (the
@@ -203,57 +313,67 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
     block k repeating block 0 in every input except ``level``. The compound distribution (the
     pmf of X, its undershoot and lead-time pmf: the costly part, independent of the level) is
     then computed once per row of block 0 and shared by the K blocks; only the level search runs
-    per block. Row-wise the arithmetic is the same, so the results equal those of K = 1.
+    per block. Row-wise the arithmetic is the same, so the results equal those of K = 1. The
+    level-independent arithmetic (``_interval_parts``, the mixture's nodes) is likewise computed on
+    block 0 and repeated when every block repeats block 0's inputs.
+
+    ``compound_memo`` (``CompoundMemo``, the policy replay's): the compound distributions of rows
+    whose inputs equal a row of a recent call are taken from it instead of being recomputed.
     """
     n = mean.shape[0]
     compound_mask = (np.zeros(n, bool) if sizes is None or compound is None
                      else np.broadcast_to(np.asarray(compound, bool), (n,)))
-    protection = lead_mean + review
-    protection_mean = cumulative_at(mean, protection)
-    end_rate = np.maximum(cumulative_at(mean, lead_mean + 0.5) - cumulative_at(mean, np.maximum(lead_mean - 0.5, 0.0)), 0.0)
-    end_rate = np.where(lead_mean < 0.5, cumulative_at(mean, np.ones(n)), end_rate)
-    protection_var = cumulative_at(var, protection) + end_rate**2 * lead_sd**2
-    shared = shared_level_error(var[:, 0], level_error_weeks)
-    protection_var = protection_var + (protection**2 - protection).clip(min=0.0) * shared
-    review_demand = cumulative_at(mean, review)
-    order_quantity = np.fmax(np.nan_to_num(eoq, nan=0.0), review_demand)
+    # the level-independent arithmetic once per row of block 0 when the K blocks repeat it (replicas)
+    block = _repeated_block(replicas, n, (mean, var, is_count, lead_mean, lead_sd, review, eoq, level_error_weeks,
+                                          compound_mask))
+    first = slice(0, block)
+    parts = _interval_parts(*(_rows(value, first) for value in (mean, var, is_count, lead_mean, lead_sd, review, eoq)),
+                            config, _rows(level_error_weeks, first), compound_mask[first])
+    if block < n:
+        parts = {key: np.tile(value, replicas) if np.ndim(value) else value for key, value in parts.items()}
+    protection, protection_mean, protection_var = parts["protection"], parts["protection_mean"], parts["protection_var"]
+    end_rate, shared, order_quantity = parts["end_rate"], parts["shared"], parts["order_quantity"]
+    review_demand = parts["review_demand"]
 
     # the level s protects D_L + undershoot (periodic review), or D_{L+R} (textbook, conservative)
     if config.undershoot_correction:
-        undershoot_mean, undershoot_var = undershoot_moments(
-            review_demand, np.sqrt(cumulative_at(var, review)), order_quantity)
-        if config.lattice_undershoot:  # Poisson demand: the undershoot lives on the integer lattice
-            review_var = cumulative_at(var, review)
-            lattice = (np.broadcast_to(np.asarray(is_count, bool), (n,)) & ~compound_mask & (review_demand > 0)
-                       & (review_var <= review_demand * (1 + 1e-9)))
-            undershoot_mean, undershoot_var = lattice_undershoot(undershoot_mean, undershoot_var, lattice)
-            exact = lattice & (np.ceil(order_quantity) <= MAX_LATTICE_UNITS)
-            if exact.any():
-                undershoot_mean[exact], undershoot_var[exact] = lattice_undershoot_exact(
-                    review_demand[exact], review_var[exact], order_quantity[exact])
-        level_mean = cumulative_at(mean, lead_mean) + undershoot_mean
-        level_var = (cumulative_at(var, lead_mean) + end_rate**2 * lead_sd**2 + undershoot_var
+        undershoot_mean, undershoot_var = parts["undershoot_mean"], parts["undershoot_var"]
+        exact = parts["lattice"] & (np.ceil(order_quantity) <= MAX_LATTICE_UNITS)
+        if exact.any():   # on all rows (its chunks span the blocks as before)
+            undershoot_mean[exact], undershoot_var[exact] = lattice_undershoot_exact(
+                review_demand[exact], parts["review_var"][exact], order_quantity[exact])
+        level_mean = parts["lead_demand_mean"] + undershoot_mean
+        level_var = (parts["lead_demand_var"] + end_rate**2 * lead_sd**2 + undershoot_var
                      + (lead_mean**2 - lead_mean).clip(min=0.0) * shared)
         cycle_quantity = order_quantity + undershoot_mean
     else:
         undershoot_mean, undershoot_var = np.zeros(n), np.zeros(n)
         level_mean, level_var, cycle_quantity = protection_mean, protection_var, order_quantity
 
+    use = np.zeros(n, bool) if sizes is None or compound is None else np.asarray(compound, bool) & (level_mean > 0)
     if config.service_level_type == "fill_rate":
         reorder_point = fill_rate_level(level, cycle_quantity, level_mean, level_var, is_count)
-    elif config.service_level_type == "cycle":
-        reorder_point = quantile(level, level_mean, level_var, is_count)
+    elif config.service_level_type == "cycle":   # the compound rows get theirs below
+        rest = ~use
+        reorder_point = np.zeros(n)
+        reorder_point[rest] = quantile(np.broadcast_to(np.asarray(level, dtype=float), (n,))[rest], level_mean[rest],
+                                       level_var[rest], np.broadcast_to(np.asarray(is_count, bool), (n,))[rest])
     else:
         raise ValueError(f"service_level_type must be 'cycle' or 'fill_rate', not {config.service_level_type!r}")
-    use = np.zeros(n, bool) if sizes is None or compound is None else np.asarray(compound, bool) & (level_mean > 0)
     mix = (config.lead_time_mixture & ~np.broadcast_to(np.asarray(is_count, bool), (n,)) & ~use
            & (lead_sd > 1e-6 * np.maximum(lead_mean, 1e-9)) & (lead_mean > 0) & (level_mean > 0))
     if mix.any():
-        nodes, weights = gamma_nodes(lead_mean[mix], lead_sd[mix])
-        span = nodes if config.undershoot_correction else nodes + review[mix, None]
-        node_mean = cumulative_at_nodes(mean[mix], span) + undershoot_mean[mix, None]
-        node_var = (cumulative_at_nodes(var[mix], span) + undershoot_var[mix, None]
-                    + (span**2 - span).clip(min=0.0) * shared[mix, None])
+        repeated = block < n and np.array_equal(mix, np.tile(mix[first], replicas))
+        rows = np.flatnonzero(mix[first] if repeated else mix)   # the nodes of block 0's rows, repeated
+        nodes, weights = gamma_nodes(lead_mean[rows], lead_sd[rows])
+        span = nodes if config.undershoot_correction else nodes + review[rows, None]
+        demand_nodes, var_nodes = cumulative_at_nodes(mean[rows], span), cumulative_at_nodes(var[rows], span)
+        level_error_nodes = (span**2 - span).clip(min=0.0) * shared[rows, None]
+        if repeated:
+            demand_nodes, var_nodes, level_error_nodes = (np.tile(value, (replicas, 1)) for value in
+                                                         (demand_nodes, var_nodes, level_error_nodes))
+        node_mean = demand_nodes + undershoot_mean[mix, None]
+        node_var = var_nodes + undershoot_var[mix, None] + level_error_nodes
         reorder_point = np.array(reorder_point, dtype=float)
         reorder_point[mix] = mixture_levels(np.broadcast_to(np.asarray(level, dtype=float), (n,))[mix],
                                             node_mean, node_var, weights, config.service_level_type,
@@ -277,11 +397,21 @@ def policy_levels(mean: np.ndarray, var: np.ndarray, is_count: np.ndarray, lead_
         for first in range(0, distinct.size, COMPOUND_CHUNK):  # row-wise independent: batching changes nothing
             part = distinct[first:first + COMPOUND_CHUNK]
             if config.undershoot_correction:  # exact undershoot of the same compound process
-                out = compound_level_pmf(interval_mean[part], sizes[part], rel[part], review_mean=review_demand[part],
-                                         review_weeks=review[part], order_quantity=order_quantity[part],
-                                         lead_pmf=config.service_level_type == "fill_rate")
+                def compute(rows: np.ndarray) -> dict[str, np.ndarray]:
+                    return compound_level_pmf(interval_mean[rows], sizes[rows], rel[rows],
+                                              review_mean=review_demand[rows], review_weeks=review[rows],
+                                              order_quantity=order_quantity[rows],
+                                              lead_pmf=config.service_level_type == "fill_rate")
             else:
-                out = compound_level_pmf(interval_mean[part], sizes[part], rel[part])
+                def compute(rows: np.ndarray) -> dict[str, np.ndarray]:
+                    return compound_level_pmf(interval_mean[rows], sizes[rows], rel[rows])
+            if compound_memo is None:
+                out = compute(part)
+            else:
+                out = compound_memo.outputs(part, compute, compound_row_keys(
+                    sizes[part], interval_mean[part], rel[part], review_demand[part], review[part],
+                    order_quantity[part], float(config.undershoot_correction),
+                    float(config.service_level_type == "fill_rate")))
             pmf, width, offset = out["pmf"], out["width"], out["offset"]
             value = np.arange(pmf.shape[1])[None, :] * width[:, None]
             part_var = (pmf * value**2).sum(axis=1) - (pmf * value).sum(axis=1) ** 2
