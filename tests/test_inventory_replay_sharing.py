@@ -13,12 +13,8 @@ from safestock.models.inventory import PolicyConfig
 from safestock.models.inventory import backtest as backtest_module
 from safestock.models.inventory.backtest import backtest_policy
 from safestock.models.inventory.lead_time_mixture import mixture_levels
-from safestock.models.inventory.policy import (
-    CompoundMemo,
-    compound_row_keys,
-    interval_model_inputs,
-    policy_levels,
-)
+from safestock.models.inventory.policy import interval_model_inputs, policy_levels
+from safestock.models.inventory.replay_sharing import CompoundMemo, compound_row_keys
 from scipy import special
 
 OUTPUTS = ("reorder_point", "level_mean", "level_var", "order_quantity", "protection_mean", "protection_var",

@@ -62,12 +62,12 @@ from .policy import (  # noqa: F401  (the constants are re-exported: they were d
     LEVEL_ERROR_WEEKS,
     RATE_EVIDENCE_WEEKS,
     WEEKS_PER_YEAR,
-    CompoundMemo,
     cumulative_at,
     economic_order_quantity,
     interval_model_inputs,
     policy_levels,
 )
+from .replay_sharing import CompoundMemo
 from .week_step import initial_state, week_step
 
 LAUNCH_WEEKS = 13   # the forecasting engine's 'new' threshold (classify.NEW_WEEKS)
