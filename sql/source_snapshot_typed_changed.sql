@@ -1,13 +1,13 @@
--- The typed rows an incremental read checked (the loader's typed frame registered as {changed},
--- after the $kept kept rows: "__line" = $kept + the pulled row's "__line"), with the key columns
--- of their pulled rows {pulled_rows} (pulled."__pulled_<table>"), numbered as pulled: the rows
--- sql/source_snapshot_store_changed.sql writes into the typed snapshot by key
--- (pipelines/storage/source_snapshots.py). Parameter: $kept.
+-- The typed rows an incremental read checked (the loader's typed frame registered as {changed}, its
+-- pulled rows numbered after the kept ones: "__line" = $shift + the pulled row's "__line"), with
+-- the key columns of their pulled rows {pulled_rows} (pulled."__pulled_<table>"), numbered as
+-- pulled: the rows sql/source_snapshot_store_changed.sql writes into the typed snapshot by key
+-- (pipelines/storage/source_snapshots.py). Parameter: $shift.
 create or replace temp table typed_changed as
 with typed as (
-    select * replace ("__line" - $kept as "__line")
+    select * replace ("__line" - $shift as "__line")
     from {changed}
-    where "__line" > $kept + 1
+    where "__line" > $shift + 1
 ),
 keys as (
     select columns(lambda name: starts_with(name, '__row_key_') or name = '__line')

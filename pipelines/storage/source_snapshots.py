@@ -26,8 +26,9 @@ sets on every insert and update) is read incrementally:
 The purchase-order lines (TYPED_TABLES: the big table, millions of lines, which no other input
 table refers to, whose rows get no default notes and which does not give as_of) are also kept
 **typed** as the loader typed them after their checks (`source_snapshot_typed_purchase_orders`).
-An incremental read then checks only the pulled rows: the loader reads them alone (numbered as in
-the merged table, `sql/source_snapshot_changed_only.sql`) and `complete_frames` puts the stored
+An incremental read then checks only the pulled rows: the loader reads them alone (numbered after
+the typed snapshot's lines, `sql/source_snapshot_changed_only.sql`; the whole merged table is
+never built, only its lines and keys for the messages) and `complete_frames` puts the stored
 typed rows that were not pulled before them in its typed frame, which the stock-out inference,
 the plausibility notes and the run use. What the pulled rows alone cannot show is counted first
 over the kept rows (`sql/source_snapshot_purchase_orders_check.sql`: a contract key repeated by a
@@ -99,6 +100,8 @@ class SnapshotPlan:
     #: Set by `merge`: per table of TYPED_TABLES whose pulled rows alone are checked, the stored
     #: typed rows that were not pulled (contract columns, in their merged order).
     typed_kept: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: ... and the offset of their pulled rows' lines (the typed snapshot's last line - 1).
+    typed_shift: dict[str, int] = field(default_factory=dict)
 
     @property
     def incremental(self) -> dict[str, tuple[str, str]]:
@@ -145,42 +148,59 @@ def merge(database: Path, plan: SnapshotPlan, pulled: dict[str, PulledTable]) ->
     """Each incrementally pulled table of the pulled DuckDB file (`database`) becomes the whole
     table: the stored snapshot's rows whose key was not pulled, then the pulled rows, numbered anew
     in that order (`sql/source_snapshot_merge.sql`); the pulled rows stay as `__pulled_<table>`.
-    A table of TYPED_TABLES with a typed snapshot whose kept rows pass
-    `sql/source_snapshot_purchase_orders_check.sql` is then left to the loader as its pulled rows
-    alone, and its kept typed rows go to `plan.typed_kept` (see the module docstring)."""
+    A table of TYPED_TABLES with a typed snapshot whose kept rows pass its check
+    (`sql/source_snapshot_purchase_orders_check.sql`, over the tables merged before it) is instead
+    left to the loader as its pulled rows alone (`_typed_merge`)."""
     merged = [(table, entry) for table, entry in pulled.items() if entry.changed_since is not None]
     if not merged:
         return
     with duckdb.connect(str(database)) as con:
         con.execute("attach $path as stored (read_only)", {"path": str(plan.db_path)})
-        for table, entry in merged:
-            changed, snapshot = quote_identifier(table), "stored." + quote_identifier(snapshot_table(table))
+        for table, entry in merged:  # TABLES order: items and suppliers before purchase_orders
+            changed, pulled_rows = quote_identifier(table), quote_identifier(f"{PULLED_ROWS_PREFIX}{table}")
             key_match = _key_match(entry)
-            pulled_rows = quote_identifier(f"{PULLED_ROWS_PREFIX}{table}")
-            con.execute(sql("source_snapshot_merge").format(changed=changed, snapshot=snapshot, key_match=key_match))
-            con.execute(sql("source_snapshot_merge_replace").format(changed=changed, pulled_rows=pulled_rows))
-            entry.rows = con.table(table).count("*").fetchall()[0][0]
-        for table, entry in merged:
-            if table not in TYPED_TABLES or not _has_table(con, "stored", typed_snapshot_table(table)):
+            con.execute(sql("source_snapshot_set_aside").format(changed=changed, pulled_rows=pulled_rows))
+            if table in TYPED_TABLES and _typed_merge(con, table, entry, plan):
                 continue
-            changed, snapshot = (quote_identifier(f"{PULLED_ROWS_PREFIX}{table}"),
-                                 "stored." + quote_identifier(typed_snapshot_table(table)))
-            key_match = _key_match(entry)
-            if any(con.execute(sql(TYPED_TABLE_CHECKS[table]).format(
-                    changed=changed, snapshot=snapshot, key_match=key_match)).fetchone()):
-                continue  # a kept row the pulled rows affect: the merged table is checked whole
-            kept = con.execute(sql("source_snapshot_typed_kept").format(
-                changed=changed, snapshot=snapshot, key_match=key_match)).df()
-            pulled_rows, changed = changed, quote_identifier(table)
-            merged = quote_identifier(f"{MERGED_PREFIX}{table}")
-            con.execute(sql("source_snapshot_changed_only").format(changed=changed, merged=merged,
-                                                                   pulled_rows=pulled_rows), {"kept": len(kept)})
-            plan.typed_kept[table] = kept
+            snapshot = "stored." + quote_identifier(snapshot_table(table))
+            con.execute(sql("source_snapshot_merge").format(changed=pulled_rows, snapshot=snapshot,
+                                                            key_match=key_match))
+            con.execute(sql("source_snapshot_merge_replace").format(changed=changed))
+            entry.rows = con.table(table).count("*").fetchall()[0][0]
+
+
+def _typed_merge(con: duckdb.DuckDBPyConnection, table: str, entry: PulledTable, plan: SnapshotPlan) -> bool:
+    """Check only the pulled rows of `table` when its typed snapshot exists and no kept row is
+    affected by them (`TYPED_TABLE_CHECKS`): the loader's `<table>` is then the pulled rows, numbered
+    after the typed snapshot's last line (its kept rows keep their stored lines, so nothing is
+    renumbered or sorted), `plan.typed_kept` gets the kept typed rows, and `__merged_<table>` the
+    line and key of every merged row, for the messages (`merged_back`). False: merge as usual."""
+    if not _has_table(con, "stored", typed_snapshot_table(table)):
+        return False
+    changed, snapshot = (quote_identifier(f"{PULLED_ROWS_PREFIX}{table}"),
+                         "stored." + quote_identifier(typed_snapshot_table(table)))
+    key_match = _key_match(entry)
+    if any(con.execute(sql(TYPED_TABLE_CHECKS[table]).format(
+            changed=changed, snapshot=snapshot, key_match=key_match)).fetchone()):
+        return False  # a kept row the pulled rows affect: the merged table is checked whole
+    (last,) = con.execute(sql("source_snapshot_last_line").format(snapshot=snapshot)).fetchone()
+    kept = con.execute(sql("source_snapshot_typed_kept").format(
+        changed=changed, snapshot=snapshot, key_match=key_match)).df()
+    pulled_rows, changed, merged = changed, quote_identifier(table), quote_identifier(f"{MERGED_PREFIX}{table}")
+    con.execute(sql("source_snapshot_changed_only").format(changed=changed, pulled_rows=pulled_rows),
+                {"shift": last - 1})
+    con.execute(sql("source_snapshot_typed_keys").format(merged=merged, snapshot=snapshot, changed=pulled_rows,
+                                                         key_match=key_match), {"shift": last - 1})
+    plan.typed_kept[table] = kept
+    plan.typed_shift[table] = last - 1
+    entry.rows = len(kept) + entry.rows
+    return True
 
 
 def merged_back(database: Path, plan: SnapshotPlan) -> None:
-    """After the checks: the merged tables that waited while the loader read only the pulled rows
-    take their tables' places again in the pulled file (`sql/source_snapshot_merged_back.sql`)."""
+    """After the checks of the pulled rows alone: the merged rows' lines and keys (`__merged_<table>`)
+    take the table's place in the pulled file, where messages look up a named line's key
+    (`sql/source_snapshot_merged_back.sql`)."""
     if not plan.typed_kept:
         return
     with duckdb.connect(str(database)) as con:
@@ -191,15 +211,14 @@ def merged_back(database: Path, plan: SnapshotPlan) -> None:
 
 def complete_frames(plan: SnapshotPlan):
     """The loader's hook (`load_inputs(complete_frames=…)`) that puts the kept typed rows of each
-    table in `plan.typed_kept` before the typed pulled rows, numbered 2, 3, … as in the merged
-    table (the pulled rows' `__line` continue after them); None when there are none."""
+    table in `plan.typed_kept` (with their stored lines) before the typed pulled rows (numbered
+    after them); None when there are none."""
     if not plan.typed_kept:
         return None
 
     def completed(frames: dict[str, pd.DataFrame]) -> None:
         for table, kept in plan.typed_kept.items():
             checked = frames[table]
-            kept = kept.assign(__line=np.arange(2, len(kept) + 2, dtype=checked["__line"].dtype))
             # no pulled rows: the kept rows as stored (an empty frame's columns carry no string dtype)
             frames[table] = (pd.concat([kept.astype(checked.dtypes.to_dict()), checked], ignore_index=True)
                              if len(checked) else kept)
@@ -235,7 +254,8 @@ def write(database: Path, plan: SnapshotPlan, pulled: dict[str, PulledTable],
                 else:
                     con.execute(sql("source_snapshot_store").format(snapshot=snapshot, changed=quote_identifier(table)))
                 if table in TYPED_TABLES and table in typed:
-                    _store_typed(con, table, entry, typed[table], plan.typed_kept.get(table))
+                    _store_typed(con, table, entry, typed[table], plan.typed_kept.get(table),
+                                 plan.typed_shift.get(table, 0))
                 stored = plan.stored.get(table)
                 runs = stored.runs_since_full + 1 if incremental and stored else 0
                 con.execute(sql("source_snapshot_state_write").format(snapshot=snapshot),
@@ -256,12 +276,15 @@ def _store_changed(con: duckdb.DuckDBPyConnection, snapshot: str, changed: str, 
 
 
 def _store_typed(con: duckdb.DuckDBPyConnection, table: str, entry: PulledTable, frame: pd.DataFrame,
-                 kept: pd.DataFrame | None) -> None:
+                 kept: pd.DataFrame | None, shift: int = 0) -> None:
     """The typed snapshot of `table`: the loader's typed frame (line order, lines 2, 3, …) with the
     keys of the pulled rows; whole, or, when only the pulled rows were checked (`kept`: the kept
     typed rows before them), those rows by key."""
     snapshot = quote_identifier(typed_snapshot_table(table))
-    typed_frame = frame.assign(__line=np.arange(2, len(frame) + 2, dtype=np.int64))
+    lines = (np.arange(2, len(frame) + 2, dtype=np.int64) if kept is None
+             else np.concatenate([kept["__line"].to_numpy(dtype=np.int64),
+                                  np.arange(len(kept), len(frame), dtype=np.int64) - len(kept) + 2 + shift]))
+    typed_frame = frame.assign(__line=lines)
     con.register("typed_frame", typed_frame)
     try:
         changed = quote_identifier("typed_frame")
@@ -272,7 +295,7 @@ def _store_typed(con: duckdb.DuckDBPyConnection, table: str, entry: PulledTable,
             return
         pulled_rows = f"pulled.{quote_identifier(PULLED_ROWS_PREFIX + table)}"
         con.execute(sql("source_snapshot_typed_changed").format(changed=changed, pulled_rows=pulled_rows),
-                    {"kept": len(kept)})
+                    {"shift": shift})
         _store_changed(con, snapshot, quote_identifier("typed_changed"), entry)
         con.execute("drop table typed_changed")
     finally:
