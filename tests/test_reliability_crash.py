@@ -137,22 +137,18 @@ def api_url(prefect_harness: None) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small (40-SKU) demo folder: every run here costs seconds."""
-    from safestock.pipelines.demo.data import generate_demo_data, write_demo_data
-
-    folder = tmp_path_factory.mktemp("crash_input")
-    write_demo_data(generate_demo_data(40, seed=1), folder)
-    return folder
+def demo_input(small_crash_input: Path) -> Path:
+    """A small (40-SKU) demo folder: every run here costs seconds (conftest: one per session,
+    shared with test_reliability_database)."""
+    return small_crash_input
 
 
 @pytest.fixture(scope="module")
-def good_run(prefect_harness: None, demo_input: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One successful run (in-process): its database file, run_id and every row it wrote."""
-    out = tmp_path_factory.mktemp("good_run")
-    summary = weekly_run(input_dir=demo_input, db_path=out / "s.duckdb", reports_dir=out / "reports")
-    db = out / "s.duckdb"
-    return db, summary.run_id, run_rows(db, summary.run_id)
+def good_run(small_crash_run: tuple[Path, str]):
+    """One successful run (in-process, conftest: one per session): its database file, run_id and
+    every row it wrote. Tests copy the file before changing it."""
+    db, run_id = small_crash_run
+    return db, run_id, run_rows(db, run_id)
 
 
 def copy_db(good_run, tmp_path: Path) -> Path:
