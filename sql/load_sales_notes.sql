@@ -7,7 +7,7 @@ with daily as (
     select
         *,
         cast(date_trunc('week', day) as date) + 6 <= cast($as_of as date) as in_complete_week
-    from sales_daily
+    from sales_daily_keyed
 ),
 final as (
     select

@@ -274,6 +274,10 @@ ALLOWED_SQL_FORMATTING = {
     # the optional unit_price column: its quoted contract name or null (staged path); the fast path's
     # four price columns: constant aggregate SQL over the parsed column, or their constants without it
     ("inputs/load.py", "price"), ("inputs/staging.py", "price_aggregates"),
+    # the sales fast path: `failed` joins the contract's check-code column names (or the native
+    # check column) with `or`; the sku numbering reads the staged items table (a loader name)
+    ("inputs/staging.py", "failed"),
+    ("inputs/staging.py", "items.raw_table if staged else '(select cast(null as varchar) as sku)'"),
     # the stock-history fast path: contract-derived codes and checks, the Parquet header names bound
     # as $column_N, constant read options, internal table names, a constant query text
     ("inputs/stock_fast.py", "', '.join(codes)"), ("inputs/stock_fast.py", "failed"),

@@ -1,6 +1,6 @@
 """The loader's weekly sales (sql/sales_weekly_aggregate.sql) come ordered by sku (byte order),
 then week, with a fresh 0..n-1 index, as an ORDER BY sku, week gives them, although the query
-sorts on each sku's rank among the distinct skus instead of the text (docs/postgres-source.md
+sorts on each sku's number (sql/load_sales_sku_ids.sql: 1..n in sku order) instead of the text (docs/postgres-source.md
 "File runs end to end"); totals, clipping and the complete-week rule unchanged."""
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ def test_weekly_sales_are_ordered_by_sku_then_week_and_summed_per_complete_week(
     frame = pd.DataFrame(rows, columns=["sku", "day", "quantity"])
     with duckdb.connect() as con:
         con.register("frame", frame)
-        con.execute("create temp table sales_daily as select sku, cast(day as date) as day, quantity from frame")
+        con.execute("create temp table raw_sales as select row_number() over () + 1 as line, sku, day as \"date\", "
+                    "cast(quantity as varchar) as quantity from frame")
+        con.execute(sql("load_sales_sku_ids").format(staged_table="raw_sales"))
+        con.execute(sql("load_sales_daily").format(unit_price="null"))
         weekly = con.execute(sql("sales_weekly_aggregate"), {"as_of": pd.Timestamp("2026-02-16").date()}).df()
     assert weekly["sku"].tolist() == [sku for sku in skus for _ in range(2)]
     assert weekly["week"].dt.strftime("%m-%d").tolist() == ["02-02", "02-09"] * len(skus)

@@ -87,11 +87,9 @@ def check_references(con: duckdb.DuckDBPyConnection, staged: dict[str, StagedTab
             parent_key = parent.spec.key[0]
             if child.source is not None and child_name == "stock_history":
                 continue  # fast path: stock_fast counted unknown skus (staged when any)
-            if child.source is not None:  # fast path: count unknown skus from sales_daily
+            if child.source is not None:  # fast path: its scan counted the lines of unknown skus
                 assert column == "sku", column
-                unknown = con.execute(sql("load_sales_unknown_skus").format(
-                    parent_table=parent.raw_table,
-                    parent_column=quote_identifier(parent_key))).fetchone()[0]
+                unknown = con.execute(sql("load_sales_unknown_skus")).fetchone()[0]
                 if not unknown:
                     continue
                 child = staged[child_name] = ensure_staged(con, child, issues)

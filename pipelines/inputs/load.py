@@ -48,7 +48,7 @@ from safestock.pipelines.inputs.sources import (
     read_relation_header,
     sha256,
 )
-from safestock.pipelines.inputs.staging import StagedTable, sales_fast, stage
+from safestock.pipelines.inputs.staging import StagedTable, number_item_skus, sales_fast, stage
 from safestock.pipelines.inputs.stock_fast import stock_history_fast, stock_weekly_fast
 from safestock.pipelines.inputs.stockout_inference import infer_stock_weekly
 from safestock.pipelines.sqlfiles import sql
@@ -119,10 +119,12 @@ def _sales_weekly(
     """Aggregate validated raw sales to complete ISO weeks up to `as_of`, with notes and the last
     day with sales on or before `as_of` (None: no sales history).
 
-    A fast-path sales table (`sales.source`) is already aggregated to `sales_daily`."""
+    A fast-path sales table (`sales.source`) is already aggregated to `sales_daily_keyed`."""
     if sales.source is None:
         price = quote_identifier("unit_price") if "unit_price" in sales.present_columns else "null"
+        con.execute(sql("load_sales_sku_ids").format(staged_table=sales.raw_table))
         con.execute(sql("load_sales_daily").format(unit_price=price))
+        con.execute(sql("load_sales_daily_view"))
         con.execute(f"drop table {sales.raw_table}")
     parameters = {"as_of": as_of.date()}
     weekly = con.execute(sql("sales_weekly_aggregate"), parameters).df()
@@ -331,6 +333,7 @@ def load_inputs(input_dir: Path | None, as_of: datetime.date | None = None, *,
                 elif table == "stock_history" and "items" in staged:
                     staged[table] = stock_history_fast(con, TABLES[table], path, issues, staged["items"], source)
                 elif table == "sales":
+                    number_item_skus(con, staged.get("items"))
                     staged[table] = sales_fast(con, TABLES[table], path, issues, source)
                 else:
                     staged[table] = stage(con, TABLES[table], path, issues, source)

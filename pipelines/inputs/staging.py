@@ -108,11 +108,14 @@ def stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
 
 def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
                issues: list[ValidationIssue], source: Source | None = None) -> StagedTable:
-    """The big sales table without a staging table: every value check in one aggregate scan
-    of the file; when all rows pass, aggregated to `sales_daily` straight from a second scan.
-    Any failing row, malformed record or reader error falls back to `stage` (all-VARCHAR
-    staging) so the issues are exactly those of the staged path, with lines. `source`: the
-    already checked header (a pulled table: `sources.read_relation_header`)."""
+    """The big sales table without a staging table: every value check in the one scan of the
+    file that also aggregates it to one row per item and day (`sql/load_sales_fast.sql`), keyed
+    by the items' numbers (temp table `sales_sku_ids`, `number_item_skus`). When all rows pass, that aggregate
+    is `sales_daily_keyed` (and the view `sales_daily`). Any failing row, malformed record or
+    reader error falls back to `stage` (all-VARCHAR staging) so the issues are exactly those of the
+    staged path, with lines; unknown skus are counted (`unknown_lines`) for `check_references`,
+    which stages the file only then. `source`: the already checked header (a pulled table:
+    `sources.read_relation_header`)."""
     source = source or read_header(con, spec, path, issues)
     if source is None:
         return StagedTable(spec, file_name(path), set(), 0, structurally_ok=False)
@@ -127,37 +130,66 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
     for expression, name in parsed.items():
         codes = [code.replace(expression, name) for code in codes]
     code_names = list(dict.fromkeys(code for _, code, _ in checks))
+    failed = " or ".join(f"{name} <> 0" for name in code_names) or "false"
     rejects = f"fast_rejects_{spec.name}"
     line = "file_row_number + 2" if source.is_parquet and not path.is_dir() else "null"
     try:
-        scan, parameters = source.scan_sql(line=line != "null",
-                                           rejects_table=None if source.is_parquet else rejects)
+        from safestock.pipelines.inputs.stock_fast import native_scan  # stock_fast imports this module
+
+        native = native_scan(con, spec, source) if source.is_parquet else None
+        if native is not None:  # typed Parquet columns: checked as they are, no text round trip
+            native_sql, parameters = native
+            # a blank or padded sku fails too: staging trims it (to NULL: a missing value)
+            scan, line = native_sql["source"], "null"
+            failed = '"__failed" <> 0 or "sku" = \'\' or "sku" <> trim("sku")'
+            parsed = {f"cast({quote_identifier(name)} as {kind})": parsed_name for name, kind, parsed_name in
+                      (("date", "timestamp", '"__stamp_date"'), ("quantity", "double", '"__number_quantity"'),
+                       ("unit_price", "double", '"__number_unit_price"')) if name in present}
+            codes = [f'{native_sql["failed"]} as "__failed"']
+        else:
+            scan, parameters = source.scan_sql(line=line != "null",
+                                               rejects_table=None if source.is_parquet else rejects)
         con.execute("set preserve_insertion_order = false")
         try:
             con.execute(sql("load_sales_fast").format(
                 source=scan, parsed=", ".join(f"{e} as {n}" for e, n in parsed.items()),
-                codes=", ".join(codes), code_names=", ".join(code_names),
+                codes=", ".join(codes), failed=failed,
                 line="line" if line != "null" else "null", price_aggregates=price_aggregates), parameters)
         finally:
             con.execute("set preserve_insertion_order = true")
-        counts = ", ".join(f"coalesce(sum(lines) filter (where {code} = {number}), 0)"
-                           for number, (_, code, _) in enumerate(checks, start=1))
-        rows, *failed = con.execute(f"select coalesce(sum(lines), 0), {counts} "
-                                    "from sales_checked").fetchone()
+        rows, failed_lines = con.execute("select coalesce(sum(lines), 0), coalesce(sum(failed_lines), 0) "
+                                         "from sales_checked").fetchone()
         rejected = (0 if source.is_parquet else
                     con.execute(f"select count(*) from {quote_identifier(rejects)}").fetchone()[0])
-        if rejected or any(failed):
-            con.execute("drop table sales_checked")
+        if rejected or failed_lines:
+            _drop_fast_tables(con)
             return stage(con, spec, path, issues, source)
-        con.execute("create or replace temp view sales_daily as select sku, day, quantity, "
+        con.execute("create or replace temp view sales_daily_keyed as select sku_id, day, quantity, "
                     "lines, negative_lines, first_line, priced_value, priced_quantity, price_sum, "
                     "price_lines from sales_checked")
+        con.execute(sql("load_sales_daily_view"))
     except (duckdb.Error, UnicodeError, OverflowError):
-        con.execute("drop view if exists sales_daily")
-        con.execute("drop table if exists sales_checked")
+        _drop_fast_tables(con)
         return stage(con, spec, path, issues, source)
     return StagedTable(spec, file_name(path), present, int(rows), source=source,
                        extra_columns=source.extra_columns)
+
+
+def number_item_skus(con: duckdb.DuckDBPyConnection, items: StagedTable | None) -> None:
+    """Temp table `sales_sku_ids`: the staged items' skus numbered 1..n in sku order
+    (`sql/load_sales_sku_ids.sql`), the keys of the sales fast path's aggregate. Without staged
+    items it is empty: every sales sku counts as unknown, and the run fails on the items' own issues."""
+    staged = items is not None and items.structurally_ok and items.source is None
+    con.execute(sql("load_sales_sku_ids").format(
+        staged_table=items.raw_table if staged else "(select cast(null as varchar) as sku)"))
+
+
+def _drop_fast_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the fast path's aggregate (before staging the file instead)."""
+    con.execute("drop view if exists sales_daily")
+    con.execute("drop view if exists sales_daily_keyed")
+    con.execute("drop table if exists sales_checked")
+    con.execute("drop table if exists sales_sku_ids")
 
 
 def ensure_staged(con: duckdb.DuckDBPyConnection, table: StagedTable,
@@ -165,8 +197,7 @@ def ensure_staged(con: duckdb.DuckDBPyConnection, table: StagedTable,
     """A fast-path table staged as `raw_<table>` (for per-line messages); others unchanged."""
     if table.source is None:
         return table
-    con.execute("drop view if exists sales_daily")
-    con.execute("drop table if exists sales_checked")
+    _drop_fast_tables(con)
     return stage(con, table.spec, table.source.path, issues, table.source)
 
 
