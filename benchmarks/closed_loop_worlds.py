@@ -459,9 +459,16 @@ def main(argv: list[str] | None = None) -> dict[str, pd.DataFrame]:
     parser.add_argument("--workdir", type=Path, default=None, help="keep the input folder and database here")
     parser.add_argument("--policy-from", type=Path, default=None,
                         help="take the policy from this database (a flow run of the same world) instead of running")
+    parser.add_argument("--volume-edges", type=float, nargs="*", default=None,
+                        help="the flow's calibration with volume subgroups at these edges (units a week; sets "
+                             "calibration.VOLUME_EDGES in this process, which runs the flow; experiment only)")
     parser.add_argument("--frontier", action="store_true",
                         help="also the service-stock frontier (closed_loop_frontier.py): on hand at equal service")
     args = parser.parse_args(argv)
+    if args.volume_edges is not None:
+        from safestock.models.inventory import calibration
+
+        calibration.VOLUME_EDGES = tuple(sorted(args.volume_edges))
     pd.set_option("display.width", 220)
     with tempfile.TemporaryDirectory(prefix="closed_loop_") as scratch:
         workdir = args.workdir or Path(scratch)
