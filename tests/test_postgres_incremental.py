@@ -127,6 +127,23 @@ def test_incremental_reads_equal_a_whole_read_after_changes(erp_uri: str, tmp_pa
         plan = plan_snapshots(db, erp_uri, source, full_reload=full_reload)
         return plan, load_postgres_inputs(erp_uri, source, snapshots=plan)
 
+    # a line received before its order date (a plausibility note), never changed again: a kept line
+    early = ("(select po_number from erp_tracked.po_lines where item_code = 'SKU-000008' and received_on is not null "
+             "order by po_number limit 1)")
+    _execute(erp_uri, "create table erp_tracked.po_lines_before as select * from erp_tracked.po_lines",
+             f"update erp_tracked.po_lines set received_on = ordered_on - 3 where item_code = 'SKU-000008' "
+             f"and po_number = {early}")
+    try:
+        _pulls_equal_whole_reads(erp_uri, tmp_path, db, source, pull)
+    finally:
+        _execute(erp_uri, "delete from erp_tracked.po_lines",
+                 "insert into erp_tracked.po_lines select * from erp_tracked.po_lines_before",
+                 "drop table erp_tracked.po_lines_before")
+
+
+def _pulls_equal_whole_reads(erp_uri: str, tmp_path: Path, db: Path, source: SourceConfig, pull) -> None:
+    from safestock.pipelines.inputs.postgres import load_postgres_inputs, pull_tables
+
     plan, first = pull()
     assert plan.incremental == {}  # nothing stored yet: every table read whole
     _assert_same_inputs(first, load_postgres_inputs(erp_uri, source))
@@ -153,7 +170,14 @@ def test_incremental_reads_equal_a_whole_read_after_changes(erp_uri: str, tmp_pa
     # the purchase-order lines: only the pulled ones were checked; the kept ones came typed from the snapshot
     kept = plan.typed_kept["purchase_orders"]
     assert 0 < changed["purchase_orders"].rows and len(kept) + changed["purchase_orders"].rows == len(second.purchase_orders)
-    _assert_same_inputs(second, load_postgres_inputs(erp_uri, source))
+    whole_second = load_postgres_inputs(erp_uri, source)
+    _assert_same_inputs(second, whole_second)
+    # the notes over the whole PO table (plausibility: counted over kept and pulled lines) are the
+    # whole read's, each naming its first line by key, a kept line's too
+    po_notes = [note.message for note in second.notes if note.file == "erp_tracked.po_lines"]
+    assert po_notes and all(" (first at po_number=" in message for message in po_notes), po_notes
+    assert ([message.split(" (first at ")[0] for message in po_notes]
+            == [note.message.split(" (first at ")[0] for note in whole_second.notes if note.file == "erp_tracked.po_lines"])
     assert second.items.set_index("sku").loc["SKU-NEW-1", "description"] == "new item"
     assert second.inventory.set_index("sku").loc["SKU-NEW-1", "on_hand"] == 5
 
