@@ -264,8 +264,9 @@ def test_run_publishes_summary_and_top_risk_artifacts(first_run) -> None:
 
 
 def test_report_failure_after_commit_says_results_were_written(
-    prefect_harness: None, demo_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, small_crash_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """On the suite's 40-SKU input (conftest): the claim is about the run's last stage, not its size."""
     import safestock.pipelines.flow as flow_module
     import safestock.pipelines.tasks.outputs as output_tasks
 
@@ -274,7 +275,7 @@ def test_report_failure_after_commit_says_results_were_written(
 
     monkeypatch.setattr(output_tasks, "render_reports", broken_reports)
     with pytest.raises(flow_module.ReportsFailedError, match="succeeded and its results are in the database"):
-        weekly_run(input_dir=demo_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
+        weekly_run(input_dir=small_crash_input, db_path=tmp_path / "s.duckdb", reports_dir=tmp_path / "r")
     assert _query(tmp_path / "s.duckdb", "select status from runs")["status"].tolist() == ["succeeded"]
 
 
