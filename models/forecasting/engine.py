@@ -11,8 +11,9 @@ Flow (all vectorised over SKUs; model passes run over chunks of ``CHUNK_SKUS`` S
    SES, damped Holt and seasonal SES; intermittent + lumpy SKUs: Croston, SBA, TSB, SES,
    ADIDA, the mean, and the combination of SBA, TSB and SES. Selection by rolling-origin RMSSE
    against the class's pooled backtest winner as reference (:mod:`.backtest`). With
-   ``global_model=True`` both groups are also offered ``global_gbm``, one gradient-boosted model
-   per cut trained across all of them on weeks before the cut (:mod:`.global_model`).
+   ``global_model=True`` smooth/erratic SKUs are also offered ``global_gbm``, one gradient-boosted
+   model per cut trained across them on weeks before the cut (:mod:`.global_model`; in the policy
+   replay the fits are shared between its forecasts, :mod:`.global_fits`).
 4. Intervals (:mod:`.intervals`): empirical pooled shapes x per-SKU (for the calendar model
    per-step) scale for smooth/erratic ('normal' family); the hurdle (occurrence x shifted count size) model for intermittent/lumpy
    (:mod:`.hurdle`), Poisson / negative binomial where it does not apply.
