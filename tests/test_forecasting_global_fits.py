@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from safestock.models.forecasting import global_model as gm
 from safestock.models.forecasting.candidates import backtest_cuts
 from safestock.models.forecasting.global_fits import GlobalFitCache, training_end
