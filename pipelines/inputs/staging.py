@@ -134,21 +134,8 @@ def sales_fast(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path,
     rejects = f"fast_rejects_{spec.name}"
     line = "file_row_number + 2" if source.is_parquet and not path.is_dir() else "null"
     try:
-        from safestock.pipelines.inputs.stock_fast import native_scan  # stock_fast imports this module
-
-        native = native_scan(con, spec, source) if source.is_parquet else None
-        if native is not None:  # typed Parquet columns: checked as they are, no text round trip
-            native_sql, parameters = native
-            # a blank or padded sku fails too: staging trims it (to NULL: a missing value)
-            scan, line = native_sql["source"], "null"
-            failed = '"__failed" <> 0 or "sku" = \'\' or "sku" <> trim("sku")'
-            parsed = {f"cast({quote_identifier(name)} as {kind})": parsed_name for name, kind, parsed_name in
-                      (("date", "timestamp", '"__stamp_date"'), ("quantity", "double", '"__number_quantity"'),
-                       ("unit_price", "double", '"__number_unit_price"')) if name in present}
-            codes = [f'{native_sql["failed"]} as "__failed"']
-        else:
-            scan, parameters = source.scan_sql(line=line != "null",
-                                               rejects_table=None if source.is_parquet else rejects)
+        scan, parameters = source.scan_sql(line=line != "null",
+                                           rejects_table=None if source.is_parquet else rejects)
         con.execute("set preserve_insertion_order = false")
         try:
             con.execute(sql("load_sales_fast").format(
